@@ -1,0 +1,1 @@
+"""Serverless AI chat: the shared layer behind every function."""

@@ -1,0 +1,109 @@
+"""One error tree: each error knows its HTTP status and machine code; http_api maps them in one place."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ConfigurationError(Exception):
+    """The deployment is misconfigured (a bad setting, a model without a price); raised at start."""
+
+
+class ChatError(Exception):
+    """An error a client can act on; `detail` is a sentence for a person, `code` is for programs."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body a client receives."""
+        return {"detail": self.detail, "code": self.code, **self.extra}
+
+
+class InvalidInput(ChatError):
+    status = 422
+    code = "invalid_input"
+
+
+class TenantMissing(ChatError):
+    code = "tenant_missing"
+
+
+class Unauthorized(ChatError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ChatError):
+    status = 403
+    code = "forbidden"
+
+
+class SessionNotFound(ChatError):
+    status = 404
+    code = "session_not_found"
+
+    def __init__(self) -> None:
+        # One body for "missing", "another user's" and "another tenant's", so nothing leaks.
+        super().__init__("Session not found. It may have expired; start a new session.")
+
+
+class SessionNotActive(ChatError):
+    code = "session_not_active"
+
+    def __init__(self, status: str) -> None:
+        super().__init__(
+            f"This session is {status} and takes no more messages; start a new session.", status=status
+        )
+
+
+class LimitExceeded(ChatError):
+    """A budget refused the request before anything was spent."""
+
+    def __init__(self, detail: str, *, limit: float | int, used: float | int) -> None:
+        super().__init__(detail, limit=limit, used=used)
+
+
+class DailyCostLimitExceeded(LimitExceeded):
+    code = "daily_cost_limit_exceeded"
+
+
+class UserDailyCostLimitExceeded(LimitExceeded):
+    code = "user_daily_cost_limit_exceeded"
+
+
+class SessionCostLimitExceeded(LimitExceeded):
+    code = "session_cost_limit_exceeded"
+
+
+class SessionMessageLimitExceeded(LimitExceeded):
+    code = "session_message_limit_exceeded"
+
+
+class DailySessionLimitExceeded(LimitExceeded):
+    code = "daily_session_limit_exceeded"
+
+
+class EscalationNotDelivered(ChatError):
+    status = 503
+    code = "escalation_not_delivered"
+
+
+class ProviderNotConfigured(ChatError):
+    status = 503
+    code = "provider_not_configured"
+
+
+class ProviderError(ChatError):
+    status = 502
+    code = "provider_error"
+
+
+class ProviderTimeout(ChatError):
+    status = 504
+    code = "provider_timeout"

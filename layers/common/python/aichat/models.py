@@ -1,0 +1,112 @@
+"""The API's request and response bodies: the guide's fields, DESIGN.md's bounds."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+SessionType = Literal["customer_support", "admin_assistant", "network_diagnostics", "analytics"]
+SessionStatus = Literal["active", "completed", "escalated", "abandoned"]
+MessageStatus = Literal["ok", "failed"]
+
+MAX_CONTEXT_BYTES = 8 * 1024
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+
+def _check_context(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None and len(json.dumps(value, separators=(",", ":")).encode()) > MAX_CONTEXT_BYTES:
+        raise ValueError(f"context must be a JSON object of at most {MAX_CONTEXT_BYTES} bytes")
+    return value
+
+
+class _Request(BaseModel):
+    # An unknown field is usually a typo (sessionType for session_type); say so instead of ignoring it.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChatRequest(_Request):
+    message: Annotated[Text, Field(min_length=1, max_length=10_000)]
+    session_id: str | None = None
+    context: dict[str, Any] | None = None
+    session_type: SessionType | None = None
+
+    _context = field_validator("context")(_check_context)
+
+
+class CreateSessionRequest(_Request):
+    session_type: SessionType = "customer_support"
+    context: dict[str, Any] | None = None
+    customer_id: Annotated[Text, Field(min_length=1, max_length=128)] | None = None
+
+    _context = field_validator("context")(_check_context)
+
+
+class FeedbackRequest(_Request):
+    rating: Annotated[int, Field(ge=1, le=5, strict=True)]
+    feedback: Annotated[Text, Field(max_length=1000)] | None = None
+    session_id: str | None = None
+
+
+class EscalateRequest(_Request):
+    reason: Annotated[Text, Field(min_length=1, max_length=500)]
+    session_id: str | None = None
+
+
+class ChatMetadata(BaseModel):
+    tokens: int
+    input_tokens: int
+    output_tokens: int
+    cost_cents: float
+    model: str
+    provider: str
+    message_id: str
+
+
+class ChatResponse(BaseModel):
+    session_id: str
+    message: str
+    role: Literal["assistant"] = "assistant"
+    function_calls: list[dict[str, Any]] = Field(default_factory=list)
+    metadata: ChatMetadata
+
+
+class SessionOut(BaseModel):
+    id: str
+    session_type: SessionType
+    status: SessionStatus
+    provider: str
+    model: str
+    created_at: str
+    updated_at: str
+    message_count: int
+    total_tokens: int
+    total_cost: float = Field(description="cents, with decimals")
+    user_rating: int | None = None
+    feedback: str | None = None
+    escalation_reason: str | None = None
+    customer_id: str | None = None
+    context: dict[str, Any] | None = None
+
+
+class MessageOut(BaseModel):
+    id: str
+    role: Literal["user", "assistant"]
+    content: str
+    created_at: str
+    tokens: int
+    status: MessageStatus = "ok"
+
+
+class HistoryResponse(BaseModel):
+    session_id: str
+    messages: list[MessageOut]
+    metadata: SessionOut
+    next_cursor: str | None = Field(default=None, description="pass as ?cursor= for the earlier page")
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    code: str

@@ -1,0 +1,60 @@
+"""What the store reads and writes: a session and a message, as the layer sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aichat.models import MessageOut, MessageStatus, SessionOut, SessionStatus, SessionType
+from aichat.pricing import micros_to_cents
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str
+    tenant_id: str
+    user_id: str
+    session_type: SessionType
+    status: SessionStatus
+    provider: str
+    model: str
+    created_at: str
+    updated_at: str
+    message_count: int = 0
+    total_tokens: int = 0
+    total_cost_micros: int = 0
+    user_rating: int | None = None
+    feedback: str | None = None
+    escalation_reason: str | None = None
+    customer_id: str | None = None
+    context: dict[str, Any] | None = None
+
+    def to_api(self) -> SessionOut:
+        return SessionOut(
+            id=self.id, session_type=self.session_type, status=self.status, provider=self.provider,
+            model=self.model, created_at=self.created_at, updated_at=self.updated_at,
+            message_count=self.message_count, total_tokens=self.total_tokens,
+            total_cost=micros_to_cents(self.total_cost_micros), user_rating=self.user_rating,
+            feedback=self.feedback, escalation_reason=self.escalation_reason, customer_id=self.customer_id,
+            context=self.context,
+        )
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    id: str
+    role: str
+    content: str
+    created_at: str
+    tokens: int = 0
+    status: MessageStatus = "ok"
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_micros: int = 0
+    model: str | None = None
+    provider: str | None = None
+
+    def to_api(self) -> MessageOut:
+        role = "assistant" if self.role == "assistant" else "user"
+        return MessageOut(id=self.id, role=role, content=self.content, created_at=self.created_at,
+                          tokens=self.tokens, status=self.status)

@@ -1,0 +1,83 @@
+"""The session routes: create, list the caller's, read history, feedback, escalate."""
+
+from __future__ import annotations
+
+from aichat.budgets import BudgetRefused, new_session_charge, refusal
+from aichat.clock import Clock, iso, utc_day
+from aichat.errors import EscalationNotDelivered, InvalidInput
+from aichat.identity import Identity
+from aichat.ids import new_id
+from aichat.models import CreateSessionRequest, EscalateRequest, FeedbackRequest, HistoryResponse, SessionOut
+from aichat.notifications import EscalationNotifier
+from aichat.providers.registry import Providers
+from aichat.records import SessionRecord
+from aichat.store import Store
+from aichat.tenants import TenantLimits
+
+
+class SessionService:
+    """Everything about a session except the chat turn itself."""
+
+    def __init__(self, store: Store, providers: Providers, limits: TenantLimits, notifier: EscalationNotifier,
+                 clock: Clock) -> None:
+        self._store = store
+        self._providers = providers
+        self._limits = limits
+        self._notifier = notifier
+        self._clock = clock
+
+    def create(self, caller: Identity, body: CreateSessionRequest) -> SessionOut:
+        """Start a session, counted against the caller's sessions today."""
+        now = self._clock()
+        provider, model = self._providers.default()
+        session = SessionRecord(
+            id=new_id(now), tenant_id=caller.tenant_id, user_id=caller.user_id, session_type=body.session_type,
+            status="active", provider=provider, model=model, created_at=iso(now), updated_at=iso(now),
+            customer_id=body.customer_id, context=body.context,
+        )
+        try:
+            self._store.create_session(session, utc_day(now), new_session_charge(self._limits.for_tenant(
+                caller.tenant_id)))
+        except BudgetRefused as refused:
+            raise refusal(refused.charge, refused.used) from None
+        return session.to_api()
+
+    def mine(self, caller: Identity, limit: int, cursor: str | None) -> tuple[list[SessionOut], str | None]:
+        """The caller's sessions, newest first, and the next page's cursor."""
+        sessions, next_cursor = self._store.sessions_of(caller, limit, cursor)
+        return [s.to_api() for s in sessions], next_cursor
+
+    def history(self, caller: Identity, session_id: str, limit: int, cursor: str | None) -> HistoryResponse:
+        """A page of the session's messages, oldest first within the page; the cursor reaches earlier ones."""
+        session, messages, next_cursor = self._store.history(session_id, caller, limit, cursor)
+        if session is None:
+            session = self._store.session(session_id, caller)
+        return HistoryResponse(session_id=session_id, messages=[m.to_api() for m in messages],
+                               metadata=session.to_api(), next_cursor=next_cursor)
+
+    def feedback(self, caller: Identity, session_id: str, body: FeedbackRequest) -> SessionOut:
+        """Rate a session 1-5 with optional text; the session stays open for more messages."""
+        _same_session(session_id, body.session_id)
+        return self._store.set_feedback(session_id, caller, body.rating, body.feedback, iso(self._clock())).to_api()
+
+    def escalate(self, caller: Identity, session_id: str, body: EscalateRequest) -> SessionOut:
+        """Hand the session to a person: status escalated, reason kept, support staff notified once."""
+        _same_session(session_id, body.session_id)
+        session = self._store.escalate(session_id, caller, body.reason, iso(self._clock()))
+        try:
+            self._notifier.escalated(session, caller)
+        except Exception as e:
+            # Without the notification nobody would follow up: undo, so the caller's retry escalates again.
+            self._store.reopen(session_id, caller, iso(self._clock()))
+            raise EscalationNotDelivered(
+                "Support staff could not be notified, so the session was not escalated. Try again shortly."
+            ) from e
+        return session.to_api()
+
+
+def _same_session(path_id: str, body_id: str | None) -> None:
+    if body_id is not None and body_id != path_id:
+        raise InvalidInput(
+            f"session_id in the body ({body_id}) differs from the one in the path ({path_id}); send the same id or "
+            "leave it out.", field="session_id",
+        )

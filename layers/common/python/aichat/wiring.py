@@ -1,0 +1,67 @@
+"""Builds the layer's objects from settings, once per container; tests pass their own clients and clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aichat.clock import Clock, utc_now
+from aichat.conversation import ChatService
+from aichat.notifications import EscalationNotifier
+from aichat.pricing import PriceTable
+from aichat.prompts import Prompts
+from aichat.providers import Provider
+from aichat.providers.registry import Providers
+from aichat.sessions import SessionService
+from aichat.settings import Settings, load_settings
+from aichat.store import Store
+from aichat.tenants import TenantLimits
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sns import SNSClient
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: Store
+    chat: ChatService
+    sessions: SessionService
+
+
+def aws_client(service: str, settings: Settings, endpoint_url: str | None = None) -> Any:
+    """A botocore client: botocore alone imports faster than boto3, and that is every cold start."""
+    import botocore.session
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5,
+                    max_pool_connections=64)
+    return botocore.session.get_session().create_client(
+        service, region_name=settings.AWS_REGION, endpoint_url=endpoint_url, config=config
+    )
+
+
+def build(settings: Settings, *, dynamodb: DynamoDBClient | None = None, sns: SNSClient | None = None,
+          providers: dict[str, Provider] | None = None, clock: Clock = utc_now) -> Services:
+    """Every service, sharing one store; clients default to real AWS (or DYNAMODB_ENDPOINT_URL)."""
+    db = dynamodb or aws_client("dynamodb", settings, settings.DYNAMODB_ENDPOINT_URL)
+    store = Store(db, settings.TABLE_NAME, settings.RETENTION_DAYS)
+    prices = PriceTable(settings.PRICES)
+    registry = Providers(settings, providers)
+    prices.price(registry.default()[1])  # a model without a price fails at start, not on the first chat
+    limits = TenantLimits(settings, store)
+    notifier = EscalationNotifier(settings.ESCALATION_TOPIC_ARN, lambda: sns or aws_client("sns", settings))
+    return Services(
+        settings=settings,
+        store=store,
+        chat=ChatService(settings, store, registry, prices, Prompts(settings.SYSTEM_PROMPTS), limits, clock),
+        sessions=SessionService(store, registry, limits, notifier, clock),
+    )
+
+
+@cache
+def services() -> Services:
+    """The container's services, built from the environment on first use."""
+    return build(load_settings())

@@ -1,0 +1,1 @@
+"""Running the product on one machine: the embedded DynamoDB (and, later, the local server)."""

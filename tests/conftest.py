@@ -1,0 +1,208 @@
+"""Shared fixtures: settings, a clock, a scripted provider, moto DynamoDB, handlers loaded as Lambda loads them."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import botocore.session
+import pytest
+from moto import mock_aws
+from tables import create_table
+
+from aichat import settings as settings_module
+from aichat import wiring
+from aichat.errors import ChatError
+from aichat.providers import Completion, CompletionRequest
+from aichat.providers.offline import OfflineProvider
+from aichat.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach real AWS: fake credentials and a fixed region."""
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}.items():
+        monkeypatch.setenv(name, value)
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC))
+
+
+@dataclass
+class ScriptedProvider:
+    """The offline model, plus whatever failures a test enqueues; records every request it was sent."""
+
+    name: str = "offline"
+    history: list[CompletionRequest] = field(default_factory=list)
+    failures: list[Exception] = field(default_factory=list)
+    before_reply: Callable[[], None] | None = None
+
+    def fail_next(self, error: Exception) -> None:
+        self.failures.append(error)
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        self.history.append(request)
+        if self.before_reply:
+            self.before_reply()
+        if self.failures:
+            raise self.failures.pop(0)
+        return OfflineProvider().complete(request)
+
+
+@pytest.fixture
+def provider() -> ScriptedProvider:
+    return ScriptedProvider()
+
+
+def dynamodb_client(endpoint_url: str | None = None) -> Any:
+    return botocore.session.get_session().create_client("dynamodb", region_name=REGION, endpoint_url=endpoint_url)
+
+
+@pytest.fixture
+def moto_aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def dynamodb(moto_aws: None) -> Any:
+    client = dynamodb_client()
+    create_table(client, "ai-chat")
+    return client
+
+
+@pytest.fixture
+def sns(moto_aws: None) -> Any:
+    return botocore.session.get_session().create_client("sns", region_name=REGION)
+
+
+@pytest.fixture
+def topic_arn(sns: Any) -> str:
+    return str(sns.create_topic(Name="escalations")["TopicArn"])
+
+
+@pytest.fixture
+def settings(topic_arn: str) -> Settings:
+    return Settings(TABLE_NAME="ai-chat", ESCALATION_TOPIC_ARN=topic_arn, TENANT_CONFIG_TTL_SECONDS=0)
+
+
+@pytest.fixture
+def services(settings: Settings, dynamodb: Any, sns: Any, provider: ScriptedProvider,
+             clock: FakeClock) -> wiring.Services:
+    return wiring.build(settings, dynamodb=dynamodb, sns=sns, providers={"offline": provider}, clock=clock)
+
+
+# --- handlers, loaded the way Lambda loads them ----------------------------------------------------------
+
+FUNCTIONS = ("chat", "create_session", "list_sessions", "get_history", "submit_feedback", "escalate")
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A copy of events/<name>.json, the event `sam local invoke -e` uses too."""
+    return copy.deepcopy(json.loads((ROOT / "events" / f"{name}.json").read_text()))
+
+
+def load_function(name: str) -> ModuleType:
+    """functions/<name>/app.py as its own module, as Lambda imports a handler."""
+    path = ROOT / "functions" / name / "app.py"
+    spec = importlib.util.spec_from_file_location(f"function_{name}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class Api:
+    """Invokes the six functions with their events, as the given user of the given tenant."""
+
+    def __init__(self, services: wiring.Services) -> None:
+        self.services = services
+        self._modules: dict[str, ModuleType] = {}
+
+    def _module(self, name: str) -> ModuleType:
+        if name not in self._modules:
+            module = load_function(name)
+            module.services = self.services
+            self._modules[name] = module
+        return self._modules[name]
+
+    def invoke(self, name: str, body: Any = None, *, session_id: str | None = None, query: dict[str, str] | None = None,
+               user: str = "user-1", tenant: str | None = "acme", roles: str = "[]", raw_body: str | None = None,
+               ) -> Reply:
+        event = load_event(name)
+        claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+        claims.update(sub=user, roles=roles)
+        claims.pop("tenant_id", None)
+        if tenant is not None:
+            claims["tenant_id"] = tenant
+        if session_id is not None:
+            event["pathParameters"] = {"session_id": session_id}
+            event["rawPath"] = event["rawPath"].replace("01JD0000000000000000000000", session_id)
+            event["requestContext"]["http"]["path"] = event["rawPath"]
+        if query is not None:
+            event["queryStringParameters"] = query
+            event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+        if raw_body is not None:
+            event["body"] = raw_body
+        elif body is not None:
+            event["body"] = json.dumps(body)
+        result = self._module(name).lambda_handler(event, None)
+        headers = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+        return Reply(result["statusCode"], json.loads(result["body"]) if result.get("body") else None, headers)
+
+    def chat(self, message: str = "Hello", session_id: str | None = None, **kw: Any) -> Reply:
+        return self.invoke("chat", {"message": message, "session_id": session_id}, **kw)
+
+    def new_session(self, **kw: Any) -> str:
+        reply = self.invoke("create_session", {"session_type": "customer_support"}, **kw)
+        assert reply.status == 201, reply.body
+        return str(reply.body["id"])
+
+
+@pytest.fixture
+def api(services: wiring.Services, monkeypatch: pytest.MonkeyPatch) -> Api:
+    monkeypatch.setenv("TABLE_NAME", "ai-chat")
+    settings_module.load_settings.cache_clear()
+    wiring.services.cache_clear()
+    return Api(services)
+
+
+def error_code(reply: Reply) -> str:
+    assert isinstance(reply.body, dict), reply.body
+    return str(reply.body.get("code"))
+
+
+__all__ = ["Api", "ChatError", "FakeClock", "ScriptedProvider", "error_code", "load_event"]

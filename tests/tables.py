@@ -1,0 +1,36 @@
+"""The table, created on any DynamoDB endpoint exactly as template.yaml declares it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from template_loader import load_template
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """CreateTable arguments from the template's Table resource (keys, attributes, indexes)."""
+    props = load_template(TEMPLATE)["Resources"]["Table"]["Properties"]
+    definition: dict[str, Any] = {
+        "TableName": table_name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        definition["GlobalSecondaryIndexes"] = [
+            {"IndexName": g["IndexName"], "KeySchema": g["KeySchema"], "Projection": g["Projection"]}
+            for g in props["GlobalSecondaryIndexes"]
+        ]
+    return definition
+
+
+def create_table(client: Any, table_name: str) -> None:
+    """Create the table and turn on its TTL, as the stack would."""
+    client.create_table(**table_definition(table_name))
+    client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    ttl = load_template(TEMPLATE)["Resources"]["Table"]["Properties"].get("TimeToLiveSpecification")
+    if ttl:
+        client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)

@@ -1,0 +1,295 @@
+"""The template's own wiring: what cfn-lint and `sam validate --lint` cannot see.
+
+Each function's code is where the template says, runs python3.12 on arm64 behind the JWT authorizer on its one
+route; every reference names something declared (also inside SAM policy templates, where cfn-lint does not look);
+every environment variable is a setting the layer reads; and events/*.json are real-shaped requests for each route.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from template_loader import load_template
+
+from aichat import keys
+from aichat.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ROUTES: dict[str, tuple[str, str]] = {
+    "ChatFunction": ("POST", "/api/v1/ai/chat"),
+    "CreateSessionFunction": ("POST", "/api/v1/ai/sessions"),
+    "ListSessionsFunction": ("GET", "/api/v1/ai/sessions/my"),
+    "GetHistoryFunction": ("GET", "/api/v1/ai/sessions/{session_id}/history"),
+    "SubmitFeedbackFunction": ("POST", "/api/v1/ai/sessions/{session_id}/feedback"),
+    "EscalateFunction": ("POST", "/api/v1/ai/sessions/{session_id}/escalate"),
+}
+
+PSEUDO_PARAMETERS = {
+    "AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition", "AWS::Region", "AWS::StackId",
+    "AWS::StackName", "AWS::URLSuffix",
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template(ROOT / "template.yaml")
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each AWS::Serverless::Function's properties, with Globals.Function applied (a shallow merge)."""
+    defaults = template.get("Globals", {}).get("Function", {})
+    return {
+        name: {**defaults, **resource.get("Properties", {})}
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def http_api_events(properties: dict[str, Any]) -> list[dict[str, Any]]:
+    return [event for event in properties.get("Events", {}).values() if event["Type"] == "HttpApi"]
+
+
+def code_dir(properties: dict[str, Any]) -> Path:
+    return ROOT / str(properties["CodeUri"])
+
+
+def defines_name(source: str, name: str) -> bool:
+    """Whether a module binds `name` at top level: a def, an assignment or an import."""
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            return True
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return True
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name:
+            return True
+        if isinstance(node, ast.Import | ast.ImportFrom) and any(
+            (alias.asname or alias.name) == name for alias in node.names
+        ):
+            return True
+    return False
+
+
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    """Every mapping in the template, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def sub_variables(argument: Any) -> set[str]:
+    """The names a Fn::Sub reaches outside itself: ${Name} and ${Name.Attribute}, not ${!Literal} or its own map."""
+    text, local = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+    names = {match.split(".", 1)[0] if "::" not in match else match
+             for match in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+    return names - set(local)
+
+
+def environment_variables(template: dict[str, Any]) -> dict[str, Any]:
+    """Every environment variable set anywhere: in Globals and on each function."""
+    found: dict[str, Any] = dict(template.get("Globals", {}).get("Function", {}).get("Environment", {})
+                                 .get("Variables", {}))
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            found.update(resource.get("Properties", {}).get("Environment", {}).get("Variables", {}))
+    return found
+
+
+def load_event(properties: dict[str, Any]) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((ROOT / "events" / f"{code_dir(properties).name}.json").read_text())
+    return event
+
+
+# --- functions ---------------------------------------------------------------------------------------------------
+
+
+def test_the_template_declares_exactly_the_six_api_functions(template: dict[str, Any]) -> None:
+    assert set(functions(template)) == set(ROUTES)
+
+
+def test_every_function_code_folder_has_the_module_that_defines_its_handler(template: dict[str, Any]) -> None:
+    for name, properties in functions(template).items():
+        module, _, handler = properties["Handler"].rpartition(".")
+        source = code_dir(properties) / f"{module.replace('.', '/')}.py"
+        assert source.is_file(), f"{name}: {source.relative_to(ROOT)} is missing"
+        assert defines_name(source.read_text(encoding="utf-8"), handler), f"{name}: {source} defines no {handler}"
+
+
+def test_every_function_runs_python312_on_arm64_with_the_common_layer(template: dict[str, Any]) -> None:
+    for name, properties in functions(template).items():
+        assert properties["Runtime"] == "python3.12", name
+        assert properties["Architectures"] == ["arm64"], name
+        assert {"Ref": "CommonLayer"} in properties["Layers"], name
+
+
+def test_the_layer_builds_the_aichat_package_for_the_functions_runtime_and_architecture(
+    template: dict[str, Any],
+) -> None:
+    layer = template["Resources"]["CommonLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    content = ROOT / layer["Properties"]["ContentUri"]
+    assert (content / "python" / "aichat" / "__init__.py").is_file()
+    assert (content / "requirements.txt").is_file(), "sam build installs the layer's dependencies from it"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    # SAM builds layers for x86_64 unless told otherwise: pydantic-core's wheel would not load on arm64.
+    assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
+
+
+def test_the_chat_function_waits_longer_than_any_other_function(template: dict[str, Any]) -> None:
+    timeouts = {name: properties["Timeout"] for name, properties in functions(template).items()}
+    chat = timeouts.pop("ChatFunction")
+    assert all(chat > other for other in timeouts.values()), (chat, timeouts)
+
+
+def test_no_function_is_granted_a_wildcard_action(template: dict[str, Any]) -> None:
+    for name, properties in functions(template).items():
+        for policy in properties.get("Policies", []):
+            for statement in policy.get("Statement", []):
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert not [a for a in actions if "*" in a], f"{name}: {actions}"
+
+
+# --- API -----------------------------------------------------------------------------------------------------------
+
+
+def test_each_function_has_exactly_one_http_api_event_on_its_own_route(template: dict[str, Any]) -> None:
+    routes: dict[str, tuple[str, str]] = {}
+    for name, properties in functions(template).items():
+        events = http_api_events(properties)
+        assert len(events) == 1, f"{name} has {len(events)} HttpApi events"
+        assert len(properties.get("Events", {})) == 1, f"{name} has events besides its route"
+        event = events[0]["Properties"]
+        assert event["ApiId"] == {"Ref": "HttpApi"}, name
+        assert event["PayloadFormatVersion"] == "2.0", name
+        routes[name] = (event["Method"], event["Path"])
+    assert routes == ROUTES
+
+
+def test_every_route_requires_a_token_checked_by_the_jwt_authorizer(template: dict[str, Any]) -> None:
+    api = template["Resources"]["HttpApi"]
+    assert api["Type"] == "AWS::Serverless::HttpApi"
+    auth = api["Properties"]["Auth"]
+    authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
+    assert authorizer["IdentitySource"] == "$request.header.Authorization"
+    assert set(authorizer["JwtConfiguration"]) == {"issuer", "audience"}
+    for name, properties in functions(template).items():
+        for event in http_api_events(properties):
+            # An event may only name the default authorizer; "NONE" or another would open the route.
+            chosen = event["Properties"].get("Auth", {}).get("Authorizer", auth["DefaultAuthorizer"])
+            assert chosen == auth["DefaultAuthorizer"], f"{name} uses authorizer {chosen}"
+
+
+def test_cors_lets_the_widget_send_a_token_and_an_idempotency_key(template: dict[str, Any]) -> None:
+    cors = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
+    assert cors["AllowOrigins"] == [{"Ref": "AllowedOrigin"}]
+    assert {"Authorization", "Content-Type", "Idempotency-Key"} <= set(cors["AllowHeaders"])
+    assert {method for method, _ in ROUTES.values()} <= set(cors["AllowMethods"])
+    assert "X-Next-Cursor" in cors["ExposeHeaders"]
+
+
+# --- data ----------------------------------------------------------------------------------------------------------
+
+
+def test_the_table_has_pk_sk_the_owner_index_ttl_and_point_in_time_recovery(template: dict[str, Any]) -> None:
+    table = template["Resources"]["Table"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "PK", "KeyType": "HASH"},
+                                  {"AttributeName": "SK", "KeyType": "RANGE"}]
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "OwnerIndex"
+    assert index["KeySchema"] == [{"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                                  {"AttributeName": "GSI1SK", "KeyType": "RANGE"}]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert {d["AttributeName"]: d["AttributeType"] for d in table["AttributeDefinitions"]} == {
+        "PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S",
+    }
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_the_owner_index_is_the_one_the_store_queries(template: dict[str, Any]) -> None:
+    (index,) = template["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == keys.OWNER_INDEX
+
+
+# --- references and settings ---------------------------------------------------------------------------------------
+
+
+def test_every_ref_getatt_sub_and_condition_names_something_declared(template: dict[str, Any]) -> None:
+    resources = set(template["Resources"])
+    parameters = set(template.get("Parameters", {}))
+    conditions = set(template.get("Conditions", {}))
+    problems: list[str] = []
+    for mapping in walk(template):
+        if isinstance(mapping.get("Ref"), str) and mapping["Ref"] not in resources | parameters | PSEUDO_PARAMETERS:
+            problems.append(f"!Ref {mapping['Ref']}")
+        if "Fn::GetAtt" in mapping and mapping["Fn::GetAtt"][0] not in resources:
+            problems.append(f"!GetAtt {'.'.join(mapping['Fn::GetAtt'])}")
+        if "Fn::Sub" in mapping:
+            problems += [f"!Sub ${{{name}}}" for name in sub_variables(mapping["Fn::Sub"])
+                         if name not in resources | parameters | PSEUDO_PARAMETERS]
+        if "Fn::If" in mapping and mapping["Fn::If"][0] not in conditions:
+            problems.append(f"!If {mapping['Fn::If'][0]}")
+        if isinstance(mapping.get("Condition"), str) and mapping["Condition"] not in conditions:
+            problems.append(f"Condition {mapping['Condition']}")
+    assert not problems, f"references to nothing declared: {problems}"
+
+
+def test_every_environment_variable_is_a_setting_or_a_powertools_variable(template: dict[str, Any]) -> None:
+    variables = environment_variables(template)
+    assert variables, "the template sets no environment variables"
+    unknown = [name for name in variables if name not in Settings.model_fields and not name.startswith("POWERTOOLS_")]
+    assert not unknown, f"not read by aichat.settings.Settings: {unknown}"
+
+
+# --- events --------------------------------------------------------------------------------------------------------
+
+
+def test_there_is_one_event_file_per_function(template: dict[str, Any]) -> None:
+    expected = {f"{code_dir(properties).name}.json" for properties in functions(template).values()}
+    assert {path.name for path in (ROOT / "events").glob("*.json")} == expected
+
+
+def test_each_event_is_an_http_api_payload_2_request_for_its_functions_route(template: dict[str, Any]) -> None:
+    for name, properties in functions(template).items():
+        method, path = ROUTES[name]
+        event = load_event(properties)
+        assert event["version"] == "2.0", name
+        assert event["routeKey"] == event["requestContext"]["routeKey"] == f"{method} {path}", name
+        assert event["requestContext"]["http"]["method"] == method, name
+        concrete = path.format(**event.get("pathParameters", {}))
+        assert event["rawPath"] == event["requestContext"]["http"]["path"] == concrete, name
+        assert event["isBase64Encoded"] is False, name
+        assert event["headers"]["authorization"].startswith("Bearer "), name
+        assert all(header == header.lower() for header in event["headers"]), name
+        if method == "POST":
+            assert isinstance(json.loads(event["body"]), dict), name
+        else:
+            assert "body" not in event, name
+
+
+def test_every_event_claim_is_a_string_as_api_gateway_hands_them_over(template: dict[str, Any]) -> None:
+    for name, properties in functions(template).items():
+        claims = load_event(properties)["requestContext"]["authorizer"]["jwt"]["claims"]
+        not_text = {claim: value for claim, value in claims.items() if not isinstance(value, str)}
+        assert not not_text, f"{name}: {not_text}"
+
+
+def test_the_events_carry_the_tenant_and_roles_claims_of_either_identity_setup(template: dict[str, Any]) -> None:
+    # `sam local invoke -e events/x.json` must work whether the stack made the Cognito pool or trusts another issuer.
+    variables = environment_variables(template)
+    claim_names = {name for variable in ("TENANT_CLAIM", "ROLES_CLAIM") for name in variables[variable]["Fn::If"][1:]}
+    for name, properties in functions(template).items():
+        claims = load_event(properties)["requestContext"]["authorizer"]["jwt"]["claims"]
+        assert claim_names <= set(claims), f"{name}: missing {claim_names - set(claims)}"
