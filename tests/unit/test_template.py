@@ -137,9 +137,11 @@ def test_the_layer_builds_the_aichat_package_for_the_functions_runtime_and_archi
 ) -> None:
     layer = template["Resources"]["CommonLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    content = ROOT / layer["Properties"]["ContentUri"]
-    assert (content / "python" / "aichat" / "__init__.py").is_file()
-    assert (content / "requirements.txt").is_file(), "sam build installs the layer's dependencies from it"
+    # SAM's python build puts ContentUri's files into the layer's python/ (/opt/python, on sys.path) and installs
+    # ContentUri/requirements.txt there too; a package one folder deeper would not be importable.
+    content = ROOT / str(layer["Properties"]["ContentUri"])
+    assert (content / "aichat" / "__init__.py").is_file(), f"no aichat package directly in {content}"
+    assert (content / "requirements.txt").is_file(), f"sam build installs the layer's dependencies from {content}"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
     # SAM builds layers for x86_64 unless told otherwise: pydantic-core's wheel would not load on arm64.

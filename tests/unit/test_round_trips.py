@@ -1,0 +1,82 @@
+"""DynamoDB round trips per request, counted with botocore's event hooks on the very client the store uses."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from conftest import Api
+
+from aichat.settings import Settings
+
+
+@pytest.fixture
+def settings(topic_arn: str) -> Settings:
+    """As deployed: the tenant's config item is cached for a minute per container."""
+    return Settings(TABLE_NAME="ai-chat", ESCALATION_TOPIC_ARN=topic_arn, TENANT_CONFIG_TTL_SECONDS=60)
+
+
+@contextmanager
+def counting(client: Any, service: str) -> Iterator[Counter[str]]:
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    client.meta.events.register(f"before-call.{service}", count)
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister(f"before-call.{service}", count)
+
+
+def warm(api: Api) -> str:
+    """A session to work on, with the tenant's config already read (it is cached per container)."""
+    return str(api.chat("warm up").body["session_id"])
+
+
+def test_chat_in_an_existing_session_takes_three_round_trips(api: Api, dynamodb: Any) -> None:
+    session_id = warm(api)
+    with counting(dynamodb, "dynamodb") as calls:
+        assert api.chat("again", session_id).status == 200
+    assert calls == Counter({"Query": 1, "TransactWriteItems": 2})
+
+
+def test_chat_that_starts_a_session_takes_two_round_trips(api: Api, dynamodb: Any) -> None:
+    warm(api)
+    with counting(dynamodb, "dynamodb") as calls:
+        assert api.chat("new").status == 200
+    assert calls == Counter({"TransactWriteItems": 2})
+
+
+def test_the_tenant_config_is_read_once_per_container_not_per_request(api: Api, dynamodb: Any) -> None:
+    with counting(dynamodb, "dynamodb") as calls:
+        api.chat("first")
+        api.chat("second")
+    assert calls["GetItem"] == 1
+
+
+def test_each_session_route_takes_one_round_trip(api: Api, dynamodb: Any) -> None:
+    session_id = warm(api)
+    routes = {
+        "create_session": dict(body={"session_type": "analytics"}),
+        "get_history": dict(session_id=session_id),
+        "list_sessions": dict(),
+        "submit_feedback": dict(body={"rating": 4}, session_id=session_id),
+    }
+    for name, kwargs in routes.items():
+        with counting(dynamodb, "dynamodb") as calls:
+            reply = api.invoke(name, **kwargs)  # type: ignore[arg-type]
+        assert reply.status in (200, 201), (name, reply.body)
+        assert sum(calls.values()) == 1, (name, calls)
+
+
+def test_escalate_takes_one_round_trip_and_one_publish(api: Api, dynamodb: Any, sns: Any) -> None:
+    session_id = warm(api)
+    with counting(dynamodb, "dynamodb") as db_calls, counting(sns, "sns") as sns_calls:
+        assert api.invoke("escalate", {"reason": "a person, please"}, session_id=session_id).status == 200
+    assert db_calls == Counter({"UpdateItem": 1})
+    assert sns_calls == Counter({"Publish": 1})
