@@ -15,7 +15,6 @@ from typing import Any
 import botocore.session
 import pytest
 from moto import mock_aws
-from tables import create_table
 
 from aichat import settings as settings_module
 from aichat import wiring
@@ -23,6 +22,7 @@ from aichat.errors import ChatError
 from aichat.providers import Completion, CompletionRequest
 from aichat.providers.offline import OfflineProvider
 from aichat.settings import Settings
+from localdev.table import create_table
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"

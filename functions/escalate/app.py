@@ -2,22 +2,17 @@
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from aichat import http_api, wiring
+from aichat import wiring
+from aichat.http_api import Reply, Request, handle
 from aichat.models import EscalateRequest
 
-app = http_api.build_resolver()
 services = wiring.services()
 
 
-@app.post("/api/v1/ai/sessions/<session_id>/escalate")
-def escalate(session_id: str) -> Response:
-    caller = http_api.caller(app, services.settings)
-    session = services.sessions.escalate(caller, session_id, http_api.body(app, EscalateRequest))
-    return http_api.json_response(session)
+def escalate(request: Request) -> Reply:
+    return Reply(services.sessions.escalate(request.caller(), request.path("session_id"),
+                                            request.body(EscalateRequest)))
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(event, services.settings, escalate)

@@ -2,22 +2,17 @@
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from aichat import wiring
+from aichat.http_api import Reply, Request, handle
 
-from aichat import http_api, wiring
-
-app = http_api.build_resolver()
 services = wiring.services()
 
 
-@app.get("/api/v1/ai/sessions/<session_id>/history")
-def get_history(session_id: str) -> Response:
-    caller = http_api.caller(app, services.settings)
-    limit = http_api.query_int(app, "limit", default=50, low=1, high=100)
-    history = services.sessions.history(caller, session_id, limit, http_api.query_str(app, "cursor"))
-    return http_api.json_response(history)
+def get_history(request: Request) -> Reply:
+    limit = request.query_int("limit", default=50, low=1, high=100)
+    return Reply(services.sessions.history(request.caller(), request.path("session_id"), limit,
+                                           request.query_str("cursor")))
 
 
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(event, services.settings, get_history)

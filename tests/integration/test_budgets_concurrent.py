@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from conftest import FakeClock, ScriptedProvider, dynamodb_client
-from tables import create_table
 
 from aichat import keys, wiring
 from aichat.errors import ChatError, ProviderError
@@ -22,6 +21,7 @@ from aichat.models import ChatRequest, ChatResponse
 from aichat.pricing import MICROS_PER_CENT
 from aichat.settings import Settings
 from localdev import dynamodb_local
+from localdev.table import create_table
 
 pytestmark = pytest.mark.dynamodb_local
 

@@ -122,6 +122,6 @@ def test_ids_sort_by_time_even_within_one_millisecond() -> None:
 
 def test_the_layer_requirements_match_pyprojects_runtime_dependencies() -> None:
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    layer = [line.strip() for line in (ROOT / "layers/common/requirements.txt").read_text().splitlines()
+    layer = [line.strip() for line in (ROOT / "layers/common/python/requirements.txt").read_text().splitlines()
              if line.strip() and not line.startswith("#")]
     assert sorted(declared) == sorted(layer)

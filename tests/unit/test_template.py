@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from template_loader import load_template
 
 from aichat import keys
 from aichat.settings import Settings
+from localdev.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 

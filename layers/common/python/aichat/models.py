@@ -24,7 +24,12 @@ def _check_context(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 class _Request(BaseModel):
     # An unknown field is usually a typo (sessionType for session_type); say so instead of ignoring it.
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: each function builds only the models it uses, on first use, not all of them at import.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(defer_build=True)
 
 
 class ChatRequest(_Request):
@@ -55,7 +60,7 @@ class EscalateRequest(_Request):
     session_id: str | None = None
 
 
-class ChatMetadata(BaseModel):
+class ChatMetadata(_Response):
     tokens: int
     input_tokens: int
     output_tokens: int
@@ -65,7 +70,7 @@ class ChatMetadata(BaseModel):
     message_id: str
 
 
-class ChatResponse(BaseModel):
+class ChatResponse(_Response):
     session_id: str
     message: str
     role: Literal["assistant"] = "assistant"
@@ -73,7 +78,7 @@ class ChatResponse(BaseModel):
     metadata: ChatMetadata
 
 
-class SessionOut(BaseModel):
+class SessionOut(_Response):
     id: str
     session_type: SessionType
     status: SessionStatus
@@ -91,7 +96,7 @@ class SessionOut(BaseModel):
     context: dict[str, Any] | None = None
 
 
-class MessageOut(BaseModel):
+class MessageOut(_Response):
     id: str
     role: Literal["user", "assistant"]
     content: str
@@ -100,13 +105,13 @@ class MessageOut(BaseModel):
     status: MessageStatus = "ok"
 
 
-class HistoryResponse(BaseModel):
+class HistoryResponse(_Response):
     session_id: str
     messages: list[MessageOut]
     metadata: SessionOut
     next_cursor: str | None = Field(default=None, description="pass as ?cursor= for the earlier page")
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(_Response):
     detail: str
     code: str

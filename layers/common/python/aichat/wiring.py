@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from aichat.clock import Clock, utc_now
-from aichat.conversation import ChatService
 from aichat.notifications import EscalationNotifier
 from aichat.pricing import PriceTable
-from aichat.prompts import Prompts
 from aichat.providers import Provider
 from aichat.providers.registry import Providers
 from aichat.sessions import SessionService
@@ -22,13 +19,29 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sns import SNSClient
 
+    from aichat.conversation import ChatService
 
-@dataclass(frozen=True)
+
 class Services:
-    settings: Settings
-    store: Store
-    chat: ChatService
-    sessions: SessionService
+    """The layer's services for one container; the chat service (and its imports) only where it is used."""
+
+    def __init__(self, settings: Settings, store: Store, providers: Providers, prices: PriceTable,
+                 limits: TenantLimits, sessions: SessionService, clock: Clock) -> None:
+        self.settings = settings
+        self.store = store
+        self.sessions = sessions
+        self._providers = providers
+        self._prices = prices
+        self._limits = limits
+        self._clock = clock
+
+    @cached_property
+    def chat(self) -> ChatService:
+        from aichat.conversation import ChatService
+        from aichat.prompts import Prompts
+
+        return ChatService(self.settings, self.store, self._providers, self._prices,
+                           Prompts(self.settings.SYSTEM_PROMPTS), self._limits, self._clock)
 
 
 def aws_client(service: str, settings: Settings, endpoint_url: str | None = None) -> Any:
@@ -53,12 +66,8 @@ def build(settings: Settings, *, dynamodb: DynamoDBClient | None = None, sns: SN
     prices.price(registry.default()[1])  # a model without a price fails at start, not on the first chat
     limits = TenantLimits(settings, store)
     notifier = EscalationNotifier(settings.ESCALATION_TOPIC_ARN, lambda: sns or aws_client("sns", settings))
-    return Services(
-        settings=settings,
-        store=store,
-        chat=ChatService(settings, store, registry, prices, Prompts(settings.SYSTEM_PROMPTS), limits, clock),
-        sessions=SessionService(store, registry, limits, notifier, clock),
-    )
+    sessions = SessionService(store, registry, limits, notifier, clock)
+    return Services(settings, store, registry, prices, limits, sessions, clock)
 
 
 @cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from template_loader import load_template
+from localdev.template import load_template
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 

@@ -1,0 +1,129 @@
+"""Cold start and DynamoDB calls per function: prints figures, asserts nothing (these machines are noisy).
+
+For each function, a fresh interpreter imports its app.py as Lambda would (the layer on sys.path), which builds
+its clients; the time is compared with `import boto3` in a fresh interpreter, in the same run, as a ratio of
+medians. It also lists which heavy packages each function loaded (provider SDKs, the X-Ray SDK).
+
+    .venv/bin/python scripts/bench_cold_start.py [--runs 11]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAYER = ROOT / "layers" / "common" / "python"
+FUNCTIONS = ("chat", "create_session", "list_sessions", "get_history", "submit_feedback", "escalate")
+CALLS_A_MODEL = {"chat"}
+WATCHED = ("openai", "anthropic", "aws_xray_sdk", "boto3")
+
+_CHILD = """
+import json, sys, time
+t0 = time.perf_counter()
+{body}
+elapsed = time.perf_counter() - t0
+print(json.dumps({{"ms": elapsed * 1000, "loaded": [m for m in {watched!r} if m in sys.modules]}}))
+"""
+
+
+def _child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LLM_", "OPENAI", "ANTHROPIC"))}
+    env.update(AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench",
+               AWS_SECRET_ACCESS_KEY="bench", TABLE_NAME="ai-chat", PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def measure(body: str, path: list[Path], runs: int) -> tuple[float, list[str]]:
+    """Median milliseconds of `body` in fresh interpreters, and the watched modules it loaded."""
+    code = _CHILD.format(body=body, watched=WATCHED)
+    env = _child_env()
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in path)
+    times, loaded = [], []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                             cwd=path[0] if path else ROOT)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        times.append(result["ms"])
+        loaded = result["loaded"]
+    return statistics.median(times), loaded
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=11)
+    args = parser.parse_args()
+
+    # Warm the disk cache once so the first measured run is not an outlier.
+    measure("import boto3", [], 2)
+    baseline, _ = measure("import boto3", [], args.runs)
+    print(f"import boto3 (baseline): {baseline:.0f} ms median of {args.runs} fresh interpreters")
+    print(f"{'function':<16} {'import+init':>12} {'x boto3':>8} {'target':>8}  loaded")
+    for name in FUNCTIONS:
+        folder = ROOT / "functions" / name
+        ms, loaded = measure("import app", [folder, LAYER], args.runs)
+        ratio = ms / baseline
+        target = "-" if name in CALLS_A_MODEL else "<= 2.0"
+        verdict = "" if name in CALLS_A_MODEL else ("  ok" if ratio <= 2.0 else "  OVER")
+        print(f"{name:<16} {ms:>9.0f} ms {ratio:>7.2f}x {target:>8}  {', '.join(loaded) or '-'}{verdict}")
+    print()
+    print("AWS calls per request (moto in-process, counted by botocore before-call hooks, tenant config cached):")
+    for route, calls in calls_per_route().items():
+        print(f"  {route:<34} {sum(calls.values())}  ({', '.join(f'{k} {v}' for k, v in sorted(calls.items()))})")
+
+
+def calls_per_route() -> dict[str, dict[str, int]]:
+    """Drive each layer service once on moto and count the DynamoDB and SNS calls it makes."""
+    from collections import Counter
+
+    os.environ.update(_child_env())
+    sys.path[:0] = [str(LAYER), str(ROOT)]
+    import botocore.session
+    from moto import mock_aws
+
+    from aichat import wiring
+    from aichat.identity import Identity
+    from aichat.models import ChatRequest, CreateSessionRequest, EscalateRequest, FeedbackRequest
+    from aichat.settings import Settings
+    from localdev.table import create_table
+
+    results: dict[str, dict[str, int]] = {}
+    with mock_aws():
+        session = botocore.session.get_session()
+        db, sns = session.create_client("dynamodb"), session.create_client("sns")
+        create_table(db, "ai-chat")
+        topic = sns.create_topic(Name="escalations")["TopicArn"]
+        services = wiring.build(Settings(TABLE_NAME="ai-chat", ESCALATION_TOPIC_ARN=topic), dynamodb=db, sns=sns)
+        me = Identity(user_id="bench", tenant_id="bench", roles=frozenset())
+        sid = services.chat.send(me, ChatRequest(message="warm up")).session_id
+        routes = {
+            "POST /chat (new session)": lambda: services.chat.send(me, ChatRequest(message="hi")),
+            "POST /chat (existing session)": lambda: services.chat.send(me, ChatRequest(message="hi", session_id=sid)),
+            "POST /sessions": lambda: services.sessions.create(me, CreateSessionRequest()),
+            "GET /sessions/{id}/history": lambda: services.sessions.history(me, sid, 50, None),
+            "GET /sessions/my": lambda: services.sessions.mine(me, 20, None),
+            "POST /sessions/{id}/feedback": lambda: services.sessions.feedback(me, sid, FeedbackRequest(rating=5)),
+            "POST /sessions/{id}/escalate": lambda: services.sessions.escalate(me, sid, EscalateRequest(reason="x")),
+        }
+        for route, call in routes.items():
+            calls: Counter[str] = Counter()
+
+            def count(model: object, calls: Counter[str] = calls, **_: object) -> None:
+                calls[getattr(model, "name", "?")] += 1
+
+            for client in (db, sns):
+                client.meta.events.register("before-call", count)
+            call()
+            for client in (db, sns):
+                client.meta.events.unregister("before-call", count)
+            results[route] = dict(calls)
+    return results
+
+
+if __name__ == "__main__":
+    main()
