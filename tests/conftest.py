@@ -120,7 +120,6 @@ def services(settings: Settings, dynamodb: Any, sns: Any, provider: ScriptedProv
 
 # --- handlers, loaded the way Lambda loads them ----------------------------------------------------------
 
-FUNCTIONS = ("chat", "create_session", "list_sessions", "get_history", "submit_feedback", "escalate")
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -161,7 +160,7 @@ class Api:
 
     def invoke(self, name: str, body: Any = None, *, session_id: str | None = None, query: dict[str, str] | None = None,
                user: str = "user-1", tenant: str | None = "acme", roles: str = "[]", raw_body: str | None = None,
-               ) -> Reply:
+               message_id: str | None = None) -> Reply:
         event = load_event(name)
         claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
         claims.update(sub=user, roles=roles)
@@ -169,9 +168,12 @@ class Api:
         if tenant is not None:
             claims["tenant_id"] = tenant
         if session_id is not None:
-            event["pathParameters"] = {"session_id": session_id}
+            event.setdefault("pathParameters", {})["session_id"] = session_id
             event["rawPath"] = event["rawPath"].replace("01JD0000000000000000000000", session_id)
-            event["requestContext"]["http"]["path"] = event["rawPath"]
+        if message_id is not None:
+            event.setdefault("pathParameters", {})["message_id"] = message_id
+            event["rawPath"] = event["rawPath"].replace("01JD0000000000000000000001", message_id)
+        event["requestContext"]["http"]["path"] = event["rawPath"]
         if query is not None:
             event["queryStringParameters"] = query
             event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())

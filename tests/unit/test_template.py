@@ -29,7 +29,10 @@ ROUTES: dict[str, tuple[str, str]] = {
     "GetHistoryFunction": ("GET", "/api/v1/ai/sessions/{session_id}/history"),
     "SubmitFeedbackFunction": ("POST", "/api/v1/ai/sessions/{session_id}/feedback"),
     "EscalateFunction": ("POST", "/api/v1/ai/sessions/{session_id}/escalate"),
+    "GetUsageFunction": ("GET", "/api/v1/ai/usage"),
+    "RateMessageFunction": ("POST", "/api/v1/ai/sessions/{session_id}/messages/{message_id}/feedback"),
 }
+SCHEDULED = {"CostRollupFunction"}
 
 PSEUDO_PARAMETERS = {
     "AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition", "AWS::Region", "AWS::StackId",
@@ -50,6 +53,11 @@ def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for name, resource in template["Resources"].items()
         if resource["Type"] == "AWS::Serverless::Function"
     }
+
+
+def api_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The functions behind an HttpApi route (the rest run on a schedule)."""
+    return {name: p for name, p in functions(template).items() if http_api_events(p)}
 
 
 def http_api_events(properties: dict[str, Any]) -> list[dict[str, Any]]:
@@ -113,8 +121,18 @@ def load_event(properties: dict[str, Any]) -> dict[str, Any]:
 # --- functions ---------------------------------------------------------------------------------------------------
 
 
-def test_the_template_declares_exactly_the_six_api_functions(template: dict[str, Any]) -> None:
-    assert set(functions(template)) == set(ROUTES)
+def test_the_template_declares_exactly_the_api_functions_and_the_scheduled_rollup(template: dict[str, Any]) -> None:
+    assert set(api_functions(template)) == set(ROUTES)
+    assert set(functions(template)) - set(ROUTES) == SCHEDULED
+
+
+def test_the_rollup_runs_hourly_and_once_more_for_yesterday_after_midnight(template: dict[str, Any]) -> None:
+    events = functions(template)["CostRollupFunction"]["Events"]
+    schedules = {e["Properties"]["Schedule"]: e["Properties"].get("Input") for e in events.values()
+                 if e["Type"] == "Schedule"}
+    assert schedules["rate(1 hour)"] is None
+    finals = [json.loads(i) for s, i in schedules.items() if s.startswith("cron(") and i]
+    assert finals == [{"pass": "final"}]
 
 
 def test_every_function_code_folder_has_the_module_that_defines_its_handler(template: dict[str, Any]) -> None:
@@ -149,7 +167,7 @@ def test_the_layer_builds_the_aichat_package_for_the_functions_runtime_and_archi
 
 
 def test_the_chat_function_waits_longer_than_any_other_function(template: dict[str, Any]) -> None:
-    timeouts = {name: properties["Timeout"] for name, properties in functions(template).items()}
+    timeouts = {name: properties["Timeout"] for name, properties in api_functions(template).items()}
     chat = timeouts.pop("ChatFunction")
     assert all(chat > other for other in timeouts.values()), (chat, timeouts)
 
@@ -167,7 +185,7 @@ def test_no_function_is_granted_a_wildcard_action(template: dict[str, Any]) -> N
 
 def test_each_function_has_exactly_one_http_api_event_on_its_own_route(template: dict[str, Any]) -> None:
     routes: dict[str, tuple[str, str]] = {}
-    for name, properties in functions(template).items():
+    for name, properties in api_functions(template).items():
         events = http_api_events(properties)
         assert len(events) == 1, f"{name} has {len(events)} HttpApi events"
         assert len(properties.get("Events", {})) == 1, f"{name} has events besides its route"
@@ -203,26 +221,30 @@ def test_cors_lets_the_widget_send_a_token_and_an_idempotency_key(template: dict
 # --- data ----------------------------------------------------------------------------------------------------------
 
 
-def test_the_table_has_pk_sk_the_owner_index_ttl_and_point_in_time_recovery(template: dict[str, Any]) -> None:
+def test_the_table_has_pk_sk_the_owner_and_day_indexes_ttl_and_point_in_time_recovery(
+        template: dict[str, Any]) -> None:
     table = template["Resources"]["Table"]["Properties"]
     assert table["KeySchema"] == [{"AttributeName": "PK", "KeyType": "HASH"},
                                   {"AttributeName": "SK", "KeyType": "RANGE"}]
-    (index,) = table["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "OwnerIndex"
-    assert index["KeySchema"] == [{"AttributeName": "GSI1PK", "KeyType": "HASH"},
+    owner, day = table["GlobalSecondaryIndexes"]
+    assert owner["IndexName"] == "OwnerIndex"
+    assert owner["KeySchema"] == [{"AttributeName": "GSI1PK", "KeyType": "HASH"},
                                   {"AttributeName": "GSI1SK", "KeyType": "RANGE"}]
-    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert day["IndexName"] == "DayIndex"
+    assert day["KeySchema"] == [{"AttributeName": "GSI2PK", "KeyType": "HASH"},
+                                {"AttributeName": "GSI2SK", "KeyType": "RANGE"}]
+    assert owner["Projection"] == day["Projection"] == {"ProjectionType": "ALL"}
     assert {d["AttributeName"]: d["AttributeType"] for d in table["AttributeDefinitions"]} == {
-        "PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S",
+        "PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S", "GSI2PK": "S", "GSI2SK": "S",
     }
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["BillingMode"] == "PAY_PER_REQUEST"
 
 
-def test_the_owner_index_is_the_one_the_store_queries(template: dict[str, Any]) -> None:
-    (index,) = template["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == keys.OWNER_INDEX
+def test_the_indexes_are_the_ones_the_store_queries(template: dict[str, Any]) -> None:
+    indexes = template["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"]
+    assert [i["IndexName"] for i in indexes] == [keys.OWNER_INDEX, keys.DAY_INDEX]
 
 
 # --- references and settings ---------------------------------------------------------------------------------------
@@ -260,11 +282,12 @@ def test_every_environment_variable_is_a_setting_or_a_powertools_variable(templa
 
 def test_there_is_one_event_file_per_function(template: dict[str, Any]) -> None:
     expected = {f"{code_dir(properties).name}.json" for properties in functions(template).values()}
+    expected.add("cost_rollup_final.json")
     assert {path.name for path in (ROOT / "events").glob("*.json")} == expected
 
 
 def test_each_event_is_an_http_api_payload_2_request_for_its_functions_route(template: dict[str, Any]) -> None:
-    for name, properties in functions(template).items():
+    for name, properties in api_functions(template).items():
         method, path = ROUTES[name]
         event = load_event(properties)
         assert event["version"] == "2.0", name
@@ -282,7 +305,7 @@ def test_each_event_is_an_http_api_payload_2_request_for_its_functions_route(tem
 
 
 def test_every_event_claim_is_a_string_as_api_gateway_hands_them_over(template: dict[str, Any]) -> None:
-    for name, properties in functions(template).items():
+    for name, properties in api_functions(template).items():
         claims = load_event(properties)["requestContext"]["authorizer"]["jwt"]["claims"]
         not_text = {claim: value for claim, value in claims.items() if not isinstance(value, str)}
         assert not not_text, f"{name}: {not_text}"
@@ -292,6 +315,6 @@ def test_the_events_carry_the_tenant_and_roles_claims_of_either_identity_setup(t
     # `sam local invoke -e events/x.json` must work whether the stack made the Cognito pool or trusts another issuer.
     variables = environment_variables(template)
     claim_names = {name for variable in ("TENANT_CLAIM", "ROLES_CLAIM") for name in variables[variable]["Fn::If"][1:]}
-    for name, properties in functions(template).items():
+    for name, properties in api_functions(template).items():
         claims = load_event(properties)["requestContext"]["authorizer"]["jwt"]["claims"]
         assert claim_names <= set(claims), f"{name}: missing {claim_names - set(claims)}"

@@ -53,6 +53,14 @@ class SessionNotFound(ChatError):
         super().__init__("Session not found. It may have expired; start a new session.")
 
 
+class MessageNotFound(ChatError):
+    status = 404
+    code = "message_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("Message not found in this session; only the assistant's replies can be rated.")
+
+
 class SessionNotActive(ChatError):
     code = "session_not_active"
 

@@ -16,9 +16,10 @@ def new_id(moment: datetime) -> str:
     global _last
     candidate = (int(moment.timestamp() * 1000) << 80) | secrets.randbits(80)
     with _lock:
-        # Monotonic, as ULID specifies: within one millisecond (or a clock step back) count up from the last id,
-        # so a reply always sorts after the message it answers.
-        if candidate <= _last:
+        # Monotonic, as ULID specifies: within one millisecond (or a small clock step back) count up from the last
+        # id, so a reply always sorts after the message it answers. A clock set back by more than a second is
+        # followed, so ids keep the time they were made at.
+        if candidate <= _last and (_last >> 80) - (candidate >> 80) < 1000:
             candidate = _last + 1 + secrets.randbits(16)
         _last = candidate
     chars = []
@@ -26,3 +27,4 @@ def new_id(moment: datetime) -> str:
         chars.append(_ALPHABET[candidate & 31])
         candidate >>= 5
     return "".join(reversed(chars))
+

@@ -7,6 +7,8 @@ MESSAGE_PREFIX = "MSG#"
 TENANT_COUNTER_SK = "TENANT"
 CONFIG_SK = "CONFIG"
 OWNER_INDEX = "OwnerIndex"
+# Powertools Idempotency keeps one partition for its records; each SK hashes tenant, user and Idempotency-Key.
+IDEMPOTENCY_PK = "IDEMPOTENCY#chat"
 
 
 def session_pk(session_id: str) -> str:
@@ -40,3 +42,21 @@ def tenant_pk(tenant_id: str) -> str:
 
 def session_id_from_pk(pk: str) -> str:
     return pk.removeprefix("SESSION#")
+
+
+DAY_INDEX = "DayIndex"
+ROLLUP_PREFIX = "ROLLUP#"
+
+
+def day_key(day: str) -> str:
+    """The DayIndex partition of one UTC day's tenant counters: which tenants were active that day."""
+    return f"DAY#{day}"
+
+
+def tenant_day_key(tenant_id: str, day: str) -> str:
+    """The DayIndex partition of the sessions a tenant started on one UTC day."""
+    return f"TENANT#{tenant_id}#DAY#{day}"
+
+
+def rollup_pk(tenant_id: str) -> str:
+    return f"{ROLLUP_PREFIX}{tenant_id}"

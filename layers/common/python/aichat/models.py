@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 SessionType = Literal["customer_support", "admin_assistant", "network_diagnostics", "analytics"]
 SessionStatus = Literal["active", "completed", "escalated", "abandoned"]
 MessageStatus = Literal["ok", "failed"]
+MessageRating = Literal["up", "down"]
 
 MAX_CONTEXT_BYTES = 8 * 1024
 
@@ -53,6 +54,11 @@ class FeedbackRequest(_Request):
     rating: Annotated[int, Field(ge=1, le=5, strict=True)]
     feedback: Annotated[Text, Field(max_length=1000)] | None = None
     session_id: str | None = None
+
+
+class MessageFeedbackRequest(_Request):
+    rating: MessageRating
+    feedback: Annotated[Text, Field(max_length=1000)] | None = None
 
 
 class EscalateRequest(_Request):
@@ -103,6 +109,8 @@ class MessageOut(_Response):
     created_at: str
     tokens: int
     status: MessageStatus = "ok"
+    feedback: MessageRating | None = None
+    feedback_text: str | None = None
 
 
 class HistoryResponse(_Response):
@@ -115,3 +123,29 @@ class HistoryResponse(_Response):
 class ErrorBody(_Response):
     detail: str
     code: str
+
+
+class SessionCost(_Response):
+    id: str
+    session_type: SessionType
+    status: SessionStatus
+    total_cost: float = Field(description="cents, with decimals")
+    message_count: int
+    user_rating: int | None
+    created_at: str
+
+
+class UsageResponse(_Response):
+    """The guide's three monitoring questions for one tenant and UTC day."""
+
+    date: str
+    tenant_id: str
+    source: Literal["live", "rollup"]
+    total_cost_cents: float
+    session_count: int
+    total_messages: int
+    total_tokens: int
+    ratings: dict[str, int] = Field(description="user_rating 1-5 -> sessions of the day with that rating")
+    escalations: int
+    message_feedback: dict[str, int] = Field(description="up/down ratings of the day's assistant messages")
+    most_expensive_sessions: list[SessionCost]

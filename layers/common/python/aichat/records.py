@@ -53,8 +53,12 @@ class MessageRecord:
     cost_micros: int = 0
     model: str | None = None
     provider: str | None = None
+    feedback: str | None = None
+    feedback_text: str | None = None
 
     def to_api(self) -> MessageOut:
         role = "assistant" if self.role == "assistant" else "user"
+        rating = self.feedback if self.feedback in ("up", "down") else None
         return MessageOut(id=self.id, role=role, content=self.content, created_at=self.created_at,
-                          tokens=self.tokens, status=self.status)
+                          tokens=self.tokens, status=self.status, feedback=rating,
+                          feedback_text=self.feedback_text)

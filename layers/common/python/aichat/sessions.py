@@ -7,7 +7,15 @@ from aichat.clock import Clock, iso, utc_day
 from aichat.errors import EscalationNotDelivered, InvalidInput
 from aichat.identity import Identity
 from aichat.ids import new_id
-from aichat.models import CreateSessionRequest, EscalateRequest, FeedbackRequest, HistoryResponse, SessionOut
+from aichat.models import (
+    CreateSessionRequest,
+    EscalateRequest,
+    FeedbackRequest,
+    HistoryResponse,
+    MessageFeedbackRequest,
+    MessageOut,
+    SessionOut,
+)
 from aichat.notifications import EscalationNotifier
 from aichat.providers.registry import Providers
 from aichat.records import SessionRecord
@@ -59,6 +67,12 @@ class SessionService:
         """Rate a session 1-5 with optional text; the session stays open for more messages."""
         _same_session(session_id, body.session_id)
         return self._store.set_feedback(session_id, caller, body.rating, body.feedback, iso(self._clock())).to_api()
+
+    def rate_message(self, caller: Identity, session_id: str, message_id: str,
+                     body: MessageFeedbackRequest) -> MessageOut:
+        """Thumbs up or down on one assistant reply; rating again replaces the earlier rating."""
+        return self._store.set_message_feedback(session_id, message_id, caller, body.rating, body.feedback,
+                                                iso(self._clock())).to_api()
 
     def escalate(self, caller: Identity, session_id: str, body: EscalateRequest) -> SessionOut:
         """Hand the session to a person: status escalated, reason kept, support staff notified once."""

@@ -8,14 +8,14 @@ import json
 import random
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from aichat import keys
 from aichat.budgets import BudgetRefused, Charge, Counter
-from aichat.errors import InvalidInput, SessionNotActive, SessionNotFound
+from aichat.errors import InvalidInput, MessageNotFound, SessionNotActive, SessionNotFound
 from aichat.identity import Identity
 from aichat.records import MessageRecord, SessionRecord
 
@@ -296,6 +296,84 @@ class Store:
         self._update_owned(session_id, caller, {"status": _s("active"), "updated_at": _s(now)},
                            removes=["escalation_reason", "escalated_at"])
 
+    def set_message_feedback(self, session_id: str, message_id: str, caller: Identity, rating: str,
+                             text: str | None, now: str) -> MessageRecord:
+        """Rate one assistant reply of the caller's (up or down); the reply's day counts it exactly once."""
+        key = {"PK": _s(keys.session_pk(session_id)), "SK": _s(keys.message_sk(message_id))}
+        for _ in range(3):  # a concurrent rating of the same reply is retried against what it wrote
+            item = self._db.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item", {})
+            if (not item or _str(item, "tenant_id") != caller.tenant_id or _str(item, "user_id") != caller.user_id
+                    or _str(item, "role") != "assistant"):
+                raise MessageNotFound()
+            previous = _str(item, "feedback")
+            message = _Update(key=key, sets={"feedback": _s(rating), "feedback_at": _s(now)})
+            if text:
+                message.sets["feedback_text"] = _s(text)
+            if previous is None:
+                message.conditions.append("attribute_not_exists(feedback)")
+            else:
+                message.values[":previous"] = _s(previous)
+                message.conditions.append("feedback = :previous")
+            items = [message.transact_item(self._table)]
+            if not text:
+                update = items[0]["Update"]
+                update["UpdateExpression"] += " REMOVE feedback_text"
+            if previous != rating:
+                day = (_str(item, "created_at") or "")[:10]
+                counter = _Update(key={"PK": _s(keys.usage_pk(caller.tenant_id, day)),
+                                       "SK": _s(keys.TENANT_COUNTER_SK)})
+                counter.add(**{f"feedback_{rating}": 1, **({f"feedback_{previous}": -1} if previous else {})})
+                items.append(counter.transact_item(self._table))
+            try:
+                self._transact(items, None)
+            except _Cancelled:
+                continue
+            return replace(_message(item), feedback=rating, feedback_text=text or None)
+        raise RuntimeError("the reply's rating kept changing underneath; try again")
+
+    # --- usage and rollups ---------------------------------------------------------------------
+
+    def tenants_active_on(self, day: str) -> list[str]:
+        """Tenants with a counter on that UTC day, through DayIndex (one partition per day)."""
+        return [_str(i, "GSI2SK") or "" for i in self._query_all(
+            IndexName=keys.DAY_INDEX, KeyConditionExpression="GSI2PK = :day",
+            ExpressionAttributeValues={":day": _s(keys.day_key(day))}, ProjectionExpression="GSI2SK")]
+
+    def day_counters(self, tenant_id: str, day: str) -> dict[str, int]:
+        """The tenant's counters for a UTC day (cost_micros, tokens, messages, sessions, feedback_up/down)."""
+        item = self._db.get_item(TableName=self._table, ConsistentRead=True, Key={
+            "PK": _s(keys.usage_pk(tenant_id, day)), "SK": _s(keys.TENANT_COUNTER_SK)}).get("Item", {})
+        return {k: int(v["N"]) for k, v in item.items() if "N" in v and k != "expires_at"}
+
+    def sessions_started_on(self, tenant_id: str, day: str) -> list[SessionRecord]:
+        """Every session the tenant started on a UTC day, through DayIndex."""
+        return [_session(i) for i in self._query_all(
+            IndexName=keys.DAY_INDEX, KeyConditionExpression="GSI2PK = :td",
+            ExpressionAttributeValues={":td": _s(keys.tenant_day_key(tenant_id, day))})]
+
+    def put_rollup(self, tenant_id: str, day: str, figures: dict[str, Any]) -> None:
+        """Write (or overwrite: reruns give the same item) a tenant's rollup for a day."""
+        self._db.put_item(TableName=self._table, Item={
+            "PK": _s(keys.rollup_pk(tenant_id)), "SK": _s(day), "figures": _s(json.dumps(figures, sort_keys=True)),
+            "expires_at": _n(self._expiry() + 400 * 86_400)})
+
+    def rollup(self, tenant_id: str, day: str) -> dict[str, Any] | None:
+        """A tenant's stored rollup for a day, or None."""
+        item = self._db.get_item(TableName=self._table, Key={"PK": _s(keys.rollup_pk(tenant_id)), "SK": _s(day)}
+                                 ).get("Item")
+        figures = _str(item, "figures") if item else None
+        return None if figures is None else dict(json.loads(figures))
+
+    def _query_all(self, **request: Any) -> list[Item]:
+        items: list[Item] = []
+        request = {"TableName": self._table, **request}
+        while True:
+            page = self._db.query(**request)
+            items.extend(page.get("Items", []))
+            if not page.get("LastEvaluatedKey"):
+                return items
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     # --- internals -----------------------------------------------------------------------------
 
     def _expiry(self) -> int:
@@ -304,6 +382,7 @@ class Store:
     def _session_item(self, s: SessionRecord) -> Item:
         item: Item = {
             **_session_key(s.id), "GSI1PK": _s(keys.owner_key(s.tenant_id, s.user_id)), "GSI1SK": _s(s.id),
+            "GSI2PK": _s(keys.tenant_day_key(s.tenant_id, s.created_at[:10])), "GSI2SK": _s(s.id),
             "tenant_id": _s(s.tenant_id), "user_id": _s(s.user_id), "session_type": _s(s.session_type),
             "status": _s(s.status), "provider": _s(s.provider), "model": _s(s.model),
             "created_at": _s(s.created_at), "updated_at": _s(s.updated_at), "message_count": _n(s.message_count),
@@ -331,7 +410,8 @@ class Store:
         pk = _s(keys.usage_pk(tenant_id, day))
         # Rollups and /usage read these; they outlive the sessions they count.
         expiry = {"expires_at": _n(self._expiry() + 400 * 86_400), "tenant_id": _s(tenant_id), "day": _s(day)}
-        tenant_day = _Update(key={"PK": pk, "SK": _s(keys.TENANT_COUNTER_SK)}, sets=dict(expiry))
+        tenant_day = _Update(key={"PK": pk, "SK": _s(keys.TENANT_COUNTER_SK)},
+                             sets={**expiry, "GSI2PK": _s(keys.day_key(day)), "GSI2SK": _s(tenant_id)})
         user_day = _Update(key={"PK": pk, "SK": _s(keys.user_counter_sk(user_id))},
                            sets={**expiry, "user_id": _s(user_id)})
         return tenant_day, user_day
@@ -475,4 +555,5 @@ def _message(item: Item) -> MessageRecord:
         status="failed" if _str(item, "status") == "failed" else "ok", input_tokens=_int(item, "input_tokens"),
         output_tokens=_int(item, "output_tokens"), cost_micros=_int(item, "cost_micros"),
         model=_str(item, "model"), provider=_str(item, "provider"),
+        feedback=_str(item, "feedback"), feedback_text=_str(item, "feedback_text"),
     )

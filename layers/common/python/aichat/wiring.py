@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
     from aichat.conversation import ChatService
+    from aichat.usage import UsageService
 
 
 class Services:
@@ -42,6 +43,12 @@ class Services:
 
         return ChatService(self.settings, self.store, self._providers, self._prices,
                            Prompts(self.settings.SYSTEM_PROMPTS), self._limits, self._clock)
+
+    @cached_property
+    def usage(self) -> UsageService:
+        from aichat.usage import UsageService
+
+        return UsageService(self.store, self._clock)
 
 
 def aws_client(service: str, settings: Settings, endpoint_url: str | None = None) -> Any:
