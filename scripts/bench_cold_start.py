@@ -2,7 +2,9 @@
 
 For each function, a fresh interpreter imports its app.py as Lambda would (the layer on sys.path), which builds
 its clients; the time is compared with `import boto3` in a fresh interpreter, in the same run, as a ratio of
-medians. It also lists which heavy packages each function loaded (provider SDKs, the X-Ray SDK).
+medians. It also lists which heavy packages each function loaded (provider SDKs, the X-Ray SDK). Then the chat
+function again with each real provider configured (a dummy key: nothing is called), which imports that provider's
+SDK at init, against `import boto3` plus that SDK alone in a fresh interpreter.
 
     .venv/bin/python scripts/bench_cold_start.py [--runs 11]
 """
@@ -21,6 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "layers" / "common" / "python"
 FUNCTIONS = ("chat", "create_session", "list_sessions", "get_history", "submit_feedback", "escalate")
 CALLS_A_MODEL = {"chat"}
+# A dummy key: the chat function imports the SDK at init but calls no model until a request arrives.
+PROVIDERS = {
+    "openai": {"LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-bench-not-a-real-key"},
+    "anthropic": {"LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": "sk-ant-bench-not-a-real-key"},
+}
 WATCHED = ("openai", "anthropic", "aws_xray_sdk", "boto3")
 
 _CHILD = """
@@ -39,9 +46,10 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def run_once(body: str, path: list[Path]) -> tuple[float, list[str]]:
+def run_once(body: str, path: list[Path], extra_env: dict[str, str] | None = None) -> tuple[float, list[str]]:
     """Milliseconds of `body` in one fresh interpreter, and the watched modules it loaded."""
     env = _child_env()
+    env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join(str(p) for p in path)
     out = subprocess.run([sys.executable, "-c", _CHILD.format(body=body, watched=WATCHED)], env=env,
                          capture_output=True, text=True, check=True, cwd=path[0] if path else ROOT)
@@ -76,9 +84,28 @@ def main() -> None:
         verdict = "" if name in CALLS_A_MODEL else ("  ok" if ratio <= 2.0 else "  over")
         print(f"{name:<16} {ms:>9.0f} ms {ratio:>7.2f}x {target:>8}  {', '.join(loaded[name]) or '-'}{verdict}")
     print()
+    provider_figures(args.runs)
+    print()
     print("AWS calls per request (moto in-process, counted by botocore before-call hooks, tenant config cached):")
     for route, calls in calls_per_route().items():
         print(f"  {route:<34} {sum(calls.values())}  ({', '.join(f'{k} {v}' for k, v in sorted(calls.items()))})")
+
+
+def provider_figures(runs: int) -> None:
+    """The chat function's import+init with each provider configured, against boto3 plus that SDK alone."""
+    chat_path = [ROOT / "functions" / "chat", LAYER]
+    print("chat with a provider configured (its SDK imported at init, which SnapStart snapshots), median of "
+          f"{runs}, round-robin:")
+    print(f"{'provider':<10} {'chat import+init':>17} {'boto3 + SDK alone':>18} {'difference':>11}  loaded")
+    for name, env in PROVIDERS.items():
+        run_once(f"import boto3\nimport {name}", [])  # warm the disk cache for this SDK's files
+        chat_times, alone_times, loaded = [], [], []
+        for _ in range(runs):
+            ms, loaded = run_once("import app", chat_path, env)
+            chat_times.append(ms)
+            alone_times.append(run_once(f"import boto3\nimport {name}", [])[0])
+        chat, alone = statistics.median(chat_times), statistics.median(alone_times)
+        print(f"{name:<10} {chat:>14.0f} ms {alone:>15.0f} ms {chat - alone:>8.0f} ms  {', '.join(loaded) or '-'}")
 
 
 def calls_per_route() -> dict[str, dict[str, int]]:

@@ -12,7 +12,8 @@ from aichat.ids import new_id
 from aichat.models import ChatMetadata, ChatRequest, ChatResponse
 from aichat.pricing import PriceTable, micros_to_cents
 from aichat.prompts import Prompts
-from aichat.providers import Completion, CompletionRequest, Turn
+from aichat.providers import Completion, CompletionRequest, Route, Turn
+from aichat.providers.failover import Failover
 from aichat.providers.registry import Providers
 from aichat.records import MessageRecord, SessionRecord
 from aichat.settings import Settings
@@ -25,16 +26,18 @@ class _Turn:
     session: SessionRecord
     request: CompletionRequest
     is_new: bool
+    routes: list[Route]
 
 
 class ChatService:
     """One chat turn, from the caller's message to the stored reply, never past a budget."""
 
     def __init__(self, settings: Settings, store: Store, providers: Providers, prices: PriceTable, prompts: Prompts,
-                 limits: TenantLimits, clock: Clock) -> None:
+                 limits: TenantLimits, clock: Clock, failover: Failover) -> None:
         self._settings = settings
         self._store = store
         self._providers = providers
+        self._failover = failover
         self._prices = prices
         self._prompts = prompts
         self._limits = limits
@@ -46,8 +49,10 @@ class ChatService:
         day = utc_day(now)
         limits = self._limits.for_tenant(caller.tenant_id)
         turn = self._prepare(caller, body, iso(now))
-        worst = self._prices.worst_case_micros(turn.request.model, turn.request.input_token_bound(),
-                                               turn.request.max_tokens)
+        self._providers.get(turn.routes[0].provider)  # no key: 503 before anything is reserved or written
+        # The fallback may answer instead, so the reservation covers the dearer of the two.
+        worst = max(self._prices.worst_case_micros(route.model, turn.request.input_token_bound(),
+                                                   turn.request.max_tokens) for route in turn.routes)
         charges = chat_charges(limits, worst)
         try:
             if turn.is_new:
@@ -59,21 +64,22 @@ class ChatService:
 
         user_message = MessageRecord(id=new_id(now), role="user", content=body.message, created_at=iso(now))
         try:
-            completion = self._providers.get(turn.session.provider).complete(turn.request)
+            answered, completion = self._failover.complete(turn.routes, turn.request)
         except BaseException:
             failed = MessageRecord(id=user_message.id, role="user", content=body.message, created_at=iso(now),
                                    status="failed")
             self._store.release_chat(turn.session, day, failed, worst, MESSAGES_PER_CHAT, iso(self._clock()),
                                      request_token=f"release-{user_message.id}")
             raise
-        return self._settle(turn.session, day, user_message, completion, worst)
+        return self._settle(turn.session, day, user_message, answered, completion, worst)
 
     def _prepare(self, caller: Identity, body: ChatRequest, now: str) -> _Turn:
         if body.session_id is None:
-            provider, model = self._providers.default()
+            session_type = body.session_type or "customer_support"
+            provider, model = self._providers.default(session_type)
             session = SessionRecord(
                 id=new_id(self._clock()), tenant_id=caller.tenant_id, user_id=caller.user_id,
-                session_type=body.session_type or "customer_support", status="active", provider=provider, model=model,
+                session_type=session_type, status="active", provider=provider, model=model,
                 created_at=now, updated_at=now, context=body.context,
             )
             history: list[MessageRecord] = []
@@ -93,11 +99,13 @@ class ChatService:
             model=session.model, system=self._prompts.system_prompt(session.session_type, context),
             messages=tuple(turns), max_tokens=self._settings.MAX_TOKENS, temperature=self._settings.TEMPERATURE,
         )
-        return _Turn(session=session, request=request, is_new=is_new)
+        return _Turn(session=session, request=request, is_new=is_new,
+                     routes=self._providers.routes(session.provider, session.model))
 
-    def _settle(self, session: SessionRecord, day: str, user_message: MessageRecord, completion: Completion,
-                reserved: int) -> ChatResponse:
-        cost = self._prices.cost_micros(session.model, completion.usage)
+    def _settle(self, session: SessionRecord, day: str, user_message: MessageRecord, answered: Route,
+                completion: Completion, reserved: int) -> ChatResponse:
+        # Priced by the model asked for, which has a price (checked at start); the answer may name a dated snapshot.
+        cost = self._prices.cost_micros(answered.model, completion.usage)
         done = self._clock()
         usage = completion.usage
         user_message = MessageRecord(id=user_message.id, role="user", content=user_message.content,

@@ -108,10 +108,33 @@ class ProviderNotConfigured(ChatError):
 
 
 class ProviderError(ChatError):
+    """The model provider failed or answered with something unreadable."""
+
     status = 502
     code = "provider_error"
+
+    def __init__(self, detail: str, *, transient: bool = False, retry_after: float | None = None,
+                 **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        # Not part of the body: whether trying again (or another provider) may help, and after how long.
+        self.transient = transient
+        self.retry_after = retry_after
 
 
 class ProviderTimeout(ChatError):
     status = 504
     code = "provider_timeout"
+
+
+class RequestInProgress(ChatError):
+    """A request with the same Idempotency-Key is still running."""
+
+    status = 409
+    code = "request_in_progress"
+
+
+class IdempotencyKeyReused(ChatError):
+    """An Idempotency-Key already used for a different request body."""
+
+    status = 422
+    code = "idempotency_key_reused"

@@ -94,6 +94,14 @@ class Request:
         """A path parameter as API Gateway matched it."""
         return str((self.event.get("pathParameters") or {}).get(name, ""))
 
+    def header(self, name: str) -> str | None:
+        """A request header ("" counts as absent); HTTP API events carry header names in lower case."""
+        headers = self.event.get("headers") or {}
+        value = headers.get(name.lower())
+        if value is None:  # a hand-made event may keep the sender's capitalisation
+            value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+        return str(value) if value else None
+
 
 Endpoint = Callable[[Request], Reply]
 

@@ -37,7 +37,7 @@ class SessionService:
     def create(self, caller: Identity, body: CreateSessionRequest) -> SessionOut:
         """Start a session, counted against the caller's sessions today."""
         now = self._clock()
-        provider, model = self._providers.default()
+        provider, model = self._providers.default(body.session_type)
         session = SessionRecord(
             id=new_id(now), tenant_id=caller.tenant_id, user_id=caller.user_id, session_type=body.session_type,
             status="active", provider=provider, model=model, created_at=iso(now), updated_at=iso(now),

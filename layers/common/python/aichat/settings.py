@@ -15,7 +15,16 @@ from aichat.errors import ConfigurationError
 
 ProviderName = Literal["offline", "openai", "anthropic"]
 
-_JSON_FIELDS = ("SYSTEM_PROMPTS", "PRICES")
+_JSON_FIELDS = ("SYSTEM_PROMPTS", "PRICES", "LLM_MODELS_BY_SESSION_TYPE")
+
+
+class ModelChoice(BaseModel):
+    """A provider and, optionally, its model (the provider's default model when left out)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: ProviderName
+    model: str | None = None
 
 
 class Settings(BaseModel):
@@ -30,8 +39,31 @@ class Settings(BaseModel):
 
     LLM_PROVIDER: ProviderName | None = None
     LLM_MODEL: str | None = None
+    # {"analytics": {"provider": "anthropic", "model": "claude-sonnet-4-6"}}: a new session of that type uses it.
+    LLM_MODELS_BY_SESSION_TYPE: dict[str, ModelChoice] = Field(default_factory=dict)
+    # Tried when the session's provider times out, is still rate limited after retries, or fails with a 5xx.
+    LLM_FALLBACK_PROVIDER: ProviderName | None = None
+    LLM_FALLBACK_MODEL: str | None = None
+    # API Gateway's HTTP API answers the client after 30 s: every attempt, wait and fallback fits in the deadline.
+    LLM_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=25)] = 12
+    LLM_MAX_RETRIES: Annotated[int, Field(ge=0, le=5)] = 2
+    LLM_DEADLINE_SECONDS: Annotated[float, Field(gt=0, le=25)] = 22
+
+    # A key comes from the variable itself, or from a Secrets Manager secret or an SSM SecureString by name.
     OPENAI_API_KEY: str | None = Field(default=None, repr=False)
+    OPENAI_API_KEY_SECRET: str | None = None
+    OPENAI_API_KEY_PARAMETER: str | None = None
     ANTHROPIC_API_KEY: str | None = Field(default=None, repr=False)
+    ANTHROPIC_API_KEY_SECRET: str | None = None
+    ANTHROPIC_API_KEY_PARAMETER: str | None = None
+    # Any OpenAI-compatible server (Azure OpenAI, vLLM, Ollama, a gateway), or an Anthropic-compatible one.
+    OPENAI_BASE_URL: str | None = None
+    ANTHROPIC_BASE_URL: str | None = None
+    # OpenAI's current models take max_completion_tokens; some compatible servers (Ollama) only read max_tokens.
+    OPENAI_MAX_TOKENS_PARAMETER: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
+
+    # How long a retried POST /chat with the same Idempotency-Key gets the first answer back.
+    IDEMPOTENCY_EXPIRY_SECONDS: Annotated[int, Field(ge=60, le=7 * 86_400)] = 3600
 
     DAILY_COST_LIMIT_CENTS: Annotated[Decimal, Field(ge=0)] = Decimal(10000)
     USER_DAILY_COST_LIMIT_CENTS: Annotated[Decimal, Field(ge=0)] | None = None
@@ -41,7 +73,8 @@ class Settings(BaseModel):
 
     MAX_CONTEXT_MESSAGES: Annotated[int, Field(ge=0, le=100)] = 10
     MAX_TOKENS: Annotated[int, Field(ge=1, le=64000)] = 500
-    TEMPERATURE: Annotated[float, Field(ge=0, le=2)] = 0.7
+    # Blank: not sent, for models that refuse sampling settings (OpenAI's reasoning models, Claude Sonnet 5).
+    TEMPERATURE: Annotated[float, Field(ge=0, le=2)] | None = 0.7
 
     TENANT_CLAIM: str = "tenant_id"
     ROLES_CLAIM: str = "roles"
@@ -54,7 +87,10 @@ class Settings(BaseModel):
     PRICES: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
 
     @field_validator("USER_DAILY_COST_LIMIT_CENTS", "LLM_PROVIDER", "LLM_MODEL", "DYNAMODB_ENDPOINT_URL",
-                     "ESCALATION_TOPIC_ARN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", mode="before")
+                     "ESCALATION_TOPIC_ARN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LLM_FALLBACK_PROVIDER",
+                     "LLM_FALLBACK_MODEL", "OPENAI_API_KEY_SECRET", "OPENAI_API_KEY_PARAMETER",
+                     "ANTHROPIC_API_KEY_SECRET", "ANTHROPIC_API_KEY_PARAMETER", "OPENAI_BASE_URL",
+                     "ANTHROPIC_BASE_URL", "TEMPERATURE", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         # CloudFormation parameters cannot be null, so an empty string means "not set".
@@ -83,9 +119,9 @@ class Settings(BaseModel):
         """The default provider: the one named, else the first with a key, else offline."""
         if self.LLM_PROVIDER:
             return self.LLM_PROVIDER
-        if self.OPENAI_API_KEY:
+        if self.OPENAI_API_KEY or self.OPENAI_API_KEY_SECRET or self.OPENAI_API_KEY_PARAMETER:
             return "openai"
-        if self.ANTHROPIC_API_KEY:
+        if self.ANTHROPIC_API_KEY or self.ANTHROPIC_API_KEY_SECRET or self.ANTHROPIC_API_KEY_PARAMETER:
             return "anthropic"
         return "offline"
 

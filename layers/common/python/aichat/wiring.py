@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ from aichat.clock import Clock, utc_now
 from aichat.notifications import EscalationNotifier
 from aichat.pricing import PriceTable
 from aichat.providers import Provider
+from aichat.providers.credentials import ApiKeys
 from aichat.providers.registry import Providers
 from aichat.sessions import SessionService
 from aichat.settings import Settings, load_settings
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
     from aichat.conversation import ChatService
+    from aichat.idempotency import IdempotentChat
     from aichat.usage import UsageService
 
 
@@ -27,9 +30,11 @@ class Services:
     """The layer's services for one container; the chat service (and its imports) only where it is used."""
 
     def __init__(self, settings: Settings, store: Store, providers: Providers, prices: PriceTable,
-                 limits: TenantLimits, sessions: SessionService, clock: Clock) -> None:
+                 limits: TenantLimits, sessions: SessionService, clock: Clock,
+                 dynamodb: DynamoDBClient | None = None) -> None:
         self.settings = settings
         self.store = store
+        self._dynamodb = dynamodb
         self.sessions = sessions
         self._providers = providers
         self._prices = prices
@@ -40,9 +45,28 @@ class Services:
     def chat(self) -> ChatService:
         from aichat.conversation import ChatService
         from aichat.prompts import Prompts
+        from aichat.providers.failover import Failover, RetryPolicy
 
         return ChatService(self.settings, self.store, self._providers, self._prices,
-                           Prompts(self.settings.SYSTEM_PROMPTS), self._limits, self._clock)
+                           Prompts(self.settings.SYSTEM_PROMPTS), self._limits, self._clock,
+                           Failover(self._providers.get, RetryPolicy.from_settings(self.settings)))
+
+    @cached_property
+    def idempotent_chat(self) -> IdempotentChat:
+        """The chat service behind POST /chat's Idempotency-Key, keeping its records in the same table."""
+        from aichat.idempotency import IdempotentChat
+
+        db = self._dynamodb or aws_client("dynamodb", self.settings, self.settings.DYNAMODB_ENDPOINT_URL)
+        return IdempotentChat(self.chat, db, self.settings.TABLE_NAME, self.settings.IDEMPOTENCY_EXPIRY_SECONDS)
+
+    def preload_providers(self) -> list[str]:
+        """Import the configured providers' SDKs now, so a SnapStart snapshot holds them; returns the modules."""
+        return self._providers.preload()
+
+    def after_restore(self) -> None:
+        """Make fresh what a SnapStart snapshot would share between restored copies: randomness, SDK clients."""
+        random.seed()  # every copy restored from one snapshot would otherwise draw the same retry jitter
+        self._providers.reset()
 
     @cached_property
     def usage(self) -> UsageService:
@@ -69,15 +93,34 @@ def build(settings: Settings, *, dynamodb: DynamoDBClient | None = None, sns: SN
     db = dynamodb or aws_client("dynamodb", settings, settings.DYNAMODB_ENDPOINT_URL)
     store = Store(db, settings.TABLE_NAME, settings.RETENTION_DAYS)
     prices = PriceTable(settings.PRICES)
-    registry = Providers(settings, providers)
-    prices.price(registry.default()[1])  # a model without a price fails at start, not on the first chat
+    registry = Providers(settings, providers, ApiKeys(settings, lambda service: aws_client(service, settings)))
+    for route in registry.configured_routes():
+        prices.price(route.model)  # a model without a price fails at start, not on the first chat
     limits = TenantLimits(settings, store)
     notifier = EscalationNotifier(settings.ESCALATION_TOPIC_ARN, lambda: sns or aws_client("sns", settings))
     sessions = SessionService(store, registry, limits, notifier, clock)
-    return Services(settings, store, registry, prices, limits, sessions, clock)
+    return Services(settings, store, registry, prices, limits, sessions, clock, dynamodb=db)
 
 
 @cache
 def services() -> Services:
     """The container's services, built from the environment on first use."""
     return build(load_settings())
+
+
+def warm_chat(services: Services) -> list[str]:
+    """Build the chat service and import its SDKs at init (what SnapStart snapshots); returns the SDK modules."""
+    services.idempotent_chat.send  # noqa: B018 - built now, so the snapshot holds it
+    modules = services.preload_providers()
+    refresh_after_restore(services)
+    return modules
+
+
+def refresh_after_restore(services: Services) -> bool:
+    """Register services.after_restore with Lambda's SnapStart runtime hooks; False where there are none."""
+    try:
+        from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
+    except ImportError:  # only Lambda's python3.12+ runtime ships it
+        return False
+    register_after_restore(services.after_restore)
+    return True

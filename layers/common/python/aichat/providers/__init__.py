@@ -23,12 +23,21 @@ class CompletionRequest:
     system: str
     messages: tuple[Turn, ...]
     max_tokens: int
-    temperature: float
+    temperature: float | None  # None: the model's own default (some models refuse any other value)
+    timeout_seconds: float | None = None  # None: the provider's configured timeout
 
     def input_token_bound(self) -> int:
         """An upper bound on input tokens: a token is at least one UTF-8 byte, plus framing per message."""
         texts = [self.system, *(m.content for m in self.messages)]
         return sum(len(t.encode()) for t in texts) + _FRAMING_TOKENS_PER_MESSAGE * len(texts)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which provider, and which of its models, a call goes to."""
+
+    provider: str
+    model: str
 
 
 @dataclass(frozen=True)

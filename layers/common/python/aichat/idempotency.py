@@ -1,0 +1,95 @@
+"""POST /chat with an Idempotency-Key: a retry gets the first answer and is charged once (Powertools Idempotency).
+
+Records live in the product's one table (PK = keys.IDEMPOTENCY_PK, SK = a hash of tenant, user and key), so two
+callers' keys never meet. A turn that fails leaves no record, so its retry runs again; one still running answers 409.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, cast
+
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+
+from aichat import keys
+from aichat.errors import IdempotencyKeyReused, InvalidInput, RequestInProgress
+from aichat.identity import Identity
+from aichat.models import ChatRequest, ChatResponse
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from aichat.conversation import ChatService
+
+HEADER = "idempotency-key"
+_VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as HTTP header values are safest
+# Without a Lambda context (local runs) a stuck in-progress record frees itself after the chat function's timeout.
+_LOCAL_REMAINING_MILLIS = 60_000
+
+
+class _Remaining:
+    """Stands in for the Lambda context where there is none: how long this invocation may still run."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return _LOCAL_REMAINING_MILLIS
+
+
+class IdempotentChat:
+    """Runs a chat turn at most once per (tenant, user, Idempotency-Key)."""
+
+    def __init__(self, chat: ChatService, dynamodb: DynamoDBClient, table_name: str, expiry_seconds: int) -> None:
+        self._chat = chat
+        self._expiry_seconds = expiry_seconds
+        self._persistence = DynamoDBPersistenceLayer(
+            table_name=table_name, key_attr="PK", sort_key_attr="SK", static_pk_value=keys.IDEMPOTENCY_PK,
+            # The table's TTL attribute, so DynamoDB deletes records after their expiry too.
+            expiry_attr="expires_at", status_attr="idempotency_status", data_attr="response",
+            validation_key_attr="request_hash", boto3_client=dynamodb,
+        )
+
+    def send(self, caller: Identity, body: ChatRequest, key: str | None, lambda_context: Any = None) -> ChatResponse:
+        """Answer the message; with a key, answer a repeat of it from the first run instead of running it again."""
+        if key is None:
+            return self._chat.send(caller, body)
+        if not _VALID_KEY.fullmatch(key):
+            raise InvalidInput("The Idempotency-Key header must be 1-255 visible ASCII characters, such as a UUID.",
+                               field="Idempotency-Key")
+        # The whole request is hashed to check a repeat is the same request; the key part names the record.
+        request = {"tenant_id": caller.tenant_id, "user_id": caller.user_id, "key": key,
+                   "body": body.model_dump(mode="json")}
+        run = idempotent_function(
+            self._send, data_keyword_argument="request", persistence_store=self._persistence,
+            output_serializer=PydanticSerializer(ChatResponse), key_prefix="chat",
+            config=self._config(lambda_context),
+        )
+        try:
+            result: ChatResponse = run(caller=caller, body=body, request=request)
+        except IdempotencyAlreadyInProgressError:
+            raise RequestInProgress(
+                "A request with this Idempotency-Key is still being answered. Wait a few seconds and send it again "
+                "to get its answer."
+            ) from None
+        except IdempotencyValidationError:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used for a different message. Use a new key for a new message.",
+                field="Idempotency-Key",
+            ) from None
+        return result
+
+    def _send(self, caller: Identity, body: ChatRequest, request: dict[str, Any]) -> ChatResponse:
+        return self._chat.send(caller, body)
+
+    def _config(self, lambda_context: Any) -> IdempotencyConfig:
+        # A config per request: it carries this invocation's remaining time, which bounds how long a crashed
+        # request's in-progress record can block its retries.
+        return IdempotencyConfig(
+            event_key_jmespath="[tenant_id, user_id, key]", payload_validation_jmespath="body",
+            raise_on_no_idempotency_key=True, expires_after_seconds=self._expiry_seconds,
+            lambda_context=cast("LambdaContext", lambda_context if lambda_context is not None else _Remaining()),
+        )

@@ -1,0 +1,99 @@
+"""What a failed model call means for the caller: try again, try the fallback, or tell a person what to do.
+
+Adapters call these at their SDK boundary, so every provider fails the same way and failover never sees an SDK type.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+
+from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
+
+_KEY_VARIABLES = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic"}
+
+
+def key_variables(provider: str) -> str:
+    """The settings that can hold a provider's key, for messages that tell an administrator what to set."""
+    variable = _KEY_VARIABLES.get(provider, f"{provider.upper()}_API_KEY")
+    return f"{variable} (or {variable}_SECRET / {variable}_PARAMETER)"
+
+
+def not_configured(provider: str) -> ProviderNotConfigured:
+    """The 503 for a provider without a key, naming the variables to set."""
+    return ProviderNotConfigured(
+        f"{_NAMES.get(provider, provider)} API key not configured. An administrator must set "
+        f"{key_variables(provider)}."
+    )
+
+
+def timed_out() -> ProviderTimeout:
+    """The 504 for a call that took longer than its timeout."""
+    return ProviderTimeout(
+        "The model provider did not answer in time. Your message was kept and nothing was charged; "
+        "send it again in a moment."
+    )
+
+
+def unreachable() -> ProviderError:
+    """The 502 for a call that never reached the provider (DNS, refused or reset connection)."""
+    return ProviderError(
+        "The model provider could not be reached. Your message was kept and nothing was charged; "
+        "try again in a moment.", transient=True,
+    )
+
+
+def malformed() -> ProviderError:
+    """The 502 for an answer that is not the provider's documented shape."""
+    return ProviderError(
+        "The model provider sent an answer that could not be read. Your message was kept and nothing was "
+        "charged; try again, and tell support if it keeps happening."
+    )
+
+
+def status_error(provider: str, status: int, headers: Mapping[str, str]) -> ProviderError | ProviderNotConfigured:
+    """The error for an HTTP error status from the provider; 429 and 5xx are transient."""
+    if status in (401, 403):
+        return ProviderNotConfigured(
+            f"{_NAMES.get(provider, provider)} refused the configured API key. An administrator must set a valid "
+            f"{key_variables(provider)}."
+        )
+    if status == 429:
+        wait = retry_after_seconds(headers)
+        return ProviderError(
+            "The model provider is receiving too many requests. Your message was kept and nothing was charged; "
+            "try again in a minute.", transient=True, retry_after=wait,
+        )
+    if status >= 500 or status == 408:
+        return ProviderError(
+            f"The model provider failed (HTTP {status}). Your message was kept and nothing was charged; "
+            "try again shortly.", transient=True, retry_after=retry_after_seconds(headers),
+        )
+    return ProviderError(
+        f"The model provider refused the request (HTTP {status}). Your message was kept and nothing was charged; "
+        "try a shorter message or a new session, and tell support if it keeps happening."
+    )
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """The wait a provider asked for: retry-after-ms, or Retry-After in seconds or as an HTTP date."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if "retry-after-ms" in lowered:
+        try:
+            return max(0.0, float(lowered["retry-after-ms"]) / 1000)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))

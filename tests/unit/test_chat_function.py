@@ -1,0 +1,110 @@
+"""The chat function as deployed: SnapStart on a published alias, fresh state after a restore, its permissions, its
+time budget, and which provider SDKs each function imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FakeClock
+
+from aichat import wiring
+from aichat.providers import Provider
+from aichat.settings import Settings
+from localdev.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYER = ROOT / "layers" / "common" / "python"
+HTTP_API_TIMEOUT_SECONDS = 30
+
+
+@pytest.fixture(scope="module")
+def chat_function() -> dict[str, Any]:
+    properties: dict[str, Any] = load_template(ROOT / "template.yaml")["Resources"]["ChatFunction"]["Properties"]
+    return properties
+
+
+def test_the_chat_function_restores_from_a_snapstart_snapshot_of_a_published_version(
+        chat_function: dict[str, Any]) -> None:
+    assert chat_function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert chat_function["AutoPublishAlias"], "SnapStart applies to published versions only; the API calls the alias"
+
+
+def test_the_chat_function_may_write_and_delete_idempotency_records_and_read_keys_by_name(
+        chat_function: dict[str, Any]) -> None:
+    statements = [s for policy in chat_function["Policies"] for s in policy.get("Statement", [])]
+    actions = {a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} <= actions
+    assert {"secretsmanager:GetSecretValue", "ssm:GetParameter"} <= actions
+
+
+def test_every_model_call_and_wait_fits_before_the_http_api_and_the_function_give_up(
+        chat_function: dict[str, Any]) -> None:
+    defaults = Settings()
+    assert defaults.LLM_TIMEOUT_SECONDS <= defaults.LLM_DEADLINE_SECONDS
+    assert defaults.LLM_DEADLINE_SECONDS < HTTP_API_TIMEOUT_SECONDS - 5, "room left to settle and reply"
+    assert Settings.model_fields["LLM_DEADLINE_SECONDS"].metadata, "the setting itself is bounded"
+    assert chat_function["Timeout"] > HTTP_API_TIMEOUT_SECONDS, "the function outlives the client to release"
+
+
+class Built:
+    name = "openai"
+
+    def complete(self, request: Any) -> Any:
+        raise NotImplementedError
+
+
+def test_after_a_restore_provider_clients_are_built_afresh_and_randomness_reseeded(
+        dynamodb: Any, clock: FakeClock) -> None:
+    services = wiring.build(Settings(TABLE_NAME="ai-chat", OPENAI_API_KEY="sk-x"), dynamodb=dynamodb, clock=clock)
+    registry = services._providers  # the registry is what a restore must reset
+    before: Provider = registry.get("openai")
+    assert registry.get("openai") is before, "kept for the container's life"
+    random.seed(7)
+    snapshot_draw = random.random()
+    random.seed(7)
+    services.after_restore()
+    assert random.random() != snapshot_draw, "copies restored from one snapshot draw different jitter"
+    assert registry.get("openai") is not before, "a new client, so no connection from the snapshot is reused"
+
+
+def test_the_restore_hook_is_registered_only_where_the_runtime_provides_it(
+        dynamodb: Any, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    services = wiring.build(Settings(TABLE_NAME="ai-chat"), dynamodb=dynamodb, clock=clock)
+    assert wiring.refresh_after_restore(services) is False
+    registered: list[Any] = []
+    runtime = types.ModuleType("snapshot_restore_py")
+    runtime.register_after_restore = registered.append  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime)
+    assert wiring.refresh_after_restore(services) is True
+    assert registered == [services.after_restore]
+
+
+def loaded_after_import(function: str, **environment: str) -> list[str]:
+    """The provider SDKs in sys.modules after importing functions/<function>/app.py in a fresh interpreter."""
+    code = ("import json, sys; import app; "
+            "print(json.dumps([m for m in ('openai', 'anthropic') if m in sys.modules]))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_", "OPENAI", "ANTHROPIC"))}
+    env.update(PYTHONPATH=os.pathsep.join([str(ROOT / "functions" / function), str(LAYER)]), TABLE_NAME="ai-chat",
+               AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", **environment)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                         cwd=ROOT / "functions" / function)
+    loaded: list[str] = json.loads(out.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def test_each_function_imports_only_the_sdk_it_calls() -> None:
+    both_keys = {"OPENAI_API_KEY": "sk-x", "ANTHROPIC_API_KEY": "sk-y"}
+    assert loaded_after_import("create_session", LLM_PROVIDER="openai", LLM_FALLBACK_PROVIDER="anthropic",
+                               **both_keys) == []
+    assert loaded_after_import("chat", LLM_PROVIDER="openai", **both_keys) == ["openai"]
+    assert loaded_after_import("chat", LLM_PROVIDER="anthropic", **both_keys) == ["anthropic"]
+    assert loaded_after_import("chat", LLM_PROVIDER="openai", LLM_FALLBACK_PROVIDER="anthropic",
+                               **both_keys) == ["openai", "anthropic"]
