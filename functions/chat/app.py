@@ -19,4 +19,7 @@ def chat(request: Request, context: Any = None) -> Reply:
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle(event, services.settings, partial(chat, context=context))
+    try:
+        return handle(event, services.settings, partial(chat, context=context))
+    finally:
+        services.chat_metrics.flush()

@@ -211,3 +211,46 @@ def test_a_rating_other_than_up_or_down_is_422(api: Api) -> None:
     reply = api.invoke("rate_message", {"rating": 5}, session_id=chat["session_id"],
                        message_id=chat["metadata"]["message_id"])
     assert reply.status == 422 and reply.body["field"] == "rating"
+
+
+# --- chat metrics -------------------------------------------------------------------------------------------------
+
+
+def emf_records(capsys: Any) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+
+
+def test_a_chat_turn_publishes_tokens_cost_and_latency_by_provider_and_model(api: Api, capsys: Any) -> None:
+    capsys.readouterr()
+    reply = api.chat("hello").body
+    (record,) = emf_records(capsys)
+    assert (record["provider"], record["model"]) == ("offline", "offline-1")
+    assert record["ChatTokens"] == [float(reply["metadata"]["tokens"])]
+    assert record["ChatCostCents"] == [reply["metadata"]["cost_cents"]]
+    assert record["ModelLatency"][0] >= 0
+    assert "user-1" not in json.dumps(record) and reply["session_id"] not in json.dumps(record)
+
+
+def test_a_refused_chat_publishes_the_limit_that_refused_it(api: Api, capsys: Any) -> None:
+    api.services.store._db.put_item(TableName="ai-chat", Item={
+        "PK": {"S": "TENANT#acme"}, "SK": {"S": "CONFIG"}, "daily_cost_limit_cents": {"N": "0"}})
+    capsys.readouterr()
+    assert api.chat("hello").status == 400
+    (record,) = emf_records(capsys)
+    assert record["limit"] == "daily_cost_limit_exceeded" and record["ChatRefused"] == [1.0]
+
+
+def test_a_failed_model_call_publishes_a_provider_error(api: Api, provider: Any, capsys: Any) -> None:
+    from aichat.errors import ProviderTimeout
+
+    provider.fail_next(ProviderTimeout("The model did not answer in time."))
+    capsys.readouterr()
+    assert api.chat("hello").status == 504
+    (record,) = emf_records(capsys)
+    assert (record["provider"], record["error"], record["ProviderErrors"]) == ("offline", "provider_timeout", [1.0])
+
+
+def test_an_invalid_request_publishes_nothing(api: Api, capsys: Any) -> None:
+    capsys.readouterr()
+    assert api.invoke("chat", {"message": ""}).status == 422
+    assert emf_records(capsys) == []

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from aichat.budgets import MESSAGES_PER_CHAT, BudgetRefused, chat_charges, new_session_charge, refusal
 from aichat.clock import Clock, iso, utc_day
-from aichat.errors import SessionNotActive
+from aichat.errors import ChatError, SessionNotActive
 from aichat.identity import Identity
 from aichat.ids import new_id
+from aichat.metrics import ChatMetrics
 from aichat.models import ChatMetadata, ChatRequest, ChatResponse
 from aichat.pricing import PriceTable, micros_to_cents
 from aichat.prompts import Prompts
@@ -33,8 +35,9 @@ class ChatService:
     """One chat turn, from the caller's message to the stored reply, never past a budget."""
 
     def __init__(self, settings: Settings, store: Store, providers: Providers, prices: PriceTable, prompts: Prompts,
-                 limits: TenantLimits, clock: Clock, failover: Failover) -> None:
+                 limits: TenantLimits, clock: Clock, failover: Failover, metrics: ChatMetrics) -> None:
         self._settings = settings
+        self._metrics = metrics
         self._store = store
         self._providers = providers
         self._failover = failover
@@ -60,18 +63,23 @@ class ChatService:
             else:
                 self._store.reserve_chat(turn.session, day, charges, iso(now))
         except BudgetRefused as refused:
-            raise refusal(refused.charge, refused.used) from None
+            error = refusal(refused.charge, refused.used)
+            self._metrics.refused(error.code)
+            raise error from None
 
         user_message = MessageRecord(id=new_id(now), role="user", content=body.message, created_at=iso(now))
+        started = time.perf_counter()
         try:
             answered, completion = self._failover.complete(turn.routes, turn.request)
-        except BaseException:
+        except BaseException as e:
+            self._metrics.provider_failed(turn.routes[0].provider, e.code if isinstance(e, ChatError) else "internal")
             failed = MessageRecord(id=user_message.id, role="user", content=body.message, created_at=iso(now),
                                    status="failed")
             self._store.release_chat(turn.session, day, failed, worst, MESSAGES_PER_CHAT, iso(self._clock()),
                                      request_token=f"release-{user_message.id}")
             raise
-        return self._settle(turn.session, day, user_message, answered, completion, worst)
+        latency_ms = (time.perf_counter() - started) * 1000
+        return self._settle(turn.session, day, user_message, answered, completion, worst, latency_ms)
 
     def _prepare(self, caller: Identity, body: ChatRequest, now: str) -> _Turn:
         if body.session_id is None:
@@ -103,7 +111,7 @@ class ChatService:
                      routes=self._providers.routes(session.provider, session.model))
 
     def _settle(self, session: SessionRecord, day: str, user_message: MessageRecord, answered: Route,
-                completion: Completion, reserved: int) -> ChatResponse:
+                completion: Completion, reserved: int, latency_ms: float) -> ChatResponse:
         # Priced by the model asked for, which has a price (checked at start); the answer may name a dated snapshot.
         cost = self._prices.cost_micros(answered.model, completion.usage)
         done = self._clock()
@@ -118,6 +126,7 @@ class ChatService:
         )
         self._store.settle_chat(session, day, (user_message, reply), reserved, cost, usage.total_tokens, iso(done),
                                 request_token=f"settle-{user_message.id}")
+        self._metrics.answered(answered.provider, answered.model, usage.total_tokens, cost, latency_ms)
         return ChatResponse(
             session_id=session.id, message=completion.text,
             metadata=ChatMetadata(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from aichat.conversation import ChatService
     from aichat.idempotency import IdempotentChat
+    from aichat.metrics import ChatMetrics
     from aichat.usage import UsageService
 
 
@@ -49,7 +50,14 @@ class Services:
 
         return ChatService(self.settings, self.store, self._providers, self._prices,
                            Prompts(self.settings.SYSTEM_PROMPTS), self._limits, self._clock,
-                           Failover(self._providers.get, RetryPolicy.from_settings(self.settings)))
+                           Failover(self._providers.get, RetryPolicy.from_settings(self.settings)), self.chat_metrics)
+
+    @cached_property
+    def chat_metrics(self) -> ChatMetrics:
+        """What chat turns record, flushed by the chat function at the end of each invocation."""
+        from aichat.metrics import ChatMetrics
+
+        return ChatMetrics()
 
     @cached_property
     def idempotent_chat(self) -> IdempotentChat:
