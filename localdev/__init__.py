@@ -1,1 +1,1 @@
-"""Running the product on one machine: the embedded DynamoDB (and, later, the local server)."""
+"""Running the product on one machine: the local server (`python -m localdev`), its DynamoDB, dev tokens."""

@@ -21,7 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "layers" / "common" / "python"
-FUNCTIONS = ("chat", "create_session", "list_sessions", "get_history", "submit_feedback", "escalate")
+FUNCTIONS = ("chat", "create_session", "list_sessions", "get_history", "submit_feedback", "escalate", "rate_message",
+             "get_usage", "cost_rollup")
 CALLS_A_MODEL = {"chat"}
 # A dummy key: the chat function imports the SDK at init but calls no model until a request arrives.
 PROVIDERS = {

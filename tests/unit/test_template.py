@@ -33,6 +33,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "RateMessageFunction": ("POST", "/api/v1/ai/sessions/{session_id}/messages/{message_id}/feedback"),
 }
 SCHEDULED = {"CostRollupFunction"}
+# The API's documentation: public routes, no table access.
+DOCS_FUNCTION = "DocsFunction"
+DOCS_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/docs/assets/{asset}")}
 
 PSEUDO_PARAMETERS = {
     "AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition", "AWS::Region", "AWS::StackId",
@@ -56,8 +59,8 @@ def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def api_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The functions behind an HttpApi route (the rest run on a schedule)."""
-    return {name: p for name, p in functions(template).items() if http_api_events(p)}
+    """The functions behind an API route (the docs function serves public pages; the rest run on a schedule)."""
+    return {name: p for name, p in functions(template).items() if http_api_events(p) and name != DOCS_FUNCTION}
 
 
 def http_api_events(properties: dict[str, Any]) -> list[dict[str, Any]]:
@@ -123,7 +126,7 @@ def load_event(properties: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_template_declares_exactly_the_api_functions_and_the_scheduled_rollup(template: dict[str, Any]) -> None:
     assert set(api_functions(template)) == set(ROUTES)
-    assert set(functions(template)) - set(ROUTES) == SCHEDULED
+    assert set(functions(template)) - set(ROUTES) == SCHEDULED | {DOCS_FUNCTION}
 
 
 def test_the_rollup_runs_hourly_and_once_more_for_yesterday_after_midnight(template: dict[str, Any]) -> None:
@@ -203,11 +206,23 @@ def test_every_route_requires_a_token_checked_by_the_jwt_authorizer(template: di
     authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
     assert authorizer["IdentitySource"] == "$request.header.Authorization"
     assert set(authorizer["JwtConfiguration"]) == {"issuer", "audience"}
-    for name, properties in functions(template).items():
+    for name, properties in api_functions(template).items():
         for event in http_api_events(properties):
             # An event may only name the default authorizer; "NONE" or another would open the route.
             chosen = event["Properties"].get("Auth", {}).get("Authorizer", auth["DefaultAuthorizer"])
             assert chosen == auth["DefaultAuthorizer"], f"{name} uses authorizer {chosen}"
+
+
+def test_only_the_docs_function_is_public_and_only_on_its_documentation_routes(template: dict[str, Any]) -> None:
+    docs = functions(template)[DOCS_FUNCTION]
+    events = http_api_events(docs)
+    assert {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events} == DOCS_ROUTES
+    assert all(e["Properties"]["Auth"] == {"Authorizer": "NONE"} for e in events)
+    assert all(e["Properties"]["ApiId"] == {"Ref": "HttpApi"} for e in events)
+    assert not docs.get("Policies"), "the docs function reads no table"
+    # sam build runs functions/docs/Makefile, which ships the Swagger UI and ReDoc files beside the handler.
+    assert template["Resources"][DOCS_FUNCTION]["Metadata"] == {"BuildMethod": "makefile"}
+    assert (code_dir(docs) / "Makefile").is_file()
 
 
 def test_cors_lets_the_widget_send_a_token_and_an_idempotency_key(template: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from aichat.errors import ChatError, InvalidInput
 from aichat.identity import Identity, identity_from_event
+from aichat.models import MAX_ID_LENGTH
 from aichat.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
@@ -91,8 +92,12 @@ class Request:
         return (self.event.get("queryStringParameters") or {}).get(name) or None
 
     def path(self, name: str) -> str:
-        """A path parameter as API Gateway matched it."""
-        return str((self.event.get("pathParameters") or {}).get(name, ""))
+        """A path parameter as API Gateway matched it: an id, so 422 naming it when it is too long to be one."""
+        value = str((self.event.get("pathParameters") or {}).get(name, ""))
+        if len(value) > MAX_ID_LENGTH:
+            raise InvalidInput(f"{name} is not an id this API made (ids are at most {MAX_ID_LENGTH} characters).",
+                               field=name)
+        return value
 
     def header(self, name: str) -> str | None:
         """A request header ("" counts as absent); HTTP API events carry header names in lower case."""

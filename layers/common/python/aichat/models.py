@@ -15,6 +15,9 @@ MessageRating = Literal["up", "down"]
 MAX_CONTEXT_BYTES = 8 * 1024
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+# Ids are 26 characters; anything far longer names nothing, and DynamoDB refuses key parts over 1 KB outright.
+MAX_ID_LENGTH = 128
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
 
 
 def _check_context(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -35,7 +38,7 @@ class _Response(BaseModel):
 
 class ChatRequest(_Request):
     message: Annotated[Text, Field(min_length=1, max_length=10_000)]
-    session_id: str | None = None
+    session_id: Id | None = None
     context: dict[str, Any] | None = None
     session_type: SessionType | None = None
 
@@ -53,7 +56,7 @@ class CreateSessionRequest(_Request):
 class FeedbackRequest(_Request):
     rating: Annotated[int, Field(ge=1, le=5, strict=True)]
     feedback: Annotated[Text, Field(max_length=1000)] | None = None
-    session_id: str | None = None
+    session_id: Id | None = None
 
 
 class MessageFeedbackRequest(_Request):
@@ -63,7 +66,7 @@ class MessageFeedbackRequest(_Request):
 
 class EscalateRequest(_Request):
     reason: Annotated[Text, Field(min_length=1, max_length=500)]
-    session_id: str | None = None
+    session_id: Id | None = None
 
 
 class ChatMetadata(_Response):
@@ -120,9 +123,21 @@ class HistoryResponse(_Response):
     next_cursor: str | None = Field(default=None, description="pass as ?cursor= for the earlier page")
 
 
+class FieldProblem(_Response):
+    field: str = Field(description="dotted path of the field, or body")
+    message: str
+
+
 class ErrorBody(_Response):
-    detail: str
-    code: str
+    """Every error the API answers; the fields after code appear only with the errors that carry them."""
+
+    detail: str = Field(description="a sentence a person can act on")
+    code: str = Field(description="for programs: which error this is")
+    field: str | None = Field(default=None, description="invalid_input: the first invalid field")
+    errors: list[FieldProblem] | None = Field(default=None, description="invalid_input: every invalid field")
+    limit: float | None = Field(default=None, description="a limit's code: the limit (cents, messages or sessions)")
+    used: float | None = Field(default=None, description="a limit's code: how much of it is used")
+    status: str | None = Field(default=None, description="session_not_active: the session's status")
 
 
 class SessionCost(_Response):

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import random
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -55,16 +56,24 @@ def _optional_values(**values: str | int | None) -> Item:
     return {k: (_n(v) if isinstance(v, int) else _s(v)) for k, v in values.items() if v is not None}
 
 
+_CURSOR_VALUE = re.compile(r"[0-9A-Za-z]{1,128}")  # what cursors carry: ids
+
+
 def encode_cursor(value: str) -> str:
     return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        value = ""
+    # Decoding skips characters outside base64, so "\x7f" decodes to "": an empty or overlong key part is refused
+    # by DynamoDB as a ValidationException, which would surface as a 500.
+    if not _CURSOR_VALUE.fullmatch(value):
         raise InvalidInput("cursor is not one this API returned; omit it to start from the first page.",
-                           field="cursor") from None
+                           field="cursor")
+    return value
 
 
 # --- transactions ---------------------------------------------------------------------------

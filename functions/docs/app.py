@@ -1,0 +1,70 @@
+"""GET /openapi.json, /docs, /redoc and /docs/assets/{asset}: the API's documentation, from the layer's models."""
+
+import base64
+import gzip
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from aichat import openapi
+from aichat.http_api import Reply
+
+HERE = Path(__file__).resolve().parent
+# The Makefile (sam build) copies each file into static/; run from the repository, they are read from node_modules.
+ASSETS = {
+    "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+    "redoc.standalone.js": "redoc/bundles/redoc.standalone.js",
+}
+NODE_MODULES = HERE.parent.parent / "node_modules"
+CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+PAGES = {"GET /docs": openapi.swagger_ui_page, "GET /redoc": openapi.redoc_page}
+
+
+@cache
+def spec() -> str:
+    return openapi.spec_json()
+
+
+@cache
+def asset(name: str) -> tuple[bytes, bytes] | None:
+    """The file and its gzip, read once per container; None for a name the pages never ask for."""
+    if name not in ASSETS:
+        return None
+    for path in (HERE / "static" / name, NODE_MODULES / ASSETS[name]):
+        if path.is_file():
+            data = path.read_bytes()
+            return data, gzip.compress(data, mtime=0)
+    return None
+
+
+def text(body: str, content_type: str) -> dict[str, Any]:
+    return {"statusCode": 200, "headers": {"Content-Type": content_type}, "body": body, "isBase64Encoded": False}
+
+
+def serve_asset(event: dict[str, Any]) -> dict[str, Any]:
+    name = str((event.get("pathParameters") or {}).get("asset", ""))
+    found = asset(name)
+    if found is None:
+        missing = openapi.AssetNotFound(f"No documentation asset is called {name!r}.")
+        return Reply(missing.body(), missing.status).to_lambda()
+    data, zipped = found
+    headers = {"Content-Type": CONTENT_TYPES[Path(name).suffix], "Cache-Control": "public, max-age=86400"}
+    # A megabyte of script: gzip it when the browser takes gzip, which API Gateway passes on as base64.
+    if "gzip" in (event.get("headers") or {}).get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        data = zipped
+    return {"statusCode": 200, "headers": headers, "body": base64.b64encode(data).decode(), "isBase64Encoded": True}
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    route = event.get("routeKey", "")
+    if route == "GET /openapi.json":
+        return text(spec(), "application/json")
+    if route in PAGES:
+        return text(PAGES[route](), "text/html; charset=utf-8")
+    if route == f"GET {openapi.ASSETS_PATH}/{{asset}}":
+        return serve_asset(event)
+    return {"statusCode": 404, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"message": "Not Found"}), "isBase64Encoded": False}

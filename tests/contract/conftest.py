@@ -1,0 +1,21 @@
+"""The local server (`python -m localdev`) in a child process for the whole session, and a client for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from contract.local_api import Client
+from localdev import process
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[process.RunningServer]:
+    with process.started("--in-memory", "--timing", "--quiet") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def client(server: process.RunningServer) -> Client:
+    return Client(server)

@@ -1,0 +1,67 @@
+"""A small HTTP client for the local server: replies, tokens minted with its secret, calls as a user."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from localdev import process
+from localdev.token import mint
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+
+    @property
+    def body(self) -> Any:
+        return json.loads(self.raw) if self.raw else None
+
+    @property
+    def text(self) -> str:
+        return self.raw.decode()
+
+
+@dataclass
+class Client:
+    """HTTP to the running server; a token per user and tenant, minted with the server's secret."""
+
+    server: process.RunningServer
+
+    def token(self, user: str = "alice", tenant: str = "acme", *, admin: bool = False, **kw: Any) -> str:
+        return mint(user, tenant, roles=["admin"] if admin else [], secret=self.server.secret, **kw)
+
+    def call(self, method: str, path: str, body: Any = None, *, token: str | None = None,
+             headers: Mapping[str, str] | None = None, raw: bytes | None = None) -> Reply:
+        sent = {"Content-Type": "application/json"} if body is not None else {}
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        sent.update(headers or {})
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(self.server.url + path, data=data, method=method, headers=sent)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return Reply(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+
+    def as_user(self, user: str = "alice", tenant: str = "acme", *, admin: bool = False) -> User:
+        return User(self, self.token(user, tenant, admin=admin))
+
+
+@dataclass
+class User:
+    client: Client
+    token: str
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.client.call("GET", path, token=self.token, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.client.call("POST", path, body, token=self.token, **kw)

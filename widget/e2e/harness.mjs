@@ -1,0 +1,122 @@
+// The real local server (python -m localdev, offline model, in-memory DynamoDB Local) and Debian's Chromium driven by
+// playwright-core, for the browser tests. Nothing here is mocked: the widget talks HTTP to the same handlers as AWS.
+import { spawn, execFile } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const WIDGET = resolve(here, "..");
+export const REPO = resolve(WIDGET, "..");
+export const ARTIFACTS = join(WIDGET, "test-artifacts");
+const PYTHON = process.env.AICHAT_PYTHON ?? join(REPO, ".venv", "bin", "python");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const READY = /AI chat is running at (http:\/\/\S+?)\/?\s/;
+// As localdev/process.py: the server must not pick up a developer's keys, endpoint or port.
+const NOT_INHERITED = ["PORT", "DYNAMODB_ENDPOINT_URL", "TABLE_NAME", "LLM_", "OPENAI_", "ANTHROPIC_", "AWS_"];
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+/** `python -m localdev --port 0 --in-memory` with `env` added; resolves once it prints its URL. */
+export async function startServer(env = {}) {
+  check(existsSync(PYTHON), `${PYTHON} is missing: run \`make install\` in ${REPO} first`);
+  check(existsSync(join(WIDGET, "dist", "demo", "ai-chat-demo.js")), "the demo bundle is missing: run `npm run build` first");
+  const environ = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !NOT_INHERITED.some((prefix) => name.startsWith(prefix))),
+  );
+  const child = spawn(PYTHON, ["-m", "localdev", "--port", "0", "--in-memory", "--quiet"], {
+    cwd: REPO,
+    env: { ...environ, PYTHONUNBUFFERED: "1", LLM_PROVIDER: "offline", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const url = await new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the local server was not ready in 60 s:\n${output}`)), 60_000);
+    const read = (chunk) => {
+      output += chunk;
+      const match = READY.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1]);
+      }
+    };
+    child.stdout.setEncoding("utf8").on("data", read);
+    child.stderr.setEncoding("utf8").on("data", read);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the local server exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    url,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((done) => child.once("exit", done));
+      child.kill("SIGTERM"); // the server stops DynamoDB Local on SIGTERM
+      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A dev token from the repository's own minting command, as README tells a developer to get one. */
+export async function mintToken(user, tenant = "acme") {
+  const { stdout } = await promisify(execFile)(PYTHON, ["-m", "localdev.token", "--user", user, "--tenant", tenant], {
+    cwd: REPO,
+  });
+  return stdout.trim();
+}
+
+/** Call the API directly, to check what the widget did from the server's side. */
+export async function api(server, token, method, path, body) {
+  const response = await fetch(`${server.url}/api/v1/ai${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+export async function launchBrowser() {
+  check(existsSync(CHROMIUM), `${CHROMIUM} is missing: install it with \`apt-get install -y chromium\``);
+  // launch() gives every browser a fresh temporary profile (Playwright's own --user-data-dir) and runs headless.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** Save a screenshot under widget/test-artifacts/. */
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** Fail the test on any error the page logs or throws, with the messages. */
+export function watchPageErrors(page) {
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(`pageerror: ${error.message}`));
+  page.on("console", (message) => {
+    // A refused request (the limit test's 400) is logged by the browser itself; that is expected, not a bug.
+    if (message.type() === "error" && !/Failed to load resource/.test(message.text())) {
+      errors.push(`console: ${message.text()}`);
+    }
+  });
+  return errors;
+}

@@ -1,0 +1,284 @@
+// The widget in Chromium on the local server's demo page (GET /), against the real API with the offline model.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { api, launchBrowser, mintToken, screenshot, startServer, watchPageErrors } from "./harness.mjs";
+
+const SESSION_KEY = "ai-chat:session:customer_support";
+const TIMEOUT = 15_000;
+
+/** Poll `probe` until it returns a truthy value, or fail with `what`. */
+async function eventually(what, probe, timeout = TIMEOUT) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`${what} (last value: ${JSON.stringify(last)})`);
+}
+
+/** Open the demo page with a token, as README tells a developer to; resolves with the page and its error list. */
+async function openDemo(context, server, token) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const errors = watchPageErrors(page);
+  await page.goto(`${server.url}/#token=${token}`);
+  await page.getByRole("button", { name: "Open AI assistant" }).waitFor();
+  return { page, errors };
+}
+
+async function openPanel(page) {
+  await page.getByRole("button", { name: "Open AI assistant" }).click();
+  await page.getByRole("log", { name: "Conversation" }).waitFor();
+}
+
+async function send(page, text) {
+  const before = await page.locator('.msg[data-role="assistant"]').count();
+  await page.getByRole("textbox", { name: "Message" }).fill(text);
+  await page.getByRole("textbox", { name: "Message" }).press("Enter");
+  return before;
+}
+
+/** Wait for the assistant's reply number `n` (1-based) and return its text. */
+async function reply(page, n) {
+  const message = page.locator('.msg[data-role="assistant"]').nth(n - 1);
+  await message.waitFor();
+  return message.locator(".bubble").innerText();
+}
+
+/** The computed styles of the demo page's own elements, to compare with and without the widget. */
+function hostPageStyles(page) {
+  return page.evaluate(() => {
+    const properties = ["font-family", "font-size", "line-height", "color", "background-color", "margin", "padding",
+      "box-sizing", "display"];
+    const elements = ["html", "body", "main", "h1", "h2", "p", "pre", "code", "a", "ul", "li"];
+    return Object.fromEntries(elements.map((selector) => {
+      const element = document.querySelector(selector);
+      const style = element ? getComputedStyle(element) : null;
+      return [selector, style ? properties.map((p) => style.getPropertyValue(p)).join(" | ") : null];
+    }));
+  });
+}
+
+describe("the chat widget on the local server's demo page", () => {
+  let server;
+  let limited;
+  let browser;
+  let token;
+
+  before(async () => {
+    // The second server refuses the second chat of a session (a chat stores 2 messages), to show a limit error.
+    [server, limited, browser] = await Promise.all([
+      startServer(),
+      startServer({ MAX_MESSAGES_PER_SESSION: "2" }),
+      launchBrowser(),
+    ]);
+    token = await mintToken("alice");
+  });
+
+  after(async () => {
+    await browser?.close();
+    await Promise.all([server?.stop(), limited?.stop()]);
+  });
+
+  describe("one person's conversation, from first message to a person taking over", () => {
+    let context;
+    let page;
+    let errors;
+    let sessionId;
+
+    before(async () => {
+      context = await browser.newContext({ viewport: { width: 1100, height: 760 }, colorScheme: "light" });
+      ({ page, errors } = await openDemo(context, server, token));
+    });
+
+    after(async () => {
+      await context?.close();
+    });
+
+    it("opens from the launcher and shows the reply as markdown, never as HTML", async () => {
+      await screenshot(page, "01-launcher");
+      await openPanel(page);
+      const log = page.getByRole("log", { name: "Conversation" });
+      assert.equal(await log.getAttribute("aria-live"), "polite");
+      assert.equal(await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.getAttribute("aria-label")), "Message");
+      await screenshot(page, "02-open");
+
+      await send(page, 'Hello **widget** <img src=x onerror="window.__xss = 1"> `code`');
+      const text = await reply(page, 1);
+      assert.match(text, /\(offline model\) You said: .Hello widget <img src=x onerror="window.__xss = 1"> code/);
+      const assistant = page.locator('.msg[data-role="assistant"]').first();
+      assert.equal(await assistant.locator("strong").innerText(), "widget");
+      assert.equal(await assistant.locator("code").innerText(), "code");
+      assert.equal(await page.locator("img").count(), 0, "the reply's <img> is text, not an element");
+      assert.equal(await page.evaluate(() => window.__xss), undefined);
+      assert.equal(await log.getAttribute("aria-busy"), "false");
+      await screenshot(page, "03-reply");
+
+      sessionId = await page.evaluate((key) => localStorage.getItem(key), SESSION_KEY);
+      assert.ok(sessionId, "the session id is kept in localStorage under a key naming the session type");
+      const history = await api(server, token, "GET", `/sessions/${sessionId}/history`);
+      assert.equal(history.status, 200);
+      assert.deepEqual(history.body.messages.map((m) => m.role), ["user", "assistant"]);
+    });
+
+    it("after a reload, resumes the same session and shows its history", async () => {
+      await page.reload();
+      await page.getByRole("button", { name: "Open AI assistant" }).waitFor();
+      await openPanel(page);
+      assert.match(await reply(page, 1), /You said: .Hello widget/);
+      assert.equal(await page.locator('.msg[data-role="user"]').count(), 1);
+      await screenshot(page, "04-history-after-reload");
+
+      await send(page, "Second question");
+      // The offline model counts the earlier messages it was given: the same session continued.
+      assert.match(await reply(page, 2), /I can see 1 earlier message in this conversation/);
+      assert.equal(await page.evaluate((key) => localStorage.getItem(key), SESSION_KEY), sessionId);
+    });
+
+    it("rates the conversation 1-5 with a comment and a reply up, and the server has both", async () => {
+      const rating = page.getByRole("group", { name: "Rate this conversation" });
+      await rating.getByRole("button", { name: "4 out of 5" }).click();
+      await eventually("the 4-star rating is saved", async () =>
+        (await rating.getByRole("button", { name: "4 out of 5" }).getAttribute("aria-pressed")) === "true");
+      await rating.getByRole("textbox", { name: "Anything to add? (optional)" }).fill("Clear answers");
+      await rating.getByRole("button", { name: "Send" }).click();
+      await page.getByText("Thanks for telling us more.").waitFor();
+      const helpful = page.getByRole("button", { name: "Helpful", exact: true }).first();
+      await helpful.click();
+      await eventually("the reply's rating is saved", async () => (await helpful.getAttribute("aria-pressed")) === "true");
+      await screenshot(page, "05-feedback");
+
+      const history = await api(server, token, "GET", `/sessions/${sessionId}/history`);
+      assert.equal(history.body.metadata.user_rating, 4);
+      assert.equal(history.body.metadata.feedback, "Clear answers");
+      assert.equal(history.body.metadata.status, "active", "feedback leaves the session open");
+      assert.equal(history.body.messages.find((m) => m.role === "assistant").feedback, "up");
+    });
+
+    it("escalates to a person: says someone will follow up and takes no more messages, also after a reload", async () => {
+      await page.getByRole("button", { name: "Talk to a person" }).click();
+      const form = page.getByRole("form", { name: "Talk to a person" });
+      await form.getByRole("textbox").fill("I was charged twice");
+      await form.getByRole("button", { name: "Ask for a person" }).click();
+      await page.getByRole("status").filter({ hasText: "A person will follow up." }).waitFor();
+      assert.equal(await page.getByRole("textbox", { name: "Message" }).isDisabled(), true);
+      assert.equal(await page.getByRole("button", { name: "Send", exact: true }).last().isDisabled(), true);
+      await screenshot(page, "06-escalated");
+
+      const history = await api(server, token, "GET", `/sessions/${sessionId}/history`);
+      assert.equal(history.body.metadata.status, "escalated");
+      assert.equal(history.body.metadata.escalation_reason, "I was charged twice");
+
+      await page.reload();
+      await openPanel(page);
+      await page.getByRole("status").filter({ hasText: "A person will follow up." }).waitFor();
+      assert.equal(await page.getByRole("textbox", { name: "Message" }).isDisabled(), true);
+    });
+
+    it("minimises on Escape, returning focus to the launcher, with no error logged on the page", async () => {
+      await page.getByRole("log", { name: "Conversation" }).press("Escape");
+      const launcher = page.getByRole("button", { name: "Open AI assistant" });
+      await launcher.waitFor();
+      assert.equal(await page.getByRole("log").count(), 0);
+      await eventually("the launcher has focus", () =>
+        page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.getAttribute("aria-label") === "Open AI assistant"));
+      assert.deepEqual(errors, []);
+    });
+  });
+
+  it("shows the API's own sentence when a limit is reached, without offering to retry", async () => {
+    const bob = await mintToken("bob");
+    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    try {
+      const { page } = await openDemo(context, limited, bob);
+      await openPanel(page);
+      await send(page, "first");
+      await reply(page, 1);
+      await send(page, "second");
+      const alert = page.getByRole("alert");
+      await alert.waitFor();
+      assert.equal(await alert.getAttribute("data-code"), "session_message_limit_exceeded");
+      // The very sentence the API gives for this limit, asked for directly with the same session.
+      const id = await page.evaluate((key) => localStorage.getItem(key), SESSION_KEY);
+      const refused = await api(limited, bob, "POST", "/chat", { message: "third", session_id: id });
+      assert.equal(refused.status, 400);
+      assert.equal(refused.body.code, "session_message_limit_exceeded");
+      assert.ok((await alert.innerText()).includes(refused.body.detail), `the alert shows: ${refused.body.detail}`);
+      assert.equal(await alert.getByRole("button", { name: "Try again" }).count(), 0);
+      assert.equal(await alert.getByRole("button", { name: "Start a new conversation" }).count(), 1);
+      await page.getByText("Not sent.", { exact: true }).waitFor();
+      await screenshot(page, "07-limit-error");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("sends a multi-line message: Shift+Enter adds a line, Enter sends", async () => {
+    const context = await browser.newContext();
+    try {
+      const { page } = await openDemo(context, server, await mintToken("carol"));
+      await openPanel(page);
+      const input = page.getByRole("textbox", { name: "Message" });
+      await input.pressSequentially("line one");
+      await input.press("Shift+Enter");
+      await input.pressSequentially("line two");
+      assert.equal(await input.inputValue(), "line one\nline two");
+      assert.equal(await page.locator('.msg[data-role="user"]').count(), 0);
+      await input.press("Enter");
+      await reply(page, 1);
+      assert.equal(await page.locator('.msg[data-role="user"] .bubble').innerText(), "line one\nline two");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("follows a dark system preference and fits a phone's screen", async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 740 }, colorScheme: "dark" });
+    try {
+      const { page } = await openDemo(context, server, await mintToken("dana"));
+      await openPanel(page);
+      await send(page, "Dark mode, please: **bold** and a list\n- one\n- two");
+      await reply(page, 1);
+      const background = await page.locator(".panel").evaluate((panel) => getComputedStyle(panel).backgroundColor);
+      const [r, g, b] = background.match(/\d+/g).map(Number);
+      assert.ok(r + g + b < 3 * 80, `the panel is dark: ${background}`);
+      const box = await page.locator(".panel").boundingBox();
+      assert.ok(box.x >= 0 && box.y >= 0 && box.x + box.width <= 390 && box.y + box.height <= 740, JSON.stringify(box));
+      await screenshot(page, "08-dark-phone");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("is served by the local server from widget/dist/demo by bare name only", async () => {
+    const bundle = await fetch(`${server.url}/widget/ai-chat-demo.js`);
+    assert.equal(bundle.status, 200);
+    assert.match(bundle.headers.get("content-type"), /^text\/javascript/);
+    assert.ok((await bundle.text()).length > 100_000, "the bundle with React inside");
+    for (const name of ["..%2F..%2Ftemplate.yaml", "..%2Fai-chat-widget.js", "missing.js", ".hidden.js"]) {
+      const refused = await fetch(`${server.url}/widget/${name}`);
+      assert.equal(refused.status, 404, name);
+      assert.equal((await refused.json()).code, "asset_not_found");
+    }
+  });
+
+  it("leaves the host page's own styles exactly as they were", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.route("**/widget/**", (route) => route.abort());
+      await page.goto(`${server.url}/#token=${token}`);
+      const without = await hostPageStyles(page);
+      const sheetsWithout = await page.evaluate(() => document.styleSheets.length);
+      await page.unroute("**/widget/**");
+      await page.reload();
+      await openPanel(page);
+      assert.deepEqual(await hostPageStyles(page), without);
+      assert.equal(await page.evaluate(() => document.styleSheets.length), sheetsWithout, "no stylesheet added to the page");
+    } finally {
+      await context.close();
+    }
+  });
+});

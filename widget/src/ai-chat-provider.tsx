@@ -1,0 +1,71 @@
+import { createContext, useEffect, useRef, useState, type ReactNode } from "react";
+import type { SessionType } from "./api-types";
+import { ChatClient, DEFAULT_SESSION_TYPE, type SessionStorage } from "./chat-client";
+import { createFetchTransport, type ChatTransport, type TokenSource } from "./transport";
+
+/** Where the API is and who is calling: shared by every widget and hook under an AIChatProvider. */
+export interface AIChatConnection {
+  /** The API's base URL (the stack's ApiUrl; routes start with /api/v1/ai); empty or unset for this origin. */
+  apiBaseUrl?: string;
+  /** The Bearer token, asked for before each request. */
+  getToken?: TokenSource;
+  /** Replaces the fetch transport (tests, custom networking); apiBaseUrl and getToken are then unused. */
+  transport?: ChatTransport;
+  /** Where session ids are kept; localStorage by default, null for memory only. */
+  storage?: SessionStorage | null;
+}
+
+export interface ChatClientRegistry {
+  /** The one client of a session type under this provider, so a widget and a hook of that type share it. */
+  clientFor(sessionType: SessionType): ChatClient;
+}
+
+export const AIChatContext = createContext<ChatClientRegistry | null>(null);
+
+/** A transport whose token comes from a ref, so a new getToken function each render costs no new client. */
+export function transportFrom(
+  connection: AIChatConnection,
+  tokens: { readonly current: TokenSource | undefined },
+): ChatTransport {
+  if (connection.transport) return connection.transport;
+  return createFetchTransport({
+    apiBaseUrl: connection.apiBaseUrl,
+    getToken: () => {
+      const getToken = tokens.current;
+      if (!getToken) throw new Error("No getToken was given to AIChatProvider, useAIChat or AIChatWidget.");
+      return getToken();
+    },
+  });
+}
+
+/** Gives every AIChatWidget and useAIChat() inside it the API's address and the caller's token. */
+export function AIChatProvider({ children, ...connection }: AIChatConnection & { children?: ReactNode }): ReactNode {
+  const tokens = useRef(connection.getToken);
+  useEffect(() => {
+    tokens.current = connection.getToken;
+  });
+  const [registry, setRegistry] = useState(() => makeRegistry(connection, tokens));
+  const [madeFor, setMadeFor] = useState(connection.apiBaseUrl);
+  if (madeFor !== connection.apiBaseUrl) {
+    // Another API is another set of conversations (React's "adjust state while rendering" pattern). A transport or
+    // storage is read once, as an inline object would otherwise start over on every render.
+    setMadeFor(connection.apiBaseUrl);
+    setRegistry(makeRegistry(connection, tokens));
+  }
+  return <AIChatContext.Provider value={registry}>{children}</AIChatContext.Provider>;
+}
+
+function makeRegistry(connection: AIChatConnection, tokens: { readonly current: TokenSource | undefined }): ChatClientRegistry {
+  const clients = new Map<SessionType, ChatClient>();
+  const transport = transportFrom(connection, tokens);
+  return {
+    clientFor(sessionType = DEFAULT_SESSION_TYPE) {
+      let client = clients.get(sessionType);
+      if (!client) {
+        client = new ChatClient({ transport, sessionType, storage: connection.storage });
+        clients.set(sessionType, client);
+      }
+      return client;
+    },
+  };
+}

@@ -1,0 +1,461 @@
+import {
+  useEffect,
+  useId,
+  useLayoutEffect,
+  useRef,
+  useState,
+  type FormEvent,
+  type KeyboardEvent,
+  type ReactNode,
+} from "react";
+import type { AIChatConnection } from "./ai-chat-provider";
+import type { ChatContext, SessionType } from "./api-types";
+import type { ChatClient, ChatMessage } from "./chat-client";
+import type { ChatApiError } from "./chat-error";
+import { Markdown } from "./markdown";
+import { ShadowHost } from "./shadow-host";
+import { useAIChat, type UseAIChatResult } from "./use-ai-chat";
+import { WIDGET_CSS } from "./widget-styles";
+
+export type AIChatTheme = "light" | "dark" | "auto";
+
+export interface AIChatWidgetProps extends AIChatConnection {
+  /** Which assistant; each type keeps its own conversation. Defaults to customer_support. */
+  sessionType?: SessionType;
+  /** Sent with every message: the page, the user's role, what they are looking at. */
+  context?: ChatContext;
+  /** `auto` (the default) follows the system's light or dark preference. */
+  theme?: AIChatTheme;
+  /** The panel's heading. */
+  title?: string;
+  /** Start opened instead of as the launcher button. */
+  defaultOpen?: boolean;
+  placeholder?: string;
+  /** Use this client (shared with a useAIChat({ client }) elsewhere) instead of one from a provider or the props. */
+  client?: ChatClient;
+}
+
+// Sent when the person asks for a human without saying why: the API needs a reason, the person need not give one.
+const DEFAULT_ESCALATION_REASON = "The user asked to talk to a person from the chat widget.";
+const ignore = (): void => undefined;
+
+/** The floating chat: a launcher button bottom-right that opens the conversation panel. */
+export function AIChatWidget(props: AIChatWidgetProps): ReactNode {
+  const { theme = "auto", title = "AI assistant", defaultOpen = false, placeholder = "Type a message…" } = props;
+  const chat = useAIChat({ ...props, loadHistory: false });
+  const [open, setOpen] = useState(defaultOpen);
+  const launcherRef = useRef<HTMLButtonElement>(null);
+  const panelId = useId();
+
+  useEffect(() => {
+    if (open) chat.loadHistory().catch(ignore); // a failure is shown in the panel, with a retry
+  }, [open, chat.loadHistory]);
+
+  const minimise = (): void => {
+    setOpen(false);
+    // The panel and its focused element are gone; put focus where the person can reopen it.
+    requestAnimationFrame(() => launcherRef.current?.focus());
+  };
+
+  return (
+    <ShadowHost css={WIDGET_CSS}>
+      <div className="root" data-theme={theme}>
+        {open && <ChatPanel id={panelId} chat={chat} title={title} placeholder={placeholder} onMinimise={minimise} />}
+        <button
+          ref={launcherRef}
+          type="button"
+          className="launcher"
+          aria-expanded={open}
+          aria-controls={open ? panelId : undefined}
+          aria-label={open ? `Minimise ${title}` : `Open ${title}`}
+          onClick={() => (open ? minimise() : setOpen(true))}
+        >
+          {open ? <ChevronDownIcon /> : <ChatIcon />}
+        </button>
+      </div>
+    </ShadowHost>
+  );
+}
+
+interface PanelProps {
+  id: string;
+  chat: UseAIChatResult;
+  title: string;
+  placeholder: string;
+  onMinimise: () => void;
+}
+
+function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): ReactNode {
+  const [draft, setDraft] = useState("");
+  const [escalating, setEscalating] = useState(false);
+  const inputRef = useRef<HTMLTextAreaElement>(null);
+  const headingId = useId();
+  const { sessionStatus, status, error, failedAction, isSending } = chat;
+  const closed = sessionStatus !== null && sessionStatus !== "active";
+  const loading = status === "loading";
+  const hasReply = chat.chatHistory.some((m) => m.role === "assistant");
+
+  useEffect(() => {
+    inputRef.current?.focus();
+  }, []);
+
+  const send = (): void => {
+    if (!draft.trim() || !chat.canSend || isSending) return;
+    chat.sendMessage(draft).catch(ignore); // the failed message and the error are in the state
+    setDraft("");
+  };
+
+  const onSubmit = (e: FormEvent): void => {
+    e.preventDefault();
+    send();
+  };
+
+  const onInputKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>): void => {
+    // Enter sends, Shift+Enter is a new line; Enter that confirms an IME composition is neither.
+    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      send();
+    }
+  };
+
+  const onPanelKeyDown = (e: KeyboardEvent<HTMLElement>): void => {
+    if (e.key === "Escape") {
+      e.stopPropagation();
+      if (escalating) setEscalating(false);
+      else onMinimise();
+    }
+  };
+
+  const startNew = (): void => {
+    chat.startNewSession();
+    setEscalating(false);
+    inputRef.current?.focus();
+  };
+
+  return (
+    <section id={id} className="panel" aria-labelledby={headingId} onKeyDown={onPanelKeyDown}>
+      <header className="header">
+        <h2 className="title" id={headingId}>
+          {title}
+          <span className="subtitle">{subtitle(sessionStatus)}</span>
+        </h2>
+        <button type="button" className="icon-button" onClick={startNew} aria-label="Start a new conversation"
+          title="New conversation" disabled={chat.chatHistory.length === 0 && chat.sessionId === null}>
+          <PlusIcon />
+        </button>
+        <button type="button" className="icon-button" onClick={onMinimise} aria-label="Minimise chat" title="Minimise">
+          <MinimiseIcon />
+        </button>
+      </header>
+
+      <MessageLog chat={chat} loading={loading} />
+
+      {error && failedAction && <ErrorNotice error={error} chat={chat} onStartNew={startNew} />}
+
+      {sessionStatus === "escalated" && (
+        <div className="notice" role="status">
+          <strong>A person will follow up.</strong> We have passed this conversation to our support team; someone
+          will get back to you. This chat is now closed.
+          <div className="form-actions">
+            <button type="button" className="small-button" onClick={startNew}>Start a new conversation</button>
+          </div>
+        </div>
+      )}
+      {closed && sessionStatus !== "escalated" && (
+        <div className="notice" role="status">
+          This conversation is closed.
+          <div className="form-actions">
+            <button type="button" className="small-button" onClick={startNew}>Start a new conversation</button>
+          </div>
+        </div>
+      )}
+
+      {escalating && !closed && <EscalateForm chat={chat} onDone={() => setEscalating(false)} />}
+
+      {hasReply && <SessionRating chat={chat} />}
+
+      <form className="composer" onSubmit={onSubmit}>
+        <textarea
+          ref={inputRef}
+          rows={1}
+          value={draft}
+          onChange={(e) => setDraft(e.target.value)}
+          onKeyDown={onInputKeyDown}
+          placeholder={closed ? "This conversation is closed" : placeholder}
+          aria-label="Message"
+          maxLength={10000}
+          disabled={closed}
+        />
+        <button type="submit" className="primary-button send" disabled={closed || loading || isSending || !draft.trim()}>
+          Send
+        </button>
+      </form>
+      <div className="toolbar">
+        <button type="button" className="link-button" onClick={() => setEscalating(true)}
+          disabled={closed || escalating || isSending}>
+          Talk to a person
+        </button>
+        <span className="meta hint">Shift+Enter for a new line</span>
+      </div>
+    </section>
+  );
+}
+
+function subtitle(sessionStatus: string | null): string {
+  if (sessionStatus === "escalated") return "Handed to our support team";
+  if (sessionStatus === "completed" || sessionStatus === "abandoned") return "Conversation closed";
+  return "Answers are AI-generated";
+}
+
+function MessageLog({ chat, loading }: { chat: UseAIChatResult; loading: boolean }): ReactNode {
+  const logRef = useRef<HTMLDivElement>(null);
+  const firstId = chat.chatHistory[0]?.id;
+  const lastId = chat.chatHistory[chat.chatHistory.length - 1]?.id;
+  const previous = useRef<{ firstId?: string; lastId?: string; height: number }>({ height: 0 });
+
+  useLayoutEffect(() => {
+    const log = logRef.current;
+    if (!log) return;
+    const before = previous.current;
+    if (before.lastId === lastId && before.firstId !== firstId && before.firstId !== undefined) {
+      // Earlier messages were put in front: keep the ones being read where they were.
+      log.scrollTop += log.scrollHeight - before.height;
+    } else {
+      log.scrollTop = log.scrollHeight;
+    }
+    previous.current = { firstId, lastId, height: log.scrollHeight };
+  }, [firstId, lastId, chat.isSending]);
+
+  useEffect(() => {
+    const log = logRef.current;
+    if (!log || typeof ResizeObserver === "undefined") return;
+    // When a notice or the rating row appears below, the log gets shorter: keep the latest message in view.
+    let atBottom = true;
+    const onScroll = (): void => {
+      atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
+    };
+    const observer = new ResizeObserver(() => {
+      if (atBottom) log.scrollTop = log.scrollHeight;
+    });
+    log.addEventListener("scroll", onScroll, { passive: true });
+    observer.observe(log);
+    return () => {
+      log.removeEventListener("scroll", onScroll);
+      observer.disconnect();
+    };
+  }, []);
+
+  return (
+    <div ref={logRef} className="log" role="log" aria-live="polite" aria-busy={chat.isSending || loading}
+      aria-label="Conversation" tabIndex={0}>
+      {chat.hasOlder && (
+        <button type="button" className="older" onClick={() => chat.loadOlder().catch(ignore)}>
+          Show earlier messages
+        </button>
+      )}
+      {loading && <p className="empty">Loading your conversation…</p>}
+      {!loading && chat.chatHistory.length === 0 && (
+        <p className="empty">Hi! Ask a question and the assistant will answer here.</p>
+      )}
+      {chat.chatHistory.map((message) => (
+        <Message key={message.id} message={message} chat={chat} />
+      ))}
+      {chat.isSending && (
+        <div className="msg msg-assistant typing">
+          <span className="sr-only">The assistant is typing…</span>
+          <div className="bubble" aria-hidden="true">
+            <span className="dot" />
+            <span className="dot" />
+            <span className="dot" />
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Message({ message, chat }: { message: ChatMessage; chat: UseAIChatResult }): ReactNode {
+  const mine = message.role === "user";
+  const failed = message.status === "failed";
+  // A failed message can be sent again unless the reason it failed would just happen again.
+  const retryable = failed && chat.canSend && (message.error === null || message.error.retryable);
+  return (
+    <div className={`msg ${mine ? "msg-user" : "msg-assistant"}${failed ? " msg-failed" : ""}`}
+      data-role={message.role} data-status={message.status}>
+      <span className="sr-only">{mine ? "You said:" : "The assistant said:"}</span>
+      <div className="bubble">{mine ? message.content : <Markdown source={message.content} />}</div>
+      {failed && (
+        <div className="meta">
+          <span className="failed-note">Not sent.</span>
+          {retryable && (
+            <button type="button" className="link-button" onClick={() => chat.retry(message.id).catch(ignore)}
+              disabled={chat.isSending}>
+              Retry
+            </button>
+          )}
+        </div>
+      )}
+      {!mine && !message.id.startsWith("local-") && chat.sessionId !== null && (
+        <div className="meta">
+          <ReplyRating message={message} chat={chat} />
+        </div>
+      )}
+    </div>
+  );
+}
+
+function ReplyRating({ message, chat }: { message: ChatMessage; chat: UseAIChatResult }): ReactNode {
+  const rate = (rating: "up" | "down"): void => {
+    chat.rateMessage(message.id, rating).catch(ignore);
+  };
+  return (
+    <>
+      <button type="button" className="rate" aria-label="Helpful" title="Helpful" aria-pressed={message.rating === "up"}
+        onClick={() => rate("up")}>
+        <ThumbIcon />
+      </button>
+      <button type="button" className="rate" aria-label="Not helpful" title="Not helpful"
+        aria-pressed={message.rating === "down"} onClick={() => rate("down")}>
+        <ThumbIcon down />
+      </button>
+    </>
+  );
+}
+
+function ErrorNotice({ error, chat, onStartNew }: { error: ChatApiError; chat: UseAIChatResult; onStartNew: () => void }): ReactNode {
+  // A limit of this session, or a session that is gone, is cured by a new session; a daily limit is not.
+  const newSessionHelps =
+    error.kind === "not-found" || error.kind === "session-closed" || error.code.startsWith("session_");
+  const what: Record<string, string> = {
+    send: "Your message was not sent.",
+    load: "Your conversation could not be loaded.",
+    older: "Earlier messages could not be loaded.",
+    feedback: "Your rating was not saved.",
+    rate: "Your rating was not saved.",
+    escalate: "Your request for a person was not sent.",
+  };
+  return (
+    <div className="error" role="alert" data-code={error.code}>
+      {chat.failedAction ? <strong>{what[chat.failedAction]} </strong> : null}
+      {error.message}
+      <div className="error-actions">
+        {error.retryable && (
+          <button type="button" className="small-button" onClick={() => chat.retry().catch(ignore)}>
+            Try again
+          </button>
+        )}
+        {newSessionHelps && chat.failedAction !== "load" && (
+          <button type="button" className="small-button" onClick={onStartNew}>Start a new conversation</button>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function SessionRating({ chat }: { chat: UseAIChatResult }): ReactNode {
+  const [hover, setHover] = useState(0);
+  const [comment, setComment] = useState("");
+  const [commented, setCommented] = useState(false);
+  const rating = chat.sessionRating;
+  const shown = hover || rating || 0;
+
+  const rate = (value: number): void => {
+    chat.submitFeedback(value).catch(ignore);
+  };
+  const sendComment = (e: FormEvent): void => {
+    e.preventDefault();
+    if (!rating || !comment.trim()) return;
+    chat.submitFeedback(rating, comment).then(() => setCommented(true), ignore);
+  };
+
+  return (
+    <div className="feedback" role="group" aria-label="Rate this conversation">
+      <span className="feedback-label">{rating ? "Thanks for your rating." : "How was this conversation?"}</span>
+      {[1, 2, 3, 4, 5].map((value) => (
+        <button key={value} type="button" className={`star${value <= shown ? " on" : ""}`}
+          aria-label={`${value} out of 5`} aria-pressed={rating === value} onClick={() => rate(value)}
+          onMouseEnter={() => setHover(value)} onMouseLeave={() => setHover(0)}>
+          ★
+        </button>
+      ))}
+      {rating !== null && !commented && (
+        <form className="comment" onSubmit={sendComment}>
+          <input value={comment} onChange={(e) => setComment(e.target.value)} maxLength={1000}
+            aria-label="Anything to add? (optional)" placeholder="Anything to add? (optional)" />
+          <button type="submit" className="small-button" disabled={!comment.trim()}>Send</button>
+        </form>
+      )}
+      {commented && <span>Thanks for telling us more.</span>}
+    </div>
+  );
+}
+
+function EscalateForm({ chat, onDone }: { chat: UseAIChatResult; onDone: () => void }): ReactNode {
+  const [reason, setReason] = useState("");
+  const [sending, setSending] = useState(false);
+  const id = useId();
+  const fieldRef = useRef<HTMLTextAreaElement>(null);
+
+  useEffect(() => {
+    fieldRef.current?.focus();
+  }, []);
+
+  const submit = (e: FormEvent): void => {
+    e.preventDefault();
+    setSending(true);
+    chat.escalateSession(reason.trim() || DEFAULT_ESCALATION_REASON).then(onDone, () => setSending(false));
+  };
+
+  return (
+    <form className="escalate-form" onSubmit={submit} aria-label="Talk to a person">
+      <label htmlFor={id}>What should our support team know? (optional)</label>
+      <textarea ref={fieldRef} id={id} rows={2} value={reason} maxLength={500}
+        onChange={(e) => setReason(e.target.value)} />
+      <div className="form-actions">
+        <button type="submit" className="primary-button" disabled={sending}>Ask for a person</button>
+        <button type="button" className="small-button" onClick={onDone}>Cancel</button>
+      </div>
+    </form>
+  );
+}
+
+// Drawn, not emoji: many systems (Linux servers, some corporate desktops) have no colour emoji font.
+function ThumbIcon({ down = false }: { down?: boolean }): ReactNode {
+  return (
+    <svg viewBox="0 0 24 24" aria-hidden="true" style={down ? { transform: "rotate(180deg)" } : undefined}>
+      <path d="M2 10h4v11H2zm6 11h9.5a2 2 0 0 0 2-1.6l1.4-7A2 2 0 0 0 19 10h-5.5l.8-4a2 2 0 0 0-3.6-1.5L8 9.5z" />
+    </svg>
+  );
+}
+
+function ChatIcon(): ReactNode {
+  return (
+    <svg viewBox="0 0 24 24" aria-hidden="true">
+      <path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z" />
+    </svg>
+  );
+}
+
+function ChevronDownIcon(): ReactNode {
+  return (
+    <svg viewBox="0 0 24 24" aria-hidden="true">
+      <path d="M5.3 8.3a1 1 0 0 1 1.4 0L12 13.6l5.3-5.3a1 1 0 1 1 1.4 1.4l-6 6a1 1 0 0 1-1.4 0l-6-6a1 1 0 0 1 0-1.4z" />
+    </svg>
+  );
+}
+
+function MinimiseIcon(): ReactNode {
+  return (
+    <svg viewBox="0 0 24 24" aria-hidden="true">
+      <path d="M5 11h14a1 1 0 1 1 0 2H5a1 1 0 1 1 0-2z" />
+    </svg>
+  );
+}
+
+function PlusIcon(): ReactNode {
+  return (
+    <svg viewBox="0 0 24 24" aria-hidden="true">
+      <path d="M12 4a1 1 0 0 1 1 1v6h6a1 1 0 1 1 0 2h-6v6a1 1 0 1 1-2 0v-6H5a1 1 0 1 1 0-2h6V5a1 1 0 0 1 1-1z" />
+    </svg>
+  );
+}

@@ -1,0 +1,18 @@
+export { AIChatWidget, type AIChatTheme, type AIChatWidgetProps } from "./ai-chat-widget";
+export { useAIChat, type UseAIChatOptions, type UseAIChatResult } from "./use-ai-chat";
+export { AIChatProvider, type AIChatConnection } from "./ai-chat-provider";
+export {
+  ChatClient,
+  DEFAULT_SESSION_TYPE,
+  storageKeyFor,
+  type ChatAction,
+  type ChatClientOptions,
+  type ChatMessage,
+  type ChatState,
+  type ChatStatus,
+  type SessionStorage,
+} from "./chat-client";
+export { ChatApiError, type ChatErrorKind } from "./chat-error";
+export { API_PREFIX, createFetchTransport, type ChatTransport, type FetchTransportOptions, type TokenSource } from "./transport";
+export { Markdown } from "./markdown";
+export type * from "./api-types";

@@ -1,0 +1,207 @@
+import type {
+  ChatRequestBody,
+  ChatResponseBody,
+  CreateSessionBody,
+  EscalateBody,
+  HistoryBody,
+  HistoryMessageBody,
+  MessageFeedbackBody,
+  SessionBody,
+  SessionFeedbackBody,
+} from "../api-types";
+import { ChatApiError } from "../chat-error";
+import type { ChatTransport } from "../transport";
+
+type Method = keyof ChatTransport;
+
+export interface Call {
+  method: Method;
+  args: unknown[];
+}
+
+interface Stored {
+  session: SessionBody;
+  messages: HistoryMessageBody[];
+}
+
+/**
+ * An in-memory stand-in for the API, behaving as README describes it: sessions, echoing replies, history pages
+ * newest first, the message limit, escalation closing the session, and Idempotency-Key replays. Tests script
+ * failures with failNext() and hold answers back with hold().
+ */
+export class FakeTransport implements ChatTransport {
+  readonly calls: Call[] = [];
+  readonly sessions = new Map<string, Stored>();
+  /** Stored messages per session before chat refuses with session_message_limit_exceeded (a chat adds 2). */
+  maxMessagesPerSession = 100;
+  private counter = 0;
+  /** Per method, what its next calls do, in order: fail, or wait to be released. */
+  private readonly steps = new Map<Method, Array<ChatApiError | Promise<void>>>();
+  private readonly replays = new Map<string, ChatResponseBody>();
+
+  /** The next unscripted call of `method` rejects with `error`. */
+  failNext(method: Method, error: ChatApiError): this {
+    this.steps.set(method, [...(this.steps.get(method) ?? []), error]);
+    return this;
+  }
+
+  /** The next unscripted call of `method` waits until the returned function is called. */
+  hold(method: Method): () => void {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.steps.set(method, [...(this.steps.get(method) ?? []), released]);
+    return release;
+  }
+
+  /** A session with `count` stored messages (user and assistant in turn), as if from an earlier visit. */
+  seed(count: number, overrides: Partial<SessionBody> = {}): string {
+    const id = this.nextId("S");
+    const stored: Stored = { session: this.newSession(id, "customer_support", overrides), messages: [] };
+    for (let i = 0; i < count; i++) {
+      stored.messages.push(this.message(i % 2 === 0 ? "user" : "assistant", `message ${i + 1}`));
+    }
+    this.sessions.set(id, stored);
+    return id;
+  }
+
+  callsOf(method: Method): unknown[][] {
+    return this.calls.filter((c) => c.method === method).map((c) => c.args);
+  }
+
+  async chat(body: ChatRequestBody, options: { idempotencyKey: string }): Promise<ChatResponseBody> {
+    await this.enter("chat", [body, options]);
+    const replay = this.replays.get(options.idempotencyKey);
+    if (replay) return replay;
+    let stored: Stored;
+    if (body.session_id === null) {
+      const id = this.nextId("S");
+      stored = { session: this.newSession(id, body.session_type ?? "customer_support"), messages: [] };
+      this.sessions.set(id, stored);
+    } else {
+      stored = this.find(body.session_id);
+    }
+    if (stored.session.status !== "active") {
+      throw new ChatApiError(400, {
+        code: "session_not_active",
+        detail: `This session is ${stored.session.status}; start a new session to keep chatting.`,
+        status: stored.session.status,
+      });
+    }
+    if (stored.messages.length + 2 > this.maxMessagesPerSession) {
+      throw new ChatApiError(400, {
+        code: "session_message_limit_exceeded",
+        detail: `This conversation has reached its limit of ${this.maxMessagesPerSession} messages. Start a new one.`,
+        limit: this.maxMessagesPerSession,
+        used: stored.messages.length,
+      });
+    }
+    stored.messages.push(this.message("user", body.message));
+    const answer = this.message("assistant", `Echo: ${body.message}`);
+    stored.messages.push(answer);
+    stored.session.message_count = stored.messages.length;
+    const reply: ChatResponseBody = {
+      session_id: stored.session.id,
+      message: answer.content,
+      role: "assistant",
+      function_calls: [],
+      metadata: {
+        tokens: 10, input_tokens: 6, output_tokens: 4, cost_cents: 0.01, model: "fake-1", provider: "fake",
+        message_id: answer.id,
+      },
+    };
+    this.replays.set(options.idempotencyKey, reply);
+    return reply;
+  }
+
+  async createSession(body: CreateSessionBody): Promise<SessionBody> {
+    await this.enter("createSession", [body]);
+    const id = this.nextId("S");
+    const stored: Stored = { session: this.newSession(id, body.session_type), messages: [] };
+    this.sessions.set(id, stored);
+    return { ...stored.session };
+  }
+
+  async history(sessionId: string, options: { cursor?: string | null; limit?: number } = {}): Promise<HistoryBody> {
+    await this.enter("history", [sessionId, options]);
+    const stored = this.find(sessionId);
+    const limit = options.limit ?? 50;
+    const end = options.cursor ? Number(options.cursor) : stored.messages.length;
+    const start = Math.max(0, end - limit);
+    return {
+      session_id: sessionId,
+      messages: stored.messages.slice(start, end).map((m) => ({ ...m })),
+      metadata: { ...stored.session },
+      next_cursor: start > 0 ? String(start) : null,
+    };
+  }
+
+  async sessionFeedback(sessionId: string, body: SessionFeedbackBody): Promise<SessionBody> {
+    await this.enter("sessionFeedback", [sessionId, body]);
+    const stored = this.find(sessionId);
+    stored.session.user_rating = body.rating;
+    stored.session.feedback = body.feedback ?? null;
+    return { ...stored.session };
+  }
+
+  async messageFeedback(sessionId: string, messageId: string, body: MessageFeedbackBody): Promise<unknown> {
+    await this.enter("messageFeedback", [sessionId, messageId, body]);
+    const message = this.find(sessionId).messages.find((m) => m.id === messageId && m.role === "assistant");
+    if (!message) throw new ChatApiError(404, { code: "message_not_found", detail: "No such reply." });
+    message.feedback = body.rating;
+    return { ...message };
+  }
+
+  async escalate(sessionId: string, body: EscalateBody): Promise<SessionBody> {
+    await this.enter("escalate", [sessionId, body]);
+    const stored = this.find(sessionId);
+    stored.session.status = "escalated";
+    stored.session.escalation_reason = body.reason;
+    return { ...stored.session };
+  }
+
+  private async enter(method: Method, args: unknown[]): Promise<void> {
+    this.calls.push({ method, args });
+    const step = this.steps.get(method)?.shift();
+    if (step instanceof ChatApiError) throw step;
+    if (step) await step;
+  }
+
+  private find(sessionId: string): Stored {
+    const stored = this.sessions.get(sessionId);
+    if (!stored) throw new ChatApiError(404, { code: "session_not_found", detail: "Session not found." });
+    return stored;
+  }
+
+  private nextId(prefix: string): string {
+    this.counter += 1;
+    return `${prefix}${String(this.counter).padStart(4, "0")}`;
+  }
+
+  private message(role: "user" | "assistant", content: string): HistoryMessageBody {
+    return { id: this.nextId("M"), role, content, created_at: new Date(0).toISOString(), tokens: 3, status: "ok" };
+  }
+
+  private newSession(id: string, sessionType: SessionBody["session_type"], overrides: Partial<SessionBody> = {}): SessionBody {
+    return {
+      id, session_type: sessionType, status: "active", provider: "fake", model: "fake-1",
+      created_at: new Date(0).toISOString(), updated_at: new Date(0).toISOString(), message_count: 0,
+      total_tokens: 0, total_cost: 0, user_rating: null, ...overrides,
+    };
+  }
+}
+
+/** localStorage's interface over a Map, one per test. */
+export class MemoryStorage {
+  readonly items = new Map<string, string>();
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.items.set(key, value);
+  }
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+}

@@ -1,0 +1,129 @@
+import { useContext, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
+import type { ChatContext, ChatResponseBody, MessageRating, SessionBody, SessionStatus, SessionType } from "./api-types";
+import { AIChatContext, transportFrom, type AIChatConnection } from "./ai-chat-provider";
+import { ChatClient, DEFAULT_SESSION_TYPE, type ChatAction, type ChatMessage, type ChatStatus } from "./chat-client";
+import type { ChatApiError } from "./chat-error";
+
+export interface UseAIChatOptions extends AIChatConnection {
+  /** Which assistant: each type keeps its own conversation. Defaults to customer_support. */
+  sessionType?: SessionType;
+  /** Sent with every message, under each message's own context. */
+  context?: ChatContext;
+  /** Use this client (state shared with whoever else holds it) instead of one from a provider or the options. */
+  client?: ChatClient;
+  /** Fetch the stored session's history on mount (default true); the widget does it when opened instead. */
+  loadHistory?: boolean;
+}
+
+export interface UseAIChatResult {
+  /** Send a message; resolves with the API's answer (its `message` is the reply), rejects with a ChatApiError. */
+  sendMessage: (text: string, context?: ChatContext) => Promise<ChatResponseBody>;
+  /** The conversation, oldest first. */
+  chatHistory: readonly ChatMessage[];
+  /** A reply is pending. */
+  isSending: boolean;
+  /** Why the last message failed (its `message` is the API's sentence to show), or null. */
+  sendError: ChatApiError | null;
+  /** Rate the conversation 1-5, with optional words. */
+  submitFeedback: (rating: number, text?: string) => Promise<SessionBody>;
+  /** Hand the conversation to a person; it then takes no more messages. */
+  escalateSession: (reason: string) => Promise<SessionBody>;
+  sessionId: string | null;
+  status: ChatStatus;
+  sessionStatus: SessionStatus | null;
+  /** Whether a message can be sent now: the session is open and its history is not loading. */
+  canSend: boolean;
+  /** The last error of any action (sendError is the same for a failed message). */
+  error: ChatApiError | null;
+  failedAction: ChatAction | null;
+  /** Leave this conversation and start an empty one (created with the next message). */
+  startNewSession: () => void;
+  /** Try the failed message (or the last failed action) again; a message keeps its Idempotency-Key. */
+  retry: (messageId?: string) => Promise<unknown>;
+  /** Rate one reply up or down. */
+  rateMessage: (messageId: string, rating: MessageRating) => Promise<void>;
+  /** The session's 1-5 rating, once given. */
+  sessionRating: number | null;
+  /** Fetch the stored session's history (once). */
+  loadHistory: () => Promise<void>;
+  historyLoaded: boolean;
+  /** Fetch earlier messages; hasOlder says whether there are any. */
+  loadOlder: () => Promise<void>;
+  hasOlder: boolean;
+  client: ChatClient;
+}
+
+const ignore = (): void => undefined;
+
+/** Resolve which client the options mean: their own, one made from their connection, or the provider's. */
+function useClient(options: UseAIChatOptions): ChatClient {
+  const registry = useContext(AIChatContext);
+  const tokens = useRef(options.getToken);
+  const { getToken } = options;
+  useEffect(() => {
+    // Kept current for later requests; a new token function each render is not a reason to start over.
+    tokens.current = getToken;
+  }, [getToken]);
+  const sessionType = options.sessionType ?? DEFAULT_SESSION_TYPE;
+  const ownConnection = options.transport !== undefined || options.getToken !== undefined;
+  const { apiBaseUrl, transport, storage } = options;
+  const wantsOwn = ownConnection && !options.client;
+  // Like vercel/ai's useChat: a transport or storage written inline is a new object each render, so they are read
+  // when the client is made; another API or session type makes another client.
+  const own = useMemo(() => {
+    if (!wantsOwn) return null;
+    return new ChatClient({ transport: transportFrom({ apiBaseUrl, transport }, tokens), sessionType, storage });
+  }, [wantsOwn, apiBaseUrl, sessionType]);
+  const client = options.client ?? own ?? registry?.clientFor(sessionType);
+  if (!client) {
+    throw new Error("useAIChat needs getToken (or a transport) in its options, or an <AIChatProvider> around it.");
+  }
+  return client;
+}
+
+/** The chat as React state: the guide's useAIChat, over a ChatClient shared through useSyncExternalStore. */
+export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
+  const client = useClient(options);
+  const state = useSyncExternalStore(client.subscribe, client.getSnapshot, client.getSnapshot);
+  const { context, loadHistory = true } = options;
+
+  useEffect(() => {
+    client.setContext(context);
+  });
+
+  useEffect(() => {
+    if (loadHistory) client.load().catch(ignore); // a failure is in the state, for the UI to show
+  }, [client, loadHistory]);
+
+  const actions = useMemo(
+    () => ({
+      sendMessage: (text: string, ctx?: ChatContext) => client.sendMessage(text, ctx),
+      submitFeedback: (rating: number, text?: string) => client.submitFeedback(rating, text),
+      escalateSession: (reason: string) => client.escalateSession(reason),
+      startNewSession: () => client.startNewSession(),
+      retry: (messageId?: string) => client.retry(messageId),
+      rateMessage: (messageId: string, rating: MessageRating) => client.rateMessage(messageId, rating),
+      loadHistory: () => client.load(),
+      loadOlder: () => client.loadOlder(),
+    }),
+    [client],
+  );
+
+  const open = state.sessionStatus === null || state.sessionStatus === "active";
+  return {
+    ...actions,
+    chatHistory: state.messages,
+    isSending: state.status === "submitted",
+    sendError: state.failedAction === "send" ? state.error : null,
+    sessionId: state.sessionId,
+    status: state.status,
+    sessionStatus: state.sessionStatus,
+    canSend: open && state.status !== "loading",
+    error: state.error,
+    failedAction: state.failedAction,
+    sessionRating: state.sessionRating,
+    historyLoaded: state.historyLoaded,
+    hasOlder: state.hasOlder,
+    client,
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * The widget's whole stylesheet. It lives inside the widget's shadow root, so its selectors match only the
+ * widget's own elements and the host page's styles do not reach in; `all: initial` on the root stops inherited
+ * fonts and colours from leaking in through the shadow host.
+ */
+export const WIDGET_CSS = `
+:host { all: initial; }
+.root {
+  all: initial;
+  position: fixed; right: 16px; bottom: 16px; z-index: 2147483000;
+  display: flex; flex-direction: column; align-items: flex-end; gap: 12px;
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  color: var(--fg); -webkit-font-smoothing: antialiased;
+  --bg: #ffffff; --fg: #1b1f24; --muted: #59636e; --border: #d0d7de; --surface: #f3f5f7;
+  --accent: #0b5cad; --accent-fg: #ffffff; --user-bg: #0b5cad; --user-fg: #ffffff;
+  --error-bg: #fdecea; --error-fg: #8a1c12; --error-border: #f1b0a8; --notice-bg: #e8f3ff; --notice-fg: #0a3d73;
+  --focus: #1f6feb; --code-bg: #eef1f4; --shadow: 0 8px 28px rgba(20, 30, 45, .22);
+}
+.root *, .root *::before, .root *::after { box-sizing: border-box; }
+.root[data-theme="dark"] {
+  --bg: #1c2128; --fg: #e6edf3; --muted: #9da7b3; --border: #3d444d; --surface: #262c36;
+  --accent: #4493f8; --accent-fg: #0d1117; --user-bg: #1f6feb; --user-fg: #ffffff;
+  --error-bg: #3c1618; --error-fg: #ffb4ab; --error-border: #8e2c2c; --notice-bg: #15304f; --notice-fg: #b6d7ff;
+  --focus: #58a6ff; --code-bg: #2d333b; --shadow: 0 8px 28px rgba(0, 0, 0, .55);
+}
+@media (prefers-color-scheme: dark) {
+  .root[data-theme="auto"] {
+    --bg: #1c2128; --fg: #e6edf3; --muted: #9da7b3; --border: #3d444d; --surface: #262c36;
+    --accent: #4493f8; --accent-fg: #0d1117; --user-bg: #1f6feb; --user-fg: #ffffff;
+    --error-bg: #3c1618; --error-fg: #ffb4ab; --error-border: #8e2c2c; --notice-bg: #15304f; --notice-fg: #b6d7ff;
+    --focus: #58a6ff; --code-bg: #2d333b; --shadow: 0 8px 28px rgba(0, 0, 0, .55);
+  }
+}
+.root button, .root textarea { font: inherit; color: inherit; margin: 0; }
+.root button { cursor: pointer; }
+.root button:disabled { cursor: default; opacity: .55; }
+.root :focus-visible { outline: 2px solid var(--focus); outline-offset: 2px; }
+.sr-only {
+  position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; border: 0;
+}
+
+.launcher {
+  width: 56px; height: 56px; border-radius: 50%; border: none; background: var(--accent); color: var(--accent-fg);
+  box-shadow: var(--shadow); display: grid; place-items: center; padding: 0;
+}
+.launcher svg { width: 26px; height: 26px; fill: currentColor; }
+
+.panel {
+  width: min(380px, calc(100vw - 32px)); height: min(600px, calc(100vh - 104px));
+  display: flex; flex-direction: column; background: var(--bg); color: var(--fg);
+  border: 1px solid var(--border); border-radius: 14px; box-shadow: var(--shadow); overflow: hidden;
+}
+.header {
+  display: flex; align-items: center; gap: 8px; padding: 10px 10px 10px 16px;
+  border-bottom: 1px solid var(--border); background: var(--surface);
+}
+.title { flex: 1; margin: 0; font-size: 15px; font-weight: 600; line-height: 1.3; }
+.subtitle { display: block; font-size: 12px; font-weight: 400; color: var(--muted); }
+.icon-button {
+  border: none; background: transparent; border-radius: 8px; width: 32px; height: 32px; padding: 0;
+  display: grid; place-items: center; color: var(--muted);
+}
+.icon-button:hover:not(:disabled) { background: var(--border); color: var(--fg); }
+.icon-button svg { width: 18px; height: 18px; fill: currentColor; }
+
+.log { flex: 1; overflow-y: auto; padding: 14px 14px 6px; display: flex; flex-direction: column; gap: 10px; }
+.empty { margin: auto 0; text-align: center; color: var(--muted); padding: 0 12px; }
+.older { align-self: center; border: 1px solid var(--border); background: var(--bg); border-radius: 999px; padding: 3px 12px; font-size: 12px; }
+
+.msg { display: flex; flex-direction: column; max-width: 88%; }
+.msg-user { align-self: flex-end; align-items: flex-end; }
+.msg-assistant { align-self: flex-start; align-items: flex-start; }
+.bubble { padding: 8px 12px; border-radius: 14px; overflow-wrap: anywhere; }
+.msg-user .bubble { background: var(--user-bg); color: var(--user-fg); border-bottom-right-radius: 4px; white-space: pre-wrap; }
+.msg-assistant .bubble { background: var(--surface); border-bottom-left-radius: 4px; }
+.msg-failed .bubble { opacity: .75; border: 1px dashed var(--error-border); }
+.bubble p, .bubble ul, .bubble ol, .bubble pre, .bubble blockquote, .bubble h3, .bubble h4, .bubble h5, .bubble h6 { margin: 0 0 6px; }
+.bubble > :last-child { margin-bottom: 0; }
+.bubble h3, .bubble h4, .bubble h5, .bubble h6 { font-size: 1em; font-weight: 600; }
+.bubble ul, .bubble ol { padding-left: 20px; }
+.bubble code { font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--code-bg); border-radius: 4px; padding: 1px 4px; }
+.bubble pre { background: var(--code-bg); border-radius: 8px; padding: 8px 10px; overflow-x: auto; }
+.bubble pre code { background: none; padding: 0; white-space: pre; }
+.bubble blockquote { border-left: 3px solid var(--border); padding-left: 8px; color: var(--muted); }
+.bubble a { color: var(--accent); text-decoration: underline; }
+.bubble hr { border: none; border-top: 1px solid var(--border); }
+.meta { display: flex; align-items: center; gap: 6px; margin-top: 3px; font-size: 12px; color: var(--muted); }
+.failed-note { color: var(--error-fg); }
+.link-button { border: none; background: none; padding: 0; color: var(--accent); text-decoration: underline; font-size: 12px; }
+.rate { border: 1px solid transparent; background: none; border-radius: 6px; padding: 2px 4px; color: var(--muted); display: grid; place-items: center; }
+.rate svg { width: 14px; height: 14px; fill: currentColor; }
+.rate:hover:not(:disabled) { color: var(--fg); }
+.rate[aria-pressed="true"] { color: var(--accent); border-color: var(--border); }
+
+.typing .bubble { display: flex; gap: 4px; align-items: center; height: 34px; }
+.dot { width: 7px; height: 7px; border-radius: 50%; background: var(--muted); animation: ai-chat-bounce 1.2s infinite ease-in-out; }
+.dot:nth-child(2) { animation-delay: .15s; }
+.dot:nth-child(3) { animation-delay: .3s; }
+@keyframes ai-chat-bounce { 0%, 80%, 100% { transform: translateY(0); opacity: .45; } 40% { transform: translateY(-4px); opacity: 1; } }
+@media (prefers-reduced-motion: reduce) { .dot { animation: none; } }
+
+.error, .notice { margin: 0 14px 8px; padding: 8px 10px; border-radius: 8px; font-size: 13px; }
+.error { background: var(--error-bg); color: var(--error-fg); border: 1px solid var(--error-border); }
+.notice { background: var(--notice-bg); color: var(--notice-fg); }
+.error-actions, .form-actions { display: flex; gap: 8px; margin-top: 6px; flex-wrap: wrap; }
+.small-button { border: 1px solid currentColor; background: transparent; border-radius: 6px; padding: 2px 10px; font-size: 13px; }
+.primary-button { border: none; background: var(--accent); color: var(--accent-fg); border-radius: 8px; padding: 6px 12px; font-weight: 600; }
+
+.feedback { display: flex; align-items: center; gap: 2px; padding: 4px 14px 6px; font-size: 12px; color: var(--muted); flex-wrap: wrap; }
+.feedback-label { margin-right: 4px; }
+.star { border: none; background: none; padding: 0 1px; font-size: 18px; line-height: 1; color: var(--border); }
+.star.on { color: #e3a008; }
+.star:hover:not(:disabled) { color: #e3a008; }
+.comment { display: flex; gap: 6px; width: 100%; margin-top: 4px; }
+.comment input { flex: 1; font: inherit; font-size: 13px; color: var(--fg); background: var(--bg); border: 1px solid var(--border); border-radius: 6px; padding: 3px 6px; }
+
+.escalate-form { margin: 0 14px 8px; padding: 10px; border: 1px solid var(--border); border-radius: 8px; background: var(--surface); }
+.escalate-form label { display: block; font-size: 13px; margin-bottom: 4px; }
+
+.composer { display: flex; gap: 8px; align-items: flex-end; padding: 8px 12px 6px; border-top: 1px solid var(--border); }
+.root textarea {
+  flex: 1; width: 100%; resize: none; min-height: 38px; max-height: 120px; padding: 8px 10px; border-radius: 10px;
+  border: 1px solid var(--border); background: var(--bg); color: var(--fg); line-height: 1.35;
+}
+.root textarea::placeholder { color: var(--muted); }
+.send { height: 38px; }
+.toolbar { display: flex; justify-content: space-between; align-items: center; gap: 8px; padding: 0 12px 8px; }
+.toolbar .link-button, .hint { white-space: nowrap; }
+.hint { margin-top: 0; }
+`;

@@ -1,0 +1,33 @@
+import { resolve } from "node:path";
+import { defineConfig } from "vitest/config";
+
+const src = (file: string): string => resolve(import.meta.dirname, "src", file);
+
+// Two builds from one config: the package (React left to the host app) and, with --mode demo, a single
+// browser-ready file with React inside that the local server's demo page loads.
+export default defineConfig(({ mode }) => {
+  const demo = mode === "demo";
+  return {
+    oxc: { jsx: { runtime: "automatic" } },
+    // Library mode leaves process.env.NODE_ENV for the app's bundler; the demo has no bundler after this one.
+    define: demo ? { "process.env.NODE_ENV": JSON.stringify("production") } : {},
+    build: {
+      outDir: demo ? "dist/demo" : "dist",
+      emptyOutDir: true,
+      target: "es2022",
+      sourcemap: true,
+      minify: demo,
+      lib: demo
+        ? { entry: src("demo.tsx"), formats: ["es"], fileName: () => "ai-chat-demo.js" }
+        : { entry: src("index.ts"), formats: ["es"], fileName: () => "ai-chat-widget.js" },
+      rolldownOptions: {
+        external: demo ? [] : (id: string) => /^react(-dom)?($|\/)/.test(id),
+      },
+    },
+    test: {
+      environment: "jsdom",
+      include: ["src/**/*.test.{ts,tsx}"],
+      restoreMocks: true,
+    },
+  };
+});
