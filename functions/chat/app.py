@@ -19,7 +19,4 @@ def chat(request: Request, context: Any = None) -> Reply:
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    try:
-        return handle(event, services.settings, partial(chat, context=context))
-    finally:
-        services.chat_metrics.flush()
+    return handle(event, services.settings, partial(chat, context=context))

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
     from aichat.conversation import ChatService
     from aichat.idempotency import IdempotentChat
-    from aichat.metrics import ChatMetrics
     from aichat.usage import UsageService
 
 
@@ -45,19 +44,13 @@ class Services:
     @cached_property
     def chat(self) -> ChatService:
         from aichat.conversation import ChatService
+        from aichat.metrics import ChatMetrics
         from aichat.prompts import Prompts
         from aichat.providers.failover import Failover, RetryPolicy
 
         return ChatService(self.settings, self.store, self._providers, self._prices,
                            Prompts(self.settings.SYSTEM_PROMPTS), self._limits, self._clock,
-                           Failover(self._providers.get, RetryPolicy.from_settings(self.settings)), self.chat_metrics)
-
-    @cached_property
-    def chat_metrics(self) -> ChatMetrics:
-        """What chat turns record, flushed by the chat function at the end of each invocation."""
-        from aichat.metrics import ChatMetrics
-
-        return ChatMetrics()
+                           Failover(self._providers.get, RetryPolicy.from_settings(self.settings)), ChatMetrics())
 
     @cached_property
     def idempotent_chat(self) -> IdempotentChat:
