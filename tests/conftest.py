@@ -14,6 +14,7 @@ from typing import Any
 
 import botocore.session
 import pytest
+from fake_providers import FakeProviders
 from moto import mock_aws
 
 from aichat import settings as settings_module
@@ -78,6 +79,14 @@ class ScriptedProvider:
 @pytest.fixture
 def provider() -> ScriptedProvider:
     return ScriptedProvider()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeProviders]:
+    """A loopback server answering in OpenAI's and Anthropic's wire formats, for the real SDKs."""
+    server = FakeProviders()
+    yield server
+    server.close()
 
 
 def dynamodb_client(endpoint_url: str | None = None) -> Any:

@@ -6,7 +6,6 @@ Every case checks the money: what the counters hold after the turn, settled at t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import botocore.session
@@ -24,13 +23,6 @@ from aichat.settings import Settings
 OPENAI_KEY = "sk-test-openai-secret-value"
 ANTHROPIC_KEY = "sk-ant-test-secret-value"
 DAY = "2026-11-24"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeProviders]:
-    server = FakeProviders()
-    yield server
-    server.close()
 
 
 @pytest.fixture

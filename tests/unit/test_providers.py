@@ -6,7 +6,6 @@ No network beyond 127.0.0.1: the SDKs are pointed at tests/fake_providers.py by 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,13 +23,6 @@ from aichat.providers.openai import OpenAIProvider
 
 OPENAI_KEY = "sk-test-openai-0123456789"
 ANTHROPIC_KEY = "sk-ant-test-0123456789"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeProviders]:
-    server = FakeProviders()
-    yield server
-    server.close()
 
 
 def openai_provider(fake: FakeProviders, timeout: float = 2.0, parameter: Any = "max_completion_tokens"

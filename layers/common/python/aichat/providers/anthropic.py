@@ -11,7 +11,7 @@ import anthropic
 
 from aichat.pricing import Usage
 from aichat.providers import Completion, CompletionRequest
-from aichat.providers.faults import malformed, status_error, timed_out, unreachable
+from aichat.providers.faults import malformed, sdk_faults
 
 
 class AnthropicProvider:
@@ -32,18 +32,9 @@ class AnthropicProvider:
         options: dict[str, Any] = {}
         if request.timeout_seconds is not None:
             options["timeout"] = request.timeout_seconds
-        try:
+        with sdk_faults(self.name, anthropic):
             response = self._client.messages.create(model=request.model, system=request.system, messages=messages,
                                                     max_tokens=request.max_tokens, **options)
-        except anthropic.APITimeoutError as e:
-            raise timed_out() from e
-        except anthropic.APIConnectionError as e:
-            raise unreachable() from e
-        except anthropic.APIStatusError as e:
-            # Not chained: an authentication error's message can quote part of the key.
-            raise status_error(self.name, e.status_code, e.response.headers) from None
-        except (anthropic.APIResponseValidationError, ValueError) as e:
-            raise malformed() from e
         return _completion(response, request)
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import ModuleType
 
 from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
 
@@ -97,3 +99,19 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
     except (TypeError, ValueError):
         return None
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+@contextmanager
+def sdk_faults(provider: str, sdk: ModuleType) -> Iterator[None]:
+    """Turn the errors of an SDK built on the shared Stainless layout (openai, anthropic) into the project's own."""
+    try:
+        yield
+    except sdk.APITimeoutError as e:  # a subclass of APIConnectionError: caught first
+        raise timed_out() from e
+    except sdk.APIConnectionError as e:
+        raise unreachable() from e
+    except sdk.APIStatusError as e:
+        # Not chained: an authentication error's message can quote part of the key.
+        raise status_error(provider, e.status_code, e.response.headers) from None
+    except (sdk.APIResponseValidationError, ValueError) as e:
+        raise malformed() from e

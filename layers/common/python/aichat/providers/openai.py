@@ -11,7 +11,7 @@ import openai
 
 from aichat.pricing import Usage
 from aichat.providers import Completion, CompletionRequest
-from aichat.providers.faults import malformed, status_error, timed_out, unreachable
+from aichat.providers.faults import malformed, sdk_faults
 
 
 class OpenAIProvider:
@@ -34,17 +34,8 @@ class OpenAIProvider:
             options["temperature"] = request.temperature
         if request.timeout_seconds is not None:
             options["timeout"] = request.timeout_seconds
-        try:
+        with sdk_faults(self.name, openai):
             response = self._client.chat.completions.create(model=request.model, messages=messages, **options)
-        except openai.APITimeoutError as e:
-            raise timed_out() from e
-        except openai.APIConnectionError as e:
-            raise unreachable() from e
-        except openai.APIStatusError as e:
-            # Not chained: an authentication error's message can quote part of the key.
-            raise status_error(self.name, e.status_code, e.response.headers) from None
-        except (openai.APIResponseValidationError, ValueError) as e:
-            raise malformed() from e
         return _completion(response, request)
 
 
