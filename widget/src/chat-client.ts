@@ -116,6 +116,21 @@ function invalid(detail: string): ChatApiError {
   return new ChatApiError(422, { detail, code: "invalid_input" });
 }
 
+/** The state of a conversation nothing has happened in yet: a stored session's history is still to be fetched. */
+function noConversation(sessionId: string | null): Omit<ChatState, "sessionType"> {
+  return {
+    sessionId,
+    sessionStatus: null,
+    status: "ready",
+    messages: [],
+    error: null,
+    failedAction: null,
+    hasOlder: false,
+    historyLoaded: sessionId === null,
+    sessionRating: null,
+  };
+}
+
 /**
  * A conversation with the chat API, independent of any UI framework: it holds the state, performs the actions and
  * tells subscribers when the state changes (useAIChat subscribes with useSyncExternalStore). Every action rejects
@@ -150,19 +165,7 @@ export class ChatClient {
     this.newId = options.newId ?? randomId;
     this.now = options.now ?? (() => new Date());
     this.context = options.context;
-    const sessionId = this.readStoredId();
-    this.state = {
-      sessionId,
-      sessionType,
-      sessionStatus: null,
-      status: "ready",
-      messages: [],
-      error: null,
-      failedAction: null,
-      hasOlder: false,
-      historyLoaded: sessionId === null,
-      sessionRating: null,
-    };
+    this.state = { ...noConversation(this.readStoredId()), sessionType };
   }
 
   readonly subscribe = (listener: () => void): (() => void) => {
@@ -449,17 +452,7 @@ export class ChatClient {
     } catch {
       // Blocked storage held nothing to remove.
     }
-    this.update({
-      sessionId: null,
-      sessionStatus: null,
-      status: "ready",
-      messages: [],
-      error: null,
-      failedAction: null,
-      hasOlder: false,
-      historyLoaded: true,
-      sessionRating: null,
-    });
+    this.update(noConversation(null));
   }
 
   private readStoredId(): string | null {
