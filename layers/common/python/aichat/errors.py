@@ -126,6 +126,13 @@ class ProviderTimeout(ChatError):
     code = "provider_timeout"
 
 
+class TurnNotRecorded(ChatError):
+    """The model answered but the answer could not be written; the turn stays pending until it is swept."""
+
+    status = 503
+    code = "storage_unavailable"
+
+
 class RequestInProgress(ChatError):
     """A request with the same Idempotency-Key is still running."""
 

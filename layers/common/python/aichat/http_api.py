@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from aichat.errors import ChatError, InvalidInput
 from aichat.identity import Identity, identity_from_event
+from aichat.logs import logger
 from aichat.models import MAX_ID_LENGTH
 from aichat.settings import Settings
 
@@ -117,19 +118,12 @@ def handle(event: Mapping[str, Any], settings: Settings, endpoint: Endpoint) -> 
         return endpoint(Request(event, settings)).to_lambda()
     except ChatError as error:
         if error.status >= 500:
-            _logger().warning("request failed", extra={"code": error.code, "cause": repr(error.__cause__)})
+            logger().warning("request failed", extra={"code": error.code, "cause": repr(error.__cause__)})
         return Reply(error.body(), error.status).to_lambda()
     except Exception:
-        _logger().exception("unhandled error")
+        logger().exception("unhandled error")
         return Reply({"detail": "Something went wrong on our side; try again shortly.", "code": "internal_error"},
                      500).to_lambda()
-
-
-def _logger() -> Any:
-    # Built on the first error only: the happy path's cold start does not pay for the logger's imports.
-    from aws_lambda_powertools import Logger
-
-    return Logger(service="ai-chat")
 
 
 def _invalid(error: ValidationError) -> InvalidInput:

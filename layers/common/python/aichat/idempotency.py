@@ -56,7 +56,7 @@ class IdempotentChat:
     def send(self, caller: Identity, body: ChatRequest, key: str | None, lambda_context: Any = None) -> ChatResponse:
         """Answer the message; with a key, answer a repeat of it from the first run instead of running it again."""
         if key is None:
-            return self._chat.send(caller, body)
+            return self._chat.send(caller, body, _remaining_seconds(lambda_context))
         if not _VALID_KEY.fullmatch(key):
             raise InvalidInput("The Idempotency-Key header must be 1-255 visible ASCII characters, such as a UUID.",
                                field="Idempotency-Key")
@@ -69,7 +69,8 @@ class IdempotentChat:
             config=self._config(lambda_context),
         )
         try:
-            result: ChatResponse = run(caller=caller, body=body, request=request)
+            result: ChatResponse = run(caller=caller, body=body, request=request,
+                                       remaining_seconds=_remaining_seconds(lambda_context))
         except IdempotencyAlreadyInProgressError:
             raise RequestInProgress(
                 "A request with this Idempotency-Key is still being answered. Wait a few seconds and send it again "
@@ -82,8 +83,9 @@ class IdempotentChat:
             ) from None
         return result
 
-    def _send(self, caller: Identity, body: ChatRequest, request: dict[str, Any]) -> ChatResponse:
-        return self._chat.send(caller, body)
+    def _send(self, caller: Identity, body: ChatRequest, request: dict[str, Any],
+              remaining_seconds: float | None = None) -> ChatResponse:
+        return self._chat.send(caller, body, remaining_seconds)
 
     def _config(self, lambda_context: Any) -> IdempotencyConfig:
         # A config per request: it carries this invocation's remaining time, which bounds how long a crashed
@@ -93,3 +95,10 @@ class IdempotentChat:
             raise_on_no_idempotency_key=True, expires_after_seconds=self._expiry_seconds,
             lambda_context=cast("LambdaContext", lambda_context if lambda_context is not None else _Remaining()),
         )
+
+
+def _remaining_seconds(lambda_context: Any) -> float | None:
+    """How long this invocation may still run, from the Lambda context (None without one)."""
+    if lambda_context is None or not hasattr(lambda_context, "get_remaining_time_in_millis"):
+        return None
+    return float(lambda_context.get_remaining_time_in_millis()) / 1000

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
+
 SESSION_SK = "SESSION"  # sorts after every MSG# key: one descending Query gives a session and its newest messages
 MESSAGE_PREFIX = "MSG#"
 TENANT_COUNTER_SK = "TENANT"
+# The tenant was active on the day: written once per tenant-day, so DayIndex is not rewritten by every turn.
+ACTIVE_SK = "ACTIVE"
 CONFIG_SK = "CONFIG"
 OWNER_INDEX = "OwnerIndex"
 # Powertools Idempotency keeps one partition for its records; each SK hashes tenant, user and Idempotency-Key.
@@ -60,3 +64,29 @@ def tenant_day_key(tenant_id: str, day: str) -> str:
 
 def rollup_pk(tenant_id: str) -> str:
     return f"{ROLLUP_PREFIX}{tenant_id}"
+
+
+# Pending turns are found by the sweeper through DayIndex, spread over this many partitions by session id, so no
+# partition takes every tenant's turns. Changing it strands the turns pending under the old shards: only grow it
+# together with a sweep of the old range.
+SWEEP_SHARDS = 16
+
+
+def sweep_shard(session_id: str) -> str:
+    """The DayIndex partition that holds a session's pending turns."""
+    return f"PENDING#{zlib.crc32(session_id.encode()) % SWEEP_SHARDS:02d}"
+
+
+def sweep_shards() -> list[str]:
+    """Every partition the sweeper reads."""
+    return [f"PENDING#{shard:02d}" for shard in range(SWEEP_SHARDS)]
+
+
+def sweep_sort_key(sweep_after: int, session_id: str, message_id: str) -> str:
+    """Sorts pending turns by when they may be swept (epoch seconds, fixed width), then by turn."""
+    return f"{sweep_after:012d}#{session_id}#{message_id}"
+
+
+def sweep_sort_bound(now: int) -> str:
+    """Every sweep sort key below this belongs to a turn that may be swept at `now`."""
+    return f"{now + 1:012d}"

@@ -42,6 +42,18 @@ class ChatMetrics:
         """A turn whose model call failed, by provider and error code."""
         _publish({"provider": provider, "error": code}, {"ProviderErrors": ("Count", 1)})
 
+    def over_reservation(self, provider: str, model: str, excess_micros: int) -> None:
+        """A provider billed more than the turn reserved (it ignored max_tokens): by model, and once per service
+        for the stack's alarm."""
+        _publish({"provider": provider, "model": model}, {"OverReservationCents": ("Count", micros_to_cents(
+            excess_micros))})
+        _publish({}, {"OverReservations": ("Count", 1)})
+
+
+def publish_sweep(found: int, released: int) -> None:
+    """One sweeper run: pending turns past their time, and how many it released (alarmed: each was a crash)."""
+    _publish({}, {"TurnsPastDeadline": ("Count", found), "TurnsReleasedBySweeper": ("Count", released)})
+
 
 def publish_daily_totals(day: str, results: dict[str, dict[str, Any]]) -> None:
     """One EMF record per tenant with the day's totals (tenant is a bounded dimension: one per customer)."""

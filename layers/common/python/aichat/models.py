@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 SessionType = Literal["customer_support", "admin_assistant", "network_diagnostics", "analytics"]
 SessionStatus = Literal["active", "completed", "escalated", "abandoned"]
-MessageStatus = Literal["ok", "failed"]
+MessageStatus = Literal["ok", "pending", "failed"]
 MessageRating = Literal["up", "down"]
 
 MAX_CONTEXT_BYTES = 8 * 1024
@@ -77,6 +77,7 @@ class ChatMetadata(_Response):
     model: str
     provider: str
     message_id: str
+    truncated: bool = Field(default=False, description="the reply was cut to the length the deployment allows")
 
 
 class ChatResponse(_Response):
@@ -111,9 +112,12 @@ class MessageOut(_Response):
     content: str
     created_at: str
     tokens: int
-    status: MessageStatus = "ok"
+    status: MessageStatus = Field(default="ok", description=(
+        "ok; pending while its turn is being answered (or until a crashed turn is swept); failed: no answer, "
+        "nothing charged"))
     feedback: MessageRating | None = None
     feedback_text: str | None = None
+    truncated: bool = Field(default=False, description="the reply was cut to the length the deployment allows")
 
 
 class HistoryResponse(_Response):

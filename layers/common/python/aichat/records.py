@@ -55,10 +55,14 @@ class MessageRecord:
     provider: str | None = None
     feedback: str | None = None
     feedback_text: str | None = None
+    day: str | None = None  # the UTC day whose counters the turn is charged to: the day it reserved on
+    reserved_micros: int = 0  # the user's message: what its turn reserved
+    truncated: bool = False  # the reply was cut to what MAX_TOKENS allows or an item holds
+    over_reservation: bool = False  # the provider reported more than the turn reserved for
 
     def to_api(self) -> MessageOut:
         role = "assistant" if self.role == "assistant" else "user"
         rating = self.feedback if self.feedback in ("up", "down") else None
         return MessageOut(id=self.id, role=role, content=self.content, created_at=self.created_at,
                           tokens=self.tokens, status=self.status, feedback=rating,
-                          feedback_text=self.feedback_text)
+                          feedback_text=self.feedback_text, truncated=self.truncated)

@@ -7,6 +7,7 @@ from aichat.clock import Clock, iso, utc_day
 from aichat.errors import EscalationNotDelivered, InvalidInput
 from aichat.identity import Identity
 from aichat.ids import new_id
+from aichat.ledger import TurnLedger
 from aichat.models import (
     CreateSessionRequest,
     EscalateRequest,
@@ -26,9 +27,10 @@ from aichat.tenants import TenantLimits
 class SessionService:
     """Everything about a session except the chat turn itself."""
 
-    def __init__(self, store: Store, providers: Providers, limits: TenantLimits, notifier: EscalationNotifier,
-                 clock: Clock) -> None:
+    def __init__(self, store: Store, ledger: TurnLedger, providers: Providers, limits: TenantLimits,
+                 notifier: EscalationNotifier, clock: Clock) -> None:
         self._store = store
+        self._ledger = ledger
         self._providers = providers
         self._limits = limits
         self._notifier = notifier
@@ -44,7 +46,7 @@ class SessionService:
             customer_id=body.customer_id, context=body.context,
         )
         try:
-            self._store.create_session(session, utc_day(now), new_session_charge(self._limits.for_tenant(
+            self._ledger.open_session(session, utc_day(now), new_session_charge(self._limits.for_tenant(
                 caller.tenant_id)))
         except BudgetRefused as refused:
             raise refusal(refused.charge, refused.used) from None

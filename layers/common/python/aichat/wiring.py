@@ -7,6 +7,7 @@ from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from aichat.clock import Clock, utc_now
+from aichat.ledger import TurnLedger
 from aichat.notifications import EscalationNotifier
 from aichat.pricing import PriceTable
 from aichat.providers import Provider
@@ -29,11 +30,12 @@ if TYPE_CHECKING:
 class Services:
     """The layer's services for one container; the chat service (and its imports) only where it is used."""
 
-    def __init__(self, settings: Settings, store: Store, providers: Providers, prices: PriceTable,
-                 limits: TenantLimits, sessions: SessionService, clock: Clock,
+    def __init__(self, settings: Settings, store: Store, ledger: TurnLedger, providers: Providers,
+                 prices: PriceTable, limits: TenantLimits, sessions: SessionService, clock: Clock,
                  dynamodb: DynamoDBClient | None = None) -> None:
         self.settings = settings
         self.store = store
+        self.ledger = ledger
         self._dynamodb = dynamodb
         self.sessions = sessions
         self._providers = providers
@@ -48,7 +50,7 @@ class Services:
         from aichat.prompts import Prompts
         from aichat.providers.failover import Failover, RetryPolicy
 
-        return ChatService(self.settings, self.store, self._providers, self._prices,
+        return ChatService(self.settings, self.store, self.ledger, self._providers, self._prices,
                            Prompts(self.settings.SYSTEM_PROMPTS), self._limits, self._clock,
                            Failover(self._providers.get, RetryPolicy.from_settings(self.settings)), ChatMetrics())
 
@@ -93,14 +95,15 @@ def build(settings: Settings, *, dynamodb: DynamoDBClient | None = None, sns: SN
     """Every service, sharing one store; clients default to real AWS (or DYNAMODB_ENDPOINT_URL)."""
     db = dynamodb or aws_client("dynamodb", settings, settings.DYNAMODB_ENDPOINT_URL)
     store = Store(db, settings.TABLE_NAME, settings.RETENTION_DAYS)
+    ledger = TurnLedger(db, settings.TABLE_NAME, settings.RETENTION_DAYS)
     prices = PriceTable(settings.PRICES)
     registry = Providers(settings, providers, ApiKeys(settings, lambda service: aws_client(service, settings)))
     for route in registry.configured_routes():
         prices.price(route.model)  # a model without a price fails at start, not on the first chat
     limits = TenantLimits(settings, store)
     notifier = EscalationNotifier(settings.ESCALATION_TOPIC_ARN, lambda: sns or aws_client("sns", settings))
-    sessions = SessionService(store, registry, limits, notifier, clock)
-    return Services(settings, store, registry, prices, limits, sessions, clock, dynamodb=db)
+    sessions = SessionService(store, ledger, registry, limits, notifier, clock)
+    return Services(settings, store, ledger, registry, prices, limits, sessions, clock, dynamodb=db)
 
 
 @cache

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
+from aichat.logs import logger
 from aichat.providers import Completion, CompletionRequest, Provider, Route
 from aichat.settings import Settings
 
@@ -105,7 +106,4 @@ class Failover:
 
 
 def _log(message: str, **fields: Any) -> None:
-    # Built on the first retry only: the happy path does not pay for the logger's imports.
-    from aws_lambda_powertools import Logger
-
-    Logger(service="ai-chat").warning(message, extra=fields)
+    logger().warning(message, extra=fields)

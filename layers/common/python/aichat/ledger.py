@@ -1,0 +1,373 @@
+"""The turn ledger: the only code that moves money. Reserve, settle, release and sweep, each one transaction.
+
+Invariant, after any fault: every cost counter (tenant day, user day, session) equals the settled costs of the
+turns charged to it plus the reservations still pending, and every user's message is stored from the first write.
+A reservation is charged to the day it was made on, however long its turn runs. Settle and release apply only to
+a message still `pending`, so each happens once; a turn whose invocation died is released by the sweeper once its
+`sweep_after` has passed (set beyond the invocation's own deadline, so a live turn is never swept).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aichat import items, keys
+from aichat.budgets import BudgetRefused, Charge, Counter
+from aichat.clock import iso
+from aichat.pricing import Usage
+from aichat.records import MessageRecord, SessionRecord
+from aichat.transactions import Cancelled, Item, Update, int_attr, n, s, str_attr, transact
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_SESSION_ATTRS = {Counter.SESSION_COST: "total_cost_micros", Counter.SESSION_MESSAGES: "message_count"}
+_USER_DAY_ATTRS = {Counter.USER_DAY_COST: "cost_micros", Counter.USER_DAY_SESSIONS: "sessions"}
+_TENANT_DAY_ATTRS = {Counter.TENANT_DAY_COST: "cost_micros"}
+_PENDING_ATTRS = ["GSI2PK", "GSI2SK", "sweep_after"]
+
+# A reply item holds at most 400 KB; the rest of the item (ids, usage, model) takes well under 10 KB.
+MAX_REPLY_BYTES = 380_000
+# DynamoDB numbers keep 38 digits: a usage this large is recorded as this much, and flagged over the reservation.
+MAX_RECORDED_TOKENS = 10**12
+# How long past its invocation's own deadline a pending turn waits before the sweeper may release it.
+SWEEP_GRACE_SECONDS = 60
+# Where the invocation's remaining time is unknown: Lambda's longest timeout.
+DEFAULT_TURN_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What one model call of a turn holds: amounts, the day they are charged to, and when it may be swept."""
+
+    session_id: str
+    tenant_id: str
+    user_id: str
+    message_id: str  # the user's message, written `pending` by the reserve
+    day: str
+    amount_micros: int
+    message_slots: int
+    sweep_after: int  # epoch seconds
+
+
+@dataclass(frozen=True)
+class FittedReply:
+    """A provider's answer as it will be stored: text cut to fit, usage clamped to what DynamoDB holds."""
+
+    text: str
+    usage: Usage
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """One sweeper run: pending turns past their time, how many it released, and its DynamoDB calls."""
+
+    found: int
+    released: int
+    queries: int
+    transactions: int
+
+
+def sweep_after(now: float, remaining_seconds: float | None) -> int:
+    """When a turn starting now may be swept: after its invocation's deadline, plus a grace period."""
+    remaining = DEFAULT_TURN_SECONDS if remaining_seconds is None else max(remaining_seconds, 0.0)
+    return math.ceil(now + remaining) + SWEEP_GRACE_SECONDS
+
+
+def fit_reply(text: str, usage: Usage, max_tokens: int) -> FittedReply:
+    """Cut a reply to MAX_TOKENS (in proportion to the reported output) and to what an item holds."""
+    clamped = Usage(*(min(max(v, 0), MAX_RECORDED_TOKENS) for v in (
+        usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens)))
+    truncated = False
+    if clamped.output_tokens > max_tokens and text:
+        # No tokenizer for every model here: keep the share of the text that max_tokens is of the reported output.
+        keep = len(text) * max_tokens // clamped.output_tokens
+        text, truncated = text[:keep], True
+    # A lone surrogate cannot be stored as UTF-8: it becomes U+FFFD rather than failing the settle.
+    encoded = text.encode("utf-8", "replace") if _has_surrogates(text) else text.encode()
+    if len(encoded) > MAX_REPLY_BYTES:
+        encoded, truncated = encoded[:MAX_REPLY_BYTES], True
+    return FittedReply(text=encoded.decode("utf-8", "ignore"), usage=clamped, truncated=truncated)
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+class TurnLedger:
+    """Sessions' and turns' money in the single table: every budgeted write goes through here."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int) -> None:
+        self._db = client
+        self._table = table_name
+        self._retention_seconds = retention_days * 86_400
+        self._active_marked: set[tuple[str, str]] = set()  # tenant-days whose DayIndex marker is known written
+
+    # --- sessions and turns ----------------------------------------------------------------------
+
+    def open_session(self, session: SessionRecord, day: str, session_charge: Charge) -> None:
+        """Write a new session, counted against the user's sessions today; BudgetRefused if none is left."""
+        self._check_fits_at_all([session_charge], session, day, new_session=True)
+        tenant_day, user_day = self._day_updates(session.tenant_id, session.user_id, day)
+        user_day.charge(session_charge, _USER_DAY_ATTRS[session_charge.counter])
+        tenant_day.add(sessions=1)
+        put = {"Put": {"TableName": self._table, "Item": items.session_item(session, self._expiry()),
+                       "ConditionExpression": "attribute_not_exists(PK)"}}
+        self._run_budgeted([(put, None), (tenant_day.transact_item(self._table), tenant_day),
+                            (user_day.transact_item(self._table), user_day)], session, day)
+
+    def reserve(self, session: SessionRecord, is_new: bool, day: str, charges: Sequence[Charge],
+                message: MessageRecord, sweep_after: int, session_charge: Charge | None = None) -> Reservation:
+        """Reserve a model call's worst case on every counter and write the user's message `pending`, at once.
+
+        A new session (is_new) is written in the same transaction and counted with `session_charge`.
+        BudgetRefused names the first limit that did not fit; then nothing was written.
+        """
+        amount = max((c.amount for c in charges if c.counter is Counter.TENANT_DAY_COST), default=0)
+        slots = sum(c.amount for c in charges if c.counter is Counter.SESSION_MESSAGES)
+        reservation = Reservation(session_id=session.id, tenant_id=session.tenant_id, user_id=session.user_id,
+                                  message_id=message.id, day=day, amount_micros=amount, message_slots=slots,
+                                  sweep_after=sweep_after)
+        self._check_fits_at_all([*charges, *([session_charge] if session_charge else [])], session, day,
+                                new_session=is_new)
+        tenant_day, user_day = self._day_updates(session.tenant_id, session.user_id, day)
+        entries: list[tuple[Item, Update | None]] = []
+        if is_new:
+            assert session_charge is not None, "a new session is counted against the user's sessions"
+            user_day.charge(session_charge, _USER_DAY_ATTRS[session_charge.counter])
+            tenant_day.add(sessions=1)
+            item = items.session_item(session, self._expiry())
+            for charge in charges:
+                if charge.counter in _SESSION_ATTRS:
+                    attr = _SESSION_ATTRS[charge.counter]
+                    item[attr] = n(int_attr(item, attr) + charge.amount)
+                else:
+                    _apply_day_charge(charge, tenant_day, user_day)
+            entries.append(({"Put": {"TableName": self._table, "Item": item,
+                                     "ConditionExpression": "attribute_not_exists(PK)"}}, None))
+        else:
+            meta = Update(key=items.session_key(session.id), sets={"updated_at": s(message.created_at)})
+            meta.conditions.append("attribute_exists(PK) AND tenant_id = :tenant AND user_id = :user "
+                                   "AND #status = :active")
+            meta.names["#status"] = "status"
+            meta.values.update({":tenant": s(session.tenant_id), ":user": s(session.user_id), ":active": s("active")})
+            for charge in charges:
+                if charge.counter in _SESSION_ATTRS:
+                    meta.charge(charge, _SESSION_ATTRS[charge.counter])
+                else:
+                    _apply_day_charge(charge, tenant_day, user_day)
+            entries.append((meta.transact_item(self._table), meta))
+        entries += [(tenant_day.transact_item(self._table), tenant_day),
+                    (user_day.transact_item(self._table), user_day),
+                    (self._pending_put(session, message, reservation), None)]
+        self._run_budgeted(entries, session, day)
+        return reservation
+
+    def settle(self, reservation: Reservation, user_message: MessageRecord, reply: MessageRecord,
+               total_tokens: int, now: str) -> bool:
+        """Charge the real cost instead of the reservation, store the reply and mark the user's message ok.
+
+        The cost is charged as given, even past a limit (it is what the provider bills). False if the turn was
+        already settled or released (nothing changed).
+        """
+        delta = reply.cost_micros - reservation.amount_micros
+        user = Update(key=items.message_key(reservation.session_id, reservation.message_id),
+                      sets={"status": s("ok"), "tokens": n(user_message.tokens)},
+                      removes=list(_PENDING_ATTRS)).require_status("pending")
+        session = _session_stub(reservation)
+        counters = self._counter_moves(reservation, cost=delta, tokens=total_tokens, messages=reservation.message_slots)
+        meta = Update(key=items.session_key(reservation.session_id),
+                      sets={"updated_at": s(now), "expires_at": n(self._expiry())})
+        meta.add(total_cost_micros=delta, total_tokens=total_tokens)
+        reply_put = {"Put": {"TableName": self._table, "Item": items.message_item(session, reply, self._expiry()),
+                             "ConditionExpression": "attribute_not_exists(SK)"}}
+        return self._once([user.transact_item(self._table), reply_put, *counters, meta.transact_item(self._table)],
+                          f"settle-{reservation.message_id}")
+
+    def release(self, reservation: Reservation, now: str, *, by: str = "release") -> bool:
+        """Give back a reservation whose call got no answer: nothing charged, the user's message kept `failed`.
+
+        The user's message keeps its slot in the session; the reply's slots are given back. False if the turn was
+        already settled or released.
+        """
+        user = Update(key=items.message_key(reservation.session_id, reservation.message_id),
+                      sets={"status": s("failed")}, removes=list(_PENDING_ATTRS)).require_status("pending")
+        counters = self._counter_moves(reservation, cost=-reservation.amount_micros, tokens=0, messages=1)
+        meta = Update(key=items.session_key(reservation.session_id), sets={"updated_at": s(now)})
+        meta.add(total_cost_micros=-reservation.amount_micros, message_count=1 - reservation.message_slots)
+        return self._once([user.transact_item(self._table), *counters, meta.transact_item(self._table)],
+                          f"{by}-{reservation.message_id}")
+
+    def sweep(self, now: float) -> SweepReport:
+        """Release every turn still pending past its sweep time, each exactly once; reads only sharded keys."""
+        found = released = queries = transactions = 0
+        bound = keys.sweep_sort_bound(int(now))
+        for shard in keys.sweep_shards():
+            request: dict[str, Any] = {
+                "TableName": self._table, "IndexName": keys.DAY_INDEX,
+                "KeyConditionExpression": "GSI2PK = :shard AND GSI2SK < :bound",
+                "ExpressionAttributeValues": {":shard": s(shard), ":bound": s(bound)},
+            }
+            while True:
+                page = self._db.query(**request)
+                queries += 1
+                for item in page.get("Items", []):
+                    found += 1
+                    transactions += 1
+                    # Its own request token: a release by the turn itself (same token, other values) may be recent.
+                    if self.release(_reservation_of(item), iso(datetime.fromtimestamp(now, UTC)), by="sweep"):
+                        released += 1
+                if not page.get("LastEvaluatedKey"):
+                    break
+                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return SweepReport(found=found, released=released, queries=queries, transactions=transactions)
+
+    def pending(self, session_id: str, message_id: str) -> Reservation | None:
+        """The reservation of a turn still pending, read from its user message; None once settled or released."""
+        item = self._db.get_item(TableName=self._table, Key=items.message_key(session_id, message_id),
+                                 ConsistentRead=True).get("Item")
+        return _reservation_of(item) if item and str_attr(item, "status") == "pending" else None
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _expiry(self) -> int:
+        return int(time.time()) + self._retention_seconds
+
+    def _pending_put(self, session: SessionRecord, message: MessageRecord, reservation: Reservation) -> Item:
+        record = replace(message, status="pending", day=reservation.day, reserved_micros=reservation.amount_micros)
+        item = items.message_item(session, record, self._expiry())
+        item.update({
+            "reserved_messages": n(reservation.message_slots), "sweep_after": n(reservation.sweep_after),
+            "GSI2PK": s(keys.sweep_shard(session.id)),
+            "GSI2SK": s(keys.sweep_sort_key(reservation.sweep_after, session.id, message.id)),
+        })
+        return {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(SK)"}}
+
+    def _day_updates(self, tenant_id: str, user_id: str, day: str) -> tuple[Update, Update]:
+        pk = s(keys.usage_pk(tenant_id, day))
+        # Rollups and /usage read these; they outlive the sessions they count.
+        expiry = {"expires_at": n(self._expiry() + 400 * 86_400), "tenant_id": s(tenant_id), "day": s(day)}
+        tenant_day = Update(key={"PK": pk, "SK": s(keys.TENANT_COUNTER_SK)}, sets=dict(expiry))
+        user_day = Update(key={"PK": pk, "SK": s(keys.user_counter_sk(user_id))},
+                          sets={**expiry, "user_id": s(user_id)})
+        return tenant_day, user_day
+
+    def _counter_moves(self, r: Reservation, *, cost: int, tokens: int, messages: int) -> list[Item]:
+        tenant_day, user_day = (
+            Update(key={"PK": s(keys.usage_pk(r.tenant_id, r.day)), "SK": s(sk)})
+            for sk in (keys.TENANT_COUNTER_SK, keys.user_counter_sk(r.user_id)))
+        for update in (tenant_day, user_day):
+            update.add(cost_micros=cost, tokens=tokens, messages=messages)
+        return [tenant_day.transact_item(self._table), user_day.transact_item(self._table)]
+
+    def _active_marker(self, tenant_id: str, day: str) -> Item:
+        # Written once per tenant-day (the condition fails every later time): the rollup finds the day's tenants
+        # through it, and no counter update rewrites an index partition shared by every tenant.
+        item = {"PK": s(keys.usage_pk(tenant_id, day)), "SK": s(keys.ACTIVE_SK), "GSI2PK": s(keys.day_key(day)),
+                "GSI2SK": s(tenant_id), "tenant_id": s(tenant_id), "day": s(day),
+                "expires_at": n(self._expiry() + 400 * 86_400)}
+        return {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
+
+    def _check_fits_at_all(self, charges: Iterable[Charge], session: SessionRecord, day: str,
+                           new_session: bool) -> None:
+        """A charge larger than its whole limit can never fit; refuse it without a transaction.
+
+        (A counter that does not exist yet passes any condition, so such a charge must be caught here.)
+        """
+        for charge in charges:
+            if charge.max_before is None or charge.max_before >= 0:
+                continue
+            if charge.counter in _SESSION_ATTRS:
+                used = 0 if new_session else getattr(session, _SESSION_ATTRS[charge.counter])
+            else:
+                used = self._day_counter(session, day, charge.counter)
+            raise BudgetRefused(charge, used)
+
+    def _day_counter(self, session: SessionRecord, day: str, counter: Counter) -> int:
+        tenant_day, user_day = self._day_updates(session.tenant_id, session.user_id, day)
+        update, attr = ((tenant_day, _TENANT_DAY_ATTRS[counter]) if counter in _TENANT_DAY_ATTRS
+                        else (user_day, _USER_DAY_ATTRS[counter]))
+        item = self._db.get_item(TableName=self._table, Key=update.key).get("Item", {})
+        return int_attr(item, attr)
+
+    def _run_budgeted(self, entries: list[tuple[Item, Update | None]], session: SessionRecord, day: str) -> None:
+        """Run a budgeted transaction (with the tenant-day marker the first time); BudgetRefused if a limit failed."""
+        marker = (session.tenant_id, day)
+        with_marker = marker not in self._active_marked
+        while True:
+            run = entries + ([(self._active_marker(*marker), None)] if with_marker else [])
+            try:
+                transact(self._db, [entry for entry, _ in run])
+                self._active_marked.add(marker)
+                return
+            except Cancelled as cancelled:
+                if with_marker and _only_marker_failed(cancelled.reasons):
+                    self._active_marked.add(marker)  # another container wrote it first
+                    with_marker = False
+                    continue
+                self._explain(cancelled, run, session)
+
+    def _explain(self, cancelled: Cancelled, run: list[tuple[Item, Update | None]], session: SessionRecord) -> None:
+        for reason, (entry, update) in zip(cancelled.reasons, run, strict=True):
+            if reason.get("Code") != "ConditionalCheckFailed":
+                continue
+            old = reason.get("Item")
+            if update is None:
+                if "Put" in entry and entry["Put"]["Item"]["SK"] == s(keys.ACTIVE_SK):
+                    continue
+                raise RuntimeError("id collision on a new item") from None
+            if old is None:
+                old = self._db.get_item(TableName=self._table, Key=update.key, ConsistentRead=True).get("Item", {})
+            if update.key == items.session_key(session.id):
+                items.check_owned_active(old, session)
+            for charge, attr in update.charges:
+                if charge.max_before is not None and int_attr(old, attr) > charge.max_before:
+                    raise BudgetRefused(charge, int_attr(old, attr)) from None
+        raise RuntimeError(f"transaction cancelled for no known reason: {cancelled.reasons}") from None
+
+    def _once(self, transaction: list[Item], request_token: str) -> bool:
+        try:
+            transact(self._db, transaction, request_token)
+        except Cancelled as cancelled:
+            if cancelled.reasons and cancelled.reasons[0].get("Code") == "ConditionalCheckFailed":
+                return False  # no longer pending: settled or released already
+            raise RuntimeError(f"turn transaction cancelled for no known reason: {cancelled.reasons}") from None
+        return True
+
+
+def _apply_day_charge(charge: Charge, tenant_day: Update, user_day: Update) -> None:
+    if charge.counter in _TENANT_DAY_ATTRS:
+        tenant_day.charge(charge, _TENANT_DAY_ATTRS[charge.counter])
+    elif charge.counter in _USER_DAY_ATTRS:
+        user_day.charge(charge, _USER_DAY_ATTRS[charge.counter])
+
+
+def _only_marker_failed(reasons: list[Item]) -> bool:
+    codes = [r.get("Code") for r in reasons]
+    return codes[-1] == "ConditionalCheckFailed" and all(c in (None, "None") for c in codes[:-1])
+
+
+def _session_stub(r: Reservation) -> SessionRecord:
+    # The message items need only the session's id and owner.
+    return SessionRecord(id=r.session_id, tenant_id=r.tenant_id, user_id=r.user_id, session_type="customer_support",
+                         status="active", provider="", model="", created_at="", updated_at="")
+
+
+def _reservation_of(item: Item) -> Reservation:
+    return Reservation(
+        session_id=keys.session_id_from_pk(str_attr(item, "PK") or ""),
+        message_id=keys.message_id_from_sk(str_attr(item, "SK") or ""),
+        tenant_id=str_attr(item, "tenant_id") or "", user_id=str_attr(item, "user_id") or "",
+        day=str_attr(item, "day") or "", amount_micros=int_attr(item, "reserved_micros"),
+        message_slots=int_attr(item, "reserved_messages"), sweep_after=int_attr(item, "sweep_after"),
+    )
