@@ -46,8 +46,12 @@ def _ready(endpoint: str) -> bool:
 
 
 @contextlib.contextmanager
-def running(port: int | None = None, data_dir: Path | None = None, timeout: float = 30.0) -> Iterator[str]:
-    """Start DynamoDB Local (in memory, or keeping data in data_dir), yield its endpoint URL, stop it after."""
+def running(port: int | None = None, data_dir: Path | None = None, timeout: float = 30.0, *,
+            shared_db: bool = False) -> Iterator[str]:
+    """Start DynamoDB Local (in memory, or keeping data in data_dir), yield its endpoint URL, stop it after.
+
+    DynamoDB Local keeps one database per access key and region; with `shared_db` every client sees the same one.
+    """
     java = shutil.which("java")
     if java is None:
         raise DynamoDBLocalUnavailable("Java 17+ is needed to run DynamoDB Local; install a JRE (e.g. openjdk-17-jre).")
@@ -58,7 +62,7 @@ def running(port: int | None = None, data_dir: Path | None = None, timeout: floa
         data_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar), *storage,
-         "-port", str(port)],
+         *(["-sharedDb"] if shared_db else []), "-port", str(port)],
         cwd=jar.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     endpoint = f"http://127.0.0.1:{port}"

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from localdev.server import DYNAMODB_LINE, READY, ROOT
@@ -26,10 +26,17 @@ class RunningServer:
     dynamodb_endpoint: str
     secret: str
     log: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False, compare=False)
 
     def output(self) -> str:
         """Everything the server printed so far."""
         return self.log.read_text(errors="replace")
+
+    def kill(self, timeout: float = 10.0) -> None:
+        """SIGKILL the server, as a host that dies would end it (no handler runs), and wait until it is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=timeout)
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], log: Path, timeout: float) -> tuple[str, str]:
@@ -58,7 +65,8 @@ def started(*args: str, env: Mapping[str, str] | None = None, timeout: float = 6
                                        env=environ, stdout=sink, stderr=subprocess.STDOUT)
         try:
             url, endpoint = _wait_until_ready(process, log, timeout)
-            yield RunningServer(url=url, dynamodb_endpoint=endpoint, secret=secret_from(environ), log=log)
+            yield RunningServer(url=url, dynamodb_endpoint=endpoint, secret=secret_from(environ), log=log,
+                                process=process)
         finally:
             process.terminate()
             try:

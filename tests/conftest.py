@@ -63,9 +63,14 @@ class ScriptedProvider:
     history: list[CompletionRequest] = field(default_factory=list)
     failures: list[Exception] = field(default_factory=list)
     before_reply: Callable[[], None] | None = None
+    answers: list[Callable[[Completion], Completion]] = field(default_factory=list)
 
     def fail_next(self, error: Exception) -> None:
         self.failures.append(error)
+
+    def answer_next(self, change: Callable[[Completion], Completion]) -> None:
+        """The next answer is the offline model's, changed by `change` (other text, other usage)."""
+        self.answers.append(change)
 
     def complete(self, request: CompletionRequest) -> Completion:
         self.history.append(request)
@@ -73,7 +78,8 @@ class ScriptedProvider:
             self.before_reply()
         if self.failures:
             raise self.failures.pop(0)
-        return OfflineProvider().complete(request)
+        answer = OfflineProvider().complete(request)
+        return self.answers.pop(0)(answer) if self.answers else answer
 
 
 @pytest.fixture

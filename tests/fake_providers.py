@@ -37,6 +37,7 @@ class Scripted:
     raw: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    trickle: float = 0.0  # seconds between bytes of the body: a provider that never stops sending, slowly
 
 
 @dataclass(frozen=True)
@@ -141,9 +142,9 @@ class FakeProviders:
                     payload = json.dumps(success(api, body, reply)).encode()
                 else:
                     payload = json.dumps(error(api, reply.status)).encode()
-                self._send(reply.status, payload, reply.headers)
+                self._send(reply.status, payload, reply.headers, reply.trickle)
 
-            def _send(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+            def _send(self, status: int, payload: bytes, headers: dict[str, str], trickle: float = 0.0) -> None:
                 try:
                     self.send_response(status)
                     self.send_header("content-type", "application/json")
@@ -151,7 +152,14 @@ class FakeProviders:
                     for name, value in headers.items():
                         self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if trickle:
+                        for i in range(len(payload)):
+                            if fake._stopping.wait(trickle):
+                                return
+                            self.wfile.write(payload[i:i + 1])
+                            self.wfile.flush()
+                    else:
+                        self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up first (a timeout test): nothing to answer
 

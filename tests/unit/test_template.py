@@ -32,7 +32,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "GetUsageFunction": ("GET", "/api/v1/ai/usage"),
     "RateMessageFunction": ("POST", "/api/v1/ai/sessions/{session_id}/messages/{message_id}/feedback"),
 }
-SCHEDULED = {"CostRollupFunction"}
+SCHEDULED = {"CostRollupFunction", "SweepTurnsFunction"}
 # The API's documentation: public routes, no table access.
 DOCS_FUNCTION = "DocsFunction"
 DOCS_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/docs/assets/{asset}")}
@@ -136,6 +136,27 @@ def test_the_rollup_runs_hourly_and_once_more_for_yesterday_after_midnight(templ
     assert schedules["rate(1 hour)"] is None
     finals = [json.loads(i) for s, i in schedules.items() if s.startswith("cron(") and i]
     assert finals == [{"pass": "final"}]
+
+
+def test_the_sweeper_runs_every_few_minutes_and_may_only_query_dayindex_and_update_items(
+        template: dict[str, Any]) -> None:
+    properties = functions(template)["SweepTurnsFunction"]
+    (event,) = properties["Events"].values()
+    assert event["Type"] == "Schedule" and event["Properties"]["Schedule"] == "rate(5 minutes)"
+    actions = {a for statement in properties["Policies"][0]["Statement"] for a in statement["Action"]}
+    assert actions == {"dynamodb:Query", "dynamodb:UpdateItem"}, "no Scan, no deletes: it releases, nothing more"
+
+
+def test_a_turns_deadline_ends_before_api_gateway_gives_up_and_before_the_function_is_killed(
+        template: dict[str, Any]) -> None:
+    # The most LLM_DEADLINE_SECONDS may be set to, so no setting can push a turn past either limit.
+    deadline_max = Settings.model_fields["LLM_DEADLINE_SECONDS"].metadata
+    most = next(m.le for m in deadline_max if getattr(m, "le", None) is not None)
+    api_gateway_limit = 30  # an HTTP API answers 503 after 30 s, whatever the function does
+    chat = functions(template)["ChatFunction"]
+    assert Settings().LLM_DEADLINE_SECONDS <= most < api_gateway_limit
+    # After the deadline the turn still releases (or settles) its reservation: the function outlives the deadline.
+    assert chat["Timeout"] >= most + 10, "the chat function must run past the deadline to release the turn"
 
 
 def test_every_function_code_folder_has_the_module_that_defines_its_handler(template: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from aichat.clock import Clock, utc_now
-from aichat.ledger import TurnLedger
+from aichat.ledger import SweepReport, TurnLedger
 from aichat.notifications import EscalationNotifier
 from aichat.pricing import PriceTable
 from aichat.providers import Provider
@@ -70,6 +70,10 @@ class Services:
         """Make fresh what a SnapStart snapshot would share between restored copies: randomness, SDK clients."""
         random.seed()  # every copy restored from one snapshot would otherwise draw the same retry jitter
         self._providers.reset()
+
+    def sweep_turns(self) -> SweepReport:
+        """Release the turns still pending past their sweep time (the sweeper's one job)."""
+        return self.ledger.sweep(self._clock().timestamp())
 
     @cached_property
     def usage(self) -> UsageService:

@@ -7,14 +7,17 @@ retried here at most LLM_MAX_RETRIES times, honouring Retry-After, and never mul
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
 from aichat.logs import logger
 from aichat.providers import Completion, CompletionRequest, Provider, Route
+from aichat.providers.faults import timed_out
 from aichat.settings import Settings
 
 # With less time than this left, another attempt could only time out: give up (or fall back) instead.
@@ -88,8 +91,8 @@ class Failover:
         while True:
             remaining = self._remaining(started)
             try:
-                return provider.complete(replace(request, timeout_seconds=min(self._policy.attempt_timeout,
-                                                                              max(remaining, 0.001))))
+                attempt = replace(request, timeout_seconds=min(self._policy.attempt_timeout, max(remaining, 0.001)))
+                return within(remaining, partial(provider.complete, attempt))
             except ProviderError as error:
                 if not error.transient or retry >= self._policy.max_retries:
                     raise
@@ -103,6 +106,33 @@ class Failover:
 
     def _remaining(self, started: float) -> float:
         return self._policy.deadline - (self._monotonic() - started)
+
+
+def within(seconds: float, call: Callable[[], Completion]) -> Completion:
+    """The call's result if it comes within `seconds` of wall-clock time, else ProviderTimeout.
+
+    An SDK's timeout bounds each read, not the whole answer, so a provider that trickles bytes would hold the turn
+    past any deadline. The call runs in a daemon thread; past the deadline it is abandoned (its answer, if one
+    ever comes, is dropped: the turn was already released) and ends with its own per-read timeout.
+    """
+    outcome: list[Completion] = []
+    failure: list[BaseException] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as e:  # handed to the caller's thread, whatever it is
+            failure.append(e)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="provider-call", daemon=True).start()
+    if not done.wait(max(seconds, 0.0)):
+        raise timed_out()
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def _log(message: str, **fields: Any) -> None:

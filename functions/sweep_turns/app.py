@@ -1,0 +1,13 @@
+"""Scheduled (EventBridge): release every turn left pending by an invocation that died (timeout, crash)."""
+
+from typing import Any
+
+from aichat import metrics, wiring
+
+services = wiring.services()
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    report = services.sweep_turns()
+    metrics.publish_sweep(report.found, report.released)
+    return {"found": report.found, "released": report.released, "queries": report.queries}
