@@ -78,6 +78,18 @@ def error(api: Api, status: int) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": f"fake error {status}"}}
 
 
+def write(out: Any, payload: bytes, trickle: float, stopping: threading.Event) -> None:
+    """Send the payload at once, or a byte every `trickle` seconds until it is sent or the server stops."""
+    if not trickle:
+        out.write(payload)
+        return
+    for i in range(len(payload)):
+        if stopping.wait(trickle):
+            return
+        out.write(payload[i:i + 1])
+        out.flush()
+
+
 class FakeProviders:
     """The server, its scripted replies and the requests it received."""
 
@@ -152,14 +164,7 @@ class FakeProviders:
                     for name, value in headers.items():
                         self.send_header(name, value)
                     self.end_headers()
-                    if trickle:
-                        for i in range(len(payload)):
-                            if fake._stopping.wait(trickle):
-                                return
-                            self.wfile.write(payload[i:i + 1])
-                            self.wfile.flush()
-                    else:
-                        self.wfile.write(payload)
+                    write(self.wfile, payload, trickle, fake._stopping)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up first (a timeout test): nothing to answer
 
