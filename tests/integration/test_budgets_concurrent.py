@@ -186,10 +186,10 @@ def _create() -> Any:
 
 
 def _stored(table: tuple[Any, str], session_id: str) -> list[Any]:
-    from aichat.store import _message
+    from aichat.items import message_record
 
     client, name = table
     items = client.query(TableName=name, KeyConditionExpression="PK = :pk AND begins_with(SK, :m)",
                          ExpressionAttributeValues={":pk": {"S": keys.session_pk(session_id)},
                                                     ":m": {"S": keys.MESSAGE_PREFIX}}, ConsistentRead=True)["Items"]
-    return [_message(i) for i in items]
+    return [message_record(i) for i in items]
