@@ -17,12 +17,15 @@ import os
 import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "layers" / "common" / "python"
 FUNCTIONS = ("chat", "create_session", "list_sessions", "get_history", "submit_feedback", "escalate", "rate_message",
-             "get_usage", "cost_rollup")
+             "get_usage", "cost_rollup", "sweep_turns")
 CALLS_A_MODEL = {"chat"}
 # A dummy key: the chat function imports the SDK at init but calls no model until a request arrives.
 PROVIDERS = {
@@ -61,7 +64,11 @@ def run_once(body: str, path: list[Path], extra_env: dict[str, str] | None = Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--calls-only", action="store_true", help="only the AWS calls per request")
     args = parser.parse_args()
+    if args.calls_only:
+        print_calls()
+        return
 
     targets: dict[str, tuple[str, list[Path]]] = {"import boto3": ("import boto3", [])}
     for name in FUNCTIONS:
@@ -87,9 +94,15 @@ def main() -> None:
     print()
     provider_figures(args.runs)
     print()
+    print_calls()
+
+
+def print_calls() -> None:
+    """AWS calls per request, and per sweeper run."""
     print("AWS calls per request (moto in-process, counted by botocore before-call hooks, tenant config cached):")
     for route, calls in calls_per_route().items():
         print(f"  {route:<34} {sum(calls.values())}  ({', '.join(f'{k} {v}' for k, v in sorted(calls.items()))})")
+    print("  (the sweeper reads one Query page per shard, and writes one transaction per turn it releases)")
 
 
 def provider_figures(runs: int) -> None:
@@ -111,16 +124,17 @@ def provider_figures(runs: int) -> None:
 
 def calls_per_route() -> dict[str, dict[str, int]]:
     """Drive each layer service once on moto and count the DynamoDB and SNS calls it makes."""
-    from collections import Counter
-
     os.environ.update(_child_env(), POWERTOOLS_METRICS_DISABLED="true")  # figures here, not EMF lines
     sys.path[:0] = [str(LAYER), str(ROOT)]
     import botocore.session
     from moto import mock_aws
 
     from aichat import wiring
+    from aichat.clock import utc_day, utc_now
     from aichat.identity import Identity
+    from aichat.ids import new_id
     from aichat.models import ChatRequest, CreateSessionRequest, EscalateRequest, FeedbackRequest
+    from aichat.records import MessageRecord
     from aichat.settings import Settings
     from localdev.table import create_table
 
@@ -143,18 +157,32 @@ def calls_per_route() -> dict[str, dict[str, int]]:
             "POST /sessions/{id}/escalate": lambda: services.sessions.escalate(me, sid, EscalateRequest(reason="x")),
         }
         for route, call in routes.items():
-            calls: Counter[str] = Counter()
-
-            def count(model: object, calls: Counter[str] = calls, **_: object) -> None:
-                calls[getattr(model, "name", "?")] += 1
-
-            for client in (db, sns):
-                client.meta.events.register("before-call", count)
-            call()
-            for client in (db, sns):
-                client.meta.events.unregister("before-call", count)
-            results[route] = dict(calls)
+            results[route] = _counted([db, sns], call)
+        dead = 25
+        sid = services.sessions.create(me, CreateSessionRequest()).id  # the first one is escalated by now
+        for i in range(dead):  # turns whose invocation died after the reserve: pending, never settled
+            services.ledger.reserve(services.store.session(sid, me), False, utc_day(utc_now()), [], MessageRecord(
+                id=new_id(utc_now()), role="user", content=f"dies {i}", created_at="2026-11-24T12:00:00.000Z"),
+                sweep_after=0)
+        for label in (f"sweeper run ({dead} dead turns)", "sweeper run (nothing pending)"):
+            results[label] = _counted([db], lambda: services.ledger.sweep(time.time()))
     return results
+
+
+def _counted(clients: list[Any], call: Callable[[], object]) -> dict[str, int]:
+    from collections import Counter
+
+    calls: Counter[str] = Counter()
+
+    def count(model: object, **_: object) -> None:
+        calls[getattr(model, "name", "?")] += 1
+
+    for client in clients:
+        client.meta.events.register("before-call", count)
+    call()
+    for client in clients:
+        client.meta.events.unregister("before-call", count)
+    return dict(calls)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,271 @@
+"""The turn ledger's invariant over a whole table, and DynamoDB Local that can be stopped and started again.
+
+The invariant (aichat/ledger.py), after any fault:
+- every cost counter equals the settled cost of the `ok` replies charged to it plus the `reserved_micros` of the
+  user messages still `pending` charged to it. A day counter (USAGE#<tenant>#<day>, SK TENANT or USER#<user>) is
+  charged by the messages of that tenant (and user) whose `day` is that day; a session by its own messages;
+- a session's message_count is its `ok` messages, plus its `failed` user messages (each keeps its slot), plus two
+  slots for each `pending` user message.
+
+The checker reads the table with a Scan, which only tests do, and parses the raw items itself rather than through
+the product's mapping, so a mistake there cannot hide one in the ledger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+from botocore.config import Config
+
+from localdev import dynamodb_local
+
+Item = dict[str, Any]
+REGION = "us-east-1"
+
+
+# --- reading the table ------------------------------------------------------------------------------------------
+
+
+def _s(item: Item, name: str) -> str | None:
+    value = item.get(name)
+    return str(value["S"]) if value and "S" in value else None
+
+
+def _n(item: Item, name: str) -> int:
+    value = item.get(name)
+    return int(value["N"]) if value and "N" in value else 0
+
+
+def _flag(item: Item, name: str) -> bool:
+    value = item.get(name)
+    return bool(value and value.get("BOOL"))
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One message item, as stored."""
+
+    session_id: str
+    message_id: str
+    tenant_id: str
+    user_id: str
+    role: str
+    content: str
+    status: str
+    day: str | None
+    reserved_micros: int
+    cost_micros: int
+    output_tokens: int
+    truncated: bool
+    over_reservation: bool
+    pending_keys: bool  # still carries sweep_after / GSI2PK, the sweeper's handle on it
+
+    @classmethod
+    def of(cls, item: Item) -> StoredMessage:
+        return cls(
+            session_id=(_s(item, "PK") or "").removeprefix("SESSION#"),
+            message_id=(_s(item, "SK") or "").removeprefix("MSG#"),
+            tenant_id=_s(item, "tenant_id") or "", user_id=_s(item, "user_id") or "", role=_s(item, "role") or "",
+            content=_s(item, "content") or "", status=_s(item, "status") or "", day=_s(item, "day"),
+            reserved_micros=_n(item, "reserved_micros"), cost_micros=_n(item, "cost_micros"),
+            output_tokens=_n(item, "output_tokens"), truncated=_flag(item, "truncated"),
+            over_reservation=_flag(item, "over_reservation"),
+            pending_keys="sweep_after" in item or "GSI2PK" in item,
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The sessions, messages and day counters of a table at one moment."""
+
+    messages: list[StoredMessage]
+    sessions: dict[str, Item]  # by session id
+    day_counters: dict[tuple[str, str, str], Item]  # by (tenant, day, SK)
+
+    def of_tenant(self, tenant: str) -> list[StoredMessage]:
+        return [m for m in self.messages if m.tenant_id == tenant]
+
+    def user_messages(self, tenant: str) -> list[StoredMessage]:
+        return [m for m in self.of_tenant(tenant) if m.role == "user"]
+
+    def replies(self, tenant: str) -> list[StoredMessage]:
+        return [m for m in self.of_tenant(tenant) if m.role == "assistant"]
+
+    def pending(self) -> list[StoredMessage]:
+        return [m for m in self.messages if m.role == "user" and m.status == "pending"]
+
+    def tenant_cost(self, tenant: str) -> int:
+        """The tenant's cost counters, summed over every day it has one."""
+        return sum(_n(item, "cost_micros") for (t, _, sk), item in self.day_counters.items()
+                   if t == tenant and sk == "TENANT")
+
+    def sent_message(self, tenant: str, content: str) -> StoredMessage:
+        """The one user message of the tenant with this content; AssertionError naming what is there otherwise."""
+        found = [m for m in self.user_messages(tenant) if m.content == content]
+        assert len(found) == 1, (f"tenant {tenant}: expected one user message {content[:40]!r}, found {len(found)}; "
+                                 f"stored: {[m.content[:40] for m in self.user_messages(tenant)]}")
+        return found[0]
+
+
+def scan(client: Any, table: str) -> list[Item]:
+    """Every item of the table (strongly consistent), page by page."""
+    request: Item = {"TableName": table, "ConsistentRead": True}
+    found: list[Item] = []
+    while True:
+        page = client.scan(**request)
+        found += page.get("Items", [])
+        if not page.get("LastEvaluatedKey"):
+            return found
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def snapshot(client: Any, table: str) -> Snapshot:
+    messages: list[StoredMessage] = []
+    sessions: dict[str, Item] = {}
+    counters: dict[tuple[str, str, str], Item] = {}
+    for item in scan(client, table):
+        pk, sk = _s(item, "PK") or "", _s(item, "SK") or ""
+        if pk.startswith("SESSION#") and sk == "SESSION":
+            sessions[pk.removeprefix("SESSION#")] = item
+        elif pk.startswith("SESSION#") and sk.startswith("MSG#"):
+            messages.append(StoredMessage.of(item))
+        elif pk.startswith("USAGE#") and (sk == "TENANT" or sk.startswith("USER#")):
+            tenant, _, day = pk.removeprefix("USAGE#").rpartition("#")
+            counters[(tenant, day, sk)] = item
+    return Snapshot(messages=messages, sessions=sessions, day_counters=counters)
+
+
+# --- the invariant ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Expected:
+    cost: dict[Any, int] = field(default_factory=lambda: defaultdict(int))
+    why: dict[Any, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def charge(self, key: Any, amount: int, message: StoredMessage, what: str) -> None:
+        self.cost[key] += amount
+        self.why[key].append(f"{what} {amount} ({message.session_id}/{message.message_id})")
+
+
+def violations(state: Snapshot) -> list[str]:
+    """Every way the table breaks the ledger's invariant, one sentence each naming the counter; [] if none."""
+    expected = _Expected()
+    slots: dict[str, int] = defaultdict(int)
+    problems: list[str] = []
+    for m in state.messages:
+        if m.role == "assistant" and m.status == "ok":
+            amount, what = m.cost_micros, "settled reply"
+        elif m.role == "user" and m.status == "pending":
+            amount, what = m.reserved_micros, "pending reservation"
+        else:
+            amount, what = 0, ""
+        if m.role == "user":
+            slots[m.session_id] += {"ok": 1, "failed": 1, "pending": 2}.get(m.status, 0)
+            if m.status not in ("ok", "failed", "pending"):
+                problems.append(f"session {m.session_id}: user message {m.message_id} has status {m.status!r}")
+            if (m.status == "pending") != m.pending_keys:
+                problems.append(f"session {m.session_id}: user message {m.message_id} is {m.status} but "
+                                f"{'still' if m.pending_keys else 'no longer'} carries the sweeper's keys")
+        elif m.status == "ok":
+            slots[m.session_id] += 1
+        else:
+            problems.append(f"session {m.session_id}: reply {m.message_id} has status {m.status!r}")
+        if not amount:
+            continue
+        if m.day is None:
+            problems.append(f"session {m.session_id}: {what} {m.message_id} names no day it is charged to")
+            continue
+        expected.charge(("session", m.session_id), amount, m, what)
+        expected.charge((m.tenant_id, m.day, "TENANT"), amount, m, what)
+        expected.charge((m.tenant_id, m.day, f"USER#{m.user_id}"), amount, m, what)
+
+    actual: dict[Any, int] = {("session", sid): _n(item, "total_cost_micros") for sid, item in state.sessions.items()}
+    actual.update({key: _n(item, "cost_micros") for key, item in state.day_counters.items()})
+    for key in sorted(set(actual) | set(expected.cost), key=str):
+        have, want = actual.get(key, 0), expected.cost.get(key, 0)
+        if have != want:
+            problems.append(f"{_name(key)}: cost counter is {have}, but its messages add up to {want} "
+                            f"(off by {have - want}): {', '.join(expected.why.get(key, [])) or 'no messages'}")
+    for sid in sorted(set(state.sessions) | set(slots)):
+        count = _n(state.sessions.get(sid, {}), "message_count")
+        if count != slots.get(sid, 0):
+            owner = state.sessions.get(sid, {})
+            problems.append(f"session {sid} (tenant {_s(owner, 'tenant_id')}, user {_s(owner, 'user_id')}): "
+                            f"message_count is {count}, but its messages hold {slots.get(sid, 0)} slots")
+    return problems
+
+
+def _name(key: tuple[str, ...]) -> str:
+    if key[0] == "session":
+        return f"session {key[1]}"
+    tenant, day, sk = key
+    return f"tenant {tenant} on {day}" if sk == "TENANT" else f"user {sk.removeprefix('USER#')} of tenant {tenant} on {day}"
+
+
+def assert_invariant(client: Any, table: str) -> Snapshot:
+    """The table's state, after asserting the invariant for every tenant, user and session in it."""
+    state = snapshot(client, table)
+    problems = violations(state)
+    assert not problems, "the ledger's invariant is broken:\n  " + "\n  ".join(problems)
+    return state
+
+
+def assert_sent_messages_stored(state: Snapshot, tenant: str, contents: Iterable[str]) -> None:
+    """Every message the test sent in this tenant is stored as a user message, exactly once."""
+    for content in contents:
+        state.sent_message(tenant, content)
+
+
+# --- DynamoDB Local that survives its own restart ---------------------------------------------------------------
+
+
+def client(endpoint: str) -> Any:
+    """A DynamoDB client for tests: gives up within seconds when the server is down, instead of retrying long."""
+    config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=10)
+    return botocore.session.get_session().create_client("dynamodb", region_name=REGION, endpoint_url=endpoint,
+                                                        config=config)
+
+
+class RestartableDynamoDBLocal:
+    """DynamoDB Local on one port, keeping its data in one folder (-dbPath, -sharedDb): stop it, start it again.
+
+    -sharedDb: every client sees one database, whatever its access key (the local server uses `local`, the tests'
+    environment `testing`).
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = dynamodb_local.free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._stack: contextlib.ExitStack | None = None
+
+    @property
+    def is_running(self) -> bool:
+        return self._stack is not None
+
+    def start(self) -> None:
+        assert self._stack is None, "DynamoDB Local is already running"
+        stack = contextlib.ExitStack()
+        stack.enter_context(dynamodb_local.running(self.port, self.data_dir, timeout=60, shared_db=True))
+        self._stack = stack
+
+    def stop(self) -> None:
+        """Stop the Java process (SIGTERM, as `running` stops it); the data stays in data_dir."""
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            stack.close()
+
+    @contextlib.contextmanager
+    def started(self) -> Iterator[RestartableDynamoDBLocal]:
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
