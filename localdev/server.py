@@ -42,6 +42,7 @@ from localdev.gateway import (
     gateway_from_template,
     json_response,
 )
+from localdev.schedules import Schedule, Scheduler, schedules_from_template
 from localdev.template import load_template
 from localdev.timing import DynamoDBTimer, Timings
 
@@ -82,8 +83,8 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def load_handler(route: Route) -> Handler:
-    """The route's handler, from its own module as Lambda imports it: its code folder first on sys.path."""
+def load_handler(route: Route | Schedule) -> Handler:
+    """The function's handler, from its own module as Lambda imports it: its code folder first on sys.path."""
     module_name, _, attribute = route.handler.rpartition(".")
     path = route.code_dir / f"{module_name.replace('.', '/')}.py"
     spec = importlib.util.spec_from_file_location(f"lambda_{route.code_dir.name}_{module_name}", path)
@@ -324,6 +325,22 @@ def _template_literals(template: Mapping[str, Any]) -> dict[str, str]:
     return {name: str(value) for name, value in variables.items() if isinstance(value, str | int | float)}
 
 
+def _scheduler(schedules: list[Schedule], by_module: dict[tuple[Path, str], Handler]) -> Scheduler:
+    """EventBridge's rate(...) rules for the scheduled functions (the turn sweeper, the rollup), in threads."""
+    handlers = {}
+    for schedule in schedules:
+        if (schedule.code_dir, schedule.handler) not in by_module:
+            by_module[(schedule.code_dir, schedule.handler)] = load_handler(schedule)
+        handlers[schedule.function] = by_module[(schedule.code_dir, schedule.handler)]
+
+    def invoke(schedule: Schedule, event: dict[str, Any]) -> Any:
+        context = LambdaContext(function_name=schedule.function, memory_limit_in_mb=schedule.memory,
+                                timeout_seconds=schedule.timeout)
+        return handlers[schedule.function](event, context)
+
+    return Scheduler(schedules, invoke, _log)
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -365,6 +382,7 @@ def serve(args: argparse.Namespace, environ: MutableMapping[str, str]) -> int:
             return 2
         httpd.app = App(gateway, handlers, token.secret_from(environ), timer=timer,
                         log=None if args.quiet else _log)
+        scheduler = _scheduler(schedules_from_template(template, ROOT), by_module)
         secret_note = "LOCAL_JWT_SECRET" if environ.get("LOCAL_JWT_SECRET") else "the default LOCAL_JWT_SECRET"
         url = f"http://{HOST}:{httpd.server_port}"
         _say(f"  Model:    {_provider_line(settings, environ)}")
@@ -373,10 +391,16 @@ def serve(args: argparse.Namespace, environ: MutableMapping[str, str]) -> int:
         for route in sorted(gateway.routes, key=lambda r: r.path):
             _say(f"            {route.method:6} {route.path}  ->  {route.function}"
                  f"{'' if route.authorized else '  (no token)'}")
+        for schedule in scheduler.schedules:
+            _say(f"  Schedule: {schedule.function} every {schedule.every_seconds} s ({schedule.rule})")
         _say(f"  Docs:     {url}/docs  {url}/redoc  {url}/openapi.json")
         _say(f"{READY}{url}/  (Ctrl-C stops it)")
-        with contextlib.suppress(KeyboardInterrupt):
-            httpd.serve_forever()
+        scheduler.start()
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                httpd.serve_forever()
+        finally:
+            scheduler.stop()
         _say("Stopping.")
     return 0
 

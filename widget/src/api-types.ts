@@ -26,6 +26,8 @@ export interface ChatResponseBody {
     model: string;
     provider: string;
     message_id: string;
+    /** The reply was cut to the length the deployment allows. */
+    truncated?: boolean;
   };
 }
 
@@ -59,9 +61,12 @@ export interface HistoryMessageBody {
   content: string;
   created_at: string;
   tokens: number;
-  status: "ok" | "failed";
+  /** pending: its turn is being answered, or died and waits for the sweeper to mark it failed. */
+  status: "ok" | "pending" | "failed";
   feedback?: MessageRating | null;
   feedback_text?: string | null;
+  /** The reply was cut to the length the deployment allows. */
+  truncated?: boolean;
 }
 
 export interface HistoryBody {
