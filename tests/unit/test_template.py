@@ -354,3 +354,17 @@ def test_the_events_carry_the_tenant_and_roles_claims_of_either_identity_setup(t
     for name, properties in api_functions(template).items():
         claims = load_event(properties)["requestContext"]["authorizer"]["jwt"]["claims"]
         assert claim_names <= set(claims), f"{name}: missing {claim_names - set(claims)}"
+
+
+def test_each_alarm_watches_a_metric_the_layer_publishes_with_the_dimensions_it_publishes(
+        template: dict[str, Any]) -> None:
+    from aichat import metrics
+
+    source = (ROOT / "layers" / "common" / "python" / "aichat" / "metrics.py").read_text()
+    alarms = {name: r["Properties"] for name, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert {"OverReservationAlarm", "DeadTurnsAlarm"} <= set(alarms)
+    for name, alarm in alarms.items():
+        assert alarm["Namespace"] == metrics.NAMESPACE, name
+        assert f'"{alarm["MetricName"]}"' in source, f"{name}: nothing publishes {alarm['MetricName']}"
+        # Published with no dimension but Powertools' service: an alarm names exactly that set.
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": "ai-chat"}], name
