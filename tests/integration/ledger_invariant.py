@@ -126,10 +126,16 @@ def scan(client: Any, table: str) -> list[Item]:
 
 
 def snapshot(client: Any, table: str) -> Snapshot:
+    """The table's sessions, messages and day counters, read now."""
+    return snapshot_of(scan(client, table))
+
+
+def snapshot_of(items: Iterable[Item]) -> Snapshot:
+    """The sessions, messages and day counters among these items (anything else is left out)."""
     messages: list[StoredMessage] = []
     sessions: dict[str, Item] = {}
     counters: dict[tuple[str, str, str], Item] = {}
-    for item in scan(client, table):
+    for item in items:
         pk, sk = _s(item, "PK") or "", _s(item, "SK") or ""
         if pk.startswith("SESSION#") and sk == "SESSION":
             sessions[pk.removeprefix("SESSION#")] = item
@@ -160,23 +166,9 @@ def violations(state: Snapshot) -> list[str]:
     slots: dict[str, int] = defaultdict(int)
     problems: list[str] = []
     for m in state.messages:
-        if m.role == "assistant" and m.status == "ok":
-            amount, what = m.cost_micros, "settled reply"
-        elif m.role == "user" and m.status == "pending":
-            amount, what = m.reserved_micros, "pending reservation"
-        else:
-            amount, what = 0, ""
-        if m.role == "user":
-            slots[m.session_id] += {"ok": 1, "failed": 1, "pending": 2}.get(m.status, 0)
-            if m.status not in ("ok", "failed", "pending"):
-                problems.append(f"session {m.session_id}: user message {m.message_id} has status {m.status!r}")
-            if (m.status == "pending") != m.pending_keys:
-                problems.append(f"session {m.session_id}: user message {m.message_id} is {m.status} but "
-                                f"{'still' if m.pending_keys else 'no longer'} carries the sweeper's keys")
-        elif m.status == "ok":
-            slots[m.session_id] += 1
-        else:
-            problems.append(f"session {m.session_id}: reply {m.message_id} has status {m.status!r}")
+        problems += _status_problems(m)
+        slots[m.session_id] += _slots(m)
+        amount, what = _charge(m)
         if not amount:
             continue
         if m.day is None:
@@ -202,11 +194,39 @@ def violations(state: Snapshot) -> list[str]:
     return problems
 
 
+def _charge(m: StoredMessage) -> tuple[int, str]:
+    """What a message holds on its counters: a settled reply its cost, a pending turn its reservation."""
+    if m.role == "assistant" and m.status == "ok":
+        return m.cost_micros, "settled reply"
+    if m.role == "user" and m.status == "pending":
+        return m.reserved_micros, "pending reservation"
+    return 0, ""
+
+
+def _slots(m: StoredMessage) -> int:
+    """The session's message slots a message holds: a pending turn two (its reply's too), a failed one its own."""
+    if m.role == "user":
+        return {"ok": 1, "failed": 1, "pending": 2}.get(m.status, 0)
+    return 1 if m.status == "ok" else 0
+
+
+def _status_problems(m: StoredMessage) -> list[str]:
+    where = f"session {m.session_id}: {m.role} message {m.message_id}"
+    allowed = ("ok", "failed", "pending") if m.role == "user" else ("ok",)
+    if m.role not in ("user", "assistant") or m.status not in allowed:
+        return [f"{where} has status {m.status!r}"]
+    if (m.status == "pending") != m.pending_keys:
+        return [f"{where} is {m.status} but {'still' if m.pending_keys else 'no longer'} carries the sweeper's keys"]
+    return []
+
+
 def _name(key: tuple[str, ...]) -> str:
     if key[0] == "session":
         return f"session {key[1]}"
     tenant, day, sk = key
-    return f"tenant {tenant} on {day}" if sk == "TENANT" else f"user {sk.removeprefix('USER#')} of tenant {tenant} on {day}"
+    if sk == "TENANT":
+        return f"tenant {tenant} on {day}"
+    return f"user {sk.removeprefix('USER#')} of tenant {tenant} on {day}"
 
 
 def assert_invariant(client: Any, table: str) -> Snapshot:
@@ -227,10 +247,12 @@ def assert_sent_messages_stored(state: Snapshot, tenant: str, contents: Iterable
 
 
 def client(endpoint: str) -> Any:
-    """A DynamoDB client for tests: gives up within seconds when the server is down, instead of retrying long."""
-    config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=10)
-    return botocore.session.get_session().create_client("dynamodb", region_name=REGION, endpoint_url=endpoint,
-                                                        config=config)
+    """A DynamoDB client for DynamoDB Local: its own fake credentials (a module-scoped fixture builds it before the
+    per-test environment is set), and it gives up within seconds when the server is down."""
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
+    return botocore.session.get_session().create_client(
+        "dynamodb", region_name=REGION, endpoint_url=endpoint, config=config,
+        aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 class RestartableDynamoDBLocal:

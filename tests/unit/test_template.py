@@ -361,7 +361,8 @@ def test_each_alarm_watches_a_metric_the_layer_publishes_with_the_dimensions_it_
     from aichat import metrics
 
     source = (ROOT / "layers" / "common" / "python" / "aichat" / "metrics.py").read_text()
-    alarms = {name: r["Properties"] for name, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    alarms = {name: r["Properties"] for name, r in template["Resources"].items()
+              if r["Type"] == "AWS::CloudWatch::Alarm"}
     assert {"OverReservationAlarm", "DeadTurnsAlarm"} <= set(alarms)
     for name, alarm in alarms.items():
         assert alarm["Namespace"] == metrics.NAMESPACE, name
