@@ -132,6 +132,8 @@ def model_called(model: FakeProviders, calls_before: int) -> Callable[[], bool]:
 def sweep_releases_exactly_the_pending_turns(sweeper: TurnLedger, db: Any) -> Snapshot:
     """Sweep with the clock an hour ahead: every pending turn is released once, a second sweep finds none."""
     pending = {(m.session_id, m.message_id) for m in assert_invariant(db, TABLE).pending()}
+    early = sweeper.sweep(time.time())
+    assert (early.found, early.released) == (0, 0), "a turn is never swept before its invocation's deadline has passed"
     report = sweeper.sweep(time.time() + SWEEP_CLOCK_AHEAD)
     assert (report.found, report.released) == (len(pending), len(pending)), report
     after = assert_invariant(db, TABLE)
@@ -178,6 +180,7 @@ def test_a_usage_of_1e40_tokens_is_recorded_clamped_flagged_and_refuses_the_tena
     state = assert_invariant(db, TABLE)
     [stored] = state.replies(tenant)
     assert stored.output_tokens == MAX_RECORDED_TOKENS and stored.over_reservation
+    assert stored.content == Scripted().text and not stored.truncated, "an inflated usage does not empty the reply"
     assert stored.cost_micros == PriceTable().cost_micros(DEFAULT_MODELS["openai"], Tokens(
         input_tokens=Usage().input, output_tokens=MAX_RECORDED_TOKENS)), "priced at the clamped count"
     assert stored.cost_micros > state.sent_message(tenant, "How many tokens is that?").reserved_micros
@@ -192,7 +195,8 @@ def test_a_usage_of_1e40_tokens_is_recorded_clamped_flagged_and_refuses_the_tena
 
 def test_a_reply_reporting_50000_output_tokens_is_charged_in_full_and_flagged_over_its_reservation(
         server: process.RunningServer, model: FakeProviders, db: Any, tenant: str) -> None:
-    model.enqueue("openai", Scripted(usage=Usage(output=50_000)))
+    novel = "word " * 50_000  # what 50,000 tokens of output look like, where max_tokens allowed 500
+    model.enqueue("openai", Scripted(text=novel, usage=Usage(output=50_000)))
 
     reply = chat(Client(server).as_user("alice", tenant), "Write me a novel.")
 
@@ -201,6 +205,7 @@ def test_a_reply_reporting_50000_output_tokens_is_charged_in_full_and_flagged_ov
     [stored] = state.replies(tenant)
     asked = state.sent_message(tenant, "Write me a novel.")
     assert stored.output_tokens == 50_000 and stored.over_reservation and stored.truncated
+    assert stored.content == novel[:len(novel) * 500 // 50_000] == reply.body["message"], "cut to max_tokens' share"
     assert stored.cost_micros > asked.reserved_micros > 0 and asked.status == "ok"
     assert state.tenant_cost(tenant) == stored.cost_micros
 
@@ -316,7 +321,6 @@ def test_fifty_parallel_chats_reporting_50000_output_tokens_overrun_a_one_cent_l
     spent = state.tenant_cost(tenant)
     assert spent == sum(m.cost_micros for m in settled) > limit_micros, "the overrun is recorded, and only it"
     assert {(r.status, r.body["code"]) for r in later} == {(400, "daily_cost_limit_exceeded")}
-
 
 
 # --- the checker itself ------------------------------------------------------------------------------------------

@@ -311,3 +311,10 @@ def _thumbs_up() -> Any:
 
     return MessageFeedbackRequest(rating="up")
 
+
+
+def test_an_inflated_usage_never_cuts_a_reply_below_what_max_tokens_could_hold() -> None:
+    short = ledger.fit_reply("A short, honest answer.", Usage(input_tokens=10, output_tokens=10**6), max_tokens=500)
+    assert (short.text, short.truncated) == ("A short, honest answer.", False)
+    long = ledger.fit_reply("x" * 100_000, Usage(input_tokens=10, output_tokens=1000), max_tokens=500)
+    assert (len(long.text), long.truncated) == (50_000, True)

@@ -35,6 +35,8 @@ _PENDING_ATTRS = ["GSI2PK", "GSI2SK", "sweep_after"]
 MAX_REPLY_BYTES = 380_000
 # DynamoDB numbers keep 38 digits: a usage this large is recorded as this much, and flagged over the reservation.
 MAX_RECORDED_TOKENS = 10**12
+# Characters a token of plain text comes to, at the least (English averages about four).
+_CHARS_PER_TOKEN = 4
 # How long past its invocation's own deadline a pending turn waits before the sweeper may release it.
 SWEEP_GRACE_SECONDS = 60
 # Where the invocation's remaining time is unknown: Lambda's longest timeout.
@@ -86,9 +88,11 @@ def fit_reply(text: str, usage: Usage, max_tokens: int) -> FittedReply:
         usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens)))
     truncated = False
     if clamped.output_tokens > max_tokens and text:
-        # No tokenizer for every model here: keep the share of the text that max_tokens is of the reported output.
-        keep = len(text) * max_tokens // clamped.output_tokens
-        text, truncated = text[:keep], True
+        # No tokenizer for every model here: keep the share of the text that max_tokens is of the reported output,
+        # but never less than max_tokens tokens of plain text could be, so an inflated usage cannot empty a reply.
+        keep = max(len(text) * max_tokens // clamped.output_tokens, max_tokens * _CHARS_PER_TOKEN)
+        if keep < len(text):
+            text, truncated = text[:keep], True
     # A lone surrogate cannot be stored as UTF-8: it becomes U+FFFD rather than failing the settle.
     encoded = text.encode("utf-8", "replace") if _has_surrogates(text) else text.encode()
     if len(encoded) > MAX_REPLY_BYTES:
