@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from conftest import FakeClock, ScriptedProvider
+from conftest import Api, FakeClock, ScriptedProvider
 from fake_providers import FakeProviders, Scripted
 
 from aichat import keys, ledger, wiring
@@ -318,3 +318,16 @@ def test_an_inflated_usage_never_cuts_a_reply_below_what_max_tokens_could_hold()
     assert (short.text, short.truncated) == ("A short, honest answer.", False)
     long = ledger.fit_reply("x" * 100_000, Usage(input_tokens=10, output_tokens=1000), max_tokens=500)
     assert (len(long.text), long.truncated) == (50_000, True)
+
+
+def test_dynamodb_out_of_reach_at_the_start_of_a_turn_answers_503_and_writes_nothing(
+        services: wiring.Services, dynamodb: Any) -> None:
+    api = Api(services)
+    dynamodb.meta.events.register("before-call.dynamodb", _unreachable)
+    try:
+        reply = api.chat("hello")
+    finally:
+        dynamodb.meta.events.unregister("before-call.dynamodb", _unreachable)
+    assert (reply.status, reply.body["code"]) == (503, "storage_unavailable")
+    assert "try again" in reply.body["detail"] and "dynamodb" not in str(reply.body).lower()
+    assert table(dynamodb) == []

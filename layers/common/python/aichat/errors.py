@@ -126,11 +126,15 @@ class ProviderTimeout(ChatError):
     code = "provider_timeout"
 
 
-class TurnNotRecorded(ChatError):
-    """The model answered but the answer could not be written; the turn stays pending until it is swept."""
+class StorageUnavailable(ChatError):
+    """DynamoDB could not be reached, or throttled past botocore's retries."""
 
     status = 503
     code = "storage_unavailable"
+
+
+class TurnNotRecorded(StorageUnavailable):
+    """The model answered but the answer could not be written; the turn stays pending until it is swept."""
 
 
 class RequestInProgress(ChatError):

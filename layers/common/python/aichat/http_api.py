@@ -13,9 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from pydantic import BaseModel, ValidationError
 
-from aichat.errors import ChatError, InvalidInput
+from aichat.errors import ChatError, InvalidInput, StorageUnavailable
 from aichat.identity import Identity, identity_from_event
 from aichat.logs import logger
 from aichat.models import MAX_ID_LENGTH
@@ -120,10 +122,37 @@ def handle(event: Mapping[str, Any], settings: Settings, endpoint: Endpoint) -> 
         if error.status >= 500:
             logger().warning("request failed", extra={"code": error.code, "cause": repr(error.__cause__)})
         return Reply(error.body(), error.status).to_lambda()
+    except (BotoCoreError, ClientError) as e:
+        if not _unavailable(e):
+            logger().exception("unhandled error")
+            return _internal_error()
+        logger().warning("storage unavailable", extra={"cause": repr(e)})
+        unavailable = StorageUnavailable("The conversation store is unavailable right now; try again in a moment.")
+        return Reply(unavailable.body(), unavailable.status).to_lambda()
     except Exception:
         logger().exception("unhandled error")
-        return Reply({"detail": "Something went wrong on our side; try again shortly.", "code": "internal_error"},
-                     500).to_lambda()
+        return _internal_error()
+
+
+def _internal_error() -> LambdaResponse:
+    return Reply({"detail": "Something went wrong on our side; try again shortly.", "code": "internal_error"},
+                 500).to_lambda()
+
+
+# What DynamoDB (or any AWS service) says when it is out of reach or over capacity after botocore's own retries.
+_UNAVAILABLE_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+                      "InternalServerError", "ServiceUnavailable", "TransactionInProgressException"}
+
+
+def _unavailable(error: BotoCoreError | ClientError) -> bool:
+    if isinstance(error, BotoConnectionError | HTTPClientError):  # unreachable, refused, timed out, reset
+        return True
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code")
+        reasons = error.response.get("CancellationReasons") or []
+        return code in _UNAVAILABLE_CODES or (code == "TransactionCanceledException" and any(
+            r.get("Code") in ("ThrottlingError", "TransactionConflict") for r in reasons))
+    return False
 
 
 def _invalid(error: ValidationError) -> InvalidInput:

@@ -68,8 +68,9 @@ class Route:
 
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": 100}
 _CURSOR = Param("cursor", "query", {"type": "string"}, "the next_cursor (or X-Next-Cursor) of the previous page")
-# Every route behind the authorizer can answer these: the token's claims are read by the function too.
-_IDENTITY = (errors.Unauthorized, errors.TenantMissing)
+# Every route behind the authorizer can answer these: the token's claims are read by the function too, and each
+# reads or writes the table.
+_EVERY = (errors.Unauthorized, errors.TenantMissing, errors.StorageUnavailable)
 _LIMITS = (errors.DailyCostLimitExceeded, errors.UserDailyCostLimitExceeded, errors.SessionCostLimitExceeded,
            errors.SessionMessageLimitExceeded, errors.DailySessionLimitExceeded)
 _PROVIDER = (errors.ProviderError, errors.ProviderNotConfigured, errors.ProviderTimeout)
@@ -79,7 +80,7 @@ ROUTES: tuple[Route, ...] = (
           models.ChatResponse, request=models.ChatRequest,
           params=(Param("Idempotency-Key", "header", {"type": "string", "pattern": "^[!-~]{1,255}$"},
                         "a retry with the same key (and body) gets the first answer and is charged once"),),
-          errors=(*_IDENTITY, errors.InvalidInput, errors.IdempotencyKeyReused, errors.RequestInProgress,
+          errors=(*_EVERY, errors.InvalidInput, errors.IdempotencyKeyReused, errors.RequestInProgress,
                   errors.SessionNotFound, errors.SessionNotActive, *_LIMITS, *_PROVIDER),
           description="A null session_id starts a session. The call is refused (400, nothing spent) unless its "
                       "worst-case cost fits every budget it touches.",
@@ -88,34 +89,34 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API_PREFIX}/sessions", "createSession", "Start a chat session", models.SessionOut, status=201,
           request=models.CreateSessionRequest, example={"session_type": "admin_assistant",
                                                         "context": {"department": "network_ops"}},
-          errors=(*_IDENTITY, errors.InvalidInput, errors.DailySessionLimitExceeded)),
+          errors=(*_EVERY, errors.InvalidInput, errors.DailySessionLimitExceeded)),
     Route("GET", f"{API_PREFIX}/sessions/my", "listMySessions", "The caller's sessions, newest first",
           models.SessionOut, returns_list=True,
           params=(Param("limit", "query", {**_LIMIT, "default": 20}, "sessions per page"), _CURSOR),
           response_headers={"X-Next-Cursor": "present when there are older sessions: pass it as ?cursor="},
-          errors=(*_IDENTITY, errors.InvalidInput)),
+          errors=(*_EVERY, errors.InvalidInput)),
     Route("GET", f"{API_PREFIX}/sessions/{{session_id}}/history", "getHistory",
           "A session's messages, oldest first, with the session", models.HistoryResponse,
           params=(Param("limit", "query", {**_LIMIT, "default": 50}, "messages per page"), _CURSOR),
-          errors=(*_IDENTITY, errors.InvalidInput, errors.SessionNotFound)),
+          errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound)),
     Route("POST", f"{API_PREFIX}/sessions/{{session_id}}/feedback", "submitFeedback",
           "Rate a session from 1 to 5; it stays open", models.SessionOut, request=models.FeedbackRequest,
           example={"rating": 5, "feedback": "Very helpful!"},
-          errors=(*_IDENTITY, errors.InvalidInput, errors.SessionNotFound)),
+          errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound)),
     Route("POST", f"{API_PREFIX}/sessions/{{session_id}}/escalate", "escalate",
           "Hand the session to support staff", models.SessionOut, request=models.EscalateRequest,
           example={"reason": "Complex billing issue requiring human review"},
-          errors=(*_IDENTITY, errors.InvalidInput, errors.SessionNotFound, errors.SessionNotActive,
+          errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.SessionNotActive,
                   errors.EscalationNotDelivered)),
     Route("POST", f"{API_PREFIX}/sessions/{{session_id}}/messages/{{message_id}}/feedback", "rateMessage",
           "Thumbs up or down on one assistant reply", models.MessageOut, request=models.MessageFeedbackRequest,
           example={"rating": "up"},
-          errors=(*_IDENTITY, errors.InvalidInput, errors.SessionNotFound, errors.MessageNotFound)),
+          errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.MessageNotFound)),
     Route("GET", f"{API_PREFIX}/usage", "getUsage", "The tenant's figures for a UTC day (admins only)",
           models.UsageResponse,
           params=(Param("date", "query", {"type": "string", "pattern": r"^(\d{4}-\d{2}-\d{2})?$"},
                         "a UTC day, YYYY-MM-DD; today when empty or left out"),),
-          errors=(*_IDENTITY, errors.Forbidden, errors.InvalidInput)),
+          errors=(*_EVERY, errors.Forbidden, errors.InvalidInput)),
 )
 
 # The docs function's own routes: public, and not JSON (except the document itself).
