@@ -321,6 +321,9 @@ def test_fifty_parallel_chats_reporting_50000_output_tokens_overrun_a_one_cent_l
     spent = state.tenant_cost(tenant)
     assert spent == sum(m.cost_micros for m in settled) > limit_micros, "the overrun is recorded, and only it"
     assert {(r.status, r.body["code"]) for r in later} == {(400, "daily_cost_limit_exceeded")}
+    print(f"\n{len(ok)} of {in_flight} admitted (bound {limit_micros // min(reserved)} = {limit_micros} // "
+          f"{min(reserved)}); spent {spent} micro-USD against a {limit_micros} limit; each reply "
+          f"{max(m.cost_micros for m in settled)} micro-USD")  # the figures README quotes (pytest -s)
 
 
 # --- the checker itself ------------------------------------------------------------------------------------------
