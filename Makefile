@@ -28,8 +28,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# cfn-lint and `sam validate --lint` (.venv-sam), then checkov (.venv-checkov): each tool in a virtualenv of its own.
 template:
 	bash scripts/lint-template.sh
+	bash scripts/checkov-template.sh
 
 unit: install
 	$(BIN)/pytest tests/unit
@@ -56,7 +58,7 @@ token: install
 	@$(BIN)/python -m localdev.token --user "$(USER)" --tenant "$(TENANT)" $(if $(ADMIN),--admin)
 
 clean:
-	rm -rf $(VENV) .venv-sam node_modules .pytest_cache .mypy_cache .ruff_cache widget/node_modules widget/dist
+	rm -rf $(VENV) .venv-sam .venv-checkov node_modules .pytest_cache .mypy_cache .ruff_cache widget/node_modules widget/dist
 
 # The React widget (widget/): its own npm package. The demo bundle is what the local server's page (/) loads.
 $(WIDGET_DEPS): widget/package.json widget/package-lock.json

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -13,7 +13,7 @@ import botocore.session
 from botocore.exceptions import ClientError
 
 from localdev import dynamodb_local
-from localdev.table import create_table
+from localdev.table import TABLES, create_table
 
 Engine = Literal["auto", "dynamodb-local", "moto"]
 # DynamoDB Local keeps one file per access key and region, so the embedded database always uses these.
@@ -71,7 +71,14 @@ def client(endpoint: str, region: str) -> Any:
     return botocore.session.get_session().create_client("dynamodb", region_name=region, endpoint_url=endpoint)
 
 
-def ensure_table(db: Any, table_name: str, create: bool) -> bool:
+def ensure_tables(db: Any, names: Mapping[str, str], create: bool) -> str:
+    """Make sure each of the template's tables exists under its name (resource -> name); what was done, in words."""
+    done = [f"{name}{' (created)' if ensure_table(db, name, create, resource) else ''}"
+            for resource, name in names.items()]
+    return ", ".join(done)
+
+
+def ensure_table(db: Any, table_name: str, create: bool, resource: str = "Table") -> bool:
     """Make sure the table exists, creating it as template.yaml declares it when `create`; True if it was created."""
     try:
         db.describe_table(TableName=table_name)
@@ -81,6 +88,6 @@ def ensure_table(db: Any, table_name: str, create: bool) -> bool:
             raise
     if not create:
         raise LookupError(f"Table {table_name!r} does not exist at {db.meta.endpoint_url}; pass --create-table to "
-                          "create it as template.yaml declares it, or set TABLE_NAME to an existing table.")
-    create_table(db, table_name)
+                          f"create it as template.yaml declares it, or set {TABLES[resource]} to an existing table.")
+    create_table(db, table_name, resource)
     return True

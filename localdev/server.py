@@ -43,6 +43,7 @@ from localdev.gateway import (
     json_response,
 )
 from localdev.schedules import Schedule, Scheduler, schedules_from_template
+from localdev.table import TABLES
 from localdev.template import load_template
 from localdev.timing import DynamoDBTimer, Timings
 
@@ -291,7 +292,9 @@ def _provider_line(settings: Any, environ: Mapping[str, str]) -> str:
 @contextlib.contextmanager
 def _dynamodb(args: argparse.Namespace, environ: MutableMapping[str, str]) -> Iterator[str]:
     """The DynamoDB endpoint the functions use; the environment set for it before any function loads."""
-    table = environ.setdefault("TABLE_NAME", "ai-chat")
+    environ.setdefault("TABLE_NAME", "ai-chat")
+    environ.setdefault("IDEMPOTENCY_TABLE_NAME", "ai-chat-idempotency")
+    tables = {resource: environ[setting] for resource, setting in TABLES.items()}
     external = environ.get("DYNAMODB_ENDPOINT_URL")
     if external:
         # A stand-in on this machine ignores credentials, but botocore still wants some; anywhere else, the real
@@ -301,8 +304,8 @@ def _dynamodb(args: argparse.Namespace, environ: MutableMapping[str, str]) -> It
                 environ.setdefault(name, value)
         environ.setdefault("AWS_REGION", "us-east-1")
         db = database.client(external, environ["AWS_REGION"])
-        created = database.ensure_table(db, table, create=args.create_table)
-        _say(f"{DYNAMODB_LINE}{external} (DYNAMODB_ENDPOINT_URL), table {table}{' (created)' if created else ''}")
+        done = database.ensure_tables(db, tables, create=args.create_table)
+        _say(f"{DYNAMODB_LINE}{external} (DYNAMODB_ENDPOINT_URL), tables {done}")
         yield external
         return
     engine: database.Engine = "moto" if args.moto else "auto"
@@ -311,10 +314,10 @@ def _dynamodb(args: argparse.Namespace, environ: MutableMapping[str, str]) -> It
         environ.pop("AWS_SESSION_TOKEN", None)
         environ["AWS_DEFAULT_REGION"] = environ["AWS_REGION"]
         environ["DYNAMODB_ENDPOINT_URL"] = embedded.endpoint
-        created = database.ensure_table(database.client(embedded.endpoint, environ["AWS_REGION"]), table, create=True)
+        done = database.ensure_tables(database.client(embedded.endpoint, environ["AWS_REGION"]), tables, create=True)
         if embedded.warning:
             sys.stderr.write("\n" + embedded.warning + "\n\n")
-        _say(f"{DYNAMODB_LINE}{embedded.description}, table {table}{' (created)' if created else ''}")
+        _say(f"{DYNAMODB_LINE}{embedded.description}, tables {done}")
         yield embedded.endpoint
 
 

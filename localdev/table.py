@@ -10,9 +10,13 @@ from localdev.template import load_template
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 
 
-def table_definition(table_name: str) -> dict[str, Any]:
-    """CreateTable arguments from the template's Table resource (keys, attributes, indexes)."""
-    props = load_template(TEMPLATE)["Resources"]["Table"]["Properties"]
+# Each table of the template, and the setting that names it.
+TABLES = {"Table": "TABLE_NAME", "IdempotencyTable": "IDEMPOTENCY_TABLE_NAME"}
+
+
+def table_definition(table_name: str, resource: str = "Table") -> dict[str, Any]:
+    """CreateTable arguments from one of the template's tables (keys, attributes, indexes)."""
+    props = load_template(TEMPLATE)["Resources"][resource]["Properties"]
     definition: dict[str, Any] = {
         "TableName": table_name,
         "AttributeDefinitions": props["AttributeDefinitions"],
@@ -27,10 +31,10 @@ def table_definition(table_name: str) -> dict[str, Any]:
     return definition
 
 
-def create_table(client: Any, table_name: str) -> None:
-    """Create the table and turn on its TTL, as the stack would."""
-    client.create_table(**table_definition(table_name))
+def create_table(client: Any, table_name: str, resource: str = "Table") -> None:
+    """Create one of the template's tables and turn on its TTL, as the stack would."""
+    client.create_table(**table_definition(table_name, resource))
     client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
-    ttl = load_template(TEMPLATE)["Resources"]["Table"]["Properties"].get("TimeToLiveSpecification")
+    ttl = load_template(TEMPLATE)["Resources"][resource]["Properties"].get("TimeToLiveSpecification")
     if ttl:
         client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)

@@ -7,23 +7,8 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 venv="$repo_root/.venv-sam"
 
-# Prints the first interpreter that actually runs (a pyenv shim can exist and still fail).
-find_python() {
-    local candidate
-    if python3.12 --version >/dev/null 2>&1; then
-        command -v python3.12
-        return
-    fi
-    if command -v pyenv >/dev/null 2>&1; then
-        for candidate in "$(pyenv root)"/versions/3.12*/bin/python3.12; do
-            if [[ -x "$candidate" ]] && "$candidate" --version >/dev/null 2>&1; then
-                echo "$candidate"
-                return
-            fi
-        done
-    fi
-    command -v python3
-}
+# shellcheck source=scripts/find-python.sh
+source "$repo_root/scripts/find-python.sh"
 
 if [[ ! -x "$venv/bin/sam" || ! -x "$venv/bin/cfn-lint" ]]; then
     python="$(find_python)"

@@ -27,11 +27,16 @@ def spec() -> str:
     return openapi.spec_json()
 
 
-@cache
 def asset(name: str) -> tuple[bytes, bytes] | None:
-    """The file and its gzip, read once per container; None for a name the pages never ask for."""
-    if name not in ASSETS:
-        return None
+    """The file and its gzip; None for a name the pages never ask for."""
+    # Anyone may ask for any name, without a token: an unknown one never reaches the cache, which holds the few
+    # known files and nothing a caller can add to.
+    return read_asset(name) if name in ASSETS else None
+
+
+@cache
+def read_asset(name: str) -> tuple[bytes, bytes] | None:
+    """One of ASSETS and its gzip, read once per container; None when the file is missing."""
     for path in (HERE / "static" / name, NODE_MODULES / ASSETS[name]):
         if path.is_file():
             data = path.read_bytes()

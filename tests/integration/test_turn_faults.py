@@ -210,6 +210,23 @@ def test_a_reply_reporting_50000_output_tokens_is_charged_in_full_and_flagged_ov
     assert state.tenant_cost(tenant) == stored.cost_micros
 
 
+def test_a_keyed_chat_with_a_100000_character_reply_is_answered_and_its_retry_gets_it_back_charged_once(
+        server: process.RunningServer, model: FakeProviders, db: Any, tenant: str) -> None:
+    model.enqueue("openai", Scripted(text="語" * 100_000))  # 300 KB of UTF-8, about 600 KB as escaped JSON
+    user, key = Client(server).as_user("alice", tenant), {"Idempotency-Key": f"retry-{tenant}"}
+    calls = len(model.sent("openai"))
+
+    first = user.post(CHAT, {"message": "Answer at length.", "session_id": None}, headers=key)
+    again = user.post(CHAT, {"message": "Answer at length.", "session_id": None}, headers=key)
+
+    assert first.status == again.status == 200, first.raw[:300]
+    assert again.body == first.body and len(first.body["message"]) == 100_000, "the same answer, whole"
+    assert len(model.sent("openai")) == calls + 1, "the model was called once"
+    state = assert_invariant(db, TABLE)
+    [stored] = state.replies(tenant)
+    assert state.tenant_cost(tenant) == stored.cost_micros, "charged once"
+
+
 # --- the store or the server gone mid-turn -----------------------------------------------------------------------
 
 

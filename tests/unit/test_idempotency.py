@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from types import ModuleType
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from conftest import Api, Reply, ScriptedProvider, load_event, load_function
 
 from aichat import keys
-from aichat.errors import ProviderError
+from aichat.errors import ChatError, ProviderError
 
 DAY = "2026-11-24"
 
@@ -111,14 +113,125 @@ def test_an_unusable_key_is_422_naming_the_header(keyed: KeyedChat, provider: Sc
     assert provider.history == []
 
 
-def test_records_live_in_the_table_hashed_expiring_and_out_of_every_session(keyed: KeyedChat, dynamodb: Any,
-                                                                           clock: Any) -> None:
+def test_records_live_in_their_own_table_hashed_small_and_expiring(keyed: KeyedChat, dynamodb: Any,
+                                                                    provider: ScriptedProvider) -> None:
     import time
 
-    keyed.post("hello", "key-with-user-secret")
-    items = dynamodb.query(TableName="ai-chat", KeyConditionExpression="PK = :pk",
-                           ExpressionAttributeValues={":pk": {"S": keys.IDEMPOTENCY_PK}})["Items"]
-    (record,) = items
-    assert record["idempotency_status"]["S"] == "COMPLETED"
-    assert "key-with-user-secret" not in json.dumps(record) and "user-1" not in record["SK"]["S"]
-    assert 3500 < int(record["expires_at"]["N"]) - time.time() <= 3600, "the table's TTL attribute deletes it"
+    provider.answer_next(lambda a: dataclasses.replace(a, text="語" * 100_000))  # 300 KB, ~600 KB JSON-escaped
+    first = keyed.post("hello", "key-with-user-secret")
+    assert first.status == 200 and len(first.body["message"]) == 100_000
+    (record,) = dynamodb.scan(TableName="ai-chat-idempotency")["Items"]
+    assert record["status"]["S"] == "COMPLETED"
+    assert "key-with-user-secret" not in json.dumps(record) and "user-1" not in record["id"]["S"]
+    assert len(record["data"]["S"]) < 200, "the reply's ids, never its text"
+    assert 3500 < int(record["expiration"]["N"]) - time.time() <= 3600, "the table's TTL attribute deletes it"
+    again = keyed.post("hello", "key-with-user-secret")
+    assert again.body == first.body and len(provider.history) == 1, "rebuilt from the stored reply"
+
+
+def test_a_retry_after_the_record_was_lost_past_the_charge_is_answered_from_the_ledger_not_charged_again(
+        api: Api, provider: ScriptedProvider, dynamodb: Any) -> None:
+    from aichat.identity import Identity
+    from aichat.models import ChatRequest
+
+    alice = Identity(user_id="alice", tenant_id="acme", roles=frozenset())
+    expired_at_once = _Context(remaining_millis=1)  # its in-progress record expires at once, as after a timeout
+
+    def records_unwritable(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if model.name == "UpdateItem" and params.get("TableName") == "ai-chat-idempotency":
+            raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    dynamodb.meta.events.register("before-parameter-build.dynamodb.UpdateItem", records_unwritable)
+    try:
+        with pytest.raises(ChatError) as lost:
+            api.services.idempotent_chat.send(alice, ChatRequest(message="charge me once"), "key-9", expired_at_once)
+    finally:
+        dynamodb.meta.events.unregister("before-parameter-build.dynamodb.UpdateItem", records_unwritable)
+    assert (lost.value.status, lost.value.code) == (503, "storage_unavailable")
+    charged = tenant_cost(dynamodb)
+    assert charged > 0 and len(provider.history) == 1, "the turn was answered and charged"
+
+    retried = api.services.idempotent_chat.send(alice, ChatRequest(message="charge me once"), "key-9",
+                                                expired_at_once)
+    assert len(provider.history) == 1 and tenant_cost(dynamodb) == charged, "charged once"
+    history = api.services.sessions.history(alice, retried.session_id, 10, None).messages
+    assert [m.content for m in history] == ["charge me once", retried.message]
+
+
+def test_a_failed_first_message_keeps_its_session_and_its_keyed_retry_lands_there_taking_no_second_slot(
+        keyed: KeyedChat, provider: ScriptedProvider, dynamodb: Any, api: Api) -> None:
+    provider.fail_next(ProviderError("The model provider failed; try again."))
+    failed = keyed.post("first words", "key-4")
+    assert failed.status == 502 and failed.body["session_id"], "the error names the session to retry in"
+    retried = keyed.post("first words", "key-4")
+    assert retried.status == 200 and retried.body["session_id"] == failed.body["session_id"]
+    sessions = api.invoke("list_sessions").body
+    assert [s["id"] for s in sessions] == [failed.body["session_id"]]
+    assert _user_day(dynamodb)["sessions"] == 1, "one daily session slot, however often it is retried"
+    history = api.invoke("get_history", session_id=retried.body["session_id"]).body["messages"]
+    assert [(m["content"], m["status"]) for m in history] == [
+        ("first words", "failed"), ("first words", "ok"), (retried.body["message"], "ok")]
+
+
+def test_an_unkeyed_failure_names_the_session_it_left_behind(keyed: KeyedChat, provider: ScriptedProvider) -> None:
+    provider.fail_next(ProviderError("The model provider failed; try again."))
+    failed = keyed.post("no key", None)
+    assert failed.status == 502
+    retried = keyed.post("no key", None, session_id=failed.body["session_id"])
+    assert retried.status == 200 and retried.body["session_id"] == failed.body["session_id"]
+
+
+def test_a_session_whose_model_lost_its_price_answers_503_naming_the_setting(
+        settings: Any, dynamodb: Any, sns: Any, provider: ScriptedProvider, clock: Any) -> None:
+    from aichat import wiring
+
+    priced = settings.model_copy(update={"LLM_MODEL": "house-model",
+                                         "PRICES": {"house-model": {"input": 1, "output": 2}}})
+    before = Api(wiring.build(priced, dynamodb=dynamodb, sns=sns, providers={"offline": provider}, clock=clock))
+    session_id = before.chat("hello").body["session_id"]
+    after = Api(wiring.build(settings, dynamodb=dynamodb, sns=sns, providers={"offline": provider}, clock=clock))
+    reply = after.chat("still there?", session_id)
+    assert (reply.status, reply.body["code"]) == (503, "model_not_priced")
+    assert "PRICES" in reply.body["detail"] and "house-model" in reply.body["detail"]
+    assert after.chat("a new session works").status == 200
+
+
+class _Context:
+    def __init__(self, remaining_millis: int) -> None:
+        self.remaining_millis = remaining_millis
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_millis
+
+
+def _user_day(dynamodb: Any) -> dict[str, int]:
+    item = dynamodb.get_item(TableName="ai-chat", Key={"PK": {"S": keys.usage_pk("acme", DAY)},
+                                                       "SK": {"S": keys.user_counter_sk("user-1")}})["Item"]
+    return {k: int(v["N"]) for k, v in item.items() if "N" in v}
+
+
+def test_a_keyed_turn_that_died_answers_409_until_swept_then_its_retry_runs_in_the_same_session(
+        provider: ScriptedProvider, dynamodb: Any, api: Api, clock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aichat.identity import Identity
+    from aichat.models import ChatRequest
+
+    alice, ask = Identity(user_id="user-1", tenant_id="acme", roles=frozenset()), ChatRequest(message="there?")
+    short_lived = _Context(remaining_millis=1)  # Powertools' in-progress record outlives the invocation by nothing
+
+    def killed(*_: Any, **__: Any) -> bool:
+        raise KeyboardInterrupt  # the invocation dies between the answer and the settle
+
+    with monkeypatch.context() as patch:
+        patch.setattr(api.services.ledger, "settle", killed)
+        with pytest.raises(KeyboardInterrupt):
+            api.services.idempotent_chat.send(alice, ask, "key-5", short_lived)
+    with pytest.raises(ChatError) as pending:
+        api.services.idempotent_chat.send(alice, ask, "key-5", short_lived)
+    assert pending.value.code == "request_in_progress", "the ledger's claim holds while the turn is pending"
+    clock.advance(minutes=20)
+    assert api.services.sweep_turns().released == 1
+    retried = api.services.idempotent_chat.send(alice, ask, "key-5", short_lived)
+    assert len(provider.history) == 2
+    history = api.services.sessions.history(alice, retried.session_id, 10, None).messages
+    assert [m.status for m in history] == ["failed", "ok", "ok"], "the retry ran in the session the first made"
+    assert tenant_cost(dynamodb) == round(retried.metadata.cost_cents * 10_000)

@@ -242,7 +242,7 @@ def test_only_the_docs_function_is_public_and_only_on_its_documentation_routes(t
     assert all(e["Properties"]["ApiId"] == {"Ref": "HttpApi"} for e in events)
     assert not docs.get("Policies"), "the docs function reads no table"
     # sam build runs functions/docs/Makefile, which ships the Swagger UI and ReDoc files beside the handler.
-    assert template["Resources"][DOCS_FUNCTION]["Metadata"] == {"BuildMethod": "makefile"}
+    assert template["Resources"][DOCS_FUNCTION]["Metadata"]["BuildMethod"] == "makefile"
     assert (code_dir(docs) / "Makefile").is_file()
 
 
@@ -361,11 +361,222 @@ def test_each_alarm_watches_a_metric_the_layer_publishes_with_the_dimensions_it_
     from aichat import metrics
 
     source = (ROOT / "layers" / "common" / "python" / "aichat" / "metrics.py").read_text()
+    # The alarms on the layer's own metrics; those on AWS's (AWS/SQS: the dead-letter queues) are checked below.
     alarms = {name: r["Properties"] for name, r in template["Resources"].items()
-              if r["Type"] == "AWS::CloudWatch::Alarm"}
+              if r["Type"] == "AWS::CloudWatch::Alarm" and not r["Properties"]["Namespace"].startswith("AWS/")}
     assert {"OverReservationAlarm", "DeadTurnsAlarm"} <= set(alarms)
     for name, alarm in alarms.items():
         assert alarm["Namespace"] == metrics.NAMESPACE, name
         assert f'"{alarm["MetricName"]}"' in source, f"{name}: nothing publishes {alarm['MetricName']}"
         # Published with no dimension but Powertools' service: an alarm names exactly that set.
         assert alarm["Dimensions"] == [{"Name": "service", "Value": "ai-chat"}], name
+
+
+def test_idempotency_records_have_a_table_of_their_own_in_powertools_layout_only_chat_may_touch(
+        template: dict[str, Any]) -> None:
+    table = template["Resources"]["IdempotencyTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}], "Powertools' documented layout"
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert "GlobalSecondaryIndexes" not in table
+    chat = functions(template)["ChatFunction"]
+    assert chat["Environment"]["Variables"]["IDEMPOTENCY_TABLE_NAME"] == {"Ref": "IdempotencyTable"}
+    arn = {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+    for name, properties in functions(template).items():
+        granted = [s for policy in properties.get("Policies", []) if isinstance(policy, dict)
+                   for s in policy.get("Statement", []) if s.get("Resource") == arn]
+        assert bool(granted) == (name == "ChatFunction"), name
+
+
+def test_the_local_server_creates_every_table_of_the_template() -> None:
+    from localdev.table import TABLES
+
+    tables = {name for name, r in load_template(ROOT / "template.yaml")["Resources"].items()
+              if r["Type"] == "AWS::DynamoDB::Table"}
+    assert set(TABLES) == tables and set(TABLES.values()) <= set(Settings.model_fields)
+
+
+# --- security posture (scripts/checkov-template.sh runs checkov itself; these say why each setting is there) ------
+
+# The $context variables API Gateway documents for HTTP API access logs that the format may use (claims apart).
+HTTP_API_LOG_VARIABLES = {
+    "accountId", "apiId", "authorizer.error", "awsEndpointRequestId", "dataProcessed", "domainName", "domainPrefix",
+    "error.message", "error.messageString", "error.responseType", "extendedRequestId", "httpMethod",
+    "identity.sourceIp", "integration.error", "integration.integrationStatus", "integration.latency",
+    "integration.requestId", "integration.status", "integrationErrorMessage", "path", "protocol", "requestId",
+    "requestTime", "requestTimeEpoch", "responseLatency", "responseLength", "routeKey", "stage", "status",
+}
+# CloudWatch Logs' accepted retention periods, in days.
+LOG_RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653}
+# Event sources that invoke a function asynchronously: a failure there reaches nobody unless a dead-letter queue
+# keeps it. (HttpApi and Api invoke synchronously and hand the error to the caller.)
+SYNCHRONOUS_EVENTS = {"HttpApi", "Api"}
+
+
+def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def checkov_skips(resource: dict[str, Any]) -> dict[str, str]:
+    """The checks a resource skips inline (Metadata: checkov: skip), each with its reason."""
+    entries = resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    return {entry.get("id", ""): str(entry.get("comment", "")).strip() for entry in entries}
+
+
+def access_log_format(template: dict[str, Any]) -> str:
+    format_: str = template["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"]["Format"]
+    return format_
+
+
+def test_the_api_logs_each_request_as_a_json_line_in_a_log_group_kept_for_a_parameters_days(
+        template: dict[str, Any]) -> None:
+    settings = template["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    group = template["Resources"]["ApiAccessLogGroup"]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "AccessLogRetentionDays"}
+    parameter = template["Parameters"]["AccessLogRetentionDays"]
+    assert set(parameter["AllowedValues"]) <= LOG_RETENTION_DAYS and parameter["Default"] in parameter["AllowedValues"]
+
+    format_ = access_log_format(template)
+    assert "\n" not in format_, "API Gateway takes a single-line format"
+    variables = re.findall(r"\$context\.([A-Za-z0-9_.:]+)", format_)
+    claims = [v for v in variables if v.startswith("authorizer.claims.")]
+    assert claims == ["authorizer.claims.sub"], "no claim that names a person beyond the subject (no e-mail)"
+    assert set(variables) - set(claims) <= HTTP_API_LOG_VARIABLES, set(variables) - HTTP_API_LOG_VARIABLES
+    # Every value is a quoted string, so a missing one ("-") still leaves a JSON line Logs Insights parses.
+    line = json.loads(re.sub(r"\$context\.[A-Za-z0-9_.:]+", "-", format_))
+    fields = json.loads(re.sub(r"\$context\.([A-Za-z0-9_.:]+)", r"\1", format_))
+    assert all(value == "-" for value in line.values()), line
+    assert fields["requestId"] == "requestId", "API Gateway's id, the apigw-requestid header a client can quote"
+    # The Lambda invocation's request id: what the function's own log lines carry, so the two can be joined.
+    assert fields["lambdaRequestId"] == "integration.requestId"
+    assert {fields[k] for k in ("time", "routeKey", "status", "sub", "sourceIp")} == {
+        "requestTime", "routeKey", "status", "authorizer.claims.sub", "identity.sourceIp"}
+
+
+def test_the_escalation_topic_is_encrypted_with_the_aws_managed_sns_key_unless_a_parameter_names_another(
+        template: dict[str, Any]) -> None:
+    topic = template["Resources"]["EscalationTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": "EscalationTopicKmsKey"}
+    assert template["Parameters"]["EscalationTopicKmsKey"]["Default"] == "alias/aws/sns"
+
+
+def test_every_asynchronously_invoked_function_has_a_dead_letter_queue_with_an_alarm_on_its_depth(
+        template: dict[str, Any]) -> None:
+    queues = resources_of_type(template, "AWS::SQS::Queue")
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+    asynchronous = {name for name, p in functions(template).items()
+                    if any(e["Type"] not in SYNCHRONOUS_EVENTS for e in p.get("Events", {}).values())}
+    assert asynchronous >= SCHEDULED
+    used: set[str] = set()
+    for name in sorted(asynchronous):
+        # DeadLetterQueue is what checkov reads (CKV_AWS_116); an EventInvokeConfig destination alone fails it.
+        dlq = functions(template)[name].get("DeadLetterQueue")
+        assert dlq and dlq["Type"] == "SQS", f"{name}: no DeadLetterQueue"
+        queue = dlq["TargetArn"]["Fn::GetAtt"][0]
+        assert dlq["TargetArn"] == {"Fn::GetAtt": [queue, "Arn"]} and queue in queues, f"{name}: {dlq}"
+        assert queue not in used, f"{name} shares {queue}: one queue per function says which one failed"
+        used.add(queue)
+        properties = queues[queue]["Properties"]
+        assert properties.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in properties, queue
+        assert properties["MessageRetentionPeriod"] == 14 * 86_400, f"{queue}: kept as long as SQS allows"
+        watching = [a["Properties"] for a in alarms.values()
+                    if a["Properties"]["Namespace"] == "AWS/SQS"
+                    and a["Properties"]["Dimensions"] == [{"Name": "QueueName",
+                                                          "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]]
+        assert len(watching) == 1, f"{queue}: {len(watching)} alarms watch it"
+        alarm = watching[0]
+        assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and alarm["Threshold"] == 1, \
+            "one failed event is enough"
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_every_alarm_notifies_the_stacks_alarm_topic_which_cloudwatch_can_publish_to(
+        template: dict[str, Any]) -> None:
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+    assert alarms
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+    topic = template["Resources"]["AlarmTopic"]
+    assert topic["Type"] == "AWS::SNS::Topic"
+    # The AWS-managed SNS key's policy does not let CloudWatch publish: an alarm topic under it would stay silent.
+    assert "alias/aws/sns" not in json.dumps(topic["Properties"].get("KmsMasterKeyId", ""))
+    subscription = template["Resources"]["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"] == {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email",
+                                          "Endpoint": {"Ref": "AlarmEmail"}}
+    assert template["Parameters"]["AlarmEmail"]["Default"] == ""
+    assert "AlarmTopicArn" not in template["Parameters"]
+
+
+def test_every_topic_an_alarm_does_not_publish_to_is_encrypted(template: dict[str, Any]) -> None:
+    alarm_targets = {action["Ref"] for alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+                     for action in alarm["Properties"]["AlarmActions"]}
+    for name, topic in resources_of_type(template, "AWS::SNS::Topic").items():
+        if name not in alarm_targets:
+            assert "KmsMasterKeyId" in topic["Properties"], f"{name} is not encrypted at rest"
+
+
+def test_every_route_is_throttled_by_parameters_and_chat_concurrency_can_be_capped(template: dict[str, Any]) -> None:
+    routes = template["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"]
+    assert routes == {"ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+                      "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"}}
+    parameters = template["Parameters"]
+    rate, burst = parameters["ApiThrottlingRateLimit"], parameters["ApiThrottlingBurstLimit"]
+    assert rate["Type"] == burst["Type"] == "Number"
+    # Below API Gateway's account-wide defaults (10,000 a second, a 5,000 burst), and a burst of a second's worth.
+    assert 0 < rate["Default"] <= burst["Default"] < 5000
+    assert rate["MinValue"] >= 1 and burst["MinValue"] >= 1, "0 would refuse every request"
+
+    chat = template["Resources"]["ChatFunction"]
+    assert chat["Properties"]["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasChatReservedConcurrency", {"Ref": "ChatReservedConcurrency"}, {"Ref": "AWS::NoValue"}]}
+    assert template["Conditions"]["HasChatReservedConcurrency"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ChatReservedConcurrency"}, ""]}]}
+    concurrency = parameters["ChatReservedConcurrency"]
+    assert concurrency["Default"] == ""
+    allowed = re.compile(concurrency["AllowedPattern"])
+    assert allowed.fullmatch("") and allowed.fullmatch("50")
+    assert not allowed.fullmatch("0"), "a reservation of 0 would stop every chat"
+    # Off by default, the property would pass checkov on paper: the check is skipped, with the reason, instead.
+    assert "CKV_AWS_115" in checkov_skips(chat)
+
+
+def test_every_checkov_skip_names_a_check_and_gives_a_reason(template: dict[str, Any]) -> None:
+    found = 0
+    for name, resource in template["Resources"].items():
+        entries = resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+        ids = [entry.get("id") for entry in entries]
+        assert len(ids) == len(set(ids)), f"{name} skips a check twice"
+        for check, reason in checkov_skips(resource).items():
+            found += 1
+            assert re.fullmatch(r"CKV2?_AWS_\d+", check), f"{name}: {check!r}"
+            assert len(reason) >= 40 and "\n" not in reason, f"{name} skips {check} without a one-line reason"
+    assert found, "template.yaml skips no check inline"
+
+
+def test_each_function_has_the_posture_or_says_why_not(template: dict[str, Any]) -> None:
+    """So the functions later issues add inherit it: checkov (make test) fails on one that has neither."""
+    for name, properties in functions(template).items():
+        skips = checkov_skips(template["Resources"][name])
+        synchronous = all(e["Type"] in SYNCHRONOUS_EVENTS for e in properties.get("Events", {}).values())
+        # A dead-letter queue, unless only the API invokes it (a DLQ only ever receives asynchronous failures).
+        if "CKV_AWS_116" in skips:
+            assert synchronous, f"{name} is invoked asynchronously: it needs a DeadLetterQueue, not a skip"
+        else:
+            assert "DeadLetterQueue" in properties, f"{name}: no DeadLetterQueue and no reason"
+        # A concurrency limit, or the reason there is none.
+        reserved = properties.get("ReservedConcurrentExecutions")
+        assert isinstance(reserved, int) or "CKV_AWS_115" in skips, f"{name}: no concurrency limit and no reason"
+        if synchronous and "CKV_AWS_115" in skips:
+            assert "throttl" in skips["CKV_AWS_115"], f"{name}: the API's throttling is what bounds it"
+
+
+def test_every_log_group_has_a_retention_and_every_queue_is_encrypted(template: dict[str, Any]) -> None:
+    for name, group in resources_of_type(template, "AWS::Logs::LogGroup").items():
+        assert "RetentionInDays" in group["Properties"], name
+    for name, queue in resources_of_type(template, "AWS::SQS::Queue").items():
+        properties = queue["Properties"]
+        assert properties.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in properties, name

@@ -9,6 +9,7 @@ export type ChatErrorKind =
   | "invalid"
   | "provider"
   | "busy"
+  | "throttled"
   | "network"
   | "unknown";
 
@@ -20,6 +21,7 @@ const FALLBACK_MESSAGES: Record<ChatErrorKind, string> = {
   invalid: "The message could not be sent as it is. Check it and try again.",
   provider: "The assistant is not answering right now. Try again in a moment.",
   busy: "The previous message is still being answered. Try again in a few seconds.",
+  throttled: "The chat service is receiving too many requests right now. Wait a few seconds and try again.",
   network: "The chat service could not be reached. Check your connection and try again.",
   unknown: "Something went wrong. Try again in a moment.",
 };
@@ -31,6 +33,9 @@ function kindOf(status: number, code: string): ChatErrorKind {
   if (status === 401 || status === 403) return "auth";
   if (status === 404) return "not-found";
   if (status === 409) return "busy";
+  // API Gateway's throttling (the stack's route rate and burst): its body is {"message":"Too Many Requests"}, not
+  // the API's {detail, code}, and the request never reached the API, so sending it again later is safe.
+  if (status === 429) return "throttled";
   if (status === 400 || status === 413 || status === 422) return "invalid";
   if (status === 502 || status === 503 || status === 504) return "provider";
   return "unknown";

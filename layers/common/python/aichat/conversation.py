@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime
 
+from aichat import keys
 from aichat.budgets import BudgetRefused, chat_charges, new_session_charge, refusal
 from aichat.clock import Clock, iso, utc_day
-from aichat.errors import ChatError, SessionNotActive, TurnNotRecorded
+from aichat.errors import (
+    ChatError,
+    ConfigurationError,
+    IdempotencyKeyReused,
+    ModelNotPriced,
+    RequestInProgress,
+    SessionNotActive,
+    TurnNotRecorded,
+)
 from aichat.identity import Identity
 from aichat.ids import new_id
-from aichat.ledger import Reservation, TurnLedger, fit_reply, sweep_after
+from aichat.ledger import KeyClaim, KeyTaken, Reservation, TurnLedger, fit_reply, sweep_after
 from aichat.logs import logger
 from aichat.metrics import ChatMetrics
 from aichat.models import ChatMetadata, ChatRequest, ChatResponse
@@ -50,25 +62,54 @@ class ChatService:
         self._limits = limits
         self._clock = clock
 
-    def send(self, caller: Identity, body: ChatRequest, remaining_seconds: float | None = None) -> ChatResponse:
+    def send(self, caller: Identity, body: ChatRequest, remaining_seconds: float | None = None,
+             idempotency_key: str | None = None) -> ChatResponse:
         """Answer a message, starting a session when session_id is null.
 
         `remaining_seconds` is how long this invocation may still run: a turn it leaves pending is swept after.
+        With an `idempotency_key` the turn claims the key as it reserves: a retry of an answered turn gets that
+        answer back, a retry of one that got no answer runs again in the same session, never charged twice.
         """
         now = self._clock()
+        at = int(now.timestamp())
+        claim = None if idempotency_key is None else KeyClaim(
+            pk=keys.turn_key_pk(caller.tenant_id, caller.user_id, idempotency_key), request_hash=_request_hash(body),
+            claimed_at=at, expires_at=at + self._settings.IDEMPOTENCY_EXPIRY_SECONDS)
+        try:
+            return self._turn(caller, body, body.session_id, now, remaining_seconds, claim)
+        except KeyTaken as taken:
+            assert claim is not None
+            if taken.request_hash != claim.request_hash:
+                raise IdempotencyKeyReused() from None
+            if taken.status == "ok" and taken.reply_id:
+                return self.replay(caller, taken.session_id, taken.reply_id)
+            if taken.status != "failed":
+                raise RequestInProgress() from None
+            # The earlier turn got no answer and was charged nothing: this retry takes its place, in its session.
+            return self._turn(caller, body, taken.session_id, now, remaining_seconds,
+                              replace(claim, replaces_failed=True))
+
+    def replay(self, caller: Identity, session_id: str, reply_id: str) -> ChatResponse:
+        """The answer a turn gave, rebuilt from its stored reply (for a repeated Idempotency-Key)."""
+        reply = self._store.message(session_id, reply_id, caller)
+        return ChatResponse(session_id=session_id, message=reply.content, metadata=ChatMetadata(
+            tokens=reply.input_tokens + reply.output_tokens, input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens, cost_cents=micros_to_cents(reply.cost_micros),
+            model=reply.model or "", provider=reply.provider or "", message_id=reply.id, truncated=reply.truncated))
+
+    def _turn(self, caller: Identity, body: ChatRequest, session_id: str | None, now: datetime,
+              remaining_seconds: float | None, claim: KeyClaim | None) -> ChatResponse:
         day = utc_day(now)
         limits = self._limits.for_tenant(caller.tenant_id)
-        turn = self._prepare(caller, body, iso(now))
+        turn = self._prepare(caller, body, session_id, iso(now))
         self._providers.get(turn.routes[0].provider)  # no key: 503 before anything is reserved or written
-        # The fallback may answer instead, so the reservation covers the dearer of the two.
-        worst = max(self._prices.worst_case_micros(route.model, turn.request.input_token_bound(),
-                                                   turn.request.max_tokens) for route in turn.routes)
+        worst = self._worst_case(turn)
         user_message = MessageRecord(id=new_id(now), role="user", content=body.message, created_at=iso(now))
         try:
             reservation = self._ledger.reserve(
                 turn.session, turn.is_new, day, chat_charges(limits, worst), user_message,
                 sweep_after(now.timestamp(), remaining_seconds),
-                session_charge=new_session_charge(limits) if turn.is_new else None)
+                session_charge=new_session_charge(limits) if turn.is_new else None, claim=claim)
         except BudgetRefused as refused:
             error = refusal(refused.charge, refused.used)
             self._metrics.refused(error.code)
@@ -81,9 +122,23 @@ class ChatService:
             # No answer, so nothing to charge: give the reservation back (or leave it to the sweeper).
             self._release(reservation)
             self._metrics.provider_failed(turn.routes[0].provider, e.code if isinstance(e, ChatError) else "internal")
+            if isinstance(e, ChatError):
+                # The session exists now (a first message made it): the caller retries there, not in a new one.
+                e.extra.setdefault("session_id", reservation.session_id)
             raise
         latency_ms = (time.perf_counter() - started) * 1000
         return self._settle(reservation, turn, user_message, answered, completion, latency_ms)
+
+    def _worst_case(self, turn: _Turn) -> int:
+        """The most the call can cost; the fallback may answer instead, so the dearer of the two."""
+        try:
+            return max(self._prices.worst_case_micros(route.model, turn.request.input_token_bound(),
+                                                      turn.request.max_tokens) for route in turn.routes)
+        except ConfigurationError as e:
+            # Checked at start for the models configured now; an older session may name one that lost its price.
+            raise ModelNotPriced(
+                f"This session's model has no price, so no reply can be budgeted. An administrator must {e}; until "
+                "then, start a new session.") from None
 
     def _release(self, reservation: Reservation) -> None:
         try:
@@ -92,8 +147,8 @@ class ChatService:
             logger().exception("release failed; the sweeper will release the turn",
                                extra={"session_id": reservation.session_id, "message_id": reservation.message_id})
 
-    def _prepare(self, caller: Identity, body: ChatRequest, now: str) -> _Turn:
-        if body.session_id is None:
+    def _prepare(self, caller: Identity, body: ChatRequest, session_id: str | None, now: str) -> _Turn:
+        if session_id is None:
             session_type = body.session_type or "customer_support"
             provider, model = self._providers.default(session_type)
             session = SessionRecord(
@@ -104,7 +159,7 @@ class ChatService:
             history: list[MessageRecord] = []
             is_new = True
         else:
-            session, history = self._store.conversation(body.session_id, caller, self._settings.MAX_CONTEXT_MESSAGES)
+            session, history = self._store.conversation(session_id, caller, self._settings.MAX_CONTEXT_MESSAGES)
             if session.status != "active":
                 raise SessionNotActive(session.status)
             is_new = False
@@ -164,3 +219,8 @@ class ChatService:
                 message_id=reply.id, truncated=fitted.truncated,
             ),
         )
+
+
+def _request_hash(body: ChatRequest) -> str:
+    """What a retry must repeat exactly to be the same request."""
+    return hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()

@@ -143,9 +143,24 @@ class RequestInProgress(ChatError):
     status = 409
     code = "request_in_progress"
 
+    def __init__(self) -> None:
+        super().__init__("A request with this Idempotency-Key is still being answered. Wait a few seconds and send "
+                         "it again to get its answer.")
+
 
 class IdempotencyKeyReused(ChatError):
-    """An Idempotency-Key already used for a different request body."""
+    """An Idempotency-Key already used for a different request."""
 
     status = 422
     code = "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__("This Idempotency-Key was already used for a different message. Use a new key for a new "
+                         "message.", field="Idempotency-Key")
+
+
+class ModelNotPriced(ChatError):
+    """The session's model has no price (PRICES changed since the session started): no call can be budgeted."""
+
+    status = 503
+    code = "model_not_priced"

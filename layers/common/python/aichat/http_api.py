@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from aichat.errors import ChatError, InvalidInput, StorageUnavailable
 from aichat.identity import Identity, identity_from_event
 from aichat.logs import logger
-from aichat.models import MAX_ID_LENGTH
+from aichat.models import MAX_CONTEXT_DEPTH, MAX_ID_LENGTH
 from aichat.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
@@ -65,17 +66,29 @@ class Request:
                 raw = base64.b64decode(raw).decode()
             except (binascii.Error, UnicodeDecodeError):
                 raise InvalidInput("The body is not valid base64-encoded UTF-8 text.", field="body") from None
-        try:
-            data = json.loads(raw) if raw else None
-        except json.JSONDecodeError as e:
-            raise InvalidInput(f"The body is not valid JSON ({e.msg} at position {e.pos}); send a JSON object.",
-                               field="body") from None
+        data = self._json(raw) if raw else None
         if not isinstance(data, dict):
             raise InvalidInput("The body must be a JSON object.", field="body")
         try:
             return model.model_validate(data)
         except ValidationError as e:
             raise _invalid(e) from None
+
+    @staticmethod
+    def _json(raw: str) -> Any:
+        """The body as JSON; 422 for anything the parser cannot take, not only for malformed text."""
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise InvalidInput(f"The body is not valid JSON ({e.msg} at position {e.pos}); send a JSON object.",
+                               field="body") from None
+        except RecursionError:  # the parser recurses once per level: a few hundred levels exhaust the stack
+            raise InvalidInput(f"The body nests arrays or objects too deeply to read; send a JSON object (a context "
+                               f"nests at most {MAX_CONTEXT_DEPTH} levels).", field="body") from None
+        except ValueError:  # Python reads integers of at most sys.get_int_max_str_digits() digits
+            raise InvalidInput(f"The body holds a number too long to read (more than "
+                               f"{sys.get_int_max_str_digits()} digits); send numbers of ordinary size.",
+                               field="body") from None
 
     def query_int(self, name: str, default: int, low: int, high: int) -> int:
         """An integer query parameter within [low, high]; 422 naming it otherwise."""

@@ -1,7 +1,10 @@
 """POST /chat with an Idempotency-Key: a retry gets the first answer and is charged once (Powertools Idempotency).
 
-Records live in the product's one table (PK = keys.IDEMPOTENCY_PK, SK = a hash of tenant, user and key), so two
-callers' keys never meet. A turn that fails leaves no record, so its retry runs again; one still running answers 409.
+Records live in a table of their own, keyed by the hash of (tenant, user, key): Powertools' documented layout, so
+keyed chats spread over partitions and two callers' keys never meet. A record holds only the reply's ids, never its
+text, so no reply is too large to remember; a repeat is answered from the stored reply. A turn that fails leaves no
+record, so its retry runs again; one still running answers 409. Behind this, the ledger claims each key in the turn's
+own reserve transaction, so even a record lost after the charge cannot make a retry pay twice.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from typing import TYPE_CHECKING, Any, cast
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
-from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
 
-from aichat import keys
-from aichat.errors import IdempotencyKeyReused, InvalidInput, RequestInProgress
+from aichat.errors import IdempotencyKeyReused, InvalidInput, RequestInProgress, StorageUnavailable
 from aichat.identity import Identity
 from aichat.models import ChatRequest, ChatResponse
 
@@ -40,23 +43,35 @@ class _Remaining:
         return _LOCAL_REMAINING_MILLIS
 
 
+class _ReplyReference(BaseIdempotencySerializer):
+    """Saves which reply answered (a few dozen bytes, however long it is); rebuilds the answer from the reply."""
+
+    def __init__(self, chat: ChatService, caller: Identity) -> None:
+        self._chat = chat
+        self._caller = caller
+
+    def to_dict(self, data: Any) -> dict[str, str]:
+        response = cast("ChatResponse", data)
+        return {"session_id": response.session_id, "message_id": response.metadata.message_id}
+
+    def from_dict(self, data: dict[str, Any]) -> ChatResponse:
+        return self._chat.replay(self._caller, str(data["session_id"]), str(data["message_id"]))
+
+
 class IdempotentChat:
     """Runs a chat turn at most once per (tenant, user, Idempotency-Key)."""
 
     def __init__(self, chat: ChatService, dynamodb: DynamoDBClient, table_name: str, expiry_seconds: int) -> None:
         self._chat = chat
         self._expiry_seconds = expiry_seconds
-        self._persistence = DynamoDBPersistenceLayer(
-            table_name=table_name, key_attr="PK", sort_key_attr="SK", static_pk_value=keys.IDEMPOTENCY_PK,
-            # The table's TTL attribute, so DynamoDB deletes records after their expiry too.
-            expiry_attr="expires_at", status_attr="idempotency_status", data_attr="response",
-            validation_key_attr="request_hash", boto3_client=dynamodb,
-        )
+        # Powertools' own layout (partition key `id`, TTL attribute `expiration`): template.yaml declares the table.
+        self._persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=dynamodb)
 
     def send(self, caller: Identity, body: ChatRequest, key: str | None, lambda_context: Any = None) -> ChatResponse:
         """Answer the message; with a key, answer a repeat of it from the first run instead of running it again."""
+        remaining = _remaining_seconds(lambda_context)
         if key is None:
-            return self._chat.send(caller, body, _remaining_seconds(lambda_context))
+            return self._chat.send(caller, body, remaining)
         if not _VALID_KEY.fullmatch(key):
             raise InvalidInput("The Idempotency-Key header must be 1-255 visible ASCII characters, such as a UUID.",
                                field="Idempotency-Key")
@@ -65,27 +80,25 @@ class IdempotentChat:
                    "body": body.model_dump(mode="json")}
         run = idempotent_function(
             self._send, data_keyword_argument="request", persistence_store=self._persistence,
-            output_serializer=PydanticSerializer(ChatResponse), key_prefix="chat",
+            output_serializer=_ReplyReference(self._chat, caller), key_prefix="chat",
             config=self._config(lambda_context),
         )
         try:
-            result: ChatResponse = run(caller=caller, body=body, request=request,
-                                       remaining_seconds=_remaining_seconds(lambda_context))
+            result: ChatResponse = run(caller=caller, body=body, request=request, remaining_seconds=remaining)
         except IdempotencyAlreadyInProgressError:
-            raise RequestInProgress(
-                "A request with this Idempotency-Key is still being answered. Wait a few seconds and send it again "
-                "to get its answer."
-            ) from None
+            raise RequestInProgress() from None
         except IdempotencyValidationError:
-            raise IdempotencyKeyReused(
-                "This Idempotency-Key was already used for a different message. Use a new key for a new message.",
-                field="Idempotency-Key",
-            ) from None
+            raise IdempotencyKeyReused() from None
+        except IdempotencyPersistenceLayerError as e:
+            # Its record could not be read or written; a turn that was charged is still claimed in the ledger, so
+            # the retry this invites is answered from it, not charged again.
+            raise StorageUnavailable("The request could not be recorded; send it again with the same "
+                                     "Idempotency-Key in a moment.") from e
         return result
 
     def _send(self, caller: Identity, body: ChatRequest, request: dict[str, Any],
               remaining_seconds: float | None = None) -> ChatResponse:
-        return self._chat.send(caller, body, remaining_seconds)
+        return self._chat.send(caller, body, remaining_seconds, idempotency_key=str(request["key"]))
 
     def _config(self, lambda_context: Any) -> IdempotencyConfig:
         # A config per request: it carries this invocation's remaining time, which bounds how long a crashed

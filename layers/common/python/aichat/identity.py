@@ -9,6 +9,11 @@ from typing import Any
 from aichat.errors import TenantMissing, Unauthorized
 from aichat.settings import Settings
 
+# The sub and tenant claims become parts of DynamoDB keys, which take at most 1,024 bytes (a sort key) and 2,048
+# (a partition key) with our prefixes added; counted in UTF-8 bytes, since that is what DynamoDB counts. 256 bytes
+# still takes any sub OpenID Connect allows (255 ASCII characters).
+MAX_CLAIM_BYTES = 256
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -22,19 +27,23 @@ class Identity:
 
 
 def parse_roles(raw: Any) -> frozenset[str]:
-    """Roles from a real list, or from API Gateway's string form of one: "[admin support]"."""
-    if raw is None or raw == "":
-        return frozenset()
+    """Roles from a real list, taken as they are, or from a claim as API Gateway hands it over.
+
+    API Gateway flattens an array claim to "[admin support]" and passes a string claim as it is; so a bracketed
+    string is split on whitespace and any other string is one role. Nothing is split on commas or unquoted: the
+    role a token names must be the role it gets ("read-only,admin" is not admin).
+    """
     if isinstance(raw, list | tuple):
-        return frozenset(str(r) for r in raw if str(r))
-    text = str(raw).strip()
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]
-    return frozenset(part.strip('"') for part in text.replace(",", " ").split() if part.strip('"'))
+        return frozenset(role for role in raw if isinstance(role, str) and role)
+    if not isinstance(raw, str) or not raw:
+        return frozenset()
+    if raw.startswith("[") and raw.endswith("]"):
+        return frozenset(raw[1:-1].split())
+    return frozenset({raw})
 
 
 def identity_from_event(event: Mapping[str, Any], settings: Settings) -> Identity:
-    """The caller of an HTTP API (payload 2.0) request; 401 without a subject, 400 without a tenant."""
+    """The caller of an HTTP API (payload 2.0) request; 401 without a usable subject, 400 without a tenant."""
     claims = (((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
     user_id = str(claims.get("sub") or "")
     if not user_id:
@@ -45,7 +54,22 @@ def identity_from_event(event: Mapping[str, Any], settings: Settings) -> Identit
             f"The token has no {settings.TENANT_CLAIM} claim; ask your identity provider to add the tenant claim "
             "(its name is set by TENANT_CLAIM)."
         )
-    # Keys are built by joining ids with "#": an id containing one could reach another's keys.
-    if "#" in user_id or "#" in tenant_id:
-        raise Unauthorized("The token's sub and tenant claims must not contain '#'.")
+    _check_key_part("sub", user_id)
+    _check_key_part(settings.TENANT_CLAIM, tenant_id)
     return Identity(user_id=user_id, tenant_id=tenant_id, roles=parse_roles(claims.get(settings.ROLES_CLAIM)))
+
+
+def _check_key_part(claim: str, value: str) -> None:
+    """401 unless `value` can be part of a DynamoDB key that no other caller's key can reach."""
+    # Keys are built by joining ids with "#": an id containing one could reach another's keys.
+    if "#" in value:
+        raise Unauthorized(f"The token's {claim} claim must not contain '#'.")
+    try:
+        size = len(value.encode())
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 for it, so no key DynamoDB would take
+        raise Unauthorized(f"The token's {claim} claim is not valid Unicode text (it holds a lone "
+                           "surrogate).") from None
+    if size > MAX_CLAIM_BYTES:
+        raise Unauthorized(f"The token's {claim} claim is longer than {MAX_CLAIM_BYTES} bytes (UTF-8); this API "
+                           f"takes a {claim} of at most {MAX_CLAIM_BYTES} bytes, so ask your identity provider for "
+                           "a shorter one.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 
 SESSION_SK = "SESSION"  # sorts after every MSG# key: one descending Query gives a session and its newest messages
@@ -11,8 +12,7 @@ TENANT_COUNTER_SK = "TENANT"
 ACTIVE_SK = "ACTIVE"
 CONFIG_SK = "CONFIG"
 OWNER_INDEX = "OwnerIndex"
-# Powertools Idempotency keeps one partition for its records; each SK hashes tenant, user and Idempotency-Key.
-IDEMPOTENCY_PK = "IDEMPOTENCY#chat"
+TURN_KEY_SK = "TURN"
 
 
 def session_pk(session_id: str) -> str:
@@ -90,3 +90,10 @@ def sweep_sort_key(sweep_after: int, session_id: str, message_id: str) -> str:
 def sweep_sort_bound(now: int) -> str:
     """Every sweep sort key below this belongs to a turn that may be swept at `now`."""
     return f"{now + 1:012d}"
+
+
+def turn_key_pk(tenant_id: str, user_id: str, idempotency_key: str) -> str:
+    """The ledger's record of which turn an Idempotency-Key charged: hashed, so keys spread over partitions and the
+    caller's key is never stored."""
+    digest = hashlib.sha256("\x00".join((tenant_id, user_id, idempotency_key)).encode()).hexdigest()
+    return f"TURNKEY#{digest}"

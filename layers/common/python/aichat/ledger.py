@@ -55,6 +55,35 @@ class Reservation:
     amount_micros: int
     message_slots: int
     sweep_after: int  # epoch seconds
+    turn_key: str | None = None  # the PK of the Idempotency-Key's claim, for a keyed turn
+
+
+@dataclass(frozen=True)
+class KeyClaim:
+    """A keyed turn claims its Idempotency-Key in the reserve transaction, so a retry is never charged twice.
+
+    `request_hash` tells a retry from another request under the same key; `replaces_failed` is set when the retry
+    of a turn that got no answer takes the claim over.
+    """
+
+    pk: str
+    request_hash: str
+    claimed_at: int  # epoch seconds: the claim of another turn that expired before this is no claim
+    expires_at: int
+    replaces_failed: bool = False
+
+
+class KeyTaken(Exception):
+    """The key was claimed by an earlier turn: `status` is pending, ok or failed; `reply_id` is set once ok."""
+
+    def __init__(self, session_id: str, message_id: str, status: str, reply_id: str | None,
+                 request_hash: str) -> None:
+        super().__init__(status)
+        self.session_id = session_id
+        self.message_id = message_id
+        self.status = status
+        self.reply_id = reply_id
+        self.request_hash = request_hash
 
 
 @dataclass(frozen=True)
@@ -131,17 +160,19 @@ class TurnLedger:
                             (user_day.transact_item(self._table), user_day)], session, day)
 
     def reserve(self, session: SessionRecord, is_new: bool, day: str, charges: Sequence[Charge],
-                message: MessageRecord, sweep_after: int, session_charge: Charge | None = None) -> Reservation:
+                message: MessageRecord, sweep_after: int, session_charge: Charge | None = None,
+                claim: KeyClaim | None = None) -> Reservation:
         """Reserve a model call's worst case on every counter and write the user's message `pending`, at once.
 
-        A new session (is_new) is written in the same transaction and counted with `session_charge`.
-        BudgetRefused names the first limit that did not fit; then nothing was written.
+        A new session (is_new) is written in the same transaction and counted with `session_charge`; a keyed turn
+        claims its key in it too. KeyTaken if an earlier turn holds the key (checked first); BudgetRefused names
+        the first limit that did not fit. Either way nothing was written.
         """
         amount = max((c.amount for c in charges if c.counter is Counter.TENANT_DAY_COST), default=0)
         slots = sum(c.amount for c in charges if c.counter is Counter.SESSION_MESSAGES)
         reservation = Reservation(session_id=session.id, tenant_id=session.tenant_id, user_id=session.user_id,
                                   message_id=message.id, day=day, amount_micros=amount, message_slots=slots,
-                                  sweep_after=sweep_after)
+                                  sweep_after=sweep_after, turn_key=claim.pk if claim else None)
         self._check_fits_at_all([*charges, *([session_charge] if session_charge else [])], session, day,
                                 new_session=is_new)
         tenant_day, user_day = self._day_updates(session.tenant_id, session.user_id, day)
@@ -174,6 +205,8 @@ class TurnLedger:
         entries += [(tenant_day.transact_item(self._table), tenant_day),
                     (user_day.transact_item(self._table), user_day),
                     (self._pending_put(session, message, reservation), None)]
+        if claim is not None:
+            entries.append((self._claim_put(claim, reservation), None))
         self._run_budgeted(entries, session, day)
         return reservation
 
@@ -195,8 +228,8 @@ class TurnLedger:
         meta.add(total_cost_micros=delta, total_tokens=total_tokens)
         reply_put = {"Put": {"TableName": self._table, "Item": items.message_item(session, reply, self._expiry()),
                              "ConditionExpression": "attribute_not_exists(SK)"}}
-        return self._once([user.transact_item(self._table), reply_put, *counters, meta.transact_item(self._table)],
-                          f"settle-{reservation.message_id}")
+        return self._once([user.transact_item(self._table), reply_put, *counters, meta.transact_item(self._table),
+                           *self._claim_outcome(reservation, "ok", reply.id)], f"settle-{reservation.message_id}")
 
     def release(self, reservation: Reservation, now: str, *, by: str = "release") -> bool:
         """Give back a reservation whose call got no answer: nothing charged, the user's message kept `failed`.
@@ -209,8 +242,8 @@ class TurnLedger:
         counters = self._counter_moves(reservation, cost=-reservation.amount_micros, tokens=0, messages=1)
         meta = Update(key=items.session_key(reservation.session_id), sets={"updated_at": s(now)})
         meta.add(total_cost_micros=-reservation.amount_micros, message_count=1 - reservation.message_slots)
-        return self._once([user.transact_item(self._table), *counters, meta.transact_item(self._table)],
-                          f"{by}-{reservation.message_id}")
+        return self._once([user.transact_item(self._table), *counters, meta.transact_item(self._table),
+                           *self._claim_outcome(reservation, "failed", None)], f"{by}-{reservation.message_id}")
 
     def sweep(self, now: float) -> SweepReport:
         """Release every turn still pending past its sweep time, each exactly once; reads only sharded keys."""
@@ -250,12 +283,35 @@ class TurnLedger:
     def _pending_put(self, session: SessionRecord, message: MessageRecord, reservation: Reservation) -> Item:
         record = replace(message, status="pending", day=reservation.day, reserved_micros=reservation.amount_micros)
         item = items.message_item(session, record, self._expiry())
+        if reservation.turn_key is not None:
+            item["turn_key"] = s(reservation.turn_key)  # so the sweeper's release marks the claim failed too
         item.update({
             "reserved_messages": n(reservation.message_slots), "sweep_after": n(reservation.sweep_after),
             "GSI2PK": s(keys.sweep_shard(session.id)),
             "GSI2SK": s(keys.sweep_sort_key(reservation.sweep_after, session.id, message.id)),
         })
         return {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(SK)"}}
+
+    def _claim_put(self, claim: KeyClaim, r: Reservation) -> Item:
+        item = {"PK": s(claim.pk), "SK": s(keys.TURN_KEY_SK), "tenant_id": s(r.tenant_id), "user_id": s(r.user_id),
+                "session_id": s(r.session_id), "message_id": s(r.message_id), "turn_status": s("pending"),
+                "request_hash": s(claim.request_hash), "expires_at": n(claim.expires_at)}
+        # An expired claim counts as none: DynamoDB's TTL deletes items only eventually.
+        condition = "attribute_not_exists(PK) OR expires_at < :now"
+        values: Item = {":now": n(claim.claimed_at)}
+        if claim.replaces_failed:
+            condition += " OR (turn_status = :failed AND session_id = :session)"
+            values.update({":failed": s("failed"), ":session": s(r.session_id)})
+        return {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": condition,
+                        "ExpressionAttributeValues": values, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
+
+    def _claim_outcome(self, r: Reservation, status: str, reply_id: str | None) -> list[Item]:
+        if r.turn_key is None:
+            return []
+        claim = Update(key={"PK": s(r.turn_key), "SK": s(keys.TURN_KEY_SK)}, sets={"turn_status": s(status)})
+        if reply_id is not None:
+            claim.sets["reply_id"] = s(reply_id)
+        return [claim.transact_item(self._table)]
 
     def _day_updates(self, tenant_id: str, user_id: str, day: str) -> tuple[Update, Update]:
         pk = s(keys.usage_pk(tenant_id, day))
@@ -322,6 +378,16 @@ class TurnLedger:
                 self._explain(cancelled, run, session)
 
     def _explain(self, cancelled: Cancelled, run: list[tuple[Item, Update | None]], session: SessionRecord) -> None:
+        for reason, (entry, _) in zip(cancelled.reasons, run, strict=True):
+            # A key's earlier turn decides the answer before any limit does: its retry is answered, not refused.
+            if reason.get("Code") == "ConditionalCheckFailed" and entry.get("Put", {}).get("Item", {}).get(
+                    "SK") == s(keys.TURN_KEY_SK):
+                old = reason.get("Item") or self._db.get_item(
+                    TableName=self._table, Key={"PK": entry["Put"]["Item"]["PK"], "SK": s(keys.TURN_KEY_SK)},
+                    ConsistentRead=True).get("Item", {})
+                raise KeyTaken(str_attr(old, "session_id") or "", str_attr(old, "message_id") or "",
+                               str_attr(old, "turn_status") or "pending", str_attr(old, "reply_id"),
+                               str_attr(old, "request_hash") or "") from None
         for reason, (entry, update) in zip(cancelled.reasons, run, strict=True):
             if reason.get("Code") != "ConditionalCheckFailed":
                 continue
@@ -374,4 +440,5 @@ def _reservation_of(item: Item) -> Reservation:
         tenant_id=str_attr(item, "tenant_id") or "", user_id=str_attr(item, "user_id") or "",
         day=str_attr(item, "day") or "", amount_micros=int_attr(item, "reserved_micros"),
         message_slots=int_attr(item, "reserved_messages"), sweep_after=int_attr(item, "sweep_after"),
+        turn_key=str_attr(item, "turn_key"),
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -13,6 +15,12 @@ MessageStatus = Literal["ok", "pending", "failed"]
 MessageRating = Literal["up", "down"]
 
 MAX_CONTEXT_BYTES = 8 * 1024
+# Deeper than any context needs, and far from the depth where serializing it fails (pydantic stops at a few
+# hundred levels, so a deeper context would be stored and then break every read of its session).
+MAX_CONTEXT_DEPTH = 32
+# A code point of this range alone has no UTF-8 form: DynamoDB cannot store it, and counting it as text fails.
+# json.loads makes one from the escape \ud800 in a body; an escaped pair becomes one character, outside the range.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 # Ids are 26 characters; anything far longer names nothing, and DynamoDB refuses key parts over 1 KB outright.
@@ -20,8 +28,26 @@ MAX_ID_LENGTH = 128
 Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_LENGTH)]
 
 
+def _nodes(value: Any) -> Iterator[tuple[Any, int]]:
+    """Every value, key and item of a JSON value with its depth (the value itself is 0); a loop, not recursion,
+    so no nesting the JSON parser took can overflow the stack here."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        yield node, depth
+        if isinstance(node, dict):
+            stack += [(part, depth + 1) for pair in node.items() for part in pair]
+        elif isinstance(node, list):
+            stack += [(item, depth + 1) for item in node]
+
+
 def _check_context(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is not None and len(json.dumps(value, separators=(",", ":")).encode()) > MAX_CONTEXT_BYTES:
+    if value is None:
+        return value
+    # Depth first: serializing a deep value to measure it could itself fail.
+    if max(depth for node, depth in _nodes(value) if isinstance(node, dict | list)) >= MAX_CONTEXT_DEPTH:
+        raise ValueError(f"context must not nest objects and arrays more than {MAX_CONTEXT_DEPTH} levels deep")
+    if len(json.dumps(value, separators=(",", ":")).encode()) > MAX_CONTEXT_BYTES:
         raise ValueError(f"context must be a JSON object of at most {MAX_CONTEXT_BYTES} bytes")
     return value
 
@@ -30,6 +56,16 @@ class _Request(BaseModel):
     # An unknown field is usually a typo (sessionType for session_type); say so instead of ignoring it.
     # defer_build: each function builds only the models it uses, on first use, not all of them at import.
     model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    # Every field, and every key and value inside context: one lone surrogate stored on a session would fail
+    # every later turn of it. Before pydantic's own checks, so every field says the same thing.
+    @field_validator("*", mode="before")
+    @classmethod
+    def _whole_characters(cls, value: Any) -> Any:
+        if any(isinstance(node, str) and LONE_SURROGATE.search(node) for node, _ in _nodes(value)):
+            raise ValueError("must be valid Unicode text, but holds a lone surrogate (a code point from \\ud800 to "
+                             "\\udfff without its pair); send each character whole")
+        return value
 
 
 class _Response(BaseModel):
@@ -142,6 +178,8 @@ class ErrorBody(_Response):
     limit: float | None = Field(default=None, description="a limit's code: the limit (cents, messages or sessions)")
     used: float | None = Field(default=None, description="a limit's code: how much of it is used")
     status: str | None = Field(default=None, description="session_not_active: the session's status")
+    session_id: str | None = Field(default=None, description=(
+        "a chat turn that got no answer: the session it was sent in (or started), to send it again there"))
 
 
 class SessionCost(_Response):

@@ -81,7 +81,7 @@ ROUTES: tuple[Route, ...] = (
           params=(Param("Idempotency-Key", "header", {"type": "string", "pattern": "^[!-~]{1,255}$"},
                         "a retry with the same key (and body) gets the first answer and is charged once"),),
           errors=(*_EVERY, errors.InvalidInput, errors.IdempotencyKeyReused, errors.RequestInProgress,
-                  errors.SessionNotFound, errors.SessionNotActive, *_LIMITS, *_PROVIDER),
+                  errors.SessionNotFound, errors.SessionNotActive, *_LIMITS, *_PROVIDER, errors.ModelNotPriced),
           description="A null session_id starts a session. The call is refused (400, nothing spent) unless its "
                       "worst-case cost fits every budget it touches.",
           example={"message": "How do I reset a customer password?", "session_id": None,

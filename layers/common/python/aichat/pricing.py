@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, fields
+from decimal import Decimal, InvalidOperation
 
 from aichat.errors import ConfigurationError
 
@@ -73,6 +74,26 @@ BUILT_IN_PRICES: dict[str, Price] = {
 }
 
 
+PRICE_FIELDS = tuple(f.name for f in fields(Price))
+
+
+def price_problem(model: str, price: Mapping[str, object]) -> str | None:
+    """What is wrong with one PRICES entry, in a sentence naming the setting and the model; None if nothing is."""
+    where = f"PRICES[{json.dumps(model)}]"
+    if set(price) - set(PRICE_FIELDS) or not {"input", "output"} <= set(price):
+        return f"{where} takes input and output, and optionally cache_read and cache_write (USD per million tokens)"
+    for name, value in price.items():
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        # A negative price would hand money back on every call, lowering the day's spend below what was spent; NaN
+        # or infinity would make every budget comparison meaningless.
+        if not amount.is_finite() or amount < 0:
+            return f"{where}.{name} must be a finite number >= 0 (USD per million tokens), not {value}"
+    return None
+
+
 @dataclass(frozen=True)
 class Usage:
     input_tokens: int
@@ -90,13 +111,11 @@ class PriceTable:
 
     def __init__(self, overrides: Mapping[str, Mapping[str, Decimal]] | None = None) -> None:
         self._prices = dict(BUILT_IN_PRICES)
-        for model, fields in (overrides or {}).items():
-            try:
-                self._prices[model] = Price(**fields)
-            except TypeError as e:
-                raise ConfigurationError(
-                    f"PRICES[{model!r}] takes input, output, cache_read and cache_write (USD per million tokens)"
-                ) from e
+        for model, price in (overrides or {}).items():
+            problem = price_problem(model, price)
+            if problem:
+                raise ConfigurationError(problem)
+            self._prices[model] = Price(**price)
 
     def price(self, model: str) -> Price:
         """The price of a model, or ConfigurationError naming the setting that adds one."""

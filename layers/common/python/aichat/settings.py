@@ -10,8 +10,10 @@ from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from aichat.errors import ConfigurationError
+from aichat.pricing import price_problem
 
 ProviderName = Literal["offline", "openai", "anthropic"]
 
@@ -33,6 +35,8 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     TABLE_NAME: str = "ai-chat"
+    # Powertools Idempotency's records (POST /chat's Idempotency-Key), in a table of their own.
+    IDEMPOTENCY_TABLE_NAME: str = "ai-chat-idempotency"
     DYNAMODB_ENDPOINT_URL: str | None = None
     AWS_REGION: str = "us-east-1"
     ESCALATION_TOPIC_ARN: str | None = None
@@ -95,6 +99,18 @@ class Settings(BaseModel):
     def _blank_is_unset(cls, value: Any) -> Any:
         # CloudFormation parameters cannot be null, so an empty string means "not set".
         return None if value == "" else value
+
+    @field_validator("PRICES", mode="before")
+    @classmethod
+    def _prices_are_finite_and_not_negative(cls, value: Any) -> Any:
+        # A negative price lowers the day's spend on every chat (and NaN or infinity defeats every limit), so it
+        # stops the function at start, named, like any bad setting; pydantic checks the types after this.
+        if isinstance(value, Mapping):
+            for model, price in value.items():
+                problem = price_problem(str(model), price) if isinstance(price, Mapping) else None
+                if problem:
+                    raise PydanticCustomError("invalid_price", "{problem}", {"problem": problem})
+        return value
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

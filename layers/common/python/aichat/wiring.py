@@ -56,11 +56,12 @@ class Services:
 
     @cached_property
     def idempotent_chat(self) -> IdempotentChat:
-        """The chat service behind POST /chat's Idempotency-Key, keeping its records in the same table."""
+        """The chat service behind POST /chat's Idempotency-Key, keeping its records in their own table."""
         from aichat.idempotency import IdempotentChat
 
         db = self._dynamodb or aws_client("dynamodb", self.settings, self.settings.DYNAMODB_ENDPOINT_URL)
-        return IdempotentChat(self.chat, db, self.settings.TABLE_NAME, self.settings.IDEMPOTENCY_EXPIRY_SECONDS)
+        return IdempotentChat(self.chat, db, self.settings.IDEMPOTENCY_TABLE_NAME,
+                              self.settings.IDEMPOTENCY_EXPIRY_SECONDS)
 
     def preload_providers(self) -> list[str]:
         """Import the configured providers' SDKs now, so a SnapStart snapshot holds them; returns the modules."""
