@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from aichat import errors, models, openapi
+from aichat import errors, models, openapi, routes
 from aichat.openapi import build_spec
 from localdev.gateway import gateway_from_template
 from localdev.template import load_template
@@ -52,7 +52,7 @@ def test_every_api_route_documents_its_request_response_and_error_schemas(spec: 
         if not authorized:
             continue
         operation = spec["paths"][path][method]
-        route = next(r for r in openapi.ROUTES if (r.method.lower(), r.path) == (method, path))
+        route = next(r for r in routes.ROUTES if (r.method.lower(), r.path) == (method, path))
         if method == "post":
             assert route.request is not None, f"{path}: a POST takes a body"
             body = operation["requestBody"]["content"]["application/json"]["schema"]
@@ -71,7 +71,7 @@ def test_every_api_route_documents_its_request_response_and_error_schemas(spec: 
 
 
 def test_every_error_class_a_route_lists_is_documented_with_its_own_status_and_code(spec: dict[str, Any]) -> None:
-    for route in openapi.ROUTES:
+    for route in routes.ROUTES:
         responses = spec["paths"][route.path][route.method.lower()]["responses"]
         for error in route.errors:
             assert issubclass(error, errors.ChatError)
@@ -110,7 +110,7 @@ def test_request_schemas_carry_the_models_bounds_and_refuse_unknown_fields(spec:
 
 
 def test_the_guides_example_bodies_are_valid_requests() -> None:
-    for route in openapi.ROUTES:
+    for route in routes.ROUTES:
         if route.example is not None:
             assert route.request is not None
             route.request.model_validate(route.example)

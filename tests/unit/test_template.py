@@ -8,6 +8,7 @@ every environment variable is a setting the layer reads; and events/*.json are r
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -16,22 +17,14 @@ from typing import Any
 
 import pytest
 
-from aichat import keys
+from aichat import keys, models, routes
 from aichat.settings import Settings
 from localdev.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 
-ROUTES: dict[str, tuple[str, str]] = {
-    "ChatFunction": ("POST", "/api/v1/ai/chat"),
-    "CreateSessionFunction": ("POST", "/api/v1/ai/sessions"),
-    "ListSessionsFunction": ("GET", "/api/v1/ai/sessions/my"),
-    "GetHistoryFunction": ("GET", "/api/v1/ai/sessions/{session_id}/history"),
-    "SubmitFeedbackFunction": ("POST", "/api/v1/ai/sessions/{session_id}/feedback"),
-    "EscalateFunction": ("POST", "/api/v1/ai/sessions/{session_id}/escalate"),
-    "GetUsageFunction": ("GET", "/api/v1/ai/usage"),
-    "RateMessageFunction": ("POST", "/api/v1/ai/sessions/{session_id}/messages/{message_id}/feedback"),
-}
+# Every API route, from the layer's one route table: function -> (method, path).
+ROUTES: dict[str, tuple[str, str]] = {r.function: (r.method, r.path) for r in routes.ROUTES}
 SCHEDULED = {"CostRollupFunction", "SweepTurnsFunction"}
 # The API's documentation: public routes, no table access.
 DOCS_FUNCTION = "DocsFunction"
@@ -205,6 +198,78 @@ def test_no_function_is_granted_a_wildcard_action(template: dict[str, Any]) -> N
 
 
 # --- API -----------------------------------------------------------------------------------------------------------
+
+
+def route_problems(template: dict[str, Any], table: tuple[routes.ApiRoute, ...], root: Path) -> list[str]:
+    """What keeps the route table, the template, the functions' code and their events from agreeing."""
+    problems = []
+    declared = functions(template)
+    for route in table:
+        where = f"{route.method} {route.path}"
+        properties = declared.get(route.function)
+        if properties is None:
+            problems.append(f"{where}: {route.function} is not a function in template.yaml")
+        else:
+            if properties.get("CodeUri") != f"functions/{route.code}/":
+                problems.append(f"{where}: {route.function}'s CodeUri is not functions/{route.code}/")
+            events = [(e["Properties"]["Method"], e["Properties"]["Path"]) for e in http_api_events(properties)]
+            if events != [(route.method, route.path)]:
+                problems.append(f"{where}: {route.function}'s HttpApi events are {events}")
+        app = root / "functions" / route.code / "app.py"
+        if not app.is_file() or not defines_name(app.read_text(), "lambda_handler"):
+            problems.append(f"{where}: functions/{route.code}/app.py does not define lambda_handler")
+        event = root / "events" / f"{route.code}.json"
+        if not event.is_file() or json.loads(event.read_text()).get("routeKey") != where:
+            problems.append(f"{where}: events/{route.code}.json is not a request for this route")
+        for model in (route.request, route.response):
+            if model is not None and getattr(models, model.__name__, None) is not model:
+                problems.append(f"{where}: {model.__name__} is not one of the API's models (aichat/models.py)")
+    tabled = {r.function for r in table}
+    for name, properties in declared.items():
+        if http_api_events(properties) and name != DOCS_FUNCTION and name not in tabled:
+            problems.append(f"{name} answers an API route that aichat/routes.py does not declare")
+    return problems
+
+
+def test_the_route_table_the_template_the_functions_and_their_events_agree(template: dict[str, Any]) -> None:
+    assert route_problems(template, routes.ROUTES, ROOT) == []
+
+
+def test_a_route_added_to_the_table_fails_until_its_function_event_and_models_exist(
+        template: dict[str, Any], tmp_path: Path) -> None:
+    import copy
+    import shutil
+
+    from pydantic import BaseModel
+
+    class PingReply(BaseModel):  # a model the API does not declare yet
+        ok: bool
+
+    for folder in ("functions", "events"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    ping = routes.ApiRoute("GET", "/api/v1/ai/ping", "PingFunction", "ping", "ping", "Is it up?", PingReply)
+    table, draft = (*routes.ROUTES, ping), copy.deepcopy(template)
+
+    assert route_problems(draft, table, tmp_path) == [
+        "GET /api/v1/ai/ping: PingFunction is not a function in template.yaml",
+        "GET /api/v1/ai/ping: functions/ping/app.py does not define lambda_handler",
+        "GET /api/v1/ai/ping: events/ping.json is not a request for this route",
+        "GET /api/v1/ai/ping: PingReply is not one of the API's models (aichat/models.py)"]
+
+    draft["Resources"]["PingFunction"] = {"Type": "AWS::Serverless::Function", "Properties": {
+        "CodeUri": "functions/ping/", "Events": {"Api": {"Type": "HttpApi", "Properties": {
+            "ApiId": {"Ref": "HttpApi"}, "Method": "GET", "Path": "/api/v1/ai/ping"}}}}}
+    (tmp_path / "functions" / "ping").mkdir()
+    (tmp_path / "functions" / "ping" / "app.py").write_text("def lambda_handler(event, context):\n    return {}\n")
+    (tmp_path / "events" / "ping.json").write_text(json.dumps({"routeKey": "GET /api/v1/ai/ping"}))
+    assert route_problems(draft, table, tmp_path) == [
+        "GET /api/v1/ai/ping: PingReply is not one of the API's models (aichat/models.py)"]
+
+    ready = dataclasses.replace(ping, response=models.SessionOut)
+    assert route_problems(draft, (*routes.ROUTES, ready), tmp_path) == []
+    unlisted = route_problems(draft, routes.ROUTES, tmp_path)
+    assert unlisted == ["PingFunction answers an API route that aichat/routes.py does not declare"]
+
 
 
 def test_each_function_has_exactly_one_http_api_event_on_its_own_route(template: dict[str, Any]) -> None:

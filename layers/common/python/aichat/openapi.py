@@ -1,6 +1,6 @@
 """The API's OpenAPI document, built from the same pydantic models and error classes the functions use.
 
-One table lists every route: its models, its success status and the errors it can answer. The docs function serves
+Built from the route table (aichat/routes.py): each route's models, success status and errors. The docs function serves
 the document with Swagger UI and ReDoc pages whose scripts come from npm packages shipped beside it, never a CDN.
 """
 
@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from aichat import errors, models
+from aichat.routes import ROUTES, ApiRoute
 
 REF = "#/components/schemas/{model}"
-API_PREFIX = "/api/v1/ai"
 SECURITY_SCHEME = "bearerAuth"
 ASSETS_PATH = "/docs/assets"
 
@@ -35,89 +33,6 @@ class AssetNotFound(errors.ChatError):
     status = 404
     code = "asset_not_found"
 
-
-@dataclass(frozen=True)
-class Param:
-    """A query or header parameter, described by a JSON schema."""
-
-    name: str
-    where: Literal["query", "header"]
-    schema: Mapping[str, Any]
-    description: str
-    required: bool = False
-
-
-@dataclass(frozen=True)
-class Route:
-    """One API route: what it takes, what it answers, and which errors it can answer with."""
-
-    method: str
-    path: str
-    operation_id: str
-    summary: str
-    response: type[BaseModel]
-    status: int = 200
-    request: type[BaseModel] | None = None
-    returns_list: bool = False
-    errors: tuple[type[errors.ChatError], ...] = ()
-    params: tuple[Param, ...] = ()
-    response_headers: Mapping[str, str] | None = None
-    description: str = ""
-    example: Mapping[str, Any] | None = None
-
-
-_LIMIT = {"type": "integer", "minimum": 1, "maximum": 100}
-_CURSOR = Param("cursor", "query", {"type": "string"}, "the next_cursor (or X-Next-Cursor) of the previous page")
-# Every route behind the authorizer can answer these: the token's claims are read by the function too, and each
-# reads or writes the table.
-_EVERY = (errors.Unauthorized, errors.TenantMissing, errors.StorageUnavailable)
-_LIMITS = (errors.DailyCostLimitExceeded, errors.UserDailyCostLimitExceeded, errors.SessionCostLimitExceeded,
-           errors.SessionMessageLimitExceeded, errors.DailySessionLimitExceeded)
-_PROVIDER = (errors.ProviderError, errors.ProviderNotConfigured, errors.ProviderTimeout)
-
-ROUTES: tuple[Route, ...] = (
-    Route("POST", f"{API_PREFIX}/chat", "chat", "Send a message and get the assistant's reply",
-          models.ChatResponse, request=models.ChatRequest,
-          params=(Param("Idempotency-Key", "header", {"type": "string", "pattern": "^[!-~]{1,255}$"},
-                        "a retry with the same key (and body) gets the first answer and is charged once"),),
-          errors=(*_EVERY, errors.InvalidInput, errors.IdempotencyKeyReused, errors.RequestInProgress,
-                  errors.SessionNotFound, errors.SessionNotActive, *_LIMITS, *_PROVIDER, errors.ModelNotPriced),
-          description="A null session_id starts a session. The call is refused (400, nothing spent) unless its "
-                      "worst-case cost fits every budget it touches.",
-          example={"message": "How do I reset a customer password?", "session_id": None,
-                   "context": {"user_role": "admin"}}),
-    Route("POST", f"{API_PREFIX}/sessions", "createSession", "Start a chat session", models.SessionOut, status=201,
-          request=models.CreateSessionRequest, example={"session_type": "admin_assistant",
-                                                        "context": {"department": "network_ops"}},
-          errors=(*_EVERY, errors.InvalidInput, errors.DailySessionLimitExceeded)),
-    Route("GET", f"{API_PREFIX}/sessions/my", "listMySessions", "The caller's sessions, newest first",
-          models.SessionOut, returns_list=True,
-          params=(Param("limit", "query", {**_LIMIT, "default": 20}, "sessions per page"), _CURSOR),
-          response_headers={"X-Next-Cursor": "present when there are older sessions: pass it as ?cursor="},
-          errors=(*_EVERY, errors.InvalidInput)),
-    Route("GET", f"{API_PREFIX}/sessions/{{session_id}}/history", "getHistory",
-          "A session's messages, oldest first, with the session", models.HistoryResponse,
-          params=(Param("limit", "query", {**_LIMIT, "default": 50}, "messages per page"), _CURSOR),
-          errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound)),
-    Route("POST", f"{API_PREFIX}/sessions/{{session_id}}/feedback", "submitFeedback",
-          "Rate a session from 1 to 5; it stays open", models.SessionOut, request=models.FeedbackRequest,
-          example={"rating": 5, "feedback": "Very helpful!"},
-          errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound)),
-    Route("POST", f"{API_PREFIX}/sessions/{{session_id}}/escalate", "escalate",
-          "Hand the session to support staff", models.SessionOut, request=models.EscalateRequest,
-          example={"reason": "Complex billing issue requiring human review"},
-          errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.SessionNotActive,
-                  errors.EscalationNotDelivered)),
-    Route("POST", f"{API_PREFIX}/sessions/{{session_id}}/messages/{{message_id}}/feedback", "rateMessage",
-          "Thumbs up or down on one assistant reply", models.MessageOut, request=models.MessageFeedbackRequest,
-          example={"rating": "up"},
-          errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.MessageNotFound)),
-    Route("GET", f"{API_PREFIX}/usage", "getUsage", "The tenant's figures for a UTC day (admins only)",
-          models.UsageResponse,
-          params=(Param("date", "query", {"type": "string", "pattern": r"^(\d{4}-\d{2}-\d{2})?$"},
-                        "a UTC day, YYYY-MM-DD; today when empty or left out"),),
-          errors=(*_EVERY, errors.Forbidden, errors.InvalidInput)),
-)
 
 # The docs function's own routes: public, and not JSON (except the document itself).
 DOCS_ROUTES: tuple[tuple[str, str, str], ...] = (
@@ -143,7 +58,7 @@ def _component_schemas() -> tuple[SchemaRefs, dict[str, Any]]:
     return {pair: refs[pair] for pair in pairs}, dict(definitions.get("$defs", {}))
 
 
-def _error_responses(route: Route) -> dict[str, Any]:
+def _error_responses(route: ApiRoute) -> dict[str, Any]:
     by_status: dict[int, list[str]] = {}
     for error in route.errors:
         by_status.setdefault(error.status, []).append(error.code)
@@ -160,7 +75,7 @@ def _error_responses(route: Route) -> dict[str, Any]:
     return responses
 
 
-def _parameters(route: Route) -> list[dict[str, Any]]:
+def _parameters(route: ApiRoute) -> list[dict[str, Any]]:
     path_names = [part[1:-1] for part in route.path.split("/") if part.startswith("{")]
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True,
@@ -172,7 +87,7 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     return parameters
 
 
-def _operation(route: Route, refs: SchemaRefs) -> dict[str, Any]:
+def _operation(route: ApiRoute, refs: SchemaRefs) -> dict[str, Any]:
     body_schema = refs[(route.response, "serialization")]
     if route.returns_list:
         body_schema = {"type": "array", "items": body_schema}

@@ -1,0 +1,112 @@
+"""Every API route, declared once: method, path, the function (and its code folder) that answers it, the models it
+takes and answers, and the errors it can answer with.
+
+The OpenAPI document is built from this table; the template's routes, the functions' folders and their events are
+tested against it (tests/unit/test_template.py), so a route added anywhere but here fails a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from aichat import errors, models
+
+API_PREFIX = "/api/v1/ai"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query or header parameter, described by a JSON schema."""
+
+    name: str
+    where: Literal["query", "header"]
+    schema: Mapping[str, Any]
+    description: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """One API route: who answers it, what it takes, what it answers, and which errors it can answer with."""
+
+    method: str
+    path: str
+    function: str  # the template's logical id of the function that answers it
+    code: str  # its code folder, functions/<code>/, and its event, events/<code>.json
+    operation_id: str
+    summary: str
+    response: type[BaseModel]
+    status: int = 200
+    request: type[BaseModel] | None = None
+    returns_list: bool = False
+    errors: tuple[type[errors.ChatError], ...] = ()
+    params: tuple[Param, ...] = ()
+    response_headers: Mapping[str, str] | None = None
+    description: str = ""
+    example: Mapping[str, Any] | None = None
+
+
+_LIMIT = {"type": "integer", "minimum": 1, "maximum": 100}
+_CURSOR = Param("cursor", "query", {"type": "string"}, "the next_cursor (or X-Next-Cursor) of the previous page")
+# Every route behind the authorizer can answer these: the token's claims are read by the function too, and each
+# reads or writes the table.
+_EVERY = (errors.Unauthorized, errors.TenantMissing, errors.StorageUnavailable)
+_LIMITS = (errors.DailyCostLimitExceeded, errors.UserDailyCostLimitExceeded, errors.SessionCostLimitExceeded,
+           errors.SessionMessageLimitExceeded, errors.DailySessionLimitExceeded)
+_PROVIDER = (errors.ProviderError, errors.ProviderNotConfigured, errors.ProviderTimeout)
+
+ROUTES: tuple[ApiRoute, ...] = (
+    ApiRoute("POST", f"{API_PREFIX}/chat", "ChatFunction", "chat",
+             "chat", "Send a message and get the assistant's reply",
+             models.ChatResponse, request=models.ChatRequest,
+             params=(Param("Idempotency-Key", "header", {"type": "string", "pattern": "^[!-~]{1,255}$"},
+                           "a retry with the same key (and body) gets the first answer and is charged once"),),
+             errors=(*_EVERY, errors.InvalidInput, errors.IdempotencyKeyReused, errors.RequestInProgress,
+                     errors.SessionNotFound, errors.SessionNotActive, *_LIMITS, *_PROVIDER, errors.ModelNotPriced),
+             description="A null session_id starts a session. The call is refused (400, nothing spent) unless its "
+                         "worst-case cost fits every budget it touches.",
+             example={"message": "How do I reset a customer password?", "session_id": None,
+                      "context": {"user_role": "admin"}}),
+    ApiRoute("POST", f"{API_PREFIX}/sessions", "CreateSessionFunction", "create_session",
+             "createSession", "Start a chat session", models.SessionOut, status=201,
+             request=models.CreateSessionRequest, example={"session_type": "admin_assistant",
+                                                           "context": {"department": "network_ops"}},
+             errors=(*_EVERY, errors.InvalidInput, errors.DailySessionLimitExceeded)),
+    ApiRoute("GET", f"{API_PREFIX}/sessions/my", "ListSessionsFunction", "list_sessions",
+             "listMySessions", "The caller's sessions, newest first",
+             models.SessionOut, returns_list=True,
+             params=(Param("limit", "query", {**_LIMIT, "default": 20}, "sessions per page"), _CURSOR),
+             response_headers={"X-Next-Cursor": "present when there are older sessions: pass it as ?cursor="},
+             errors=(*_EVERY, errors.InvalidInput)),
+    ApiRoute("GET", f"{API_PREFIX}/sessions/{{session_id}}/history", "GetHistoryFunction", "get_history",
+             "getHistory",
+             "A session's messages, oldest first, with the session", models.HistoryResponse,
+             params=(Param("limit", "query", {**_LIMIT, "default": 50}, "messages per page"), _CURSOR),
+             errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound)),
+    ApiRoute("POST", f"{API_PREFIX}/sessions/{{session_id}}/feedback", "SubmitFeedbackFunction", "submit_feedback",
+             "submitFeedback",
+             "Rate a session from 1 to 5; it stays open", models.SessionOut, request=models.FeedbackRequest,
+             example={"rating": 5, "feedback": "Very helpful!"},
+             errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound)),
+    ApiRoute("POST", f"{API_PREFIX}/sessions/{{session_id}}/escalate", "EscalateFunction", "escalate",
+             "escalate",
+             "Hand the session to support staff", models.SessionOut, request=models.EscalateRequest,
+             example={"reason": "Complex billing issue requiring human review"},
+             errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.SessionNotActive,
+                     errors.EscalationNotDelivered)),
+    ApiRoute("POST", f"{API_PREFIX}/sessions/{{session_id}}/messages/{{message_id}}/feedback",
+             "RateMessageFunction", "rate_message", "rateMessage",
+             "Thumbs up or down on one assistant reply", models.MessageOut, request=models.MessageFeedbackRequest,
+             example={"rating": "up"},
+             errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.MessageNotFound)),
+    ApiRoute("GET", f"{API_PREFIX}/usage", "GetUsageFunction", "get_usage",
+             "getUsage", "The tenant's figures for a UTC day (admins only)",
+             models.UsageResponse,
+             params=(Param("date", "query", {"type": "string", "pattern": r"^(\d{4}-\d{2}-\d{2})?$"},
+                           "a UTC day, YYYY-MM-DD; today when empty or left out"),),
+             errors=(*_EVERY, errors.Forbidden, errors.InvalidInput)),
+)
