@@ -125,3 +125,16 @@ def test_the_layer_requirements_match_pyprojects_runtime_dependencies() -> None:
     layer = [line.strip() for line in (ROOT / "layers/common/python/requirements.txt").read_text().splitlines()
              if line.strip() and not line.startswith("#")]
     assert sorted(declared) == sorted(layer)
+
+
+def test_every_provider_is_declared_once_with_settings_that_exist_for_its_key() -> None:
+    from typing import get_args
+
+    from aichat.providers.catalog import BY_PREFERENCE, PROVIDERS
+    from aichat.settings import ProviderName
+
+    assert set(PROVIDERS) == set(get_args(ProviderName)) and set(BY_PREFERENCE) < set(PROVIDERS)
+    for name, known in PROVIDERS.items():
+        assert all(setting in Settings.model_fields for setting in known.key_settings()), name
+        assert PriceTable().price(known.default_model), f"{name}'s default model has no price"
+    assert Settings.from_environ({"ANTHROPIC_API_KEY_PARAMETER": "/stack/anthropic"}).provider == "anthropic"

@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from aichat.errors import ConfigurationError
 from aichat.pricing import price_problem
+from aichat.providers.catalog import BY_PREFERENCE, PROVIDERS
 
 ProviderName = Literal["offline", "openai", "anthropic"]
 
@@ -135,10 +136,9 @@ class Settings(BaseModel):
         """The default provider: the one named, else the first with a key, else offline."""
         if self.LLM_PROVIDER:
             return self.LLM_PROVIDER
-        if self.OPENAI_API_KEY or self.OPENAI_API_KEY_SECRET or self.OPENAI_API_KEY_PARAMETER:
-            return "openai"
-        if self.ANTHROPIC_API_KEY or self.ANTHROPIC_API_KEY_SECRET or self.ANTHROPIC_API_KEY_PARAMETER:
-            return "anthropic"
+        for name in BY_PREFERENCE:
+            if any(getattr(self, setting) for setting in PROVIDERS[name].key_settings()):
+                return name  # type: ignore[return-value]
         return "offline"
 
 

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from aichat.errors import ProviderNotConfigured
+from aichat.providers.catalog import PROVIDERS
 from aichat.providers.faults import not_configured
 from aichat.settings import Settings
 
-_PREFIXES = {"openai": "OPENAI", "anthropic": "ANTHROPIC"}
 # The provider object that receives the key is kept for the container's life, so one read per container is what
 # happens; the cache age only matters if a provider is built again (after a SnapStart restore).
 _CACHE_SECONDS = 3600
@@ -31,18 +31,20 @@ class ApiKeys:
 
     def get(self, provider: str) -> str:
         """The provider's key, or ProviderNotConfigured naming the variables that can hold it."""
-        prefix = _PREFIXES.get(provider)
-        if prefix is None:
+        settings = PROVIDERS[provider].key_settings() if provider in PROVIDERS else ()
+        if not settings:
             raise not_configured(provider)
-        direct = getattr(self._settings, f"{prefix}_API_KEY")
+        key, secret_variable, parameter_variable = settings
+        direct = getattr(self._settings, key)
         if direct:
             return str(direct)
-        secret = getattr(self._settings, f"{prefix}_API_KEY_SECRET")
+        prefix = key.removesuffix("_API_KEY")
+        secret = getattr(self._settings, secret_variable)
         if secret:
-            return _key_from(self._read("secretsmanager", secret, f"{prefix}_API_KEY_SECRET"), prefix)
-        parameter = getattr(self._settings, f"{prefix}_API_KEY_PARAMETER")
+            return _key_from(self._read("secretsmanager", secret, secret_variable), prefix)
+        parameter = getattr(self._settings, parameter_variable)
         if parameter:
-            return _key_from(self._read("ssm", parameter, f"{prefix}_API_KEY_PARAMETER"), prefix)
+            return _key_from(self._read("ssm", parameter, parameter_variable), prefix)
         raise not_configured(provider)
 
     def _read(self, service: str, name: str, variable: str) -> str:

@@ -12,21 +12,19 @@ from contextlib import contextmanager
 from types import ModuleType
 
 from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
-
-_KEY_VARIABLES = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
-_NAMES = {"openai": "OpenAI", "anthropic": "Anthropic"}
+from aichat.providers.catalog import known
 
 
 def key_variables(provider: str) -> str:
     """The settings that can hold a provider's key, for messages that tell an administrator what to set."""
-    variable = _KEY_VARIABLES.get(provider, f"{provider.upper()}_API_KEY")
-    return f"{variable} (or {variable}_SECRET / {variable}_PARAMETER)"
+    key, secret, parameter = known(provider).key_settings()
+    return f"{key} (or {secret} / {parameter})"
 
 
 def not_configured(provider: str) -> ProviderNotConfigured:
     """The 503 for a provider without a key, naming the variables to set."""
     return ProviderNotConfigured(
-        f"{_NAMES.get(provider, provider)} API key not configured. An administrator must set "
+        f"{known(provider).display} API key not configured. An administrator must set "
         f"{key_variables(provider)}."
     )
 
@@ -59,7 +57,7 @@ def status_error(provider: str, status: int, headers: Mapping[str, str]) -> Prov
     """The error for an HTTP error status from the provider; 429 and 5xx are transient."""
     if status in (401, 403):
         return ProviderNotConfigured(
-            f"{_NAMES.get(provider, provider)} refused the configured API key. An administrator must set a valid "
+            f"{known(provider).display} refused the configured API key. An administrator must set a valid "
             f"{key_variables(provider)}."
         )
     if status == 429:

@@ -10,6 +10,7 @@ from typing import Any, get_args
 from aichat.errors import ConfigurationError, ProviderNotConfigured
 from aichat.models import SessionType
 from aichat.providers import Provider, Route
+from aichat.providers.catalog import PROVIDERS
 from aichat.providers.credentials import ApiKeys
 from aichat.settings import Settings
 
@@ -39,8 +40,7 @@ _FACTORIES: dict[str, Callable[[Settings, ApiKeys], Provider]] = {
     "offline": _offline, "openai": _openai, "anthropic": _anthropic,
 }
 # Known without importing a provider, so a function that never calls a model never loads its SDK.
-DEFAULT_MODELS = {"offline": "offline-1", "openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}
-_ADAPTERS = {"openai": "aichat.providers.openai", "anthropic": "aichat.providers.anthropic"}
+DEFAULT_MODELS = {name: p.default_model for name, p in PROVIDERS.items()}
 
 
 class Providers:
@@ -105,7 +105,7 @@ class Providers:
 
     def preload(self) -> list[str]:
         """Import the SDK of every configured provider now (for SnapStart's snapshot), without a key or client."""
-        modules = sorted({_ADAPTERS[r.provider] for r in self.configured_routes() if r.provider in _ADAPTERS})
+        modules = sorted({adapter for r in self.configured_routes() if (adapter := PROVIDERS[r.provider].adapter)})
         for module in modules:
             importlib.import_module(module)
         return modules
