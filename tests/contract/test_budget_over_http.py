@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from counters import day_counters
 
-from aichat import keys
 from aichat.pricing import MICROS_PER_CENT
 from contract.local_api import Client, Reply
 from localdev import database, process
@@ -52,9 +52,7 @@ def tenant_spend(endpoint: str, days: set[str]) -> int:
     db = database.client(endpoint, "us-east-1")
     total = 0
     for day in days:
-        item = db.get_item(TableName="ai-chat", ConsistentRead=True, Key={
-            "PK": {"S": keys.usage_pk(TENANT, day)}, "SK": {"S": keys.TENANT_COUNTER_SK}}).get("Item", {})
-        total += int(item.get("cost_micros", {}).get("N", "0"))
+        total += day_counters(db, TENANT, day).get("cost_micros", 0)
     return total
 
 

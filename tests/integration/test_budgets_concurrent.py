@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import FakeClock, ScriptedProvider, dynamodb_client
+from counters import day_counters
 
 from aichat import keys, wiring
 from aichat.errors import ChatError, ProviderError
@@ -72,9 +73,7 @@ def run_concurrently(calls: list[Callable[[], ChatResponse]]) -> tuple[list[Chat
 
 def tenant_counter(table: tuple[Any, str], tenant: str) -> dict[str, int]:
     client, name = table
-    item = client.get_item(TableName=name, Key={"PK": {"S": keys.usage_pk(tenant, DAY)},
-                                                "SK": {"S": keys.TENANT_COUNTER_SK}}, ConsistentRead=True)
-    return {k: int(v["N"]) for k, v in item.get("Item", {}).items() if "N" in v}
+    return day_counters(client, tenant, DAY, table=name)
 
 
 def micros(reply: ChatResponse) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from conftest import FakeClock, ScriptedProvider
+from counters import day_counters
 
 from aichat import keys, wiring
 from aichat.errors import (
@@ -32,9 +33,8 @@ def build(settings: Settings, dynamodb: Any, provider: ScriptedProvider, clock: 
                         clock=clock)
 
 
-def counter(dynamodb: Any, tenant: str, day: str, sk: str = keys.TENANT_COUNTER_SK) -> dict[str, int]:
-    item = dynamodb.get_item(TableName="ai-chat", Key={"PK": {"S": keys.usage_pk(tenant, day)}, "SK": {"S": sk}})
-    return {k: int(v["N"]) for k, v in item.get("Item", {}).items() if "N" in v}
+def counter(dynamodb: Any, tenant: str, day: str, user: str | None = None) -> dict[str, int]:
+    return day_counters(dynamodb, tenant, day, user)
 
 
 def test_a_ten_token_call_costs_what_the_price_table_says_not_zero() -> None:
@@ -61,7 +61,7 @@ def test_the_tenant_counter_equals_the_sum_of_settled_message_costs(services: wi
     assert totals["cost_micros"] == micros > 0
     assert totals["messages"] == 8 and totals["sessions"] == 4
     assert totals["tokens"] == sum(r.metadata.tokens for r in replies)
-    assert counter(dynamodb, "acme", "2026-11-24", keys.user_counter_sk("bob"))["cost_micros"] == round(
+    assert counter(dynamodb, "acme", "2026-11-24", "bob")["cost_micros"] == round(
         replies[-1].metadata.cost_cents * 10_000)
 
 

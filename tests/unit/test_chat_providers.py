@@ -11,10 +11,11 @@ from typing import Any
 import botocore.session
 import pytest
 from conftest import Api, FakeClock
+from counters import day_counters
 from fake_providers import FakeProviders, Scripted, Usage
 
-from aichat import keys, wiring
 from aichat import settings as settings_module
+from aichat import wiring
 from aichat.errors import ConfigurationError
 from aichat.pricing import PriceTable
 from aichat.pricing import Usage as Counted
@@ -43,9 +44,8 @@ def api_for(settings: Settings, dynamodb: Any, sns: Any, clock: FakeClock) -> Ap
     return Api(wiring.build(settings, dynamodb=dynamodb, sns=sns, clock=clock))
 
 
-def counter(dynamodb: Any, sk: str = keys.TENANT_COUNTER_SK) -> dict[str, int]:
-    item = dynamodb.get_item(TableName="ai-chat", Key={"PK": {"S": keys.usage_pk("acme", DAY)}, "SK": {"S": sk}})
-    return {k: int(v["N"]) for k, v in item.get("Item", {}).items() if "N" in v}
+def counter(dynamodb: Any, user: str | None = None) -> dict[str, int]:
+    return day_counters(dynamodb, "acme", DAY, user)
 
 
 def micros(cents: float) -> int:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from conftest import Api, Reply, ScriptedProvider, load_event, load_function
+from counters import day_counters
 
-from aichat import keys
 from aichat.errors import ChatError, ProviderError
 
 DAY = "2026-11-24"
@@ -41,9 +41,7 @@ def keyed(api: Api) -> KeyedChat:
 
 
 def tenant_cost(dynamodb: Any, tenant: str = "acme") -> int:
-    item = dynamodb.get_item(TableName="ai-chat", Key={"PK": {"S": keys.usage_pk(tenant, DAY)},
-                                                       "SK": {"S": keys.TENANT_COUNTER_SK}}).get("Item", {})
-    return int(item.get("cost_micros", {}).get("N", 0))
+    return day_counters(dynamodb, tenant, DAY).get("cost_micros", 0)
 
 
 def test_a_retry_with_the_same_key_gets_the_first_answer_and_is_charged_once(
@@ -205,9 +203,7 @@ class _Context:
 
 
 def _user_day(dynamodb: Any) -> dict[str, int]:
-    item = dynamodb.get_item(TableName="ai-chat", Key={"PK": {"S": keys.usage_pk("acme", DAY)},
-                                                       "SK": {"S": keys.user_counter_sk("user-1")}})["Item"]
-    return {k: int(v["N"]) for k, v in item.items() if "N" in v}
+    return day_counters(dynamodb, "acme", DAY, "user-1")
 
 
 def test_a_keyed_turn_that_died_answers_409_until_swept_then_its_retry_runs_in_the_same_session(
