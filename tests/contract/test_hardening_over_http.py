@@ -1,4 +1,4 @@
-"""Hardening over HTTP: the local server refuses a bad price, unknown docs assets are plain 404s, and 160 ratings
+"""Hardening over HTTP: the local server refuses a bad price, unknown docs assets are plain 404s, and 80 ratings
 of one reply in flight at once all succeed with the day's counters exact."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from localdev import process
 
 pytestmark = pytest.mark.dynamodb_local
 
-RATINGS_IN_FLIGHT = 160
+RATINGS_IN_FLIGHT = 80  # seconds on a 2-core machine, under load too
 
 
 def test_the_local_server_refuses_to_start_with_a_negative_price_naming_the_variable_and_the_model() -> None:
@@ -41,7 +41,7 @@ def test_unknown_docs_assets_each_answer_404_naming_them_and_the_real_ones_still
     assert known.status == 200 and len(known.raw) > 10_000
 
 
-def test_160_parallel_ratings_of_one_reply_all_answer_200_and_the_day_counts_the_reply_once(client: Client) -> None:
+def test_80_parallel_ratings_of_one_reply_all_answer_200_and_the_day_counts_the_reply_once(client: Client) -> None:
     tenant = f"ratings-{uuid.uuid4().hex[:8]}"
     alice = client.as_user("alice", tenant)
     chat = alice.post("/api/v1/ai/chat", {"message": "How do I reset a customer password?", "session_id": None})

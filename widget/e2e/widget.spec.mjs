@@ -234,18 +234,64 @@ describe("the chat widget on the local server's demo page", () => {
     }
   });
 
-  it("follows a dark system preference and fits a phone's screen", async () => {
+  it("in auto, follows the system's light or dark preference as it changes", async () => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, colorScheme: "dark" });
+    try {
+      const { page, errors } = await openDemo(context, server, token);
+      await openPanel(page);
+      assert.equal(await page.locator(".root").getAttribute("data-theme"), "auto", "the demo page leaves the theme to auto");
+      const colours = () => page.locator(".panel").evaluate((panel) => {
+        const style = getComputedStyle(panel);
+        return `${style.backgroundColor} on ${style.color}`;
+      });
+      // The two palettes' --bg and --fg (widget-styles.ts): #1c2128 on #e6edf3, and #ffffff on #1b1f24.
+      const DARK = "rgb(28, 33, 40) on rgb(230, 237, 243)";
+      const LIGHT = "rgb(255, 255, 255) on rgb(27, 31, 36)";
+      assert.equal(await colours(), DARK, "a dark system: the dark palette");
+      await page.emulateMedia({ colorScheme: "light" });
+      assert.equal(await colours(), LIGHT, "the system turned light: so did the panel, with no reload");
+      await page.emulateMedia({ colorScheme: "dark" });
+      assert.equal(await colours(), DARK, "and dark again");
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("shows a reply's table and nested list on a phone's screen in the dark, inside the panel and inert", async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 740 }, colorScheme: "dark" });
     try {
-      const { page } = await openDemo(context, server, await mintToken("dana"));
+      const { page, errors } = await openDemo(context, server, await mintToken("dana"));
       await openPanel(page);
-      await send(page, "Dark mode, please: **bold** and a list\n- one\n- two");
+      await send(page, [
+        "Plans:",
+        "",
+        "| plan | seats | monthly price |",
+        "|:--|:-:|--:|",
+        "| **Pro** <img src=x onerror=window.__xss=3> | 5 | $10 |",
+        "",
+        "- top",
+        "  - nested [x](javascript:window.__xss=4)",
+      ].join("\n"));
       await reply(page, 1);
-      const background = await page.locator(".panel").evaluate((panel) => getComputedStyle(panel).backgroundColor);
-      const [r, g, b] = background.match(/\d+/g).map(Number);
-      assert.ok(r + g + b < 3 * 80, `the panel is dark: ${background}`);
-      const box = await page.locator(".panel").boundingBox();
-      assert.ok(box.x >= 0 && box.y >= 0 && box.x + box.width <= 390 && box.y + box.height <= 740, JSON.stringify(box));
+      const assistant = page.locator('.msg[data-role="assistant"]').first();
+      assert.deepEqual(await assistant.locator("th").allInnerTexts(), ["plan", "seats", "monthly price"]);
+      assert.deepEqual(await assistant.locator("td").allInnerTexts(), ["Pro <img src=x onerror=window.__xss=3>", "5", "$10"]);
+      assert.equal(await assistant.locator("td strong").innerText(), "Pro");
+      assert.equal(await assistant.locator("td").nth(2).evaluate((td) => getComputedStyle(td).textAlign), "right");
+      assert.match(await assistant.locator("li > ul > li").innerText(), /^nested x/);
+      assert.equal(await assistant.locator("a").count(), 0, "the javascript: link is refused");
+      assert.equal(await page.locator("img").count(), 0, "the cell's <img> is text, not an element");
+      assert.equal(await page.evaluate(() => window.__xss), undefined);
+
+      const panel = await page.locator(".panel").boundingBox();
+      assert.ok(panel.x >= 0 && panel.y >= 0 && panel.x + panel.width <= 390 && panel.y + panel.height <= 740, JSON.stringify(panel));
+      const bubble = await assistant.locator(".bubble").boundingBox();
+      assert.ok(bubble.x >= panel.x && bubble.x + bubble.width <= panel.x + panel.width,
+        `the bubble with the table stays inside the panel: ${JSON.stringify({ bubble, panel })}`);
+      const background = await page.locator(".panel").evaluate((element) => getComputedStyle(element).backgroundColor);
+      assert.equal(background, "rgb(28, 33, 40)", "the panel is dark");
+      assert.deepEqual(errors, []);
       await screenshot(page, "08-dark-phone");
     } finally {
       await context.close();

@@ -21,6 +21,43 @@ function widget(): HTMLElement {
   return shadowRoot() as unknown as HTMLElement;
 }
 
+type Scheme = "light" | "dark";
+
+/**
+ * The custom properties (the widget's palette) that `css` gives `element` when the system prefers `scheme`: its rules
+ * in source order, a `prefers-color-scheme` media block only when it names that scheme, other media blocks never.
+ * jsdom applies no media queries, so this is the cascade of the stylesheet as written, not of a browser (its
+ * rules' specificity rises with their order, as the widget's stylesheet is written; the browser tests check a
+ * real one).
+ */
+function customProperties(css: string, element: Element, scheme: Scheme): Record<string, string> {
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(css);
+  const out: Record<string, string> = {};
+  const apply = (rules: CSSRuleList): void => {
+    for (const rule of Array.from(rules)) {
+      if (rule instanceof CSSMediaRule) {
+        const wanted = /^\(prefers-color-scheme:\s*(light|dark)\)$/.exec(rule.media.mediaText.trim());
+        if (wanted?.[1] === scheme) apply(rule.cssRules);
+      } else if (rule instanceof CSSStyleRule && matches(element, rule.selectorText)) {
+        for (const name of Array.from(rule.style)) {
+          if (name.startsWith("--")) out[name] = rule.style.getPropertyValue(name).trim();
+        }
+      }
+    }
+  };
+  apply(sheet.cssRules);
+  return out;
+}
+
+function matches(element: Element, selector: string): boolean {
+  try {
+    return element.matches(selector);
+  } catch {
+    return false; // a selector jsdom cannot read (:host) is not one about the widget's root element
+  }
+}
+
 function setup(props: Partial<AIChatWidgetProps> = {}, transport = new FakeTransport(), storage = new MemoryStorage()) {
   const view = render(<AIChatWidget transport={transport} storage={storage} {...props} />);
   const ui = within(widget());
@@ -191,10 +228,28 @@ describe("AIChatWidget", () => {
     expect(transport.callsOf("messageFeedback").map(([, , body]) => body)).toEqual([{ rating: "up" }]);
   });
 
-  it("follows the theme prop, and the system preference when it is auto", () => {
-    setup({ theme: "dark" });
-    expect(widget().querySelector(".root")?.getAttribute("data-theme")).toBe("dark");
-    expect(widget().querySelector("style")?.textContent).toContain("prefers-color-scheme: dark");
+  it("follows the theme prop, and in auto the system's light or dark preference", () => {
+    const roots = Object.fromEntries((["light", "dark", "auto"] as const).map((theme) => {
+      const view = setup({ theme }).view;
+      const root = widget().querySelector(".root");
+      if (!root) throw new Error("no .root");
+      const css = widget().querySelector("style")?.textContent ?? "";
+      view.unmount();
+      return [theme, { root, css }];
+    }));
+    expect(roots.auto?.root.getAttribute("data-theme")).toBe("auto");
+    const palette = (theme: "light" | "dark" | "auto", scheme: Scheme) =>
+      customProperties(roots[theme]?.css ?? "", roots[theme]!.root, scheme);
+    const light = palette("light", "light");
+    const dark = palette("dark", "light");
+    expect(light["--bg"]).toBe("#ffffff");
+    expect(dark["--bg"]).toBe("#1c2128");
+    expect(dark).not.toEqual(light);
+    // An explicit theme ignores the system; auto takes the whole palette of the system's scheme.
+    expect(palette("light", "dark")).toEqual(light);
+    expect(palette("dark", "dark")).toEqual(dark);
+    expect(palette("auto", "light")).toEqual(light);
+    expect(palette("auto", "dark")).toEqual(dark);
   });
 
   it("adds one host element to the page and no styles outside its shadow root", () => {

@@ -1,101 +1,34 @@
-/** The API's bodies as the widget uses them (README "The API"; layers/common/python/aichat/models.py). */
+/**
+ * The API's bodies under the widget's own names. Each is a model of the Python layer (aichat/models.py), taken from
+ * the API's OpenAPI document by api-schema.generated.ts (`npm run gen:api-types`); nothing here restates a field.
+ */
+import type { components } from "./api-schema.generated";
 
-export type SessionType = "customer_support" | "admin_assistant" | "network_diagnostics" | "analytics";
-export type SessionStatus = "active" | "completed" | "escalated" | "abandoned";
-export type MessageRating = "up" | "down";
-/** A JSON object: what `context` may be (at most 8 KB once serialised). */
-export type ChatContext = Record<string, unknown>;
+type Schemas = components["schemas"];
 
-export interface ChatRequestBody {
-  message: string;
-  session_id: string | null;
-  context?: ChatContext;
-  session_type?: SessionType;
-}
-
-export interface ChatResponseBody {
-  session_id: string;
-  message: string;
-  role: "assistant";
-  function_calls: Record<string, unknown>[];
-  metadata: {
-    tokens: number;
-    input_tokens: number;
-    output_tokens: number;
-    cost_cents: number;
-    model: string;
-    provider: string;
-    message_id: string;
-    /** The reply was cut to the length the deployment allows. */
-    truncated?: boolean;
-  };
-}
-
-export interface CreateSessionBody {
-  session_type: SessionType;
-  context?: ChatContext;
-  customer_id?: string;
-}
-
-export interface SessionBody {
-  id: string;
-  session_type: SessionType;
-  status: SessionStatus;
-  provider: string;
-  model: string;
-  created_at: string;
-  updated_at: string;
-  message_count: number;
-  total_tokens: number;
-  total_cost: number;
-  user_rating: number | null;
-  feedback?: string | null;
-  escalation_reason?: string | null;
-  customer_id?: string | null;
-  context?: ChatContext | null;
-}
-
-export interface HistoryMessageBody {
-  id: string;
-  role: "user" | "assistant";
-  content: string;
-  created_at: string;
-  tokens: number;
-  /** pending: its turn is being answered, or died and waits for the sweeper to mark it failed. */
-  status: "ok" | "pending" | "failed";
-  feedback?: MessageRating | null;
-  feedback_text?: string | null;
-  /** The reply was cut to the length the deployment allows. */
-  truncated?: boolean;
-}
-
-export interface HistoryBody {
-  session_id: string;
-  messages: HistoryMessageBody[];
-  metadata: SessionBody;
-  next_cursor: string | null;
-}
-
-export interface SessionFeedbackBody {
-  rating: number;
-  feedback?: string;
-}
-
-export interface MessageFeedbackBody {
-  rating: MessageRating;
-  feedback?: string;
-}
-
-export interface EscalateBody {
-  reason: string;
-}
-
+/** POST /chat */
+export type ChatRequestBody = Schemas["ChatRequest"];
+export type ChatResponseBody = Schemas["ChatResponse"];
+export type ChatMetadataBody = Schemas["ChatMetadata"];
+/** POST /sessions */
+export type CreateSessionBody = Schemas["CreateSessionRequest"];
+/** A session, as POST /sessions, GET /sessions/my, feedback and escalation answer it. */
+export type SessionBody = Schemas["SessionOut"];
+/** GET /sessions/{id}/history */
+export type HistoryBody = Schemas["HistoryResponse"];
+/** One message of a history page; its status is pending while its turn is answered (or until a dead one is swept). */
+export type HistoryMessageBody = Schemas["MessageOut"];
+/** POST /sessions/{id}/feedback */
+export type SessionFeedbackBody = Schemas["FeedbackRequest"];
+/** POST /sessions/{id}/messages/{message_id}/feedback */
+export type MessageFeedbackBody = Schemas["MessageFeedbackRequest"];
+/** POST /sessions/{id}/escalate */
+export type EscalateBody = Schemas["EscalateRequest"];
 /** Every error the API answers: `detail` is a sentence to show, `code` is for programs. */
-export interface ErrorBody {
-  detail: string;
-  code: string;
-  field?: string | null;
-  limit?: number | null;
-  used?: number | null;
-  status?: SessionStatus | null;
-}
+export type ErrorBody = Schemas["ErrorBody"];
+
+export type SessionType = SessionBody["session_type"];
+export type SessionStatus = SessionBody["status"];
+export type MessageRating = MessageFeedbackBody["rating"];
+/** A JSON object: what `context` may be (at most 8 KB once serialised). */
+export type ChatContext = NonNullable<ChatRequestBody["context"]>;

@@ -173,6 +173,31 @@ describe("ChatClient history", () => {
     expect(transport.callsOf("history")).toHaveLength(1);
   });
 
+  it("reads a history page that leaves out what the API document calls optional: no cursor, rating or statuses", async () => {
+    const transport = new FakeTransport();
+    const id = transport.seed(2);
+    const full = await transport.history(id);
+    // Only the fields the document requires (the generated types let the optional ones be absent).
+    const { user_rating: _rating, feedback: _feedback, escalation_reason: _reason, customer_id: _customer, context: _context,
+      ...metadata } = full.metadata;
+    vi.spyOn(transport, "history").mockResolvedValue({
+      session_id: id,
+      metadata,
+      messages: full.messages.map(({ id: messageId, role, content, created_at, tokens }) => ({ id: messageId, role, content, created_at, tokens })),
+    });
+    const storage = new MemoryStorage();
+    storage.setItem(storageKeyFor("admin_assistant"), id);
+    const { client } = setup({ transport, storage });
+    await client.load();
+    expect(client.getSnapshot()).toMatchObject({ sessionRating: null, hasOlder: false, historyLoaded: true, status: "ready" });
+    expect(client.getSnapshot().messages.map((m) => [m.content, m.status, m.rating])).toEqual([
+      ["message 1", "sent", null],
+      ["message 2", "sent", null],
+    ]);
+    await client.loadOlder();
+    expect(transport.history).toHaveBeenCalledTimes(1);
+  });
+
   it("loads earlier pages in front of the shown messages until there are none", async () => {
     const transport = new FakeTransport();
     const id = transport.seed(5);

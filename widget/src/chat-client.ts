@@ -199,13 +199,13 @@ export class ChatClient {
       try {
         const page = await this.transport.history(sessionId, { limit: this.pageSize });
         if (generation !== this.generation) return;
-        this.cursor = page.next_cursor;
+        this.cursor = page.next_cursor ?? null;
         this.update({
           // Keeps a message sent while the page was on its way (it waits for this load before it goes out).
           messages: [...page.messages.map(fromHistory), ...this.state.messages.filter((m) => m.status === "pending")],
           sessionStatus: page.metadata.status,
-          sessionRating: page.metadata.user_rating,
-          hasOlder: page.next_cursor !== null,
+          sessionRating: page.metadata.user_rating ?? null,
+          hasOlder: this.cursor !== null,
           historyLoaded: true,
           status: this.idleStatus(),
         });
@@ -235,11 +235,11 @@ export class ChatClient {
     try {
       const page = await this.transport.history(sessionId, { limit: this.pageSize, cursor: this.cursor });
       if (generation !== this.generation) return;
-      this.cursor = page.next_cursor;
+      this.cursor = page.next_cursor ?? null;
       const shown = new Set(this.state.messages.map((m) => m.id));
       this.update({
         messages: [...page.messages.filter((m) => !shown.has(m.id)).map(fromHistory), ...this.state.messages],
-        hasOlder: page.next_cursor !== null,
+        hasOlder: this.cursor !== null,
       });
     } catch (e) {
       if (generation !== this.generation) return;

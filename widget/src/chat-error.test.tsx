@@ -1,6 +1,7 @@
 import { act, fireEvent, render, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AIChatWidget } from "./ai-chat-widget";
+import type { ErrorBody } from "./api-types";
 import { ChatApiError } from "./chat-error";
 import { FakeTransport, MemoryStorage } from "./testing/fake-transport";
 import { createFetchTransport } from "./transport";
@@ -25,6 +26,19 @@ async function throttledError(): Promise<ChatApiError> {
 
 afterEach(() => {
   document.body.innerHTML = "";
+});
+
+describe("ChatApiError", () => {
+  it("takes a session_not_active error's status only when it is one of the API's session statuses", () => {
+    const closed = (status: unknown) =>
+      new ChatApiError(400, { code: "session_not_active", detail: "Closed.", status } as Partial<ErrorBody>).sessionStatus;
+    expect(closed("escalated")).toBe("escalated");
+    expect(closed("completed")).toBe("completed");
+    expect(closed("archived")).toBeNull();
+    expect(closed("constructor")).toBeNull();
+    expect(closed(null)).toBeNull();
+    expect(closed(7)).toBeNull();
+  });
 });
 
 describe("API Gateway's throttling (429)", () => {

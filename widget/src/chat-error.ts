@@ -41,6 +41,14 @@ function kindOf(status: number, code: string): ChatErrorKind {
   return "unknown";
 }
 
+// Typed as a record so the compiler fails here when the API's list of statuses changes.
+const SESSION_STATUSES: Readonly<Record<SessionStatus, true>> = { active: true, completed: true, escalated: true, abandoned: true };
+
+/** The error's `status` when it is a session status (the API types it as any string). */
+function sessionStatusOf(value: unknown): SessionStatus | null {
+  return typeof value === "string" && Object.hasOwn(SESSION_STATUSES, value) ? (value as SessionStatus) : null;
+}
+
 // A limit, a closed or missing session, invalid input or a provider nobody configured will fail the same way again.
 const NOT_RETRYABLE: ReadonlySet<ChatErrorKind> = new Set(["limit", "session-closed", "not-found", "invalid"]);
 
@@ -71,7 +79,7 @@ export class ChatApiError extends Error {
     this.retryable = !NOT_RETRYABLE.has(kind) && code !== "provider_not_configured";
     this.limit = typeof body?.limit === "number" ? body.limit : null;
     this.used = typeof body?.used === "number" ? body.used : null;
-    this.sessionStatus = body?.status ?? null;
+    this.sessionStatus = sessionStatusOf(body?.status);
   }
 }
 

@@ -1,6 +1,6 @@
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
-import { Markdown, safeHref } from "./markdown";
+import { MAX_DEPTH, Markdown, safeHref } from "./markdown";
 
 const html = (source: string): string => renderToStaticMarkup(<Markdown source={source} />);
 
@@ -39,9 +39,114 @@ describe("Markdown safety", () => {
       '<pre><code data-language="html">&lt;script&gt;alert(1)&lt;/script&gt;</code></pre>',
     );
   });
+
+  it("keeps a table cell's HTML as text and refuses its javascript: and data: links", () => {
+    const out = html(
+      "| <b>name</b> | link |\n|---|:-:|\n" +
+        "| <script>alert(1)</script> | [x](javascript:alert(1)) |\n" +
+        "| <img src=x onerror=\"alert(2)\"> | [y](data:text/html,hi) <javascript:alert(4)> |",
+    );
+    expect(out).toBe(
+      '<div class="md-table"><table><thead><tr><th>&lt;b&gt;name&lt;/b&gt;</th><th style="text-align:center">link</th></tr></thead>' +
+        "<tbody><tr><td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td style=\"text-align:center\">x</td></tr>" +
+        '<tr><td>&lt;img src=x onerror=&quot;alert(2)&quot;&gt;</td><td style="text-align:center">y &lt;javascript:alert(4)&gt;</td></tr>' +
+        "</tbody></table></div>",
+    );
+  });
+
+  it("takes a column's alignment only from :---, ---: and :---:, so a delimiter row cannot write an attribute", () => {
+    const out = html('| a |\n|:-:" onmouseover="alert(1)|\n| b |');
+    expect(out).not.toContain("<table");
+    expect(out).not.toContain('onmouseover="');
+    expect(out).toBe("<p>| a |<br/>|:-:&quot; onmouseover=&quot;alert(1)|<br/>| b |</p>");
+  });
+
+  it("keeps a nested list item's HTML as text and refuses its javascript: links, at every level", () => {
+    const out = html(
+      "- outer <script>alert(1)</script>\n" +
+        "  - [x](javascript:alert(2))\n" +
+        "    1. <img src=x onerror=\"alert(3)\"> [y](JaVaScRiPt:alert(4))\n" +
+        "       - <a href=\"javascript:alert(5)\">z</a>",
+    );
+    expect(out).toBe(
+      "<ul><li>outer &lt;script&gt;alert(1)&lt;/script&gt;<ul><li>x<ol><li>&lt;img src=x onerror=&quot;alert(3)&quot;&gt; y" +
+        "<ul><li>&lt;a href=&quot;javascript:alert(5)&quot;&gt;z&lt;/a&gt;</li></ul></li></ol></li></ul></li></ul>",
+    );
+  });
+
+  it("renders a reply nested thousands of levels deep without running out of stack, the depths as text", () => {
+    const quotes = html(`${"> ".repeat(10_000)}<script>deep</script>`);
+    expect(quotes.match(/<blockquote>/g)).toHaveLength(MAX_DEPTH + 1);
+    expect(quotes).toContain("&gt; &gt; &lt;script&gt;deep&lt;/script&gt;");
+    const list = html(Array.from({ length: 1_000 }, (_, n) => `${"  ".repeat(n)}- level ${n}`).join("\n"));
+    expect(list.match(/<ul>/g)).toHaveLength(MAX_DEPTH + 1);
+    expect(list).toContain("- level 999</p>");
+  });
 });
 
 describe("Markdown formatting", () => {
+  it("renders a GFM table: header, aligned columns, inline markdown in cells", () => {
+    expect(html("| Plan | Seats | Price | Notes |\n|:-----|:-----:|------:|-------|\n| **Pro** | 5 | $10 | see [docs](https://example.com) |\n| `team` | 50 | $90 | _yearly_ |")).toBe(
+      '<div class="md-table"><table><thead><tr><th style="text-align:left">Plan</th><th style="text-align:center">Seats</th>' +
+        '<th style="text-align:right">Price</th><th>Notes</th></tr></thead><tbody>' +
+        '<tr><td style="text-align:left"><strong>Pro</strong></td><td style="text-align:center">5</td><td style="text-align:right">$10</td>' +
+        '<td>see <a href="https://example.com/" target="_blank" rel="noopener noreferrer nofollow">docs</a></td></tr>' +
+        '<tr><td style="text-align:left"><code>team</code></td><td style="text-align:center">50</td><td style="text-align:right">$90</td>' +
+        "<td><em>yearly</em></td></tr></tbody></table></div>",
+    );
+  });
+
+  it("reads table rows as GFM does: outer pipes optional, escaped pipes, missing cells empty, extra cells dropped", () => {
+    expect(html("a | b\n--|--\n`x\\|y` | 2 | 3\n1")).toBe(
+      '<div class="md-table"><table><thead><tr><th>a</th><th>b</th></tr></thead><tbody>' +
+        "<tr><td><code>x|y</code></td><td>2</td></tr></tbody></table></div><p>1</p>",
+    );
+    expect(html("| a | b |\n|---|---|\n| only |")).toContain("<tr><td>only</td><td></td></tr>");
+    expect(html("| a |\n|---|")).toBe('<div class="md-table"><table><thead><tr><th>a</th></tr></thead></table></div>');
+  });
+
+  it("starts a table right after a paragraph line and ends it at a blank line or a line without a pipe", () => {
+    expect(html("Compare:\n| a | b |\n|---|---|\n| 1 | 2 |\nThat is all.")).toBe(
+      '<p>Compare:</p><div class="md-table"><table><thead><tr><th>a</th><th>b</th></tr></thead><tbody>' +
+        "<tr><td>1</td><td>2</td></tr></tbody></table></div><p>That is all.</p>",
+    );
+  });
+
+  it("leaves pipes that are not a table as text", () => {
+    expect(html("| a | b |\n|---|")).toBe("<p>| a | b |<br/>|---|</p>"); // the delimiter row has another count
+    expect(html("a | b\nc | d")).toBe("<p>a | b<br/>c | d</p>");
+    expect(html("title\n---")).toBe("<p>title</p><hr/>"); // a delimiter row needs a pipe
+  });
+
+  it("nests lists by indentation: bullets in bullets, bullets in numbers, numbers in bullets", () => {
+    expect(html("- a\n  - a.1\n    - a.1.1\n  - a.2\n- b")).toBe(
+      "<ul><li>a<ul><li>a.1<ul><li>a.1.1</li></ul></li><li>a.2</li></ul></li><li>b</li></ul>",
+    );
+    expect(html("1. **Install**\n   - run `npm i`\n   - wait\n2. Start\n   1. open\n   2. click")).toBe(
+      "<ol><li><strong>Install</strong><ul><li>run <code>npm i</code></li><li>wait</li></ul></li>" +
+        "<li>Start<ol><li>open</li><li>click</li></ol></li></ol>",
+    );
+    expect(html("- steps\n    3. third\n    4. fourth")).toBe('<ul><li>steps<ol start="3"><li>third</li><li>fourth</li></ol></li></ul>');
+  });
+
+  it("nests with two spaces under a number, four spaces or a tab, and keeps one stray space a sibling", () => {
+    expect(html("1. a\n  - b")).toBe("<ol><li>a<ul><li>b</li></ul></li></ol>");
+    expect(html("- a\n    - b\n- c")).toBe("<ul><li>a<ul><li>b</li></ul></li><li>c</li></ul>");
+    expect(html("- a\n\t- b")).toBe("<ul><li>a<ul><li>b</li></ul></li></ul>");
+    expect(html("- a\n - b")).toBe("<ul><li>a</li><li>b</li></ul>");
+  });
+
+  it("keeps an item's continuation lines, code, paragraphs and tables inside the item", () => {
+    expect(html("- a\n  more a\n  - a.1\n- b")).toBe("<ul><li>a<br/>more a<ul><li>a.1</li></ul></li><li>b</li></ul>");
+    expect(html("1. Run:\n   ```bash\n   npm ci\n     --silent\n   ```\n2. Done")).toBe(
+      '<ol><li>Run:<pre><code data-language="bash">npm ci\n  --silent</code></pre></li><li>Done</li></ol>',
+    );
+    expect(html("- a\n\n  second paragraph\n- b")).toBe("<ul><li>a<p>second paragraph</p></li><li>b</li></ul>");
+    expect(html("- a\n  | x |\n  |---|\n  | 1 |")).toBe(
+      '<ul><li>a<div class="md-table"><table><thead><tr><th>x</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table></div></li></ul>',
+    );
+  });
+
   it("renders strong, emphasis, strikethrough and inline code", () => {
     expect(html("**bold** and *it* and _it_ and ~~gone~~ and `x = 1`")).toBe(
       "<p><strong>bold</strong> and <em>it</em> and <em>it</em> and <del>gone</del> and <code>x = 1</code></p>",

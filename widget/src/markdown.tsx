@@ -4,8 +4,10 @@ import { Fragment, type ReactNode } from "react";
  * A small Markdown renderer for assistant replies that builds React elements, never HTML strings: every piece of
  * text reaches the page through React's escaping, so a reply containing <script> or an onerror attribute shows as
  * text. Links keep only http(s) and mailto targets. Covered: paragraphs (a single newline is a line break, as in
- * chat), headings, emphasis, strong, strikethrough, inline and fenced code, lists, block quotes, rules, links and
- * bare URLs. Anything else shows as the text it is.
+ * chat), headings, emphasis, strong, strikethrough, inline and fenced code, lists (nested by indenting an item's
+ * lines two or more spaces past its marker), block quotes, rules, GFM tables (a header row, a row of `---`,
+ * `:---`, `---:` or `:---:` cells, then rows until a blank line or a line without a `|`), links and bare URLs.
+ * Anything else shows as the text it is; lists and quotes nested deeper than MAX_DEPTH show as plain text.
  */
 
 const FENCE = /^ {0,3}(`{3,}|~{3,})\s*([\w+-]*)/;
@@ -15,9 +17,14 @@ const QUOTE = /^ {0,3}>\s?(.*)$/;
 const BULLET = /^ {0,3}[-*+]\s+(.*)$/;
 const NUMBERED = /^ {0,3}(\d{1,9})[.)]\s+(.*)$/;
 const BLANK = /^\s*$/;
+const ALIGNMENT_CELL = /^:?-+:?$/;
 // A bare URL ends before trailing punctuation that usually closes the sentence around it.
 const BARE_URL = /^https?:\/\/[^\s<>"]*[^\s<>".,:;!?'")\]]/;
 const SAFE_PROTOCOLS = new Set(["http:", "https:", "mailto:"]);
+/** Lists and quotes inside each other this deep (a reply could nest thousands) render their content as text. */
+export const MAX_DEPTH = 8;
+/** An item's line is inside it when indented this many columns past the item's marker, and a sibling when less. */
+const NESTED_INDENT = 2;
 
 /** The URL as an href if it is absolute http(s) or mailto; null for javascript:, data:, relative and malformed. */
 export function safeHref(raw: string): string | null {
@@ -35,12 +42,80 @@ function startsBlock(line: string): boolean {
     NUMBERED.test(line);
 }
 
-interface ListItem {
-  lines: string[];
+/** Whether a block other than a paragraph starts at line `i`: a table needs the line after it too. */
+function startsBlockAt(lines: readonly string[], i: number): boolean {
+  return startsBlock(lines[i] ?? "") || tableAt(lines, i) !== null;
 }
 
-function blocks(source: string, key: string): ReactNode[] {
+/** The line's indentation in columns, a tab reaching the next multiple of 4. */
+function indentOf(line: string): number {
+  let column = 0;
+  for (const ch of line) {
+    if (ch === " ") column += 1;
+    else if (ch === "\t") column += 4 - (column % 4);
+    else break;
+  }
+  return column;
+}
+
+/** The line without its first `columns` columns of indentation. */
+function dedent(line: string, columns: number): string {
+  let column = 0;
+  let at = 0;
+  while (at < line.length && column < columns && (line[at] === " " || line[at] === "\t")) {
+    column += line[at] === "\t" ? 4 - (column % 4) : 1;
+    at += 1;
+  }
+  // A tab that reaches past the cut leaves its remaining columns as spaces.
+  return " ".repeat(Math.max(0, column - columns)) + line.slice(at);
+}
+
+type Alignment = "left" | "center" | "right" | undefined;
+
+/** A table row's cells: split on pipes a backslash does not escape, the outer pipes optional. */
+function cells(line: string): string[] {
+  let text = line.trim();
+  if (text.startsWith("|")) text = text.slice(1);
+  if (text.endsWith("|") && !text.endsWith("\\|")) text = text.slice(0, -1);
+  const out: string[] = [];
+  let cell = "";
+  for (let i = 0; i < text.length; i += 1) {
+    const ch = text[i] ?? "";
+    if (ch === "\\" && text[i + 1] === "|") {
+      cell += "|"; // as in GFM, an escaped pipe is a pipe in the cell, in code spans too
+      i += 1;
+    } else if (ch === "|") {
+      out.push(cell.trim());
+      cell = "";
+    } else {
+      cell += ch;
+    }
+  }
+  out.push(cell.trim());
+  return out;
+}
+
+/** The header cells and column alignments of a table whose header row is line `i`, or null. */
+function tableAt(lines: readonly string[], i: number): { header: string[]; align: Alignment[] } | null {
+  const headerLine = lines[i] ?? "";
+  const delimiterLine = lines[i + 1] ?? "";
+  if (!headerLine.includes("|") || !delimiterLine.includes("|") || indentOf(headerLine) > 3) return null;
+  const delimiters = cells(delimiterLine);
+  if (!delimiters.every((cell) => ALIGNMENT_CELL.test(cell))) return null;
+  const header = cells(headerLine);
+  if (header.length !== delimiters.length) return null;
+  const align = delimiters.map((cell): Alignment => {
+    const left = cell.startsWith(":");
+    const right = cell.endsWith(":");
+    return left && right ? "center" : right ? "right" : left ? "left" : undefined;
+  });
+  return { header, align };
+}
+
+/** The source's blocks; `depth` counts the lists and quotes around it. */
+function blocks(source: string, key: string, depth = 0): ReactNode[] {
   const lines = source.replace(/\r\n?/g, "\n").split("\n");
+  if (depth > MAX_DEPTH) return asText(lines, key); // too deep to nest further: the lines as paragraphs of text
   const out: ReactNode[] = [];
   let i = 0;
   const next = (): string => `${key}.${out.length}`;
@@ -90,41 +165,121 @@ function blocks(source: string, key: string): ReactNode[] {
         i += 1;
       }
       const k = next();
-      out.push(<blockquote key={k}>{blocks(quoted.join("\n"), k)}</blockquote>);
+      out.push(<blockquote key={k}>{blocks(quoted.join("\n"), k, depth + 1)}</blockquote>);
       continue;
     }
     const ordered = NUMBERED.test(line);
     if (ordered || BULLET.test(line)) {
       const pattern = ordered ? NUMBERED : BULLET;
       const start = ordered ? Number(NUMBERED.exec(line)?.[1] ?? "1") : 1;
-      const items: ListItem[] = [];
+      const base = indentOf(line);
+      const sibling = (l: string): RegExpExecArray | null =>
+        indentOf(l) < base + NESTED_INDENT ? pattern.exec(l) : null;
+      // Each item: the text after its marker, then its own lines (continuations, nested lists) as written.
+      const items: string[][] = [];
       while (i < lines.length) {
         const current = lines[i] ?? "";
-        const match = pattern.exec(current);
+        const match = sibling(current);
+        const item = items[items.length - 1];
         if (match) {
-          items.push({ lines: [(ordered ? match[2] : match[1]) ?? ""] });
-        } else if (!BLANK.test(current) && /^\s+/.test(current) && items.length > 0) {
-          items[items.length - 1]?.lines.push(current.trim()); // an indented continuation of the item
-        } else if (BLANK.test(current) && pattern.test(lines[i + 1] ?? "")) {
-          // A blank line between items keeps the list going.
+          items.push([(ordered ? match[2] : match[1]) ?? ""]);
+        } else if (item && !BLANK.test(current) && indentOf(current) > base) {
+          item.push(current); // an indented line belongs to the item above it
+        } else if (item && BLANK.test(current)) {
+          // A blank line keeps the list going when an item or the item's own indented lines follow it.
+          let after = i + 1;
+          while (after < lines.length && BLANK.test(lines[after] ?? "")) after += 1;
+          const following = lines[after] ?? "";
+          if (after >= lines.length || !(sibling(following) || indentOf(following) > base)) break;
+          if (!sibling(following)) item.push("");
+          i = after;
+          continue;
         } else {
           break;
         }
         i += 1;
       }
       const k = next();
-      const children = items.map((item, n) => <li key={`${k}.${n}`}>{lineBreaks(item.lines, `${k}.${n}`)}</li>);
+      const children = items.map((item, n) => <li key={`${k}.${n}`}>{listItem(item, `${k}.${n}`, depth)}</li>);
       out.push(ordered ? <ol key={k} start={start === 1 ? undefined : start}>{children}</ol> : <ul key={k}>{children}</ul>);
       continue;
     }
+    const table = tableAt(lines, i);
+    if (table) {
+      const columns = table.header.length;
+      const rows: string[][] = [];
+      i += 2;
+      while (i < lines.length && !BLANK.test(lines[i] ?? "") && (lines[i] ?? "").includes("|") &&
+        !startsBlock(lines[i] ?? "")) {
+        // As in GFM: cells past the header's count are dropped, missing ones are empty.
+        const row = cells(lines[i] ?? "").slice(0, columns);
+        rows.push([...row, ...Array<string>(columns - row.length).fill("")]);
+        i += 1;
+      }
+      const k = next();
+      const style = (n: number) => (table.align[n] ? { textAlign: table.align[n] } : undefined);
+      out.push(
+        <div key={k} className="md-table">
+          <table>
+            <thead>
+              <tr>
+                {table.header.map((cell, n) => <th key={n} style={style(n)}>{inline(cell, `${k}.h.${n}`)}</th>)}
+              </tr>
+            </thead>
+            {rows.length > 0 && (
+              <tbody>
+                {rows.map((row, r) => (
+                  <tr key={r}>
+                    {row.map((cell, n) => <td key={n} style={style(n)}>{inline(cell, `${k}.${r}.${n}`)}</td>)}
+                  </tr>
+                ))}
+              </tbody>
+            )}
+          </table>
+        </div>,
+      );
+      continue;
+    }
     const paragraph: string[] = [];
-    while (i < lines.length && !BLANK.test(lines[i] ?? "") && (paragraph.length === 0 || !startsBlock(lines[i] ?? ""))) {
+    while (i < lines.length && !BLANK.test(lines[i] ?? "") && (paragraph.length === 0 || !startsBlockAt(lines, i))) {
       paragraph.push(lines[i] ?? "");
       i += 1;
     }
     const k = next();
     out.push(<p key={k}>{lineBreaks(paragraph, k)}</p>);
   }
+  return out;
+}
+
+/**
+ * A list item's content: its first lines as text with line breaks (a tight item, as chat lists are), then from the
+ * first blank line or block (a nested list, code, a quote, a table) its lines as blocks, indented from the item.
+ */
+function listItem(lines: string[], key: string, depth: number): ReactNode[] {
+  const [first = "", ...rest] = lines;
+  const indent = rest.reduce((least, l) => (BLANK.test(l) ? least : Math.min(least, indentOf(l))), Infinity);
+  const body = rest.map((l) => dedent(l, indent));
+  const split = body.findIndex((l, n) => BLANK.test(l) || startsBlockAt(body, n));
+  if (split === -1) return lineBreaks([first, ...body], key);
+  return [
+    ...lineBreaks([first, ...body.slice(0, split)], key),
+    ...blocks(body.slice(split).join("\n"), `${key}.b`, depth + 1),
+  ];
+}
+
+/** Lines as paragraphs of inline text, split on blank lines: content too deeply nested to render as blocks. */
+function asText(lines: string[], key: string): ReactNode[] {
+  const out: ReactNode[] = [];
+  let paragraph: string[] = [];
+  const flush = (): void => {
+    if (paragraph.length > 0) out.push(<p key={`${key}.${out.length}`}>{lineBreaks(paragraph, `${key}.${out.length}`)}</p>);
+    paragraph = [];
+  };
+  for (const line of lines) {
+    if (BLANK.test(line)) flush();
+    else paragraph.push(line);
+  }
+  flush();
   return out;
 }
 

@@ -1,8 +1,9 @@
 import { act, render, renderHook, waitFor } from "@testing-library/react";
-import type { ReactNode } from "react";
+import { StrictMode, type ReactNode } from "react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AIChatProvider } from "./ai-chat-provider";
-import { storageKeyFor } from "./chat-client";
+import type { SessionType } from "./api-types";
+import { storageKeyFor, type ChatClient } from "./chat-client";
 import { ChatApiError } from "./chat-error";
 import { FakeTransport, MemoryStorage } from "./testing/fake-transport";
 import { useAIChat } from "./use-ai-chat";
@@ -132,6 +133,40 @@ describe("useAIChat", () => {
     expect(result.current.chatHistory.map((m) => m.content)).toEqual(["one", "ok Bearer first", "two", "ok Bearer second"]);
     expect(fetchMock.mock.calls[1]?.[1]).toMatchObject({ method: "POST" });
     expect(JSON.parse(String(fetchMock.mock.calls[1]?.[1]?.body))).toMatchObject({ session_id: "S1" });
+  });
+
+  it("makes its client once and keeps it through re-renders, in Strict Mode, with options written inline", async () => {
+    const transport = new FakeTransport();
+    const storages: MemoryStorage[] = [];
+    const seen = new Set<ChatClient>();
+    const wrapper = ({ children }: { children: ReactNode }) => <StrictMode>{children}</StrictMode>;
+    const { result, rerender } = renderHook(
+      ({ page, sessionType }: { page: string; sessionType: SessionType }) => {
+        // A new storage object, token function and context on every render, as a component written inline makes them.
+        const storage = new MemoryStorage();
+        storages.push(storage);
+        const chat = useAIChat({ transport, storage, getToken: () => "t", context: { page }, sessionType });
+        seen.add(chat.client);
+        return chat;
+      },
+      { wrapper, initialProps: { page: "one", sessionType: "analytics" } },
+    );
+    const first = result.current.client;
+    await act(async () => {
+      await result.current.sendMessage("hi");
+    });
+    rerender({ page: "two", sessionType: "analytics" });
+    rerender({ page: "three", sessionType: "analytics" });
+    expect(result.current.client).toBe(first);
+    expect([...seen]).toEqual([first]);
+    expect(result.current.chatHistory.map((m) => m.content)).toEqual(["hi", "Echo: hi"]);
+    // The storage it was made with keeps the session; the later renders' storage objects were never used.
+    expect(storages[0]?.getItem(storageKeyFor("analytics"))).toBe(result.current.sessionId);
+    expect(storages.slice(1).every((s) => s.items.size === 0)).toBe(true);
+
+    rerender({ page: "three", sessionType: "customer_support" });
+    expect(result.current.client).not.toBe(first); // another session type is another conversation
+    expect(result.current.chatHistory).toEqual([]);
   });
 
   it("says what is missing when there is neither a provider nor a token", () => {

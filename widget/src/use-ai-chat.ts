@@ -55,6 +55,13 @@ export interface UseAIChatResult {
 
 const ignore = (): void => undefined;
 
+/** The client a hook made from its own options, and what it was made for. */
+interface OwnClient {
+  client: ChatClient;
+  apiBaseUrl: string | undefined;
+  sessionType: SessionType;
+}
+
 /** Resolve which client the options mean: their own, one made from their connection, or the provider's. */
 function useClient(options: UseAIChatOptions): ChatClient {
   const registry = useContext(AIChatContext);
@@ -68,13 +75,21 @@ function useClient(options: UseAIChatOptions): ChatClient {
   const ownConnection = options.transport !== undefined || options.getToken !== undefined;
   const { apiBaseUrl, transport, storage } = options;
   const wantsOwn = ownConnection && !options.client;
-  // Like vercel/ai's useChat: a transport or storage written inline is a new object each render, so they are read
-  // when the client is made; another API or session type makes another client.
-  const own = useMemo(() => {
-    if (!wantsOwn) return null;
-    return new ChatClient({ transport: transportFrom({ apiBaseUrl, transport }, tokens), sessionType, storage });
-  }, [wantsOwn, apiBaseUrl, sessionType]);
-  const client = options.client ?? own ?? registry?.clientFor(sessionType);
+  // Like vercel/ai's useChat, which keeps its Chat in a ref: the client is made once and kept for the component's
+  // life (a useMemo cache is one React may drop, and a new client would lose the conversation in progress). A
+  // transport or storage written inline is a new object each render, so they are read when the client is made;
+  // another API or session type makes another client.
+  const own = useRef<OwnClient | null>(null);
+  if (!wantsOwn) {
+    own.current = null;
+  } else if (own.current === null || own.current.apiBaseUrl !== apiBaseUrl || own.current.sessionType !== sessionType) {
+    own.current = {
+      client: new ChatClient({ transport: transportFrom({ apiBaseUrl, transport }, tokens), sessionType, storage }),
+      apiBaseUrl,
+      sessionType,
+    };
+  }
+  const client = options.client ?? own.current?.client ?? registry?.clientFor(sessionType);
   if (!client) {
     throw new Error("useAIChat needs getToken (or a transport) in its options, or an <AIChatProvider> around it.");
   }

@@ -71,7 +71,7 @@ export const WIDGET_CSS = `
 .msg { display: flex; flex-direction: column; max-width: 88%; }
 .msg-user { align-self: flex-end; align-items: flex-end; }
 .msg-assistant { align-self: flex-start; align-items: flex-start; }
-.bubble { padding: 8px 12px; border-radius: 14px; overflow-wrap: anywhere; }
+.bubble { padding: 8px 12px; border-radius: 14px; overflow-wrap: anywhere; max-width: 100%; }
 .msg-user .bubble { background: var(--user-bg); color: var(--user-fg); border-bottom-right-radius: 4px; white-space: pre-wrap; }
 .msg-assistant .bubble { background: var(--surface); border-bottom-left-radius: 4px; }
 .msg-failed .bubble { opacity: .75; border: 1px dashed var(--error-border); }
@@ -79,6 +79,11 @@ export const WIDGET_CSS = `
 .bubble > :last-child { margin-bottom: 0; }
 .bubble h3, .bubble h4, .bubble h5, .bubble h6 { font-size: 1em; font-weight: 600; }
 .bubble ul, .bubble ol { padding-left: 20px; }
+.bubble li > ul, .bubble li > ol, .bubble li > p, .bubble li > pre, .bubble li > blockquote, .bubble li > .md-table { margin: 2px 0 4px; }
+.bubble .md-table { margin: 0 0 6px; max-width: 100%; overflow-x: auto; }
+.bubble table { border-collapse: collapse; font-size: 13px; overflow-wrap: normal; }
+.bubble th, .bubble td { border: 1px solid var(--border); padding: 3px 8px; text-align: left; vertical-align: top; }
+.bubble th { background: var(--bg); font-weight: 600; }
 .bubble code { font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--code-bg); border-radius: 4px; padding: 1px 4px; }
 .bubble pre { background: var(--code-bg); border-radius: 8px; padding: 8px 10px; overflow-x: auto; }
 .bubble pre code { background: none; padding: 0; white-space: pre; }

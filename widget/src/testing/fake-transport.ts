@@ -75,7 +75,7 @@ export class FakeTransport implements ChatTransport {
     const replay = this.replays.get(options.idempotencyKey);
     if (replay) return replay;
     let stored: Stored;
-    if (body.session_id === null) {
+    if (body.session_id == null) {
       const id = this.nextId("S");
       stored = { session: this.newSession(id, body.session_type ?? "customer_support"), messages: [] };
       this.sessions.set(id, stored);
@@ -118,7 +118,7 @@ export class FakeTransport implements ChatTransport {
   async createSession(body: CreateSessionBody): Promise<SessionBody> {
     await this.enter("createSession", [body]);
     const id = this.nextId("S");
-    const stored: Stored = { session: this.newSession(id, body.session_type), messages: [] };
+    const stored: Stored = { session: this.newSession(id, body.session_type ?? "customer_support"), messages: [] };
     this.sessions.set(id, stored);
     return { ...stored.session };
   }

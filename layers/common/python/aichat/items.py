@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import MISSING, fields
+from typing import Any, TypeVar
 
 from aichat import keys
 from aichat.errors import SessionNotActive, SessionNotFound
 from aichat.identity import Identity
 from aichat.records import MessageRecord, SessionRecord
-from aichat.transactions import Item, int_attr, n, optional_values, s, str_attr
+from aichat.transactions import Item, n, s, str_attr
 
 
 def session_key(session_id: str) -> Item:
@@ -23,68 +25,73 @@ def message_key(session_id: str, message_id: str) -> Item:
 
 def session_item(record: SessionRecord, expires_at: int) -> Item:
     """A new session's item, with its OwnerIndex and DayIndex keys."""
-    item: Item = {
+    return {
         **session_key(record.id), "GSI1PK": s(keys.owner_key(record.tenant_id, record.user_id)),
         "GSI1SK": s(record.id),
         "GSI2PK": s(keys.tenant_day_key(record.tenant_id, record.created_at[:10])), "GSI2SK": s(record.id),
-        "tenant_id": s(record.tenant_id), "user_id": s(record.user_id), "session_type": s(record.session_type),
-        "status": s(record.status), "provider": s(record.provider), "model": s(record.model),
-        "created_at": s(record.created_at), "updated_at": s(record.updated_at),
-        "message_count": n(record.message_count), "total_tokens": n(record.total_tokens),
-        "total_cost_micros": n(record.total_cost_micros), "expires_at": n(expires_at),
+        **_attributes(record), "expires_at": n(expires_at),
     }
-    item.update(optional_values(customer_id=record.customer_id,
-                                context=None if record.context is None else json.dumps(record.context)))
-    return item
 
 
 def message_item(session: SessionRecord, m: MessageRecord, expires_at: int) -> Item:
     """A message's item; it carries the session's tenant and user, so every read can check ownership."""
-    item: Item = {
-        **message_key(session.id, m.id), "tenant_id": s(session.tenant_id), "user_id": s(session.user_id),
-        "role": s(m.role), "content": s(m.content), "created_at": s(m.created_at), "tokens": n(m.tokens),
-        "status": s(m.status), "expires_at": n(expires_at),
-    }
-    if m.role == "assistant":
-        item.update(input_tokens=n(m.input_tokens), output_tokens=n(m.output_tokens),
-                    cost_micros=n(m.cost_micros), **optional_values(model=m.model, provider=m.provider))
-    item.update(optional_values(day=m.day, truncated=m.truncated or None,
-                                over_reservation=m.over_reservation or None))
-    if m.reserved_micros:
-        item["reserved_micros"] = n(m.reserved_micros)
-    return item
+    return {**message_key(session.id, m.id), "tenant_id": s(session.tenant_id), "user_id": s(session.user_id),
+            **_attributes(m), "expires_at": n(expires_at)}
 
 
 def session_record(item: Item) -> SessionRecord:
     """The session an item holds."""
-    context = str_attr(item, "context")
-    rating = int_attr(item, "user_rating")
-    return SessionRecord(
-        id=keys.session_id_from_pk(str_attr(item, "PK") or ""), tenant_id=str_attr(item, "tenant_id") or "",
-        user_id=str_attr(item, "user_id") or "", session_type=str_attr(item, "session_type"),  # type: ignore[arg-type]
-        status=str_attr(item, "status"),  # type: ignore[arg-type]
-        provider=str_attr(item, "provider") or "", model=str_attr(item, "model") or "",
-        created_at=str_attr(item, "created_at") or "", updated_at=str_attr(item, "updated_at") or "",
-        message_count=int_attr(item, "message_count"), total_tokens=int_attr(item, "total_tokens"),
-        total_cost_micros=int_attr(item, "total_cost_micros"), user_rating=rating or None,
-        feedback=str_attr(item, "feedback"), escalation_reason=str_attr(item, "escalation_reason"),
-        customer_id=str_attr(item, "customer_id"), context=None if context is None else json.loads(context),
-    )
+    return _record(SessionRecord, item, id=keys.session_id_from_pk(str_attr(item, "PK") or ""))
 
 
 def message_record(item: Item) -> MessageRecord:
     """The message an item holds."""
-    status = str_attr(item, "status")
-    return MessageRecord(
-        id=keys.message_id_from_sk(str_attr(item, "SK") or ""), role=str_attr(item, "role") or "user",
-        content=str_attr(item, "content") or "", created_at=str_attr(item, "created_at") or "",
-        tokens=int_attr(item, "tokens"), status=status if status in ("pending", "failed") else "ok",  # type: ignore[arg-type]
-        input_tokens=int_attr(item, "input_tokens"), output_tokens=int_attr(item, "output_tokens"),
-        cost_micros=int_attr(item, "cost_micros"), model=str_attr(item, "model"), provider=str_attr(item, "provider"),
-        feedback=str_attr(item, "feedback"), feedback_text=str_attr(item, "feedback_text"), day=str_attr(item, "day"),
-        reserved_micros=int_attr(item, "reserved_micros"), truncated=bool(item.get("truncated", {}).get("BOOL")),
-        over_reservation=bool(item.get("over_reservation", {}).get("BOOL")),
-    )
+    return _record(MessageRecord, item, id=keys.message_id_from_sk(str_attr(item, "SK") or ""))
+
+
+# --- one mapping for both: a record's fields are its item's attributes, by name -----------------------------------
+
+_JSON_FIELDS = {"context"}  # objects, stored as JSON text
+_R = TypeVar("_R", SessionRecord, MessageRecord)
+
+
+def _attributes(record: SessionRecord | MessageRecord) -> Item:
+    """Every field but the id (it is in the key), as attribute values; None and False are left out."""
+    out: Item = {}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        if f.name == "id" or value is None or value is False:
+            continue
+        if f.name in _JSON_FIELDS:
+            out[f.name] = s(json.dumps(value))
+        elif isinstance(value, bool):
+            out[f.name] = {"BOOL": value}
+        elif isinstance(value, int):
+            out[f.name] = n(value)
+        else:
+            out[f.name] = s(str(value))
+    return out
+
+
+def _record(cls: type[_R], item: Item, **given: Any) -> _R:
+    """A record from an item's attributes of the same names; absent ones take the field's default."""
+    values: dict[str, Any] = dict(given)
+    for f in fields(cls):
+        if f.name in values or f.name not in item:
+            continue
+        attribute = item[f.name]
+        if "N" in attribute:
+            values[f.name] = int(attribute["N"])
+        elif "BOOL" in attribute:
+            values[f.name] = bool(attribute["BOOL"])
+        elif f.name in _JSON_FIELDS:
+            values[f.name] = json.loads(attribute["S"])
+        elif "S" in attribute:
+            values[f.name] = attribute["S"]
+    for f in fields(cls):  # fields without a default that an old item lacks
+        if f.name not in values and f.default is MISSING:
+            values[f.name] = ""
+    return cls(**values)
 
 
 def owned_session(item: Item, caller: Identity) -> SessionRecord:

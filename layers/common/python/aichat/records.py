@@ -30,14 +30,9 @@ class SessionRecord:
     context: dict[str, Any] | None = None
 
     def to_api(self) -> SessionOut:
-        return SessionOut(
-            id=self.id, session_type=self.session_type, status=self.status, provider=self.provider,
-            model=self.model, created_at=self.created_at, updated_at=self.updated_at,
-            message_count=self.message_count, total_tokens=self.total_tokens,
-            total_cost=micros_to_cents(self.total_cost_micros), user_rating=self.user_rating,
-            feedback=self.feedback, escalation_reason=self.escalation_reason, customer_id=self.customer_id,
-            context=self.context,
-        )
+        """What the API shows of the session: its fields of the same names, and the cost in cents."""
+        shown = {name: getattr(self, name) for name in SessionOut.model_fields if hasattr(self, name)}
+        return SessionOut(**shown, total_cost=micros_to_cents(self.total_cost_micros))
 
 
 @dataclass(frozen=True)

@@ -41,16 +41,6 @@ def int_attr(item: Item | None, name: str) -> int:
     return 0 if value is None or "N" not in value else int(value["N"])
 
 
-def optional_values(**values: str | int | bool | None) -> Item:
-    """Attribute values for the ones that are set (strings, integers, booleans)."""
-    out: Item = {}
-    for k, v in values.items():
-        if v is None:
-            continue
-        out[k] = {"BOOL": v} if isinstance(v, bool) else n(v) if isinstance(v, int) else s(v)
-    return out
-
-
 @dataclass
 class Update:
     """One Update of a transaction: ADDs, SETs, REMOVEs and conditions, with the budget charges it carries."""

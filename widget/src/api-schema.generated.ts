@@ -1,0 +1,1426 @@
+/**
+ * GENERATED: do not edit. The API's OpenAPI document (layers/common/python/aichat/openapi.py) as TypeScript, by
+ * openapi-typescript; `npm run gen:api-types` regenerates it and `npm run check:api-types` fails when it is stale.
+ * The widget's own names for these types are in api-types.ts.
+ */
+
+export interface paths {
+    "/api/v1/ai/chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a message and get the assistant's reply
+         * @description A null session_id starts a session. The call is refused (400, nothing spent) unless its worst-case cost fits every budget it touches.
+         */
+        post: operations["chat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a chat session */
+        post: operations["createSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/sessions/my": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's sessions, newest first */
+        get: operations["listMySessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/sessions/{session_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A session's messages, oldest first, with the session */
+        get: operations["getHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/sessions/{session_id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rate a session from 1 to 5; it stays open */
+        post: operations["submitFeedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/sessions/{session_id}/escalate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Hand the session to support staff */
+        post: operations["escalate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/sessions/{session_id}/messages/{message_id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Thumbs up or down on one assistant reply */
+        post: operations["rateMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's figures for a UTC day (admins only) */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This document */
+        get: operations["docsOpenapiJson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Swagger UI */
+        get: operations["docsDocs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/redoc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ReDoc */
+        get: operations["docsRedoc"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs/assets/{asset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A script or style sheet of the documentation pages */
+        get: operations["docsDocsAssetsAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /** ChatMetadata */
+        ChatMetadata: {
+            /** Tokens */
+            tokens: number;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Cost Cents */
+            cost_cents: number;
+            /** Model */
+            model: string;
+            /** Provider */
+            provider: string;
+            /** Message Id */
+            message_id: string;
+            /**
+             * Truncated
+             * @description the reply was cut to the length the deployment allows
+             * @default false
+             */
+            truncated?: boolean;
+        };
+        /** ChatRequest */
+        ChatRequest: {
+            /** Message */
+            message: string;
+            /**
+             * Session Id
+             * @default null
+             */
+            session_id?: string | null;
+            /**
+             * Context
+             * @default null
+             */
+            context?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Session Type
+             * @default null
+             */
+            session_type?: ("customer_support" | "admin_assistant" | "network_diagnostics" | "analytics") | null;
+        };
+        /** ChatResponse */
+        ChatResponse: {
+            /** Session Id */
+            session_id: string;
+            /** Message */
+            message: string;
+            /**
+             * Role
+             * @default assistant
+             * @constant
+             */
+            role?: "assistant";
+            /** Function Calls */
+            function_calls?: {
+                [key: string]: unknown;
+            }[];
+            metadata: components["schemas"]["ChatMetadata"];
+        };
+        /** CreateSessionRequest */
+        CreateSessionRequest: {
+            /**
+             * Session Type
+             * @default customer_support
+             * @enum {string}
+             */
+            session_type?: "customer_support" | "admin_assistant" | "network_diagnostics" | "analytics";
+            /**
+             * Context
+             * @default null
+             */
+            context?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Customer Id
+             * @default null
+             */
+            customer_id?: string | null;
+        };
+        /**
+         * ErrorBody
+         * @description Every error the API answers; the fields after code appear only with the errors that carry them.
+         */
+        ErrorBody: {
+            /**
+             * Detail
+             * @description a sentence a person can act on
+             */
+            detail: string;
+            /**
+             * Code
+             * @description for programs: which error this is
+             */
+            code: string;
+            /**
+             * Field
+             * @description invalid_input: the first invalid field
+             * @default null
+             */
+            field?: string | null;
+            /**
+             * Errors
+             * @description invalid_input: every invalid field
+             * @default null
+             */
+            errors?: components["schemas"]["FieldProblem"][] | null;
+            /**
+             * Limit
+             * @description a limit's code: the limit (cents, messages or sessions)
+             * @default null
+             */
+            limit?: number | null;
+            /**
+             * Used
+             * @description a limit's code: how much of it is used
+             * @default null
+             */
+            used?: number | null;
+            /**
+             * Status
+             * @description session_not_active: the session's status
+             * @default null
+             */
+            status?: string | null;
+            /**
+             * Session Id
+             * @description a chat turn that got no answer: the session it was sent in (or started), to send it again there
+             * @default null
+             */
+            session_id?: string | null;
+        };
+        /** EscalateRequest */
+        EscalateRequest: {
+            /** Reason */
+            reason: string;
+            /**
+             * Session Id
+             * @default null
+             */
+            session_id?: string | null;
+        };
+        /** FeedbackRequest */
+        FeedbackRequest: {
+            /** Rating */
+            rating: number;
+            /**
+             * Feedback
+             * @default null
+             */
+            feedback?: string | null;
+            /**
+             * Session Id
+             * @default null
+             */
+            session_id?: string | null;
+        };
+        /** FieldProblem */
+        FieldProblem: {
+            /**
+             * Field
+             * @description dotted path of the field, or body
+             */
+            field: string;
+            /** Message */
+            message: string;
+        };
+        /**
+         * GatewayMessage
+         * @description The body API Gateway itself answers with: a missing, invalid or expired token never reaches a function.
+         */
+        GatewayMessage: {
+            /**
+             * Message
+             * @description "Unauthorized", from the JWT authorizer
+             */
+            message: string;
+        };
+        /** HistoryResponse */
+        HistoryResponse: {
+            /** Session Id */
+            session_id: string;
+            /** Messages */
+            messages: components["schemas"]["MessageOut"][];
+            metadata: components["schemas"]["SessionOut"];
+            /**
+             * Next Cursor
+             * @description pass as ?cursor= for the earlier page
+             * @default null
+             */
+            next_cursor?: string | null;
+        };
+        /** MessageFeedbackRequest */
+        MessageFeedbackRequest: {
+            /**
+             * Rating
+             * @enum {string}
+             */
+            rating: "up" | "down";
+            /**
+             * Feedback
+             * @default null
+             */
+            feedback?: string | null;
+        };
+        /** MessageOut */
+        MessageOut: {
+            /** Id */
+            id: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "user" | "assistant";
+            /** Content */
+            content: string;
+            /** Created At */
+            created_at: string;
+            /** Tokens */
+            tokens: number;
+            /**
+             * Status
+             * @description ok; pending while its turn is being answered (or until a crashed turn is swept); failed: no answer, nothing charged
+             * @default ok
+             * @enum {string}
+             */
+            status?: "ok" | "pending" | "failed";
+            /**
+             * Feedback
+             * @default null
+             */
+            feedback?: ("up" | "down") | null;
+            /**
+             * Feedback Text
+             * @default null
+             */
+            feedback_text?: string | null;
+            /**
+             * Truncated
+             * @description the reply was cut to the length the deployment allows
+             * @default false
+             */
+            truncated?: boolean;
+        };
+        /** SessionCost */
+        SessionCost: {
+            /** Id */
+            id: string;
+            /**
+             * Session Type
+             * @enum {string}
+             */
+            session_type: "customer_support" | "admin_assistant" | "network_diagnostics" | "analytics";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "completed" | "escalated" | "abandoned";
+            /**
+             * Total Cost
+             * @description cents, with decimals
+             */
+            total_cost: number;
+            /** Message Count */
+            message_count: number;
+            /** User Rating */
+            user_rating: number | null;
+            /** Created At */
+            created_at: string;
+        };
+        /** SessionOut */
+        SessionOut: {
+            /** Id */
+            id: string;
+            /**
+             * Session Type
+             * @enum {string}
+             */
+            session_type: "customer_support" | "admin_assistant" | "network_diagnostics" | "analytics";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "completed" | "escalated" | "abandoned";
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Created At */
+            created_at: string;
+            /** Updated At */
+            updated_at: string;
+            /** Message Count */
+            message_count: number;
+            /** Total Tokens */
+            total_tokens: number;
+            /**
+             * Total Cost
+             * @description cents, with decimals
+             */
+            total_cost: number;
+            /**
+             * User Rating
+             * @default null
+             */
+            user_rating?: number | null;
+            /**
+             * Feedback
+             * @default null
+             */
+            feedback?: string | null;
+            /**
+             * Escalation Reason
+             * @default null
+             */
+            escalation_reason?: string | null;
+            /**
+             * Customer Id
+             * @default null
+             */
+            customer_id?: string | null;
+            /**
+             * Context
+             * @default null
+             */
+            context?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * UsageResponse
+         * @description The guide's three monitoring questions for one tenant and UTC day.
+         */
+        UsageResponse: {
+            /** Date */
+            date: string;
+            /** Tenant Id */
+            tenant_id: string;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "live" | "rollup";
+            /** Total Cost Cents */
+            total_cost_cents: number;
+            /** Session Count */
+            session_count: number;
+            /** Total Messages */
+            total_messages: number;
+            /** Total Tokens */
+            total_tokens: number;
+            /**
+             * Ratings
+             * @description user_rating 1-5 -> sessions of the day with that rating
+             */
+            ratings: {
+                [key: string]: number;
+            };
+            /** Escalations */
+            escalations: number;
+            /**
+             * Message Feedback
+             * @description up/down ratings of the day's assistant messages
+             */
+            message_feedback: {
+                [key: string]: number;
+            };
+            /** Most Expensive Sessions */
+            most_expensive_sessions: components["schemas"]["SessionCost"][];
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    chat: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description a retry with the same key (and body) gets the first answer and is charged once */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "message": "How do I reset a customer password?",
+                 *       "session_id": null,
+                 *       "context": {
+                 *         "user_role": "admin"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ChatRequest"];
+            };
+        };
+        responses: {
+            /** @description Send a message and get the assistant's reply */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatResponse"];
+                };
+            };
+            /** @description code: `daily_cost_limit_exceeded`, `daily_session_limit_exceeded`, `session_cost_limit_exceeded`, `session_message_limit_exceeded`, `session_not_active`, `tenant_missing`, `user_daily_cost_limit_exceeded` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "daily_cost_limit_exceeded" | "daily_session_limit_exceeded" | "session_cost_limit_exceeded" | "session_message_limit_exceeded" | "session_not_active" | "tenant_missing" | "user_daily_cost_limit_exceeded";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `session_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `request_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "request_in_progress";
+                    };
+                };
+            };
+            /** @description code: `idempotency_key_reused`, `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "idempotency_key_reused" | "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `provider_error` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "provider_error";
+                    };
+                };
+            };
+            /** @description code: `model_not_priced`, `provider_not_configured`, `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "model_not_priced" | "provider_not_configured" | "storage_unavailable";
+                    };
+                };
+            };
+            /** @description code: `provider_timeout` */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "provider_timeout";
+                    };
+                };
+            };
+        };
+    };
+    createSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "session_type": "admin_assistant",
+                 *       "context": {
+                 *         "department": "network_ops"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description Start a chat session */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description code: `daily_session_limit_exceeded`, `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "daily_session_limit_exceeded" | "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listMySessions: {
+        parameters: {
+            query?: {
+                /** @description sessions per page */
+                limit?: number;
+                /** @description the next_cursor (or X-Next-Cursor) of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's sessions, newest first */
+            200: {
+                headers: {
+                    /** @description present when there are older sessions: pass it as ?cursor= */
+                    "X-Next-Cursor"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"][];
+                };
+            };
+            /** @description code: `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getHistory: {
+        parameters: {
+            query?: {
+                /** @description messages per page */
+                limit?: number;
+                /** @description the next_cursor (or X-Next-Cursor) of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A session's messages, oldest first, with the session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryResponse"];
+                };
+            };
+            /** @description code: `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `session_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    submitFeedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "rating": 5,
+                 *       "feedback": "Very helpful!"
+                 *     }
+                 */
+                "application/json": components["schemas"]["FeedbackRequest"];
+            };
+        };
+        responses: {
+            /** @description Rate a session from 1 to 5; it stays open */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description code: `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `session_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    escalate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Complex billing issue requiring human review"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EscalateRequest"];
+            };
+        };
+        responses: {
+            /** @description Hand the session to support staff */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description code: `session_not_active`, `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_active" | "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `session_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `escalation_not_delivered`, `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "escalation_not_delivered" | "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    rateMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "rating": "up"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MessageFeedbackRequest"];
+            };
+        };
+        responses: {
+            /** @description Thumbs up or down on one assistant reply */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOut"];
+                };
+            };
+            /** @description code: `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `message_not_found`, `session_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "message_not_found" | "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: {
+                /** @description a UTC day, YYYY-MM-DD; today when empty or left out */
+                date?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tenant's figures for a UTC day (admins only) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageResponse"];
+                };
+            };
+            /** @description code: `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    docsOpenapiJson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description This document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+        };
+    };
+    docsDocs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Swagger UI */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    docsRedoc: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ReDoc */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    docsDocsAssetsAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A script or style sheet of the documentation pages */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                    "text/css": string;
+                };
+            };
+            /** @description code: `asset_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+}
