@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 WIDGET_DEPS := widget/node_modules/.package-lock.json
 WIDGET_DEMO := widget/dist/demo/ai-chat-demo.js
 
-.PHONY: install dev test lint unit integration template bench bench-server token clean widget-build widget-test widget-e2e
+.PHONY: install dev test lint unit integration template bench bench-server token clean widget-build widget-test widget-e2e mutation
 
 $(BIN)/pytest: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed"; exit 1; }
@@ -52,6 +52,11 @@ bench: install
 bench-server: install
 	$(BIN)/python scripts/bench_server.py
 
+# Mutation testing (mutmut) of the money, identity and pricing rules: the score per module and every surviving
+# mutant. It takes minutes, so it is not part of `test`.
+mutation: install
+	$(BIN)/python scripts/mutation.py
+
 # A dev token for the local server: make token USER=alice TENANT=acme [ADMIN=1]
 TENANT ?= acme
 token: install
@@ -70,9 +75,11 @@ $(WIDGET_DEMO): $(WIDGET_DEPS) $(shell find widget/src -type f 2>/dev/null) widg
 
 widget-build: $(WIDGET_DEMO)
 
-# Typecheck, unit tests (vitest, a fake transport), then the package and demo builds.
-widget-test: $(WIDGET_DEPS)
-	cd widget && npm run --silent typecheck && npm test --silent && npm run --silent build
+# The generated API types match the layer's OpenAPI document (made with the venv's python), typecheck, unit tests
+# (vitest, a fake transport), then the package and demo builds.
+widget-test: $(BIN)/pytest $(WIDGET_DEPS)
+	cd widget && AICHAT_PYTHON=$(CURDIR)/$(BIN)/python npm run --silent check:api-types && npm run --silent typecheck && \
+		npm test --silent && npm run --silent build
 
 # Chromium against the real local server; Debian's chromium is installed with apt where it is missing (CI runs as root).
 widget-e2e: install $(WIDGET_DEMO)

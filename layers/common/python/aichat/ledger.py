@@ -122,8 +122,10 @@ def fit_reply(text: str, usage: Usage, max_tokens: int) -> FittedReply:
         keep = max(len(text) * max_tokens // clamped.output_tokens, max_tokens * _CHARS_PER_TOKEN)
         if keep < len(text):
             text, truncated = text[:keep], True
-    # A lone surrogate cannot be stored as UTF-8: it becomes U+FFFD rather than failing the settle.
-    encoded = text.encode("utf-8", "replace") if _has_surrogates(text) else text.encode()
+    if _has_surrogates(text):
+        # A lone surrogate cannot be stored as UTF-8: each becomes U+FFFD rather than failing the settle.
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    encoded = text.encode()
     if len(encoded) > MAX_REPLY_BYTES:
         encoded, truncated = encoded[:MAX_REPLY_BYTES], True
     return FittedReply(text=encoded.decode("utf-8", "ignore"), usage=clamped, truncated=truncated)
