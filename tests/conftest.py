@@ -99,6 +99,15 @@ def dynamodb_client(endpoint_url: str | None = None) -> Any:
     return botocore.session.get_session().create_client("dynamodb", region_name=REGION, endpoint_url=endpoint_url)
 
 
+@pytest.fixture(scope="session")
+def dynamodb_local_url() -> Iterator[str]:
+    """One Amazon DynamoDB Local for the tests that need real concurrency; each makes a table of its own."""
+    from localdev import dynamodb_local
+
+    with dynamodb_local.running() as url:
+        yield url
+
+
 @pytest.fixture
 def moto_aws() -> Iterator[None]:
     with mock_aws():

@@ -6,7 +6,7 @@ import itertools
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -21,7 +21,6 @@ from aichat.identity import Identity
 from aichat.models import ChatRequest, ChatResponse
 from aichat.pricing import MICROS_PER_CENT
 from aichat.settings import Settings
-from localdev import dynamodb_local
 from localdev.table import create_table
 
 pytestmark = pytest.mark.dynamodb_local
@@ -30,15 +29,9 @@ IN_FLIGHT = 50
 DAY = "2026-11-24"
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with dynamodb_local.running() as url:
-        yield url
-
-
 @pytest.fixture
-def table(endpoint: str) -> tuple[Any, str]:
-    client = dynamodb_client(endpoint)
+def table(dynamodb_local_url: str) -> tuple[Any, str]:
+    client = dynamodb_client(dynamodb_local_url)
     name = f"ai-chat-{uuid.uuid4().hex[:8]}"
     create_table(client, name)
     return client, name

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,7 +17,6 @@ from aichat.errors import ChatError
 from aichat.identity import Identity
 from aichat.models import ChatRequest, MessageFeedbackRequest, MessageOut
 from aichat.settings import Settings
-from localdev import dynamodb_local
 from localdev.table import create_table
 
 pytestmark = pytest.mark.dynamodb_local
@@ -28,17 +26,11 @@ RATINGS = 2 * RATINGS_PER_REPLY
 DAY = "2026-11-24"
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with dynamodb_local.running() as url:
-        yield url
-
-
 @pytest.fixture
-def services(endpoint: str, clock: FakeClock) -> wiring.Services:
+def services(dynamodb_local_url: str, clock: FakeClock) -> wiring.Services:
     # One connection per request in flight, as each Lambda container has its own.
     client = botocore.session.get_session().create_client(
-        "dynamodb", region_name=REGION, endpoint_url=endpoint, config=Config(max_pool_connections=RATINGS))
+        "dynamodb", region_name=REGION, endpoint_url=dynamodb_local_url, config=Config(max_pool_connections=RATINGS))
     name = f"ai-chat-{uuid.uuid4().hex[:8]}"
     create_table(client, name)
     return wiring.build(Settings(TABLE_NAME=name), dynamodb=client, providers={"offline": ScriptedProvider()},
