@@ -28,9 +28,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# cfn-lint and `sam validate --lint` (.venv-sam), then checkov (.venv-checkov): each tool in a virtualenv of its own.
+# cfn-lint and `sam validate --lint`, then the SAM transform the tests read (.venv-sam), then checkov (.venv-checkov):
+# each tool in a virtualenv of its own.
 template:
 	bash scripts/lint-template.sh
+	bash scripts/transform-template.sh
 	bash scripts/checkov-template.sh
 
 unit: install

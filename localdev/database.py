@@ -26,6 +26,17 @@ class Database:
     description: str
     persistent: bool
     warning: str | None = None
+    external: bool = False  # named by DYNAMODB_ENDPOINT_URL, not started here
+
+
+@contextlib.contextmanager
+def chosen(endpoint_url: str | None, data_dir: Path | None, engine: Engine = "auto") -> Iterator[Database]:
+    """The local server's database: the endpoint named (DYNAMODB_ENDPOINT_URL) as it is, else an embedded one."""
+    if endpoint_url:
+        yield Database(endpoint_url, f"{endpoint_url} (DYNAMODB_ENDPOINT_URL)", persistent=True, external=True)
+        return
+    with embedded(data_dir, engine) as db:
+        yield db
 
 
 @contextlib.contextmanager

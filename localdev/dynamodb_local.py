@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from localdev.paths import ROOT
 
 
 class DynamoDBLocalUnavailable(RuntimeError):
@@ -46,7 +46,7 @@ def _ready(endpoint: str) -> bool:
 
 
 @contextlib.contextmanager
-def running(port: int | None = None, data_dir: Path | None = None, timeout: float = 30.0, *,
+def running(port: int | None = None, data_dir: Path | None = None, timeout: float = 90.0, *,
             shared_db: bool = False) -> Iterator[str]:
     """Start DynamoDB Local (in memory, or keeping data in data_dir), yield its endpoint URL, stop it after.
 

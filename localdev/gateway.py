@@ -1,6 +1,6 @@
 """What API Gateway's HTTP API does around a function, read from template.yaml: routes, JWT claims, CORS, payload 2.0.
 
-Each HttpApi event of an AWS::Serverless::Function becomes a Route; a request becomes the payload-2.0 event API
+Each HttpApi event of an AWS::Serverless::Function becomes a GatewayRoute; a request becomes the payload-2.0 event API
 Gateway would send; the function's reply becomes the HTTP response API Gateway would write.
 """
 
@@ -11,7 +11,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ _TEXT_TYPES = re.compile(r"^(text/.*|application/(.*\+)?(json|xml|javascript|x-w
 
 
 @dataclass(frozen=True)
-class Route:
+class GatewayRoute:
     """One HttpApi event of one function."""
 
     method: str
@@ -113,10 +113,10 @@ class Cors:
 class Gateway:
     """The routes and CORS settings of the template's HttpApi."""
 
-    routes: tuple[Route, ...]
+    routes: tuple[GatewayRoute, ...]
     cors: Cors
 
-    def match(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
+    def match(self, method: str, raw_path: str) -> tuple[GatewayRoute, dict[str, str]] | None:
         """The route for a request and its path parameters (decoded), or None (API Gateway's 404)."""
         candidates = [r for r in self.routes if r.method in (method, "ANY")]
         for route in sorted(candidates, key=lambda r: (r.specificity, r.method == "ANY")):
@@ -146,7 +146,7 @@ def gateway_from_template(template: Mapping[str, Any], root: Path) -> Gateway:
     defaults = template.get("Globals", {}).get("Function", {})
     parameters = template.get("Parameters", {})
     resources = template.get("Resources", {})
-    routes: list[Route] = []
+    routes: list[GatewayRoute] = []
     default_authorizer: dict[str, str | None] = {}
     cors = Cors()
     for name, resource in resources.items():
@@ -175,7 +175,7 @@ def gateway_from_template(template: Mapping[str, Any], root: Path) -> Gateway:
             api = str(api_id.get("Ref")) if isinstance(api_id, dict) else ""
             authorizer = event_props.get("Auth", {}).get("Authorizer") or default_authorizer.get(api)
             method = str(event_props.get("Method", "ANY")).upper()
-            routes.append(Route(
+            routes.append(GatewayRoute(
                 method="ANY" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method,
                 path=str(event_props.get("Path", "/{proxy+}")), function=name,
                 code_dir=root / str(props["CodeUri"]), handler=str(props.get("Handler", "app.lambda_handler")),
@@ -223,7 +223,7 @@ class HttpRequest:
         return next((v for k, v in self.headers if k.lower() == lowered), None)
 
 
-def build_event(request: HttpRequest, route: Route, path_parameters: Mapping[str, str],
+def build_event(request: HttpRequest, route: GatewayRoute, path_parameters: Mapping[str, str],
                 claims: Mapping[str, Any] | None, stage_host: str) -> dict[str, Any]:
     """The payload-2.0 event API Gateway sends for `request` on `route`."""
     headers: dict[str, str] = {}
@@ -273,11 +273,19 @@ def build_event(request: HttpRequest, route: Route, path_parameters: Mapping[str
     return event
 
 
+# A response body sent as it is produced, chunk by chunk: a generator (run in a thread of its own) or an async one.
+Chunks = Iterable[bytes] | AsyncIterable[bytes]
+
+
 @dataclass(frozen=True)
 class HttpResponse:
+    """A response to write: `body` whole, with its Content-Length; or, with `stream`, `body` and then each chunk
+    as it is produced (chunked transfer encoding), for replies such as Server-Sent Events."""
+
     status: int
     headers: list[tuple[str, str]]
-    body: bytes
+    body: bytes = b""
+    stream: Chunks | None = field(default=None, compare=False)
 
 
 def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> HttpResponse:

@@ -13,7 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from localdev.server import DYNAMODB_LINE, READY, ROOT
+from localdev.banner import DYNAMODB_LINE, READY
+from localdev.paths import ROOT
 from localdev.token import secret_from
 
 # The child must not pick up a developer's keys, endpoint or port: it runs the offline model on its own database.

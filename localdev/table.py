@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from localdev.paths import TEMPLATE
 from localdev.template import load_template
-
-TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
-
 
 # Each table of the template, and the setting that names it.
 TABLES = {"Table": "TABLE_NAME", "IdempotencyTable": "IDEMPOTENCY_TABLE_NAME"}

@@ -2,9 +2,10 @@
 
 Prints figures and asserts nothing (these machines are noisy). For each number of clients: requests per second,
 client latency (p50, p90, p99), and where a request's time goes, from the server's Server-Timing header (`--timing`):
-the client and loopback HTTP, the server itself (HTTP parsing, JWT check, the payload-2.0 event), the handler outside
-DynamoDB (validation, budgets arithmetic, the offline model, JSON), and DynamoDB (botocore's before-call to
-after-call, so signing, the loopback round trip and DynamoDB Local's own work).
+the client, loopback and the server's HTTP (uvicorn reading and writing, the hand-off to the request's thread), the
+gateway (routing, JWT check, the payload-2.0 event), the handler outside DynamoDB (validation, budgets arithmetic, the
+offline model, JSON), and DynamoDB (botocore's before-call to after-call, so signing, the loopback round trip and
+DynamoDB Local's own work).
 
 Each client is one user with one keep-alive connection, chatting on in its own session (one Query and two
 TransactWriteItems per chat), on DynamoDB Local in memory.
@@ -104,8 +105,8 @@ def report(result: Run) -> None:
             for name in ("total", "handler", "dynamodb", "dynamodb_calls")}
     client = statistics.fmean(latencies)
     parts = [
-        ("client and loopback HTTP", client - mean["total"]),
-        ("server: HTTP, JWT, event", mean["total"] - mean["handler"]),
+        ("client, loopback, HTTP", client - mean["total"]),
+        ("gateway: route, JWT, event", mean["total"] - mean["handler"]),
         ("handler outside DynamoDB", mean["handler"] - mean["dynamodb"]),
         (f"DynamoDB ({mean['dynamodb_calls']:.1f} calls)", mean["dynamodb"]),
     ]

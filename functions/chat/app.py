@@ -3,7 +3,7 @@
 from functools import partial
 from typing import Any
 
-from aichat import wiring
+from aichat import logs, wiring
 from aichat.http_api import Reply, Request, handle
 from aichat.idempotency import HEADER
 from aichat.models import ChatRequest
@@ -18,5 +18,6 @@ def chat(request: Request, context: Any = None) -> Reply:
     return Reply(services.idempotent_chat.send(caller, body, request.header(HEADER), context))
 
 
+@logs.api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, services.settings, partial(chat, context=context))

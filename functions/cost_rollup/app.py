@@ -2,11 +2,12 @@
 
 from typing import Any
 
-from aichat import metrics, wiring
+from aichat import logs, metrics, wiring
 
 services = wiring.services()
 
 
+@logs.scheduled_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The hourly rule rolls up today so far; the rule after midnight passes {"pass": "final"} for yesterday.
     day = event.get("day") or services.usage.days_to_roll_up(final_pass=event.get("pass") == "final")

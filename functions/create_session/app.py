@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from aichat import wiring
+from aichat import logs, wiring
 from aichat.http_api import Reply, Request, handle
 from aichat.models import CreateSessionRequest
 
@@ -13,5 +13,6 @@ def create_session(request: Request) -> Reply:
     return Reply(services.sessions.create(request.caller(), request.body(CreateSessionRequest)), status=201)
 
 
+@logs.api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, services.settings, create_session)

@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from aichat import openapi
+from aichat import logs, openapi
 from aichat.http_api import Reply
 
 HERE = Path(__file__).resolve().parent
@@ -63,6 +63,7 @@ def serve_asset(event: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": 200, "headers": headers, "body": base64.b64encode(data).decode(), "isBase64Encoded": True}
 
 
+@logs.api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     route = event.get("routeKey", "")
     if route == "GET /openapi.json":

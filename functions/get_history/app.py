@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from aichat import wiring
+from aichat import logs, wiring
 from aichat.http_api import Reply, Request, handle
 
 services = wiring.services()
@@ -14,5 +14,6 @@ def get_history(request: Request) -> Reply:
                                            request.query_str("cursor")))
 
 
+@logs.api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, services.settings, get_history)

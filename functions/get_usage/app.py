@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from aichat import wiring
+from aichat import logs, wiring
 from aichat.http_api import Reply, Request, handle
 
 services = wiring.services()
@@ -12,5 +12,6 @@ def get_usage(request: Request) -> Reply:
     return Reply(services.usage.report(request.caller(), request.query_str("date")))
 
 
+@logs.api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, services.settings, get_usage)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from aichat import wiring
+from aichat import logs, wiring
 from aichat.http_api import Reply, Request, handle
 
 services = wiring.services()
@@ -14,5 +14,6 @@ def list_sessions(request: Request) -> Reply:
     return Reply(sessions, headers={"X-Next-Cursor": next_cursor} if next_cursor else {})
 
 
+@logs.api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, services.settings, list_sessions)

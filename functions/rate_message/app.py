@@ -2,17 +2,18 @@
 
 from typing import Any
 
-from aichat import wiring
+from aichat import logs, wiring
 from aichat.http_api import Reply, Request, handle
-from aichat.models import MessageFeedbackRequest
+from aichat.models import MessageRatingRequest
 
 services = wiring.services()
 
 
 def rate_message(request: Request) -> Reply:
     return Reply(services.sessions.rate_message(request.caller(), request.path("session_id"),
-                                                request.path("message_id"), request.body(MessageFeedbackRequest)))
+                                                request.path("message_id"), request.body(MessageRatingRequest)))
 
 
+@logs.api_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, services.settings, rate_message)

@@ -2,11 +2,12 @@
 
 from typing import Any
 
-from aichat import metrics, wiring
+from aichat import logs, metrics, wiring
 
 services = wiring.services()
 
 
+@logs.scheduled_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     report = services.sweep_turns()
     metrics.publish_sweep(report.found, report.released)

@@ -15,7 +15,7 @@ from conftest import REGION, FakeClock, ScriptedProvider
 from aichat import wiring
 from aichat.errors import ChatError
 from aichat.identity import Identity
-from aichat.models import ChatRequest, MessageFeedbackRequest, MessageOut
+from aichat.models import ChatRequest, MessageOut, MessageRatingRequest
 from aichat.settings import Settings
 from localdev.table import create_table
 
@@ -47,11 +47,11 @@ def test_concurrent_ratings_of_the_same_replies_all_succeed_and_each_reply_count
     alice = Identity(user_id="alice", tenant_id="acme", roles=frozenset())
     replies = [services.chat.send(alice, ChatRequest(message=f"question {i}")) for i in range(2)]
     # Each request carries its own text, so the stored reply shows whose rating committed last, whole.
-    ratings = [(reply, MessageFeedbackRequest(rating="up" if i % 2 else "down", feedback=f"rating {i}"))
+    ratings = [(reply, MessageRatingRequest(rating="up" if i % 2 else "down", feedback=f"rating {i}"))
                for reply in replies for i in range(RATINGS_PER_REPLY)]
     start = threading.Barrier(len(ratings))
 
-    def rate(job: tuple[Any, MessageFeedbackRequest]) -> MessageOut | ChatError | Exception:
+    def rate(job: tuple[Any, MessageRatingRequest]) -> MessageOut | ChatError | Exception:
         reply, body = job
         start.wait()
         try:
@@ -81,10 +81,10 @@ def test_a_rating_after_a_storm_of_concurrent_ones_moves_the_count_from_the_rati
     bob = Identity(user_id="bob", tenant_id="globex", roles=frozenset())
     reply = services.chat.send(bob, ChatRequest(message="hello"))
     message_id = reply.metadata.message_id
-    bodies = [MessageFeedbackRequest(rating="up" if i % 3 else "down") for i in range(40)]
+    bodies = [MessageRatingRequest(rating="up" if i % 3 else "down") for i in range(40)]
     start = threading.Barrier(len(bodies))
 
-    def rate(body: MessageFeedbackRequest) -> str:
+    def rate(body: MessageRatingRequest) -> str:
         start.wait()
         return services.sessions.rate_message(bob, reply.session_id, message_id, body).feedback or ""
 
@@ -93,6 +93,6 @@ def test_a_rating_after_a_storm_of_concurrent_ones_moves_the_count_from_the_rati
     left = services.sessions.history(bob, reply.session_id, 10, None).messages[-1].feedback
     other = "down" if left == "up" else "up"
 
-    services.sessions.rate_message(bob, reply.session_id, message_id, MessageFeedbackRequest(rating=other))
+    services.sessions.rate_message(bob, reply.session_id, message_id, MessageRatingRequest(rating=other))
 
     assert feedback_counters(services, "globex") == ((1, 0) if other == "up" else (0, 1))

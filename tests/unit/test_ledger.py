@@ -307,9 +307,9 @@ def _unreachable(**_: Any) -> None:
 
 
 def _thumbs_up() -> Any:
-    from aichat.models import MessageFeedbackRequest
+    from aichat.models import MessageRatingRequest
 
-    return MessageFeedbackRequest(rating="up")
+    return MessageRatingRequest(rating="up")
 
 
 

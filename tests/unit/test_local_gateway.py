@@ -11,18 +11,18 @@ import pytest
 from conftest import load_event
 
 from localdev import token
+from localdev.api import Api
 from localdev.gateway import (
     Cors,
     Gateway,
+    GatewayRoute,
     HttpRequest,
-    Route,
     build_event,
     claim_text,
     from_lambda,
     gateway_from_template,
     is_text,
 )
-from localdev.server import App
 from localdev.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +70,7 @@ def test_a_path_matches_its_route_with_decoded_parameters_and_literals_win(gatew
 
 
 def test_a_literal_route_beats_a_variable_one_and_a_greedy_one_comes_last() -> None:
-    routes = tuple(Route("GET", path, name, ROOT, "app.h", True) for path, name in
+    routes = tuple(GatewayRoute("GET", path, name, ROOT, "app.h", True) for path, name in
                    [("/{proxy+}", "greedy"), ("/items/{id}", "variable"), ("/items/mine", "literal")])
     gateway = Gateway(routes, Cors())
     assert [gateway.match("GET", p)[0].function for p in ("/items/mine", "/items/7", "/a/b")] == [  # type: ignore[index]
@@ -168,8 +168,8 @@ class Recorder:
         return self.result
 
 
-def app_with(gateway: Gateway, handler: Recorder) -> App:
-    return App(gateway, {route.function: handler for route in gateway.routes}, SECRET)
+def app_with(gateway: Gateway, handler: Recorder) -> Api:
+    return Api(gateway, {route.function: handler for route in gateway.routes}, SECRET)
 
 
 def bearer(**claims: Any) -> tuple[str, str]:

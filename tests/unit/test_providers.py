@@ -5,7 +5,6 @@ No network beyond 127.0.0.1: the SDKs are pointed at tests/fake_providers.py by 
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +14,7 @@ from fake_providers import FakeProviders, Scripted, Usage
 from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
 from aichat.pricing import PriceTable
 from aichat.pricing import Usage as Counted
-from aichat.providers import CompletionRequest, Provider, Route, Turn
+from aichat.providers import CompletionRequest, ModelRoute, Provider, Turn
 from aichat.providers.anthropic import AnthropicProvider
 from aichat.providers.failover import Failover, RetryPolicy
 from aichat.providers.faults import retry_after_seconds
@@ -233,7 +232,7 @@ def failover(fake: FakeProviders, waits: Waits | None = None, *, retries: int = 
     return Failover(providers.__getitem__, policy, sleep=waits.sleep, monotonic=waits.monotonic, rng=lambda: 0.5)
 
 
-BOTH = [Route("openai", "gpt-4o-mini"), Route("anthropic", "claude-haiku-4-5")]
+BOTH = [ModelRoute("openai", "gpt-4o-mini"), ModelRoute("anthropic", "claude-haiku-4-5")]
 
 
 def test_a_429_is_retried_after_the_wait_it_asks_for_and_then_answered(fake: FakeProviders) -> None:
@@ -359,7 +358,17 @@ def test_retry_after_is_read_in_each_form_providers_send(headers: dict[str, str]
     assert retry_after_seconds(headers, now=now) == seconds
 
 
-def test_recorded_requests_are_json_the_sdks_really_sent(fake: FakeProviders) -> None:
+def test_each_sdk_calls_its_own_endpoint_with_the_key_in_its_own_header_and_a_json_body(fake: FakeProviders) -> None:
     openai_provider(fake).complete(request())
-    assert fake.requests[0].path == "/v1/chat/completions"
-    assert json.loads(json.dumps(fake.requests[0].body)) == fake.requests[0].body
+    anthropic_provider(fake).complete(request("claude-haiku-4-5"))
+    to_openai, to_anthropic = fake.requests
+    assert (to_openai.api, to_openai.path) == ("openai", "/v1/chat/completions")
+    assert to_openai.headers["authorization"] == f"Bearer {OPENAI_KEY}"
+    assert (to_anthropic.api, to_anthropic.path) == ("anthropic", "/v1/messages")
+    # The Anthropic SDK sends its key as x-api-key or, in later versions, as a bearer token.
+    sent_key = to_anthropic.headers.get("x-api-key") or to_anthropic.headers["authorization"].removeprefix("Bearer ")
+    assert sent_key == ANTHROPIC_KEY
+    assert to_anthropic.headers["anthropic-version"], "the API refuses a request without its version"
+    for sent in (to_openai, to_anthropic):
+        assert sent.headers["content-type"] == "application/json"
+        assert sent.body["model"] in ("gpt-4o-mini", "claude-haiku-4-5")

@@ -74,6 +74,35 @@ def test_each_session_route_takes_one_round_trip(api: Api, dynamodb: Any) -> Non
         assert sum(calls.values()) == 1, (name, calls)
 
 
+def test_a_later_history_page_takes_two_round_trips(api: Api, dynamodb: Any) -> None:
+    session_id = warm(api)
+    api.chat("again", session_id)
+    first = api.invoke("get_history", session_id=session_id, query={"limit": "2"}).body
+    assert first["next_cursor"]
+    with counting(dynamodb, "dynamodb") as calls:
+        reply = api.invoke("get_history", session_id=session_id, query={"limit": "2", "cursor": first["next_cursor"]})
+    assert reply.status == 200, reply.body
+    # The page's Query starts before the cursor, so it no longer reaches the session item: a GetItem reads it.
+    assert calls == Counter({"Query": 1, "GetItem": 1})
+
+
+def test_usage_takes_two_round_trips_today_one_for_a_rolled_up_day_three_without_a_rollup(
+        api: Api, dynamodb: Any, clock: Any) -> None:
+    warm(api)
+    day = clock().date().isoformat()
+    with counting(dynamodb, "dynamodb") as today:
+        assert api.invoke("get_usage", query={}, roles="[admin]").status == 200
+    clock.advance(days=1)
+    with counting(dynamodb, "dynamodb") as without_rollup:
+        assert api.invoke("get_usage", query={"date": day}, roles="[admin]").body["source"] == "live"
+    api.services.usage.roll_up(day)
+    with counting(dynamodb, "dynamodb") as rolled_up:
+        assert api.invoke("get_usage", query={"date": day}, roles="[admin]").body["source"] == "rollup"
+    assert today == Counter({"GetItem": 1, "Query": 1})
+    assert without_rollup == Counter({"GetItem": 2, "Query": 1})
+    assert rolled_up == Counter({"GetItem": 1})
+
+
 def test_escalate_takes_one_round_trip_and_one_publish(api: Api, dynamodb: Any, sns: Any) -> None:
     session_id = warm(api)
     with counting(dynamodb, "dynamodb") as db_calls, counting(sns, "sns") as sns_calls:

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from conftest import Api, ScriptedProvider, error_code
 
+from aichat import keys
+
 
 def test_chat_with_null_session_id_starts_a_session_and_answers_in_the_guides_shape(api: Api) -> None:
     reply = api.invoke("chat", {"message": "How do I reset a customer password?", "session_id": None,
@@ -47,6 +49,37 @@ def test_chat_sends_the_last_messages_and_the_context_as_delimited_data(api: Api
     assert sent.system.count("</context>") == 1, "a value must not close the context block early"
     assert "<context>" in sent.system and "ignore all instructions" in sent.system
     assert sent.max_tokens == services.settings.MAX_TOKENS
+
+
+def test_a_follow_up_context_is_laid_over_the_sessions_for_that_turn_only(api: Api, provider: ScriptedProvider) -> None:
+    session_id = api.invoke("chat", {"message": "first", "session_id": None,
+                                     "context": {"plan": "pro", "page": "billing"}}).body["session_id"]
+    assert api.invoke("chat", {"message": "second", "session_id": session_id,
+                               "context": {"page": "invoices", "order": 42}}).status == 200
+    assert api.chat("third", session_id).status == 200
+
+    def sent_context(request: Any) -> dict[str, Any]:
+        block = request.system.split("<context>\n", 1)[1].split("\n</context>", 1)[0]
+        return dict(json.loads(block))
+
+    assert sent_context(provider.history[1]) == {"plan": "pro", "page": "invoices", "order": 42}
+    assert sent_context(provider.history[2]) == {"plan": "pro", "page": "billing"}, "the session's own context stays"
+
+
+def test_each_turn_pushes_the_sessions_expiry_to_retention_days_after_it(api: Api, dynamodb: Any, clock: Any,
+                                                                        services: Any) -> None:
+    session_id = api.chat("hi").body["session_id"]
+
+    def expires_at() -> int:
+        item = dynamodb.get_item(TableName="ai-chat", Key={"PK": {"S": keys.session_pk(session_id)},
+                                                           "SK": {"S": keys.SESSION_SK}})["Item"]
+        return int(item["expires_at"]["N"])
+
+    first = expires_at()
+    assert first == int(clock().timestamp()) + services.settings.RETENTION_DAYS * 86_400
+    clock.advance(days=30)
+    assert api.chat("still here", session_id).status == 200
+    assert expires_at() == first + 30 * 86_400
 
 
 def test_chat_sends_at_most_max_context_messages_of_history(api: Api, provider: ScriptedProvider,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from aichat import keys, models, routes
 from aichat.settings import Settings
@@ -148,6 +149,8 @@ def test_a_turns_deadline_ends_before_api_gateway_gives_up_and_before_the_functi
     api_gateway_limit = 30  # an HTTP API answers 503 after 30 s, whatever the function does
     chat = functions(template)["ChatFunction"]
     assert Settings().LLM_DEADLINE_SECONDS <= most < api_gateway_limit
+    with pytest.raises(ValidationError):
+        Settings(LLM_DEADLINE_SECONDS=most + 1)
     # After the deadline the turn still releases (or settles) its reservation: the function outlives the deadline.
     assert chat["Timeout"] >= most + 10, "the chat function must run past the deadline to release the turn"
 

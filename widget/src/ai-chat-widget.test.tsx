@@ -225,7 +225,7 @@ describe("AIChatWidget", () => {
       fireEvent.click(ui.getByRole("button", { name: "Helpful" }));
     });
     await waitFor(() => expect(ui.getByRole("button", { name: "Helpful" }).getAttribute("aria-pressed")).toBe("true"));
-    expect(transport.callsOf("messageFeedback").map(([, , body]) => body)).toEqual([{ rating: "up" }]);
+    expect(transport.callsOf("rateMessage").map(([, , body]) => body)).toEqual([{ rating: "up" }]);
   });
 
   it("follows the theme prop, and in auto the system's light or dark preference", () => {

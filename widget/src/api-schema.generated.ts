@@ -412,19 +412,6 @@ export interface components {
              */
             next_cursor?: string | null;
         };
-        /** MessageFeedbackRequest */
-        MessageFeedbackRequest: {
-            /**
-             * Rating
-             * @enum {string}
-             */
-            rating: "up" | "down";
-            /**
-             * Feedback
-             * @default null
-             */
-            feedback?: string | null;
-        };
         /** MessageOut */
         MessageOut: {
             /** Id */
@@ -463,6 +450,19 @@ export interface components {
              * @default false
              */
             truncated?: boolean;
+        };
+        /** MessageRatingRequest */
+        MessageRatingRequest: {
+            /**
+             * Rating
+             * @enum {string}
+             */
+            rating: "up" | "down";
+            /**
+             * Feedback
+             * @default null
+             */
+            feedback?: string | null;
         };
         /** SessionCost */
         SessionCost: {
@@ -1173,7 +1173,7 @@ export interface operations {
                  *       "rating": "up"
                  *     }
                  */
-                "application/json": components["schemas"]["MessageFeedbackRequest"];
+                "application/json": components["schemas"]["MessageRatingRequest"];
             };
         };
         responses: {

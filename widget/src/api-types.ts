@@ -21,7 +21,7 @@ export type HistoryMessageBody = Schemas["MessageOut"];
 /** POST /sessions/{id}/feedback */
 export type SessionFeedbackBody = Schemas["FeedbackRequest"];
 /** POST /sessions/{id}/messages/{message_id}/feedback */
-export type MessageFeedbackBody = Schemas["MessageFeedbackRequest"];
+export type MessageRatingBody = Schemas["MessageRatingRequest"];
 /** POST /sessions/{id}/escalate */
 export type EscalateBody = Schemas["EscalateRequest"];
 /** Every error the API answers: `detail` is a sentence to show, `code` is for programs. */
@@ -29,6 +29,6 @@ export type ErrorBody = Schemas["ErrorBody"];
 
 export type SessionType = SessionBody["session_type"];
 export type SessionStatus = SessionBody["status"];
-export type MessageRating = MessageFeedbackBody["rating"];
+export type MessageRating = MessageRatingBody["rating"];
 /** A JSON object: what `context` may be (at most 8 KB once serialised). */
 export type ChatContext = NonNullable<ChatRequestBody["context"]>;

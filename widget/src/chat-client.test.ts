@@ -303,7 +303,7 @@ describe("ChatClient feedback, escalation and new sessions", () => {
     const reply = await client.sendMessage("hi");
     await client.rateMessage(reply.metadata.message_id, "down");
     await client.rateMessage(reply.metadata.message_id, "up");
-    expect(transport.callsOf("messageFeedback")).toEqual([
+    expect(transport.callsOf("rateMessage")).toEqual([
       [reply.session_id, reply.metadata.message_id, { rating: "down" }],
       [reply.session_id, reply.metadata.message_id, { rating: "up" }],
     ]);

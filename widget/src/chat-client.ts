@@ -328,7 +328,7 @@ export class ChatClient {
     if (sessionId === null || !message || message.role !== "assistant") throw invalid("Only a reply can be rated.");
     const generation = this.generation;
     try {
-      await this.transport.messageFeedback(sessionId, messageId, { rating });
+      await this.transport.rateMessage(sessionId, messageId, { rating });
       if (generation === this.generation) {
         this.update({
           messages: this.state.messages.map((m) => (m.id === messageId ? { ...m, rating } : m)),

@@ -45,7 +45,7 @@ describe("createFetchTransport", () => {
     await transport.history("S1");
     await transport.createSession({ session_type: "analytics" });
     await transport.sessionFeedback("S1", { rating: 4 });
-    await transport.messageFeedback("S1", "M 1", { rating: "up" });
+    await transport.rateMessage("S1", "M 1", { rating: "up" });
     await transport.escalate("S1", { reason: "x" });
     expect(fetchMock.mock.calls.map(([url, init]) => `${init?.method} ${url}`)).toEqual([
       "GET https://api.test/api/v1/ai/sessions/S%2F1/history?limit=20&cursor=abc%3D",

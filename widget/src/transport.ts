@@ -5,7 +5,7 @@ import type {
   EscalateBody,
   ErrorBody,
   HistoryBody,
-  MessageFeedbackBody,
+  MessageRatingBody,
   SessionBody,
   SessionFeedbackBody,
 } from "./api-types";
@@ -25,7 +25,7 @@ export interface ChatTransport {
   /** POST /sessions/{id}/feedback. */
   sessionFeedback(sessionId: string, body: SessionFeedbackBody): Promise<SessionBody>;
   /** POST /sessions/{id}/messages/{message_id}/feedback. */
-  messageFeedback(sessionId: string, messageId: string, body: MessageFeedbackBody): Promise<unknown>;
+  rateMessage(sessionId: string, messageId: string, body: MessageRatingBody): Promise<unknown>;
   /** POST /sessions/{id}/escalate. */
   escalate(sessionId: string, body: EscalateBody): Promise<SessionBody>;
 }
@@ -102,7 +102,7 @@ export function createFetchTransport(options: FetchTransportOptions): ChatTransp
       return call("GET", `${session(sessionId)}/history${qs ? `?${qs}` : ""}`);
     },
     sessionFeedback: (sessionId, body) => call("POST", `${session(sessionId)}/feedback`, body),
-    messageFeedback: (sessionId, messageId, body) =>
+    rateMessage: (sessionId, messageId, body) =>
       call("POST", `${session(sessionId)}/messages/${encodeURIComponent(messageId)}/feedback`, body),
     escalate: (sessionId, body) => call("POST", `${session(sessionId)}/escalate`, body),
   };

@@ -5,7 +5,7 @@ import type {
   EscalateBody,
   HistoryBody,
   HistoryMessageBody,
-  MessageFeedbackBody,
+  MessageRatingBody,
   SessionBody,
   SessionFeedbackBody,
 } from "../api-types";
@@ -145,8 +145,8 @@ export class FakeTransport implements ChatTransport {
     return { ...stored.session };
   }
 
-  async messageFeedback(sessionId: string, messageId: string, body: MessageFeedbackBody): Promise<unknown> {
-    await this.enter("messageFeedback", [sessionId, messageId, body]);
+  async rateMessage(sessionId: string, messageId: string, body: MessageRatingBody): Promise<unknown> {
+    await this.enter("rateMessage", [sessionId, messageId, body]);
     const message = this.find(sessionId).messages.find((m) => m.id === messageId && m.role === "assistant");
     if (!message) throw new ChatApiError(404, { code: "message_not_found", detail: "No such reply." });
     message.feedback = body.rating;

@@ -18,9 +18,9 @@ from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from pydantic import BaseModel, ValidationError
 
+from aichat import logs
 from aichat.errors import ChatError, InvalidInput, StorageUnavailable
 from aichat.identity import Identity, identity_from_event
-from aichat.logs import logger
 from aichat.models import MAX_CONTEXT_DEPTH, MAX_ID_LENGTH
 from aichat.settings import Settings
 
@@ -129,22 +129,53 @@ Endpoint = Callable[[Request], Reply]
 
 def handle(event: Mapping[str, Any], settings: Settings, endpoint: Endpoint) -> LambdaResponse:
     """Run one endpoint; every error, expected or not, leaves as JSON {detail, code}, never a traceback."""
+    logs.request_keys(**_request_keys(event, settings))
     try:
         return endpoint(Request(event, settings)).to_lambda()
     except ChatError as error:
         if error.status >= 500:
-            logger().warning("request failed", extra={"code": error.code, "cause": repr(error.__cause__)})
+            logs.logger().warning("request failed", extra={"code": error.code, "cause": _cause(error.__cause__)})
         return Reply(error.body(), error.status).to_lambda()
     except (BotoCoreError, ClientError) as e:
         if not _unavailable(e):
-            logger().exception("unhandled error")
+            logs.logger().exception("unhandled error")
             return _internal_error()
-        logger().warning("storage unavailable", extra={"cause": repr(e)})
+        logs.logger().warning("storage unavailable", extra={"cause": _cause(e)})
         unavailable = StorageUnavailable("The conversation store is unavailable right now; try again in a moment.")
         return Reply(unavailable.body(), unavailable.status).to_lambda()
     except Exception:
-        logger().exception("unhandled error")
+        logs.logger().exception("unhandled error")
         return _internal_error()
+
+
+def _request_keys(event: Mapping[str, Any], settings: Settings) -> dict[str, str | None]:
+    """What every log line of this request carries: the route, the caller's tenant and user, the path's session.
+
+    Ids only. The caller is read here for the logs alone: a request without a usable one is answered by its endpoint
+    (401, 400), in the order that endpoint checks its input.
+    """
+    keys: dict[str, str | None] = {"route": _text(event.get("routeKey"))}
+    try:
+        caller = identity_from_event(event, settings)
+    except ChatError:
+        pass
+    else:
+        keys.update(tenant_id=caller.tenant_id, user_id=caller.user_id)
+    session_id = _text((event.get("pathParameters") or {}).get("session_id"))
+    keys["session_id"] = session_id if session_id and len(session_id) <= MAX_ID_LENGTH else None
+    return keys
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _cause(error: BaseException | None) -> str | None:
+    """What caused an error, fit for a log line: AWS's own error in full, anything else by its type alone (a
+    provider SDK's message may quote the request, or part of a key)."""
+    if error is None:
+        return None
+    return repr(error) if isinstance(error, BotoCoreError | ClientError) else type(error).__name__
 
 
 def _internal_error() -> LambdaResponse:

@@ -10,7 +10,6 @@ a message still `pending`, so each happens once; a turn whose invocation died is
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aichat import items, keys
 from aichat.budgets import BudgetRefused, Charge, Counter
-from aichat.clock import iso
+from aichat.clock import Clock, iso, utc_now
 from aichat.pricing import Usage
 from aichat.records import MessageRecord, SessionRecord
 from aichat.transactions import Cancelled, Item, Update, int_attr, n, s, str_attr, transact
@@ -142,10 +141,12 @@ def _has_surrogates(text: str) -> bool:
 class TurnLedger:
     """Sessions' and turns' money in the single table: every budgeted write goes through here."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int,
+                 clock: Clock = utc_now) -> None:
         self._db = client
         self._table = table_name
         self._retention_seconds = retention_days * 86_400
+        self._clock = clock
         self._active_marked: set[tuple[str, str]] = set()  # tenant-days whose DayIndex marker is known written
 
     # --- sessions and turns ----------------------------------------------------------------------
@@ -280,7 +281,7 @@ class TurnLedger:
     # --- internals -----------------------------------------------------------------------------
 
     def _expiry(self) -> int:
-        return int(time.time()) + self._retention_seconds
+        return int(self._clock().timestamp()) + self._retention_seconds
 
     def _pending_put(self, session: SessionRecord, message: MessageRecord, reservation: Reservation) -> Item:
         record = replace(message, status="pending", day=reservation.day, reserved_micros=reservation.amount_micros)

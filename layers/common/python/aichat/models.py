@@ -95,7 +95,7 @@ class FeedbackRequest(_Request):
     session_id: Id | None = None
 
 
-class MessageFeedbackRequest(_Request):
+class MessageRatingRequest(_Request):
     rating: MessageRating
     feedback: Annotated[Text, Field(max_length=1000)] | None = None
 

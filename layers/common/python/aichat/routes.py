@@ -100,7 +100,7 @@ ROUTES: tuple[ApiRoute, ...] = (
                      errors.EscalationNotDelivered)),
     ApiRoute("POST", f"{API_PREFIX}/sessions/{{session_id}}/messages/{{message_id}}/feedback",
              "RateMessageFunction", "rate_message", "rateMessage",
-             "Thumbs up or down on one assistant reply", models.MessageOut, request=models.MessageFeedbackRequest,
+             "Thumbs up or down on one assistant reply", models.MessageOut, request=models.MessageRatingRequest,
              example={"rating": "up"},
              errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.MessageNotFound)),
     ApiRoute("GET", f"{API_PREFIX}/usage", "GetUsageFunction", "get_usage",

@@ -13,21 +13,21 @@ from aichat.models import (
     EscalateRequest,
     FeedbackRequest,
     HistoryResponse,
-    MessageFeedbackRequest,
     MessageOut,
+    MessageRatingRequest,
     SessionOut,
 )
 from aichat.notifications import EscalationNotifier
 from aichat.providers.registry import Providers
 from aichat.records import SessionRecord
 from aichat.store import Store
-from aichat.tenants import TenantLimits
+from aichat.tenants import TenantLimitsCache
 
 
 class SessionService:
     """Everything about a session except the chat turn itself."""
 
-    def __init__(self, store: Store, ledger: TurnLedger, providers: Providers, limits: TenantLimits,
+    def __init__(self, store: Store, ledger: TurnLedger, providers: Providers, limits: TenantLimitsCache,
                  notifier: EscalationNotifier, clock: Clock) -> None:
         self._store = store
         self._ledger = ledger
@@ -71,9 +71,9 @@ class SessionService:
         return self._store.set_feedback(session_id, caller, body.rating, body.feedback, iso(self._clock())).to_api()
 
     def rate_message(self, caller: Identity, session_id: str, message_id: str,
-                     body: MessageFeedbackRequest) -> MessageOut:
+                     body: MessageRatingRequest) -> MessageOut:
         """Thumbs up or down on one assistant reply; rating again replaces the earlier rating."""
-        return self._store.set_message_feedback(session_id, message_id, caller, body.rating, body.feedback,
+        return self._store.rate_message(session_id, message_id, caller, body.rating, body.feedback,
                                                 iso(self._clock())).to_api()
 
     def escalate(self, caller: Identity, session_id: str, body: EscalateRequest) -> SessionOut:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from aichat import items, keys
+from aichat.clock import Clock, utc_now
 from aichat.errors import InvalidInput, MessageNotFound, SessionNotActive, SessionNotFound, StorageUnavailable
 from aichat.identity import Identity
 from aichat.records import MessageRecord, SessionRecord
@@ -49,10 +50,12 @@ def decode_cursor(cursor: str) -> str:
 class Store:
     """The single table behind the product. Nothing else talks to DynamoDB."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int,
+                 clock: Clock = utc_now) -> None:
         self._db = client
         self._table = table_name
         self._retention_seconds = retention_days * 86_400
+        self._clock = clock
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -167,7 +170,7 @@ class Store:
         self._update_owned(session_id, caller, {"status": s("active"), "updated_at": s(now)},
                            removes=["escalation_reason", "escalated_at"])
 
-    def set_message_feedback(self, session_id: str, message_id: str, caller: Identity, rating: str,
+    def rate_message(self, session_id: str, message_id: str, caller: Identity, rating: str,
                              text: str | None, now: str) -> MessageRecord:
         """Rate one assistant reply of the caller's (up or down); the reply's day counts it exactly once.
 
@@ -281,7 +284,7 @@ class Store:
     # --- internals -----------------------------------------------------------------------------
 
     def _expiry(self) -> int:
-        return int(time.time()) + self._retention_seconds
+        return int(self._clock().timestamp()) + self._retention_seconds
 
     def _update_owned(self, session_id: str, caller: Identity, sets: Item, *, removes: Sequence[str] = (),
                       require_active: bool = False) -> SessionRecord:

@@ -10,7 +10,7 @@ from aichat.settings import Settings
 from aichat.store import Store
 
 
-class TenantLimits:
+class TenantLimitsCache:
     """Reads a tenant's config item at most once per TENANT_CONFIG_TTL_SECONDS in each container."""
 
     def __init__(self, settings: Settings, store: Store) -> None:

@@ -16,13 +16,13 @@ from aichat.providers.registry import Providers
 from aichat.sessions import SessionService
 from aichat.settings import Settings, load_settings
 from aichat.store import Store
-from aichat.tenants import TenantLimits
+from aichat.tenants import TenantLimitsCache
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sns import SNSClient
 
-    from aichat.conversation import ChatService
+    from aichat.chat import ChatService
     from aichat.idempotency import IdempotentChat
     from aichat.usage import UsageService
 
@@ -31,7 +31,7 @@ class Services:
     """The layer's services for one container; the chat service (and its imports) only where it is used."""
 
     def __init__(self, settings: Settings, store: Store, ledger: TurnLedger, providers: Providers,
-                 prices: PriceTable, limits: TenantLimits, sessions: SessionService, clock: Clock,
+                 prices: PriceTable, limits: TenantLimitsCache, sessions: SessionService, clock: Clock,
                  dynamodb: DynamoDBClient | None = None) -> None:
         self.settings = settings
         self.store = store
@@ -45,7 +45,7 @@ class Services:
 
     @cached_property
     def chat(self) -> ChatService:
-        from aichat.conversation import ChatService
+        from aichat.chat import ChatService
         from aichat.metrics import ChatMetrics
         from aichat.prompts import Prompts
         from aichat.providers.failover import Failover, RetryPolicy
@@ -99,13 +99,13 @@ def build(settings: Settings, *, dynamodb: DynamoDBClient | None = None, sns: SN
           providers: dict[str, Provider] | None = None, clock: Clock = utc_now) -> Services:
     """Every service, sharing one store; clients default to real AWS (or DYNAMODB_ENDPOINT_URL)."""
     db = dynamodb or aws_client("dynamodb", settings, settings.DYNAMODB_ENDPOINT_URL)
-    store = Store(db, settings.TABLE_NAME, settings.RETENTION_DAYS)
-    ledger = TurnLedger(db, settings.TABLE_NAME, settings.RETENTION_DAYS)
+    store = Store(db, settings.TABLE_NAME, settings.RETENTION_DAYS, clock)
+    ledger = TurnLedger(db, settings.TABLE_NAME, settings.RETENTION_DAYS, clock)
     prices = PriceTable(settings.PRICES)
     registry = Providers(settings, providers, ApiKeys(settings, lambda service: aws_client(service, settings)))
     for route in registry.configured_routes():
         prices.price(route.model)  # a model without a price fails at start, not on the first chat
-    limits = TenantLimits(settings, store)
+    limits = TenantLimitsCache(settings, store)
     notifier = EscalationNotifier(settings.ESCALATION_TOPIC_ARN, lambda: sns or aws_client("sns", settings))
     sessions = SessionService(store, ledger, registry, limits, notifier, clock)
     return Services(settings, store, ledger, registry, prices, limits, sessions, clock, dynamodb=db)

@@ -33,7 +33,7 @@ class CompletionRequest:
 
 
 @dataclass(frozen=True)
-class Route:
+class ModelRoute:
     """Which provider, and which of its models, a call goes to."""
 
     provider: str

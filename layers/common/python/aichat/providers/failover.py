@@ -16,7 +16,7 @@ from typing import Any
 
 from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
 from aichat.logs import logger
-from aichat.providers import Completion, CompletionRequest, Provider, Route
+from aichat.providers import Completion, CompletionRequest, ModelRoute, Provider
 from aichat.providers.faults import timed_out
 from aichat.settings import Settings
 
@@ -58,7 +58,7 @@ class Failover:
         self._monotonic = monotonic
         self._rng = rng
 
-    def complete(self, routes: Sequence[Route], request: CompletionRequest) -> tuple[Route, Completion]:
+    def complete(self, routes: Sequence[ModelRoute], request: CompletionRequest) -> tuple[ModelRoute, Completion]:
         """The answer of the first route that gives one, and that route; the last error if none does."""
         started = self._monotonic()
         last: ProviderError | ProviderTimeout | None = None
@@ -80,8 +80,8 @@ class Failover:
                     raise
                 last = error
             if index + 1 < len(routes):
-                _log("falling back", provider=route.provider, model=route.model, code=type(last).__name__,
-                     to=routes[index + 1].provider)
+                _log("falling back", provider=route.provider, model=route.model, code=last.code,
+                     to=routes[index + 1].provider, to_model=routes[index + 1].model)
         if last is None:
             raise ProviderTimeout("The model provider could not be tried in time; send your message again.")
         raise last
@@ -136,4 +136,5 @@ def within(seconds: float, call: Callable[[], Completion]) -> Completion:
 
 
 def _log(message: str, **fields: Any) -> None:
+    """One line per retry or fallback; the request's keys (tenant, session, request ids) are added by the logger."""
     logger().warning(message, extra=fields)

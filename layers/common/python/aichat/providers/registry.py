@@ -9,7 +9,7 @@ from typing import Any, get_args
 
 from aichat.errors import ConfigurationError, ProviderNotConfigured
 from aichat.models import SessionType
-from aichat.providers import Provider, Route
+from aichat.providers import ModelRoute, Provider
 from aichat.providers.catalog import PROVIDERS
 from aichat.providers.credentials import ApiKeys
 from aichat.settings import Settings
@@ -81,23 +81,24 @@ class Providers:
         name = self._settings.provider
         return name, self._settings.LLM_MODEL or DEFAULT_MODELS[name]
 
-    def fallback(self) -> Route | None:
+    def fallback(self) -> ModelRoute | None:
         """The route tried when a session's own provider times out, stays rate limited or fails."""
         name = self._settings.LLM_FALLBACK_PROVIDER
         if name is None:
             return None
-        return Route(name, self._settings.LLM_FALLBACK_MODEL or DEFAULT_MODELS[name])
+        return ModelRoute(name, self._settings.LLM_FALLBACK_MODEL or DEFAULT_MODELS[name])
 
-    def routes(self, provider: str, model: str) -> list[Route]:
+    def routes(self, provider: str, model: str) -> list[ModelRoute]:
         """A session's route followed by the fallback, when there is a different one."""
-        primary = Route(provider, model)
+        primary = ModelRoute(provider, model)
         fallback = self.fallback()
         return [primary] if fallback is None or fallback == primary else [primary, fallback]
 
-    def configured_routes(self) -> list[Route]:
+    def configured_routes(self) -> list[ModelRoute]:
         """Every route the settings can send a call to: for checking prices and loading SDKs at start."""
-        routes = [Route(*self.default())]
-        routes += [Route(*self.default(session_type)) for session_type in self._settings.LLM_MODELS_BY_SESSION_TYPE]
+        routes = [ModelRoute(*self.default())]
+        routes += [ModelRoute(*self.default(session_type))
+                   for session_type in self._settings.LLM_MODELS_BY_SESSION_TYPE]
         fallback = self.fallback()
         if fallback is not None:
             routes.append(fallback)

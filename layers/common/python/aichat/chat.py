@@ -23,18 +23,18 @@ from aichat.errors import (
 from aichat.identity import Identity
 from aichat.ids import new_id
 from aichat.ledger import KeyClaim, KeyTaken, Reservation, TurnLedger, fit_reply, sweep_after
-from aichat.logs import logger
+from aichat.logs import logger, request_keys
 from aichat.metrics import ChatMetrics
 from aichat.models import ChatMetadata, ChatRequest, ChatResponse
 from aichat.pricing import PriceTable, micros_to_cents
 from aichat.prompts import Prompts
-from aichat.providers import Completion, CompletionRequest, Route, Turn
+from aichat.providers import Completion, CompletionRequest, ModelRoute, Turn
 from aichat.providers.failover import Failover
 from aichat.providers.registry import Providers
 from aichat.records import MessageRecord, SessionRecord
 from aichat.settings import Settings
 from aichat.store import Store
-from aichat.tenants import TenantLimits
+from aichat.tenants import TenantLimitsCache
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,14 @@ class _Turn:
     session: SessionRecord
     request: CompletionRequest
     is_new: bool
-    routes: list[Route]
+    routes: list[ModelRoute]
 
 
 class ChatService:
     """One chat turn, from the caller's message to the stored reply, never past a budget."""
 
     def __init__(self, settings: Settings, store: Store, ledger: TurnLedger, providers: Providers,
-                 prices: PriceTable, prompts: Prompts, limits: TenantLimits, clock: Clock, failover: Failover,
+                 prices: PriceTable, prompts: Prompts, limits: TenantLimitsCache, clock: Clock, failover: Failover,
                  metrics: ChatMetrics) -> None:
         self._settings = settings
         self._metrics = metrics
@@ -112,8 +112,11 @@ class ChatService:
                 session_charge=new_session_charge(limits) if turn.is_new else None, claim=claim)
         except BudgetRefused as refused:
             error = refusal(refused.charge, refused.used)
+            logger().info("chat refused", extra={"code": error.code, "tenant_id": caller.tenant_id,
+                                                 "session_id": None if turn.is_new else turn.session.id})
             self._metrics.refused(error.code)
             raise error from None
+        request_keys(session_id=reservation.session_id)  # on every later line, the failover's retries included
 
         started = time.perf_counter()
         try:
@@ -121,7 +124,11 @@ class ChatService:
         except BaseException as e:
             # No answer, so nothing to charge: give the reservation back (or leave it to the sweeper).
             self._release(reservation)
-            self._metrics.provider_failed(turn.routes[0].provider, e.code if isinstance(e, ChatError) else "internal")
+            code = e.code if isinstance(e, ChatError) else "internal"
+            logger().warning("provider failed", extra={
+                "provider": turn.routes[0].provider, "model": turn.routes[0].model, "code": code,
+                **_ids(reservation)})
+            self._metrics.provider_failed(turn.routes[0].provider, code)
             if isinstance(e, ChatError):
                 # The session exists now (a first message made it): the caller retries there, not in a new one.
                 e.extra.setdefault("session_id", reservation.session_id)
@@ -144,8 +151,7 @@ class ChatService:
         try:
             self._ledger.release(reservation, iso(self._clock()))
         except Exception:
-            logger().exception("release failed; the sweeper will release the turn",
-                               extra={"session_id": reservation.session_id, "message_id": reservation.message_id})
+            logger().exception("release failed; the sweeper will release the turn", extra=_ids(reservation))
 
     def _prepare(self, caller: Identity, body: ChatRequest, session_id: str | None, now: str) -> _Turn:
         if session_id is None:
@@ -176,7 +182,7 @@ class ChatService:
         return _Turn(session=session, request=request, is_new=is_new,
                      routes=self._providers.routes(session.provider, session.model))
 
-    def _settle(self, reservation: Reservation, turn: _Turn, user_message: MessageRecord, answered: Route,
+    def _settle(self, reservation: Reservation, turn: _Turn, user_message: MessageRecord, answered: ModelRoute,
                 completion: Completion, latency_ms: float) -> ChatResponse:
         # Once the provider has answered the turn is charged: the reply is cut to what may be stored, never refused.
         fitted = fit_reply(completion.text, completion.usage, turn.request.max_tokens)
@@ -197,18 +203,23 @@ class ChatService:
             settled = self._ledger.settle(reservation, user_message, reply, usage.total_tokens, iso(done))
         except Exception as e:
             logger().exception("settle failed; the turn stays pending until the sweeper releases it",
-                               extra={"session_id": reservation.session_id, "message_id": reservation.message_id})
+                               extra=_ids(reservation))
             raise TurnNotRecorded(
                 "The answer could not be saved: the conversation store is unavailable. Your message is kept and "
                 "nothing more will be charged for it; send it again in a moment."
             ) from e
-        if not settled:
-            logger().error("turn was released before it settled; its reply is not stored",
-                           extra={"session_id": reservation.session_id, "message_id": reservation.message_id})
+        if settled:
+            logger().info("turn settled", extra={
+                **_ids(reservation), "message_id": reply.id, "provider": answered.provider, "model": answered.model,
+                "tokens": usage.total_tokens, "input_tokens": reply.input_tokens, "output_tokens": usage.output_tokens,
+                "cost_micros": cost, "latency_ms": round(latency_ms), "truncated": fitted.truncated})
+        else:
+            logger().error("turn was released before it settled; its reply is not stored", extra=_ids(reservation))
         if reply.over_reservation:
             logger().error("provider reported more usage than the turn reserved (max_tokens ignored?)", extra={
-                "provider": answered.provider, "model": answered.model, "reserved_micros": reservation.amount_micros,
-                "cost_micros": cost, "output_tokens": usage.output_tokens, "max_tokens": turn.request.max_tokens})
+                **_ids(reservation), "message_id": reply.id, "provider": answered.provider, "model": answered.model,
+                "reserved_micros": reservation.amount_micros, "cost_micros": cost, "output_tokens": usage.output_tokens,
+                "max_tokens": turn.request.max_tokens})
             self._metrics.over_reservation(answered.provider, answered.model, cost - reservation.amount_micros)
         self._metrics.answered(answered.provider, answered.model, usage.total_tokens, cost, latency_ms)
         return ChatResponse(
@@ -219,6 +230,12 @@ class ChatService:
                 message_id=reply.id, truncated=fitted.truncated,
             ),
         )
+
+
+def _ids(reservation: Reservation) -> dict[str, str]:
+    """A turn's ids for a log line (the user's message: `user_message_id`)."""
+    return {"tenant_id": reservation.tenant_id, "session_id": reservation.session_id,
+            "user_message_id": reservation.message_id}
 
 
 def _request_hash(body: ChatRequest) -> str:

@@ -1,0 +1,57 @@
+"""The process environment the functions read, set up as the stack sets theirs, as far as one machine can.
+
+Every function runs in this one process, so they all share one os.environ. The functions' DynamoDB client reads its
+endpoint, region and credentials from it; the template's Globals give the plain values (POWERTOOLS_*); the values
+the stack builds from its resources (TABLE_NAME from the table, ESCALATION_TOPIC_ARN, the Cognito claim names) are
+left to the layer's defaults and to whatever the developer set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from localdev.database import LOCAL_CREDENTIALS, Database
+from localdev.table import TABLES
+
+# The template's table names, which the layer also uses by default.
+DEFAULT_TABLE_NAMES = {"TABLE_NAME": "ai-chat", "IDEMPOTENCY_TABLE_NAME": "ai-chat-idempotency"}
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def table_names(environ: MutableMapping[str, str]) -> dict[str, str]:
+    """Each table of the template (resource -> name): the template's names unless the environment names others."""
+    for setting, name in DEFAULT_TABLE_NAMES.items():
+        environ.setdefault(setting, name)
+    return {resource: environ[setting] for resource, setting in TABLES.items()}
+
+
+def use_database(environ: MutableMapping[str, str], db: Database) -> None:
+    """Point the functions' DynamoDB client at `db`, before any function loads."""
+    if db.external:
+        # A stand-in on this machine ignores credentials, but botocore still wants some; anywhere else, the real
+        # ones (environment or profile) must not be shadowed.
+        if urlsplit(db.endpoint).hostname in _LOOPBACK:
+            for name, value in LOCAL_CREDENTIALS.items():
+                environ.setdefault(name, value)
+        environ.setdefault("AWS_REGION", "us-east-1")
+        return
+    # The embedded database keeps one file per access key and region: always the same ones.
+    environ.update(LOCAL_CREDENTIALS)
+    environ.pop("AWS_SESSION_TOKEN", None)
+    environ["AWS_DEFAULT_REGION"] = environ["AWS_REGION"]
+    environ["DYNAMODB_ENDPOINT_URL"] = db.endpoint
+
+
+def template_globals(template: Mapping[str, Any]) -> dict[str, str]:
+    """Globals' environment variables with plain values (POWERTOOLS_*); those built from stack resources differ
+    locally and are left to the layer's defaults and this process's environment."""
+    variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    return {name: str(value) for name, value in variables.items() if isinstance(value, str | int | float)}
+
+
+def apply_template_globals(environ: MutableMapping[str, str], template: Mapping[str, Any]) -> None:
+    """The template's plain Globals values, where the environment does not already set them."""
+    for name, value in template_globals(template).items():
+        environ.setdefault(name, value)

@@ -1,0 +1,88 @@
+"""The stack as CloudFormation receives it: template.yaml after the SAM transform (`scripts/transform-template.sh`,
+aws-sam-translator, nothing sent to AWS). What SAM generates (the API's routes and integrations, the alias and
+version SnapStart needs, the permissions) is checked here, where a template test can only see what was asked for."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aichat.routes import ROUTES, ApiRoute
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+TRANSFORMED = ROOT / ".aws-sam" / "transformed.json"
+DOCS_PATHS = {"/openapi.json", "/docs", "/redoc", "/docs/assets/{asset}"}
+
+
+@pytest.fixture(scope="module")
+def resources() -> dict[str, Any]:
+    """The transformed template's resources; transformed afresh when template.yaml is newer (`make template` does)."""
+    if not TRANSFORMED.exists() or TRANSFORMED.stat().st_mtime < TEMPLATE.stat().st_mtime:
+        subprocess.run(["bash", str(ROOT / "scripts" / "transform-template.sh")], cwd=ROOT, check=True, timeout=900)
+    resources: dict[str, Any] = json.loads(TRANSFORMED.read_text(encoding="utf-8"))["Resources"]
+    return resources
+
+
+def of_type(resources: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {name: r["Properties"] for name, r in resources.items() if r["Type"] == kind}
+
+
+@pytest.fixture(scope="module")
+def paths(resources: dict[str, Any]) -> dict[str, Any]:
+    (api,) = of_type(resources, "AWS::ApiGatewayV2::Api").values()
+    paths: dict[str, Any] = api["Body"]["paths"]
+    return paths
+
+
+def invoked(integration: dict[str, Any]) -> str:
+    """The logical id an integration's URI invokes: a function, or a function's alias."""
+    uri = integration["uri"]["Fn::Sub"]
+    return str(uri.split("/functions/${", 1)[1].split("}", 1)[0].split(".Arn", 1)[0])
+
+
+def test_the_deployed_api_has_exactly_the_route_tables_routes_and_the_docs_pages(paths: dict[str, Any]) -> None:
+    deployed = {(method.upper(), path) for path, methods in paths.items() for method in methods}
+    assert deployed == {(r.method, r.path) for r in ROUTES} | {("GET", p) for p in DOCS_PATHS}
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_each_route_invokes_its_function_behind_the_jwt_authorizer_with_payload_2_0(
+        paths: dict[str, Any], resources: dict[str, Any], route: ApiRoute) -> None:
+    operation = paths[route.path][route.method.lower()]
+    integration = operation["x-amazon-apigateway-integration"]
+    assert (integration["type"], integration["payloadFormatVersion"]) == ("aws_proxy", "2.0")
+    target = invoked(integration)
+    assert target == route.function or resources[target]["Properties"]["FunctionName"] == {"Ref": route.function}
+    assert operation["security"] == [{"JwtAuthorizer": []}]
+
+
+def test_the_docs_pages_are_the_only_operations_without_the_authorizer(paths: dict[str, Any]) -> None:
+    authorized = [{"JwtAuthorizer": []}]
+    public = {p for p, methods in paths.items() for op in methods.values() if op.get("security") != authorized}
+    assert public == DOCS_PATHS
+
+
+def test_chat_is_served_by_the_live_alias_of_a_published_version_that_snapstart_restores(
+        paths: dict[str, Any], resources: dict[str, Any]) -> None:
+    target = invoked(paths["/api/v1/ai/chat"]["post"]["x-amazon-apigateway-integration"])
+    alias = resources[target]
+    assert alias["Type"] == "AWS::Lambda::Alias" and alias["Properties"]["Name"] == "live"
+    version_id = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+    assert resources[version_id]["Type"] == "AWS::Lambda::Version"
+    assert resources[version_id]["Properties"]["FunctionName"] == {"Ref": "ChatFunction"}
+    chat = resources["ChatFunction"]["Properties"]
+    assert chat["SnapStart"] == {"ApplyOn": "PublishedVersions"}, "without it the version is never snapshotted"
+    assert chat["Runtime"] == "python3.12", "SnapStart for Python needs 3.12 or later"
+
+
+def test_api_gateway_may_invoke_exactly_what_each_integration_calls(
+        paths: dict[str, Any], resources: dict[str, Any]) -> None:
+    called = {invoked(op["x-amazon-apigateway-integration"]) for methods in paths.values() for op in methods.values()}
+    permitted = {p["FunctionName"]["Ref"] for p in of_type(resources, "AWS::Lambda::Permission").values()
+                 if p["Principal"] == "apigateway.amazonaws.com"}
+    assert called <= permitted, f"invoked without permission: {called - permitted}"
