@@ -7,6 +7,12 @@ function again with each real provider configured (a dummy key: nothing is calle
 SDK at init, against `import boto3` plus that SDK alone in a fresh interpreter.
 
     .venv/bin/python scripts/bench_cold_start.py [--runs 11]
+
+`--against DIR` times each function of another checkout too (a git worktree of an earlier commit), round-robin in
+the same run, and prints both with the median of the per-round differences: what a change cost. `--imports` times
+the pieces README's "Cold start" names (Powertools' resolver and Logger) on top of `import boto3, pydantic`.
+
+    git worktree add /tmp/before <commit> && .venv/bin/python scripts/bench_cold_start.py --against /tmp/before
 """
 
 from __future__ import annotations
@@ -65,9 +71,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--calls-only", action="store_true", help="only the AWS calls per request")
+    parser.add_argument("--against", type=Path, help="another checkout to time each function against")
+    parser.add_argument("--imports", action="store_true", help="only the cost of single imports")
     args = parser.parse_args()
     if args.calls_only:
         print_calls()
+        return
+    if args.against:
+        compare(args.against.resolve(), args.runs)
+        return
+    if args.imports:
+        import_figures(args.runs)
         return
 
     targets: dict[str, tuple[str, list[Path]]] = {"import boto3": ("import boto3", [])}
@@ -95,6 +109,52 @@ def main() -> None:
     provider_figures(args.runs)
     print()
     print_calls()
+
+
+def compare(other: Path, runs: int) -> None:
+    """Each function's import+init here and in another checkout, round-robin, with the paired difference."""
+    trees = {"this": ROOT, "other": other}
+    targets: dict[str, tuple[str, list[Path]]] = {"import boto3": ("import boto3", [])}
+    for name in FUNCTIONS:
+        for label, tree in trees.items():
+            targets[f"{name} {label}"] = ("import app", [tree / "functions" / name, tree / "layers/common/python"])
+    times = _round_robin(targets, runs)
+    baseline = statistics.median(times["import boto3"])
+    print(f"import boto3: {baseline:.0f} ms; median of {runs} fresh interpreters, round-robin; other = {other}")
+    print(f"{'function':<16} {'other':>8} {'x boto3':>8} {'this':>8} {'x boto3':>8} {'this - other':>13}"
+          "  (median of per-round differences)")
+    for name in FUNCTIONS:
+        before, after = times[f"{name} other"], times[f"{name} this"]
+        paired = statistics.median(a - b for a, b in zip(after, before, strict=True))
+        b, a = statistics.median(before), statistics.median(after)
+        print(f"{name:<16} {b:>5.0f} ms {b / baseline:>7.2f}x {a:>5.0f} ms {a / baseline:>7.2f}x {paired:>+10.0f} ms")
+
+
+IMPORTS = {
+    "Powertools resolver (event_handler)": "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver",
+    "Powertools Logger, built": "from aws_lambda_powertools import Logger\nLogger(service='x')",
+}
+
+
+def import_figures(runs: int) -> None:
+    """What single imports add to `import boto3, pydantic`, each in a fresh interpreter, round-robin."""
+    base = "import boto3, pydantic"
+    targets = {"base": (base, [])} | {label: (f"{base}\n{body}", []) for label, body in IMPORTS.items()}
+    times = _round_robin(targets, runs)
+    print(f"`{base}`: {statistics.median(times['base']):.0f} ms; median of {runs}, round-robin; added by:")
+    for label in IMPORTS:
+        paired = statistics.median(a - b for a, b in zip(times[label], times["base"], strict=True))
+        print(f"  {label:<38} {paired:>+6.0f} ms")
+
+
+def _round_robin(targets: dict[str, tuple[str, list[Path]]], runs: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {name: [] for name in targets}
+    for body, path in targets.values():
+        run_once(body, path)  # warm the disk cache
+    for _ in range(runs):
+        for name, (body, path) in targets.items():
+            times[name].append(run_once(body, path)[0])
+    return times
 
 
 def print_calls() -> None:

@@ -268,10 +268,6 @@ class RestartableDynamoDBLocal:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._stack: contextlib.ExitStack | None = None
 
-    @property
-    def is_running(self) -> bool:
-        return self._stack is not None
-
     def start(self) -> None:
         assert self._stack is None, "DynamoDB Local is already running"
         stack = contextlib.ExitStack()

@@ -38,7 +38,7 @@ def services(dynamodb_local_url: str, clock: FakeClock) -> wiring.Services:
 
 
 def feedback_counters(services: wiring.Services, tenant: str) -> tuple[int, int]:
-    counters = services.store.day_counters(tenant, DAY)
+    counters = services.usage_records.day_counters(tenant, DAY)
     return counters.get("feedback_up", 0), counters.get("feedback_down", 0)
 
 

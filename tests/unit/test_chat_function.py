@@ -38,13 +38,6 @@ def test_the_chat_function_may_write_and_delete_idempotency_records_and_read_key
     assert {"secretsmanager:GetSecretValue", "ssm:GetParameter"} <= actions
 
 
-class Built:
-    name = "openai"
-
-    def complete(self, request: Any) -> Any:
-        raise NotImplementedError
-
-
 def test_after_a_restore_provider_clients_are_built_afresh_and_randomness_reseeded(
         dynamodb: Any, clock: FakeClock) -> None:
     services = wiring.build(Settings(TABLE_NAME="ai-chat", OPENAI_API_KEY="sk-x"), dynamodb=dynamodb, clock=clock)

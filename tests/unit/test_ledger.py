@@ -89,6 +89,18 @@ def test_a_reply_longer_than_max_tokens_allows_is_cut_in_proportion_flagged_and_
     assert_ledger_balances(dynamodb)
 
 
+@pytest.mark.parametrize("stop_reason", ["length", "max_tokens"])  # OpenAI's word, Anthropic's
+def test_a_reply_the_model_stopped_at_max_tokens_is_flagged_cut_short_and_one_it_finished_is_not(
+        services: wiring.Services, provider: ScriptedProvider, stop_reason: str) -> None:
+    provider.answer_next(lambda a: dataclasses.replace(a, stop_reason=stop_reason))
+    cut = services.chat.send(ALICE, ChatRequest(message="a long story, please"))
+    provider.answer_next(lambda a: dataclasses.replace(a, stop_reason="end_turn"))
+    whole = services.chat.send(ALICE, ChatRequest(message="and a short one", session_id=cut.session_id))
+    assert (cut.metadata.truncated, whole.metadata.truncated) == (True, False)
+    stored = services.sessions.history(ALICE, cut.session_id, 10, None).messages
+    assert [m.truncated for m in stored if m.role == "assistant"] == [True, False]
+
+
 def test_a_reply_too_large_for_an_item_is_stored_cut_to_fit_not_refused(
         services: wiring.Services, dynamodb: Any, provider: ScriptedProvider) -> None:
     provider.answer_next(lambda a: dataclasses.replace(a, text="語" * 200_000))  # 600 KB of UTF-8
@@ -202,11 +214,11 @@ def test_a_turn_that_crosses_midnight_is_charged_to_the_day_it_reserved_on(
     services = build(settings, dynamodb, provider, clock)
     provider.before_reply = lambda: clock.advance(seconds=1)
     reply = services.chat.send(ALICE, ChatRequest(message="just before midnight"))
-    day1 = services.store.day_counters("acme", "2026-11-24")
-    assert services.store.day_counters("acme", "2026-11-25") == {}
+    day1 = services.usage_records.day_counters("acme", "2026-11-24")
+    assert services.usage_records.day_counters("acme", "2026-11-25") == {}
     assert day1["cost_micros"] == round(reply.metadata.cost_cents * MICROS_PER_CENT) and day1["messages"] == 2
     services.sessions.rate_message(ALICE, reply.session_id, reply.metadata.message_id, _thumbs_up())
-    assert services.store.day_counters("acme", "2026-11-24")["feedback_up"] == 1, "the reply's feedback too"
+    assert services.usage_records.day_counters("acme", "2026-11-24")["feedback_up"] == 1, "the reply's feedback too"
     assert_ledger_balances(dynamodb)
 
 
@@ -282,7 +294,7 @@ def test_the_day_index_learns_of_a_tenants_day_once_not_on_every_turn(
     assert len(day_keyed) == 1, "one marker write for the tenant's day, then none"
     counters = [i for i in table(dynamodb) if i["PK"]["S"].startswith("USAGE#")]
     assert all("GSI2PK" not in i for i in counters if i["SK"]["S"] != keys.ACTIVE_SK), "counters are not indexed"
-    assert services.store.tenants_active_on(DAY) == ["acme"]
+    assert services.usage_records.tenants_active_on(DAY) == ["acme"]
 
 
 def test_a_release_failure_after_a_provider_error_still_reports_the_error_and_leaves_the_sweeper_a_turn(

@@ -38,7 +38,7 @@ def settled_cost_micros(api: Api, tenant: str, day: str) -> int:
     """The sum of the day's settled assistant messages, read message by message from the table."""
     total = 0
     client, table = api.services.store._db, api.services.settings.TABLE_NAME
-    for session in api.services.store.sessions_started_on(tenant, day):
+    for session in api.services.usage_records.sessions_started_on(tenant, day):
         items = client.query(TableName=table, KeyConditionExpression="PK = :pk AND begins_with(SK, :m)",
                              ExpressionAttributeValues={":pk": {"S": f"SESSION#{session.id}"}, ":m": {"S": "MSG#"}},
                              )["Items"]
@@ -64,10 +64,10 @@ def test_the_rollup_equals_the_sum_of_the_days_settled_messages(api: Api) -> Non
 def test_running_the_rollup_twice_gives_the_same_result(api: Api) -> None:
     seed_day(api)
     first = api.services.usage.roll_up("2026-11-24")
-    stored_first = api.services.store.rollup("acme", "2026-11-24")
+    stored_first = api.services.usage_records.rollup("acme", "2026-11-24")
     second = api.services.usage.roll_up("2026-11-24")
     assert first == second
-    assert api.services.store.rollup("acme", "2026-11-24") == stored_first == first["acme"]
+    assert api.services.usage_records.rollup("acme", "2026-11-24") == stored_first == first["acme"]
 
 
 def test_the_rollup_reads_through_keys_and_indexes_never_a_scan(api: Api, dynamodb: Any) -> None:

@@ -234,7 +234,7 @@ export interface components {
             message_id: string;
             /**
              * Truncated
-             * @description the reply was cut to the length the deployment allows
+             * @description the reply was cut short: the model stopped at the deployment's MAX_TOKENS, or the reply was cut to what MAX_TOKENS allows or a message can hold
              * @default false
              */
             truncated?: boolean;
@@ -446,7 +446,7 @@ export interface components {
             feedback_text?: string | null;
             /**
              * Truncated
-             * @description the reply was cut to the length the deployment allows
+             * @description the reply was cut short: the model stopped at the deployment's MAX_TOKENS, or the reply was cut to what MAX_TOKENS allows or a message can hold
              * @default false
              */
             truncated?: boolean;

@@ -187,6 +187,8 @@ class ChatService:
         # Once the provider has answered the turn is charged: the reply is cut to what may be stored, never refused.
         fitted = fit_reply(completion.text, completion.usage, turn.request.max_tokens)
         usage = fitted.usage
+        # Cut short: by the model reaching MAX_TOKENS, or here, to what MAX_TOKENS allows or an item holds.
+        truncated = fitted.truncated or completion.cut_at_max_tokens
         try:
             # Priced by the model asked for, which has a price (checked at start); the answer may name a snapshot.
             cost = self._prices.cost_micros(answered.model, usage)
@@ -197,7 +199,7 @@ class ChatService:
                 tokens=usage.output_tokens,
                 input_tokens=usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens,
                 output_tokens=usage.output_tokens, cost_micros=cost, model=completion.model,
-                provider=completion.provider, day=reservation.day, truncated=fitted.truncated,
+                provider=completion.provider, day=reservation.day, truncated=truncated,
                 over_reservation=cost > reservation.amount_micros,
             )
             settled = self._ledger.settle(reservation, user_message, reply, usage.total_tokens, iso(done))
@@ -212,7 +214,8 @@ class ChatService:
             logger().info("turn settled", extra={
                 **_ids(reservation), "message_id": reply.id, "provider": answered.provider, "model": answered.model,
                 "tokens": usage.total_tokens, "input_tokens": reply.input_tokens, "output_tokens": usage.output_tokens,
-                "cost_micros": cost, "latency_ms": round(latency_ms), "truncated": fitted.truncated})
+                "cost_micros": cost, "latency_ms": round(latency_ms), "truncated": truncated,
+                "stop_reason": completion.stop_reason})
         else:
             logger().error("turn was released before it settled; its reply is not stored", extra=_ids(reservation))
         if reply.over_reservation:
@@ -227,7 +230,7 @@ class ChatService:
             metadata=ChatMetadata(
                 tokens=usage.total_tokens, input_tokens=reply.input_tokens, output_tokens=usage.output_tokens,
                 cost_cents=micros_to_cents(cost), model=completion.model, provider=completion.provider,
-                message_id=reply.id, truncated=fitted.truncated,
+                message_id=reply.id, truncated=truncated,
             ),
         )
 

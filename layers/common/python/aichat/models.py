@@ -105,6 +105,10 @@ class EscalateRequest(_Request):
     session_id: Id | None = None
 
 
+_TRUNCATED = ("the reply was cut short: the model stopped at the deployment's MAX_TOKENS, or the reply was cut to "
+              "what MAX_TOKENS allows or a message can hold")
+
+
 class ChatMetadata(_Response):
     tokens: int
     input_tokens: int
@@ -113,7 +117,7 @@ class ChatMetadata(_Response):
     model: str
     provider: str
     message_id: str
-    truncated: bool = Field(default=False, description="the reply was cut to the length the deployment allows")
+    truncated: bool = Field(default=False, description=_TRUNCATED)
 
 
 class ChatResponse(_Response):
@@ -153,7 +157,7 @@ class MessageOut(_Response):
         "nothing charged"))
     feedback: MessageRating | None = None
     feedback_text: str | None = None
-    truncated: bool = Field(default=False, description="the reply was cut to the length the deployment allows")
+    truncated: bool = Field(default=False, description=_TRUNCATED)
 
 
 class HistoryResponse(_Response):

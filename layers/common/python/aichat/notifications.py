@@ -21,10 +21,6 @@ class EscalationNotifier:
         self._client_factory = client_factory
         self._client: SNSClient | None = None
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self._topic_arn)
-
     def escalated(self, session: SessionRecord, caller: Identity) -> None:
         """Publish one message naming the tenant, the session, the user and the reason."""
         if not self._topic_arn:

@@ -52,7 +52,7 @@ class MessageRecord:
     feedback_text: str | None = None
     day: str | None = None  # the UTC day whose counters the turn is charged to: the day it reserved on
     reserved_micros: int = 0  # the user's message: what its turn reserved
-    truncated: bool = False  # the reply was cut to what MAX_TOKENS allows or an item holds
+    truncated: bool = False  # cut short: stopped at MAX_TOKENS, or cut to what MAX_TOKENS allows or an item holds
     over_reservation: bool = False  # the provider reported more than the turn reserved for
 
     def to_api(self) -> MessageOut:

@@ -19,6 +19,7 @@ from aichat.models import (
 )
 from aichat.notifications import EscalationNotifier
 from aichat.providers.registry import Providers
+from aichat.ratings import MessageRatings
 from aichat.records import SessionRecord
 from aichat.store import Store
 from aichat.tenants import TenantLimitsCache
@@ -27,9 +28,10 @@ from aichat.tenants import TenantLimitsCache
 class SessionService:
     """Everything about a session except the chat turn itself."""
 
-    def __init__(self, store: Store, ledger: TurnLedger, providers: Providers, limits: TenantLimitsCache,
-                 notifier: EscalationNotifier, clock: Clock) -> None:
+    def __init__(self, store: Store, ratings: MessageRatings, ledger: TurnLedger, providers: Providers,
+                 limits: TenantLimitsCache, notifier: EscalationNotifier, clock: Clock) -> None:
         self._store = store
+        self._ratings = ratings
         self._ledger = ledger
         self._providers = providers
         self._limits = limits
@@ -73,8 +75,8 @@ class SessionService:
     def rate_message(self, caller: Identity, session_id: str, message_id: str,
                      body: MessageRatingRequest) -> MessageOut:
         """Thumbs up or down on one assistant reply; rating again replaces the earlier rating."""
-        return self._store.rate_message(session_id, message_id, caller, body.rating, body.feedback,
-                                                iso(self._clock())).to_api()
+        return self._ratings.rate(session_id, message_id, caller, body.rating, body.feedback,
+                                  iso(self._clock())).to_api()
 
     def escalate(self, caller: Identity, session_id: str, body: EscalateRequest) -> SessionOut:
         """Hand the session to a person: status escalated, reason kept, support staff notified once."""

@@ -12,7 +12,7 @@ from aichat.identity import Identity
 from aichat.models import SessionCost, UsageResponse
 from aichat.pricing import micros_to_cents
 from aichat.records import SessionRecord
-from aichat.store import Store
+from aichat.usage_records import UsageRecords
 
 TOP_SESSIONS = 10
 
@@ -44,8 +44,8 @@ def day_figures(counters: dict[str, int], sessions: Iterable[SessionRecord]) -> 
 class UsageService:
     """GET /usage for admins, and the scheduled rollup that stores each tenant's day."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
-        self._store = store
+    def __init__(self, records: UsageRecords, clock: Clock) -> None:
+        self._records = records
         self._clock = clock
 
     def report(self, caller: Identity, day: str | None) -> UsageResponse:
@@ -54,7 +54,7 @@ class UsageService:
             raise Forbidden("Usage figures are for administrators; ask for the admin role.")
         today = utc_day(self._clock())
         day = _valid_day(day or today, today)
-        stored = None if day == today else self._store.rollup(caller.tenant_id, day)
+        stored = None if day == today else self._records.rollup(caller.tenant_id, day)
         figures = stored if stored is not None else self._figures(caller.tenant_id, day)
         return _response(caller.tenant_id, day, "rollup" if stored is not None else "live", figures)
 
@@ -62,9 +62,9 @@ class UsageService:
         """Store the rollup of every tenant active on a UTC day; running it twice gives the same items."""
         day = date.fromisoformat(day).isoformat()
         results = {}
-        for tenant_id in self._store.tenants_active_on(day):
+        for tenant_id in self._records.tenants_active_on(day):
             figures = self._figures(tenant_id, day)
-            self._store.put_rollup(tenant_id, day, figures)
+            self._records.put_rollup(tenant_id, day, figures)
             results[tenant_id] = figures
         return results
 
@@ -74,7 +74,8 @@ class UsageService:
         return (today - timedelta(days=1)).isoformat() if final_pass else today.isoformat()
 
     def _figures(self, tenant_id: str, day: str) -> dict[str, Any]:
-        return day_figures(self._store.day_counters(tenant_id, day), self._store.sessions_started_on(tenant_id, day))
+        return day_figures(self._records.day_counters(tenant_id, day),
+                           self._records.sessions_started_on(tenant_id, day))
 
 
 def _valid_day(value: str, today: str) -> str:

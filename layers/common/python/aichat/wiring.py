@@ -13,10 +13,12 @@ from aichat.pricing import PriceTable
 from aichat.providers import Provider
 from aichat.providers.credentials import ApiKeys
 from aichat.providers.registry import Providers
+from aichat.ratings import MessageRatings
 from aichat.sessions import SessionService
 from aichat.settings import Settings, load_settings
 from aichat.store import Store
 from aichat.tenants import TenantLimitsCache
+from aichat.usage_records import UsageRecords
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -30,11 +32,12 @@ if TYPE_CHECKING:
 class Services:
     """The layer's services for one container; the chat service (and its imports) only where it is used."""
 
-    def __init__(self, settings: Settings, store: Store, ledger: TurnLedger, providers: Providers,
-                 prices: PriceTable, limits: TenantLimitsCache, sessions: SessionService, clock: Clock,
-                 dynamodb: DynamoDBClient | None = None) -> None:
+    def __init__(self, settings: Settings, store: Store, ledger: TurnLedger, usage_records: UsageRecords,
+                 providers: Providers, prices: PriceTable, limits: TenantLimitsCache, sessions: SessionService,
+                 clock: Clock, dynamodb: DynamoDBClient | None = None) -> None:
         self.settings = settings
         self.store = store
+        self.usage_records = usage_records
         self.ledger = ledger
         self._dynamodb = dynamodb
         self.sessions = sessions
@@ -80,7 +83,7 @@ class Services:
     def usage(self) -> UsageService:
         from aichat.usage import UsageService
 
-        return UsageService(self.store, self._clock)
+        return UsageService(self.usage_records, self._clock)
 
 
 def aws_client(service: str, settings: Settings, endpoint_url: str | None = None) -> Any:
@@ -99,16 +102,18 @@ def build(settings: Settings, *, dynamodb: DynamoDBClient | None = None, sns: SN
           providers: dict[str, Provider] | None = None, clock: Clock = utc_now) -> Services:
     """Every service, sharing one store; clients default to real AWS (or DYNAMODB_ENDPOINT_URL)."""
     db = dynamodb or aws_client("dynamodb", settings, settings.DYNAMODB_ENDPOINT_URL)
-    store = Store(db, settings.TABLE_NAME, settings.RETENTION_DAYS, clock)
+    store = Store(db, settings.TABLE_NAME)
     ledger = TurnLedger(db, settings.TABLE_NAME, settings.RETENTION_DAYS, clock)
+    usage_records = UsageRecords(db, settings.TABLE_NAME, settings.RETENTION_DAYS, clock)
     prices = PriceTable(settings.PRICES)
     registry = Providers(settings, providers, ApiKeys(settings, lambda service: aws_client(service, settings)))
     for route in registry.configured_routes():
         prices.price(route.model)  # a model without a price fails at start, not on the first chat
     limits = TenantLimitsCache(settings, store)
     notifier = EscalationNotifier(settings.ESCALATION_TOPIC_ARN, lambda: sns or aws_client("sns", settings))
-    sessions = SessionService(store, ledger, registry, limits, notifier, clock)
-    return Services(settings, store, ledger, registry, prices, limits, sessions, clock, dynamodb=db)
+    ratings = MessageRatings(db, settings.TABLE_NAME)
+    sessions = SessionService(store, ratings, ledger, registry, limits, notifier, clock)
+    return Services(settings, store, ledger, usage_records, registry, prices, limits, sessions, clock, dynamodb=db)
 
 
 @cache
