@@ -210,6 +210,8 @@ def calls_per_route() -> dict[str, dict[str, int]]:
         routes = {
             "POST /chat (new session)": lambda: services.chat.send(me, ChatRequest(message="hi")),
             "POST /chat (existing session)": lambda: services.chat.send(me, ChatRequest(message="hi", session_id=sid)),
+            "POST /chat (one tool call)": lambda: services.chat.send(me, ChatRequest(
+                message="Please create a ticket: bench", session_id=sid)),
             "POST /sessions": lambda: services.sessions.create(me, CreateSessionRequest()),
             "GET /sessions/{id}/history": lambda: services.sessions.history(me, sid, 50, None),
             "GET /sessions/my": lambda: services.sessions.mine(me, 20, None),

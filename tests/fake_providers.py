@@ -2,6 +2,8 @@
 
 OpenAI's SDK posts to {base}/chat/completions (base ends in /v1), Anthropic's to {base}/v1/messages. Each API has a
 queue of scripted replies; with the queue empty it answers a success with usage. Every request is recorded.
+A scripted reply may ask for tools: OpenAI's `message.tool_calls` (finish_reason "tool_calls") or Anthropic's
+`tool_use` blocks (stop_reason "tool_use").
 """
 
 from __future__ import annotations
@@ -27,17 +29,29 @@ class Usage:
     cache_write: int = 0
 
 
+DEFAULT_TEXT = "Hello from the fake model."
+# A tool call the fake answers with: (id, name, arguments), the arguments an object (or, for OpenAI, any JSON text).
+FakeCall = tuple[str, str, "dict[str, Any] | str"]
+
+
 @dataclass(frozen=True)
 class Scripted:
-    """One reply: a success with these usage counts, or an error status, a raw body, a delay before answering."""
+    """One reply: a success with these usage counts, or an error status, a raw body, a delay before answering.
+
+    With `tool_calls` the success asks for those tools, with `text` beside them only when one is given."""
 
     status: int = 200
     usage: Usage = Usage()
-    text: str = "Hello from the fake model."
+    text: str | None = None  # None: DEFAULT_TEXT, or no text beside tool calls
     raw: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     trickle: float = 0.0  # seconds between bytes of the body: a provider that never stops sending, slowly
+    tool_calls: list[FakeCall] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.text is None:
+            object.__setattr__(self, "text", "" if self.tool_calls else DEFAULT_TEXT)
 
 
 @dataclass(frozen=True)
@@ -53,18 +67,28 @@ def success(api: Api, request: dict[str, Any], reply: Scripted) -> dict[str, Any
     u = reply.usage
     model = f"{request.get('model')}-2026-01-01"
     if api == "openai":
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text, "refusal": None}
+        if reply.tool_calls:
+            message["content"] = reply.text or None  # null beside tool calls, as OpenAI sends it
+            message["tool_calls"] = [
+                {"id": call_id, "type": "function",
+                 "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)}}
+                for call_id, name, args in reply.tool_calls]
         return {
             "id": "chatcmpl-fake", "object": "chat.completion", "created": 1_764_000_000, "model": model,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": reply.text, "refusal": None}}],
+            "choices": [{"index": 0, "finish_reason": "tool_calls" if reply.tool_calls else "stop",
+                         "message": message}],
             # OpenAI's prompt_tokens includes the cached ones.
             "usage": {"prompt_tokens": u.input + u.cache_read, "completion_tokens": u.output,
                       "total_tokens": u.input + u.cache_read + u.output,
                       "prompt_tokens_details": {"cached_tokens": u.cache_read, "audio_tokens": 0}},
         }
+    content: list[dict[str, Any]] = [{"type": "text", "text": reply.text}] if reply.text or not reply.tool_calls else []
+    content += [{"type": "tool_use", "id": call_id, "name": name, "input": args}
+                for call_id, name, args in reply.tool_calls]
     return {
-        "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
-        "content": [{"type": "text", "text": reply.text}], "stop_reason": "end_turn", "stop_sequence": None,
+        "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": content,
+        "stop_reason": "tool_use" if reply.tool_calls else "end_turn", "stop_sequence": None,
         "usage": {"input_tokens": u.input, "output_tokens": u.output, "cache_read_input_tokens": u.cache_read,
                   "cache_creation_input_tokens": u.cache_write},
     }

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import pytest
 from contract.local_api import Client, Reply, User
 from fake_providers import FakeProviders, Scripted, Usage
-from integration.ledger_invariant import (
+from ledger_invariant import (
     RestartableDynamoDBLocal,
     Snapshot,
     assert_invariant,

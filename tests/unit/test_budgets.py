@@ -85,7 +85,7 @@ def test_a_tenant_over_its_daily_limit_is_refused_with_limit_and_used(settings: 
 def test_a_user_over_their_daily_limit_is_refused_while_others_go_on(settings: Settings, dynamodb: Any,
                                                                      provider: ScriptedProvider,
                                                                      clock: FakeClock) -> None:
-    services = build(settings, dynamodb, provider, clock, USER_DAILY_COST_LIMIT_CENTS=Decimal("0.2"))
+    services = build(settings, dynamodb, provider, clock, USER_DAILY_COST_LIMIT_CENTS=Decimal("0.5"))
     with pytest.raises(UserDailyCostLimitExceeded):
         for _ in range(50):
             services.chat.send(ALICE, ChatRequest(message="hello"))
@@ -95,13 +95,13 @@ def test_a_user_over_their_daily_limit_is_refused_while_others_go_on(settings: S
 def test_a_session_over_its_cost_limit_is_refused_and_a_new_session_goes_on(settings: Settings, dynamodb: Any,
                                                                             provider: ScriptedProvider,
                                                                             clock: FakeClock) -> None:
-    services = build(settings, dynamodb, provider, clock, SESSION_COST_LIMIT_CENTS=Decimal("0.3"))
+    services = build(settings, dynamodb, provider, clock, SESSION_COST_LIMIT_CENTS=Decimal("0.6"))
     session_id = services.chat.send(ALICE, ChatRequest(message="hi")).session_id
     with pytest.raises(SessionCostLimitExceeded) as refused:
         for _ in range(50):
             services.chat.send(ALICE, ChatRequest(message="hi", session_id=session_id))
-    assert refused.value.body()["limit"] == 0.3
-    assert services.store.session(session_id, ALICE).total_cost_micros <= 3000
+    assert refused.value.body()["limit"] == 0.6
+    assert services.store.session(session_id, ALICE).total_cost_micros <= 6000
     services.chat.send(ALICE, ChatRequest(message="fresh start"))
 
 

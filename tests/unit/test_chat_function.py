@@ -64,10 +64,12 @@ def test_the_restore_hook_is_registered_only_where_the_runtime_provides_it(
     assert registered == [services.after_restore]
 
 
-def loaded_after_import(function: str, **environment: str) -> list[str]:
-    """The provider SDKs in sys.modules after importing functions/<function>/app.py in a fresh interpreter."""
+def loaded_after_import(function: str, watched: tuple[str, ...] = ("openai", "anthropic"), **environment: str
+                        ) -> list[str]:
+    """Which of the watched modules (the provider SDKs) are in sys.modules after importing
+    functions/<function>/app.py in a fresh interpreter."""
     code = ("import json, sys; import app; "
-            "print(json.dumps([m for m in ('openai', 'anthropic') if m in sys.modules]))")
+            f"print(json.dumps([m for m in {watched!r} if m in sys.modules]))")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_", "OPENAI", "ANTHROPIC"))}
     env.update(PYTHONPATH=os.pathsep.join([str(ROOT / "functions" / function), str(LAYER)]), TABLE_NAME="ai-chat",
                AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", **environment)
@@ -82,8 +84,10 @@ BOTH_KEYS = {"OPENAI_API_KEY": "sk-x", "ANTHROPIC_API_KEY": "sk-y"}
 
 @pytest.mark.parametrize("function", sorted(p.name for p in (ROOT / "functions").iterdir()
                                             if (p / "app.py").is_file() and p.name != "chat"))
-def test_no_function_but_chat_imports_a_provider_sdk_even_with_both_configured(function: str) -> None:
-    assert loaded_after_import(function, LLM_PROVIDER="openai", LLM_FALLBACK_PROVIDER="anthropic", **BOTH_KEYS) == []
+def test_no_function_but_chat_imports_a_provider_sdk_or_the_tools_even_with_both_configured(function: str) -> None:
+    watched = ("openai", "anthropic", "aichat.tools", "aichat.tickets", "aichat.chat")
+    assert loaded_after_import(function, watched, LLM_PROVIDER="openai", LLM_FALLBACK_PROVIDER="anthropic",
+                               **BOTH_KEYS) == []
 
 
 def test_chat_imports_the_sdk_of_each_provider_it_can_call_and_no_other() -> None:

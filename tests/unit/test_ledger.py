@@ -12,9 +12,10 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from conftest import Api, FakeClock, ScriptedProvider
 from fake_providers import FakeProviders, Scripted
+from ledger_invariant import assert_invariant
 
 from aichat import keys, ledger, wiring
-from aichat.budgets import Limits, chat_charges
+from aichat.budgets import BudgetRefused, Limits, chat_charges
 from aichat.errors import ChatError, ProviderError
 from aichat.identity import Identity
 from aichat.ids import new_id
@@ -42,31 +43,8 @@ def num(item: dict[str, Any], name: str) -> int:
 
 
 def assert_ledger_balances(dynamodb: Any) -> None:
-    """Every cost counter = settled replies + pending reservations charged to it; message counts add up."""
-    items = table(dynamodb)
-    messages = [i for i in items if i["SK"]["S"].startswith(keys.MESSAGE_PREFIX)]
-    owed: dict[tuple[str, str], int] = {}
-
-    def charge(pk: str, sk: str, amount: int) -> None:
-        owed[(pk, sk)] = owed.get((pk, sk), 0) + amount
-
-    for m in messages:
-        status, role = m["status"]["S"], m["role"]["S"]
-        amount = num(m, "cost_micros") if (role, status) == ("assistant", "ok") else (
-            num(m, "reserved_micros") if (role, status) == ("user", "pending") else 0)
-        usage = keys.usage_pk(m["tenant_id"]["S"], m["day"]["S"])
-        charge(usage, keys.TENANT_COUNTER_SK, amount)
-        charge(usage, keys.user_counter_sk(m["user_id"]["S"]), amount)
-        charge(m["PK"]["S"], keys.SESSION_SK, amount)
-    for item in items:
-        key = (item["PK"]["S"], item["SK"]["S"])
-        if key[1] == keys.SESSION_SK or (key[0].startswith("USAGE#") and key[1] != keys.ACTIVE_SK):
-            attr = "total_cost_micros" if key[1] == keys.SESSION_SK else "cost_micros"
-            assert num(item, attr) == owed.get(key, 0), f"{key}: counter {num(item, attr)}, owed {owed.get(key, 0)}"
-        if key[1] == keys.SESSION_SK:
-            mine = [m for m in messages if m["PK"] == item["PK"]]
-            slots = sum(2 if m["status"]["S"] == "pending" else 1 for m in mine)
-            assert num(item, "message_count") == slots, f"{key}: message_count"
+    """The ledger's invariant over the whole table (tests/ledger_invariant.py: the same check as the fault tests)."""
+    assert_invariant(dynamodb, "ai-chat")
 
 
 def statuses(services: wiring.Services, session_id: str) -> list[tuple[str, str]]:
@@ -343,3 +321,75 @@ def test_dynamodb_out_of_reach_at_the_start_of_a_turn_answers_503_and_writes_not
     assert (reply.status, reply.body["code"]) == (503, "storage_unavailable")
     assert "try again" in reply.body["detail"] and "dynamodb" not in str(reply.body).lower()
     assert table(dynamodb) == []
+
+
+# --- a turn of several model calls (tools): advance -----------------------------------------------------------------
+
+
+def tenant_cost(dynamodb: Any) -> int:
+    item = dynamodb.get_item(TableName="ai-chat", Key={"PK": {"S": keys.usage_pk("acme", DAY)},
+                                                         "SK": {"S": keys.TENANT_COUNTER_SK}})["Item"]
+    return num(item, "cost_micros")
+
+
+def reserve_turn(services: wiring.Services, clock: FakeClock, amount: int) -> tuple[ledger.Reservation, Any]:
+    session_id = services.chat.send(ALICE, ChatRequest(message="alive")).session_id
+    session = services.store.session(session_id, ALICE)
+    message = MessageRecord(id=new_id(clock()), role="user", content="use a tool", created_at=clock().isoformat())
+    reservation = services.ledger.reserve(session, False, DAY, chat_charges(
+        Limits.from_settings(services.settings), amount), message, ledger.sweep_after(clock().timestamp(), 30))
+    return reservation, session
+
+
+def test_advance_charges_a_finished_call_its_cost_and_reserves_the_next_in_one_transaction(
+        services: wiring.Services, dynamodb: Any, clock: FakeClock) -> None:
+    reservation, session = reserve_turn(services, clock, 5_000)
+    before = tenant_cost(dynamodb) - 5_000
+    writes: list[str] = []
+    dynamodb.meta.events.register("before-call.dynamodb", lambda model, **_: writes.append(model.name))
+    following = services.ledger.advance(reservation, session, 1_200, 300, chat_charges(
+        Limits.from_settings(services.settings), 7_000)[:3])
+    assert writes == ["TransactWriteItems"]
+    assert (following.charged_micros, following.amount_micros, following.step) == (1_200, 7_000, 2)
+    assert tenant_cost(dynamodb) == before + 1_200 + 7_000
+    assert_ledger_balances(dynamodb)  # pending: its reservation plus what its finished calls cost
+
+
+def test_an_advance_whose_next_call_does_not_fit_is_refused_and_changes_nothing(
+        settings: Settings, dynamodb: Any, provider: ScriptedProvider, clock: FakeClock) -> None:
+    services = build(settings, dynamodb, provider, clock, SESSION_COST_LIMIT_CENTS=5)  # 50,000 micro-USD
+    reservation, session = reserve_turn(services, clock, 10_000)
+    held = tenant_cost(dynamodb)
+    with pytest.raises(BudgetRefused) as refused:
+        services.ledger.advance(reservation, session, 9_000, 300, chat_charges(
+            Limits.from_settings(services.settings), 49_000)[:3])
+    assert refused.value.charge.counter.value == "session_cost"
+    assert tenant_cost(dynamodb) == held
+    assert services.ledger.pending(reservation.session_id, reservation.message_id) == reservation
+    assert_ledger_balances(dynamodb)
+
+
+def test_an_advance_repeated_after_it_committed_changes_nothing(
+        services: wiring.Services, dynamodb: Any, clock: FakeClock) -> None:
+    reservation, session = reserve_turn(services, clock, 5_000)
+    charges = chat_charges(Limits.from_settings(services.settings), 6_000)[:3]
+    services.ledger.advance(reservation, session, 1_000, 100, charges)
+    held = tenant_cost(dynamodb)
+    with pytest.raises(RuntimeError):
+        services.ledger.advance(reservation, session, 1_000, 100, charges)
+    assert tenant_cost(dynamodb) == held
+    assert_ledger_balances(dynamodb)
+
+
+def test_a_turn_that_dies_after_a_tool_step_keeps_that_steps_cost_and_gives_back_the_rest(
+        services: wiring.Services, dynamodb: Any, clock: FakeClock) -> None:
+    reservation, session = reserve_turn(services, clock, 5_000)
+    before = tenant_cost(dynamodb) - 5_000
+    following = services.ledger.advance(reservation, session, 1_500, 100, chat_charges(
+        Limits.from_settings(services.settings), 6_000)[:3])
+    clock.advance(seconds=30 + ledger.SWEEP_GRACE_SECONDS + 1)
+    assert services.sweep_turns().released == 1
+    assert tenant_cost(dynamodb) == before + 1_500, "the model call that answered was billed: it stays charged"
+    stored = services.ledger.pending(following.session_id, following.message_id)
+    assert stored is None
+    assert_ledger_balances(dynamodb)

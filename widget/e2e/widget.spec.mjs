@@ -215,6 +215,77 @@ describe("the chat widget on the local server's demo page", () => {
     }
   });
 
+  it("shows the ticket the offline model created, as an action above its reply, also after a reload", async () => {
+    const erin = await mintToken("erin");
+    const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, colorScheme: "light" });
+    try {
+      const { page, errors } = await openDemo(context, server, erin);
+      await openPanel(page);
+      await send(page, "Please create a ticket: Router keeps rebooting, urgent");
+      const assistant = page.locator('.msg[data-role="assistant"]').first();
+      const actions = assistant.getByRole("list", { name: "Actions taken" });
+      await actions.waitFor();
+      assert.deepEqual(await actions.getByRole("listitem").allInnerTexts(),
+        ["Ticket created: Router keeps rebooting, urgent (urgent)"]);
+      // Above the reply's own text, inside the panel.
+      const list = await actions.boundingBox();
+      const bubble = await assistant.locator(".bubble").boundingBox();
+      assert.ok(list.y + list.height <= bubble.y, `the actions come before the text: ${JSON.stringify({ list, bubble })}`);
+      assert.equal(await page.getByRole("textbox", { name: "Message" }).isDisabled(), false, "a ticket leaves the chat open");
+      await screenshot(page, "09-ticket-created");
+
+      // What the widget showed is what the server stored with the reply.
+      const id = await page.evaluate((key) => localStorage.getItem(key), SESSION_KEY);
+      const history = await api(server, erin, "GET", `/sessions/${id}/history`);
+      const stored = history.body.messages.find((m) => m.role === "assistant").function_calls;
+      assert.deepEqual(stored.map((c) => [c.name, c.status, c.result.title, c.result.priority]),
+        [["create_ticket", "ok", "Router keeps rebooting, urgent", "urgent"]]);
+      assert.equal(history.body.metadata.status, "active");
+
+      await page.reload();
+      await openPanel(page);
+      const reloaded = page.getByRole("list", { name: "Actions taken" });
+      await reloaded.waitFor();
+      assert.deepEqual(await reloaded.getByRole("listitem").allInnerTexts(),
+        ["Ticket created: Router keeps rebooting, urgent (urgent)"]);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("switches to the escalated state when the offline model hands the conversation to a person", async () => {
+    const frank = await mintToken("frank");
+    const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, colorScheme: "dark" });
+    try {
+      const { page, errors } = await openDemo(context, server, frank);
+      await openPanel(page);
+      await send(page, "I want to talk to a person");
+      // The same state as after "Talk to a person": the notice, the subtitle, the input and its buttons disabled.
+      await page.getByRole("status").filter({ hasText: "A person will follow up." }).waitFor();
+      await page.getByText("Handed to our support team").waitFor();
+      assert.equal(await page.getByRole("textbox", { name: "Message" }).isDisabled(), true);
+      assert.equal(await page.getByRole("button", { name: "Send", exact: true }).last().isDisabled(), true);
+      assert.equal(await page.getByRole("button", { name: "Talk to a person" }).isDisabled(), true);
+      const actions = page.getByRole("list", { name: "Actions taken" });
+      assert.deepEqual(await actions.getByRole("listitem").allInnerTexts(),
+        ["Handed over to a person: I want to talk to a person"]);
+      await screenshot(page, "10-model-escalated");
+
+      const id = await page.evaluate((key) => localStorage.getItem(key), SESSION_KEY);
+      const history = await api(server, frank, "GET", `/sessions/${id}/history`);
+      assert.equal(history.body.metadata.status, "escalated");
+
+      await page.reload();
+      await openPanel(page);
+      await page.getByRole("status").filter({ hasText: "A person will follow up." }).waitFor();
+      assert.equal(await page.getByRole("textbox", { name: "Message" }).isDisabled(), true);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("sends a multi-line message: Shift+Enter adds a line, Enter sends", async () => {
     const context = await browser.newContext();
     try {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AIChatWidget, type AIChatWidgetProps } from "./ai-chat-widget";
 import { storageKeyFor } from "./chat-client";
 import { ChatApiError } from "./chat-error";
-import { FakeTransport, MemoryStorage } from "./testing/fake-transport";
+import { escalationCall, fakeCall, FakeTransport, MemoryStorage, ticketCall } from "./testing/fake-transport";
 
 afterEach(() => {
   document.body.innerHTML = "";
@@ -201,6 +201,143 @@ describe("AIChatWidget", () => {
     });
     await waitFor(() => expect(transport.callsOf("escalate")).toHaveLength(1));
     expect((transport.callsOf("escalate")[0]?.[1] as { reason: string }).reason).toMatch(/talk to a person/);
+  });
+
+  it("shows a ticket the model created above the reply's text: Ticket created: <title> (<priority>)", async () => {
+    const transport = new FakeTransport();
+    transport.toolsNext({ function_calls: [ticketCall("Router keeps rebooting", "urgent")], message: "I opened a **ticket**." });
+    const { ui } = setup({ defaultOpen: true }, transport);
+    await send(ui, "Please create a ticket: Router keeps rebooting, urgent");
+    const list = await ui.findByRole("list", { name: "Actions taken" });
+    expect(list.tagName).toBe("UL");
+    expect(within(list).getAllByRole("listitem").map((li) => li.textContent)).toEqual([
+      "Ticket created: Router keeps rebooting (urgent)",
+    ]);
+    // In the reply it belongs to, before that reply's text.
+    const reply = list.closest(".msg");
+    expect(reply?.getAttribute("data-role")).toBe("assistant");
+    const bubble = reply?.querySelector(".bubble");
+    expect(bubble?.textContent).toBe("I opened a ticket.");
+    expect(list.compareDocumentPosition(bubble!) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    // The person's own message and a reply without tools have no list.
+    expect(widget().querySelectorAll('.msg[data-role="user"] .calls')).toHaveLength(0);
+    await send(ui, "thanks");
+    await waitFor(() => expect(ui.getByText("Echo: thanks")).toBeTruthy());
+    expect(ui.getAllByRole("list", { name: "Actions taken" })).toHaveLength(1);
+  });
+
+  it("shows a hand-over, any other tool as done and a failed call with its error, each in its reply's list", async () => {
+    const transport = new FakeTransport();
+    transport.toolsNext({
+      function_calls: [
+        fakeCall("lookup_order", { order: "A-17" }, { found: true }),
+        fakeCall("create_ticket", "{\"title\": \"Broken", { error: "The arguments are not a JSON object." }, "error"),
+        fakeCall("reset_modem", {}, { error: "The tool took too long." }, "error"),
+      ],
+      message: "Some of that did not work.",
+    });
+    const { ui } = setup({ defaultOpen: true }, transport);
+    await send(ui, "do things");
+    const list = await ui.findByRole("list", { name: "Actions taken" });
+    const items = within(list).getAllByRole("listitem");
+    expect(items.map((li) => li.textContent)).toEqual([
+      "lookup_order done",
+      "create_ticket failed: The arguments are not a JSON object.",
+      "reset_modem failed: The tool took too long.",
+    ]);
+    expect(items.map((li) => li.className)).toEqual(["call call-ok", "call call-error", "call call-error"]);
+
+    transport.toolsNext({ function_calls: [escalationCall("Billing dispute over two charges")], message: "" });
+    await send(ui, "I want to talk to a person");
+    await waitFor(() => expect(ui.getAllByRole("list", { name: "Actions taken" })).toHaveLength(2));
+    const handOver = ui.getAllByRole("list", { name: "Actions taken" })[1]!;
+    expect(handOver.textContent).toBe("Handed over to a person: Billing dispute over two charges");
+    // A turn that ended with its tools has no text: the list is the whole reply, with no empty bubble.
+    expect(handOver.closest(".msg")?.querySelector(".bubble")).toBeNull();
+  });
+
+  it("keeps the actions of each reply when the conversation is loaded again from history", async () => {
+    const transport = new FakeTransport();
+    const storage = new MemoryStorage();
+    transport.toolsNext({
+      function_calls: [ticketCall("Slow Wi-Fi upstairs", "normal"), fakeCall("lookup_order", {}, { error: "No such order." }, "error")],
+      message: "Ticket opened.",
+    });
+    const first = setup({ defaultOpen: true }, transport, storage);
+    await send(first.ui, "create a ticket: Slow Wi-Fi upstairs");
+    await first.ui.findByRole("list", { name: "Actions taken" });
+    first.view.unmount();
+    document.body.innerHTML = "";
+
+    const { ui } = setup({}, transport, storage);
+    openPanel(ui);
+    const list = await ui.findByRole("list", { name: "Actions taken" });
+    expect(transport.callsOf("history")).toHaveLength(1);
+    expect(within(list).getAllByRole("listitem").map((li) => li.textContent)).toEqual([
+      "Ticket created: Slow Wi-Fi upstairs (normal)",
+      "lookup_order failed: No such order.",
+    ]);
+    expect(list.closest(".msg")?.querySelector(".bubble")?.textContent).toBe("Ticket opened.");
+  });
+
+  it("shows a ticket's title, a hand-over's reason and a tool's error made of HTML as text, never as elements", async () => {
+    const transport = new FakeTransport();
+    const html = "<img src=x onerror=alert(1)>";
+    transport.toolsNext({
+      function_calls: [
+        ticketCall(html, "high"),
+        fakeCall("escalate_to_human", { reason: "<script>alert(2)</script>" }, { status: "escalated" }),
+        fakeCall("lookup", {}, { error: '<a href="javascript:alert(3)">x</a>' }, "error"),
+      ],
+      message: "",
+    });
+    const { ui } = setup({ defaultOpen: true }, transport);
+    await send(ui, "create a ticket");
+    const list = await ui.findByRole("list", { name: "Actions taken" });
+    expect(within(list).getAllByRole("listitem").map((li) => li.textContent)).toEqual([
+      "Ticket created: <img src=x onerror=alert(1)> (high)",
+      "Handed over to a person: <script>alert(2)</script>",
+      'lookup failed: <a href="javascript:alert(3)">x</a>',
+    ]);
+    expect(widget().querySelector("img, script, a")).toBeNull();
+    expect(ui.getByText("Ticket created: <img src=x onerror=alert(1)> (high)")).toBeTruthy();
+  });
+
+  it("switches to the escalated state when the model hands the conversation to a person, as the person's own request does", async () => {
+    const transport = new FakeTransport();
+    const { ui } = setup({ defaultOpen: true }, transport);
+    await send(ui, "My bill is wrong");
+    await waitFor(() => expect(ui.getByText("Echo: My bill is wrong")).toBeTruthy());
+    expect((ui.getByRole("textbox", { name: "Message" }) as HTMLTextAreaElement).disabled).toBe(false);
+    transport.toolsNext({ function_calls: [escalationCall("The user asked for a person")], message: "", stopped: "escalated" });
+    await send(ui, "I want to talk to a person");
+    await waitFor(() => expect(ui.getByRole("status").textContent).toContain("A person will follow up."));
+    expect(ui.getByText("Handed over to a person: The user asked for a person")).toBeTruthy();
+    expect(ui.getByText("Handed to our support team")).toBeTruthy();
+    expect((ui.getByRole("textbox", { name: "Message" }) as HTMLTextAreaElement).disabled).toBe(true);
+    expect((ui.getByRole("button", { name: "Send" }) as HTMLButtonElement).disabled).toBe(true);
+    expect((ui.getByRole("button", { name: "Talk to a person" }) as HTMLButtonElement).disabled).toBe(true);
+    expect(transport.callsOf("escalate")).toHaveLength(0);
+    // As after the person's own request: a new conversation is offered, and starts an active one.
+    fireEvent.click(within(ui.getByRole("status")).getByRole("button", { name: "Start a new conversation" }));
+    expect((ui.getByRole("textbox", { name: "Message" }) as HTMLTextAreaElement).disabled).toBe(false);
+  });
+
+  it("switches to the escalated state on an ok escalate_to_human call alone, and again after a reload", async () => {
+    const transport = new FakeTransport();
+    const storage = new MemoryStorage();
+    transport.toolsNext({ function_calls: [escalationCall("Outage at home")], message: "A colleague will contact you." });
+    const first = setup({ defaultOpen: true }, transport, storage);
+    await send(first.ui, "I want to talk to a person");
+    await waitFor(() => expect(first.ui.getByRole("status").textContent).toContain("A person will follow up."));
+    expect(first.ui.getByText("A colleague will contact you.")).toBeTruthy();
+    first.view.unmount();
+    document.body.innerHTML = "";
+
+    const { ui } = setup({ defaultOpen: true }, transport, storage);
+    await waitFor(() => expect(ui.getByRole("status").textContent).toContain("A person will follow up."));
+    expect(ui.getByText("Handed over to a person: Outage at home")).toBeTruthy();
+    expect((ui.getByRole("textbox", { name: "Message" }) as HTMLTextAreaElement).disabled).toBe(true);
   });
 
   it("rates the conversation 1-5 with optional words, and each reply up or down", async () => {

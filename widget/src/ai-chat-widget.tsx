@@ -12,6 +12,7 @@ import type { AIChatConnection } from "./ai-chat-provider";
 import type { ChatContext, SessionType } from "./api-types";
 import type { ChatClient, ChatMessage } from "./chat-client";
 import type { ChatApiError } from "./chat-error";
+import { FunctionCallList } from "./function-calls";
 import { Markdown } from "./markdown";
 import { ShadowHost } from "./shadow-host";
 import { useAIChat, type UseAIChatResult } from "./use-ai-chat";
@@ -279,11 +280,16 @@ function Message({ message, chat }: { message: ChatMessage; chat: UseAIChatResul
   const failed = message.status === "failed";
   // A failed message can be sent again unless the reason it failed would just happen again.
   const retryable = failed && chat.canSend && (message.error === null || message.error.retryable);
+  const calls = mine ? [] : message.functionCalls;
   return (
     <div className={`msg ${mine ? "msg-user" : "msg-assistant"}${failed ? " msg-failed" : ""}`}
       data-role={message.role} data-status={message.status}>
       <span className="sr-only">{mine ? "You said:" : "The assistant said:"}</span>
-      <div className="bubble">{mine ? message.content : <Markdown source={message.content} />}</div>
+      {calls.length > 0 && <FunctionCallList calls={calls} />}
+      {/* A turn that ended with its tools (a hand-over to a person) may have no text: then the list is the reply. */}
+      {(mine || calls.length === 0 || message.content.trim() !== "") && (
+        <div className="bubble">{mine ? message.content : <Markdown source={message.content} />}</div>
+      )}
       {failed && (
         <div className="meta">
           <span className="failed-note">Not sent.</span>

@@ -238,6 +238,12 @@ export interface components {
              * @default false
              */
             truncated?: boolean;
+            /**
+             * Stopped
+             * @description why the turn ended before the model's own answer: the code of the limit that refused its next model call, max_tool_steps, escalated (a person takes over) or a provider error after tools ran; null otherwise
+             * @default null
+             */
+            stopped?: string | null;
         };
         /** ChatRequest */
         ChatRequest: {
@@ -273,10 +279,11 @@ export interface components {
              * @constant
              */
             role?: "assistant";
-            /** Function Calls */
-            function_calls?: {
-                [key: string]: unknown;
-            }[];
+            /**
+             * Function Calls
+             * @description the tools called, in order
+             */
+            function_calls?: components["schemas"]["FunctionCall"][];
             metadata: components["schemas"]["ChatMetadata"];
         };
         /** CreateSessionRequest */
@@ -388,6 +395,38 @@ export interface components {
             message: string;
         };
         /**
+         * FunctionCall
+         * @description A tool the model called during the turn, and what came of it.
+         */
+        FunctionCall: {
+            /** Id */
+            id: string;
+            /**
+             * Name
+             * @description the tool: create_ticket, escalate_to_human, …
+             */
+            name: string;
+            /**
+             * Arguments
+             * @description the arguments the model gave, as a JSON object; the text it wrote when that was not a JSON object
+             */
+            arguments: {
+                [key: string]: unknown;
+            } | string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "error";
+            /**
+             * Result
+             * @description what the tool returned; on error, {"error": <why>}
+             */
+            result: {
+                [key: string]: unknown;
+            };
+        };
+        /**
          * GatewayMessage
          * @description The body API Gateway itself answers with: a missing, invalid or expired token never reaches a function.
          */
@@ -450,6 +489,11 @@ export interface components {
              * @default false
              */
             truncated?: boolean;
+            /**
+             * Function Calls
+             * @description a reply: the tools its turn called
+             */
+            function_calls?: components["schemas"]["FunctionCall"][];
         };
         /** MessageRatingRequest */
         MessageRatingRequest: {

@@ -10,6 +10,8 @@ type Schemas = components["schemas"];
 export type ChatRequestBody = Schemas["ChatRequest"];
 export type ChatResponseBody = Schemas["ChatResponse"];
 export type ChatMetadataBody = Schemas["ChatMetadata"];
+/** A tool the model called during a turn (create_ticket, escalate_to_human, …) and what came of it. */
+export type FunctionCall = Schemas["FunctionCall"];
 /** POST /sessions */
 export type CreateSessionBody = Schemas["CreateSessionRequest"];
 /** A session, as POST /sessions, GET /sessions/my, feedback and escalation answer it. */

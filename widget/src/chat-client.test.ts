@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { ChatRequestBody } from "./api-types";
 import { ChatClient, storageKeyFor } from "./chat-client";
 import { ChatApiError } from "./chat-error";
-import { FakeTransport, MemoryStorage } from "./testing/fake-transport";
+import { escalationCall, fakeCall, FakeTransport, MemoryStorage, ticketCall } from "./testing/fake-transport";
 
 function setup(options: { storage?: MemoryStorage; transport?: FakeTransport; context?: Record<string, unknown> } = {}) {
   const transport = options.transport ?? new FakeTransport();
@@ -359,6 +359,83 @@ describe("ChatClient feedback, escalation and new sessions", () => {
     await client.sendMessage("three");
     expect((transport.callsOf("chat")[1]?.[0] as ChatRequestBody).session_id).toBeNull();
     expect(client.getSnapshot().messages.map((m) => m.content)).toEqual(["three", "Echo: three"]);
+  });
+});
+
+describe("ChatClient function calls", () => {
+  it("keeps a reply's function calls on its message, in order, and none on the user's", async () => {
+    const { client, transport } = setup();
+    const calls = [ticketCall("Router keeps rebooting", "urgent"), fakeCall("lookup_order", "{not json", { error: "bad arguments" }, "error")];
+    transport.toolsNext({ function_calls: calls, message: "Done." });
+    const reply = await client.sendMessage("create a ticket");
+    expect(reply.function_calls).toEqual(calls);
+    const [user, answer] = client.getSnapshot().messages;
+    expect(user?.functionCalls).toEqual([]);
+    expect(answer?.functionCalls).toEqual(calls);
+    expect(answer?.content).toBe("Done.");
+    await client.sendMessage("thanks");
+    expect(client.getSnapshot().messages[3]?.functionCalls).toEqual([]);
+    expect(client.getSnapshot().sessionStatus).toBe("active");
+  });
+
+  it("keeps the function calls of replies loaded from history, and reads a message without them as none", async () => {
+    const transport = new FakeTransport();
+    const storage = new MemoryStorage();
+    const first = setup({ transport, storage }).client;
+    const ticket = ticketCall("Printer offline", "high");
+    transport.toolsNext({ function_calls: [ticket], message: "I opened a ticket." });
+    await first.sendMessage("create a ticket: Printer offline");
+    await first.sendMessage("thanks");
+    const { client } = setup({ transport, storage });
+    await client.load();
+    expect(client.getSnapshot().messages.map((m) => [m.role, m.functionCalls])).toEqual([
+      ["user", []],
+      ["assistant", [ticket]],
+      ["user", []],
+      ["assistant", []],
+    ]);
+  });
+
+  it("follows the model's hand-over to a person as it follows escalateSession: escalated, and no more messages", async () => {
+    const { client, transport } = setup();
+    await client.sendMessage("hi");
+    transport.failNext("escalate", new ChatApiError(503, { code: "escalation_not_delivered", detail: "Support could not be reached." }));
+    await expect(client.escalateSession("help")).rejects.toThrow("Support could not be reached.");
+    expect(client.getSnapshot().failedAction).toBe("escalate");
+    transport.toolsNext({ function_calls: [escalationCall("The user asked for a person")], message: "", stopped: "escalated" });
+    await client.sendMessage("I want to talk to a person");
+    // The earlier failed request for a person is settled by this one, as a successful retry would settle it.
+    expect(client.getSnapshot()).toMatchObject({ sessionStatus: "escalated", error: null, failedAction: null, status: "ready" });
+    expect(client.isActive).toBe(false);
+    await expect(client.retry()).resolves.toBeUndefined();
+    await expect(client.sendMessage("hello?")).rejects.toMatchObject({ kind: "session-closed" });
+    expect(transport.callsOf("chat")).toHaveLength(2);
+    expect(transport.callsOf("escalate")).toHaveLength(1);
+  });
+
+  it("takes a turn that stopped as escalated, or an ok escalate_to_human call alone, as the hand-over; not a failed call", async () => {
+    const stoppedOnly = setup();
+    stoppedOnly.transport.toolsNext({ function_calls: [], message: "", stopped: "escalated" });
+    await stoppedOnly.client.sendMessage("a person please");
+    expect(stoppedOnly.client.getSnapshot().sessionStatus).toBe("escalated");
+
+    const callOnly = setup();
+    callOnly.transport.toolsNext({ function_calls: [escalationCall("Billing dispute")], message: "Someone will help." });
+    await callOnly.client.sendMessage("a person please");
+    expect(callOnly.client.getSnapshot().sessionStatus).toBe("escalated");
+
+    const failed = setup();
+    failed.transport.toolsNext({
+      function_calls: [fakeCall("escalate_to_human", { reason: "x" }, { error: "Support could not be notified." }, "error")],
+      message: "I could not reach support.",
+    });
+    await failed.client.sendMessage("a person please");
+    expect(failed.client.getSnapshot().sessionStatus).toBe("active");
+
+    const limited = setup();
+    limited.transport.toolsNext({ function_calls: [ticketCall("Slow line")], message: "", stopped: "max_tool_steps" });
+    await limited.client.sendMessage("create a ticket");
+    expect(limited.client.getSnapshot().sessionStatus).toBe("active");
   });
 });
 

@@ -1,6 +1,7 @@
 import type {
   ChatContext,
   ChatResponseBody,
+  FunctionCall,
   HistoryMessageBody,
   MessageRating,
   SessionBody,
@@ -32,6 +33,8 @@ export interface ChatMessage {
   rating: MessageRating | null;
   /** Why a failed message failed, when this client saw it fail. */
   error: ChatApiError | null;
+  /** A reply's tool calls (a ticket created, a hand-over to a person, …), in the order the model made them. */
+  functionCalls: readonly FunctionCall[];
 }
 
 export interface ChatState {
@@ -104,7 +107,16 @@ function fromHistory(m: HistoryMessageBody): ChatMessage {
     status: m.status === "failed" ? "failed" : "sent",
     rating: m.feedback ?? null,
     error: null,
+    functionCalls: m.function_calls ?? [],
   };
+}
+
+/** Whether a reply's turn handed the session to a person: it stopped there, or escalate_to_human ran. */
+function escalatedBy(reply: ChatResponseBody): boolean {
+  return (
+    reply.metadata.stopped === "escalated" ||
+    (reply.function_calls ?? []).some((call) => call.name === "escalate_to_human" && call.status === "ok")
+  );
 }
 
 /** `submitted` while any message awaits its reply, else `ready`. */
@@ -155,6 +167,8 @@ export class ChatClient {
   /** One Idempotency-Key per user message, reused when it is retried, so a retry is never charged twice. */
   private readonly keys = new Map<string, string>();
   private retryLast: (() => Promise<unknown>) | null = null;
+  /** The action retryLast repeats. */
+  private retryAction: ChatAction | null = null;
 
   constructor(options: ChatClientOptions) {
     this.transport = options.transport;
@@ -265,6 +279,7 @@ export class ChatClient {
       status: "pending",
       rating: null,
       error: null,
+      functionCalls: [],
     };
     this.keys.set(message.id, this.newId());
     this.update({ messages: [...this.state.messages, message], status: "submitted", error: null, failedAction: null });
@@ -360,9 +375,7 @@ export class ChatClient {
         this.adoptSession(sessionId);
       }
       const session = await this.transport.escalate(sessionId, { reason: why });
-      if (generation === this.generation) {
-        this.update({ sessionStatus: session.status, ...this.clearedError("escalate") });
-      }
+      if (generation === this.generation) this.escalated(session.status);
       return session;
     } catch (e) {
       const error = toChatError(e);
@@ -412,12 +425,16 @@ export class ChatClient {
         status: "sent",
         rating: null,
         error: null,
+        functionCalls: reply.function_calls ?? [],
       };
       const messages = [
         ...this.state.messages.map((m) => (m.id === message.id ? { ...m, status: "sent" as const } : m)),
         answer,
       ];
       this.update({ messages, status: statusOf(messages) });
+      // The model handed the conversation to a person: the session is escalated on the server, as after
+      // escalateSession(), and the client follows it the same way.
+      if (escalatedBy(reply)) this.escalated("escalated");
       return reply;
     } catch (e) {
       const error = toChatError(e);
@@ -429,6 +446,16 @@ export class ChatClient {
       this.fail("send", error, null);
       throw error;
     }
+  }
+
+  /**
+   * The session was handed to a person, by the person (escalateSession) or by the model (escalate_to_human): it takes
+   * no more messages, and an earlier failed request for a person is settled.
+   */
+  private escalated(status: SessionStatus): void {
+    // A failed request for a person is settled even when a message sent since took its error off the state.
+    if (this.retryAction === "escalate") this.retryLast = null;
+    this.update({ sessionStatus: status, ...this.clearedError("escalate") });
   }
 
   private adoptSession(sessionId: string): void {
@@ -476,6 +503,7 @@ export class ChatClient {
 
   private fail(action: ChatAction, error: ChatApiError, again: (() => Promise<unknown>) | null): void {
     this.retryLast = again;
+    this.retryAction = action;
     // While a later message still awaits its reply the status stays `submitted`; the error shows all the same.
     const status = statusOf(this.state.messages) === "submitted" ? "submitted" : "error";
     this.update({ error, failedAction: action, status });

@@ -15,4 +15,5 @@ export {
 export { ChatApiError, type ChatErrorKind } from "./chat-error";
 export { API_PREFIX, createFetchTransport, type ChatTransport, type FetchTransportOptions, type TokenSource } from "./transport";
 export { Markdown } from "./markdown";
+export { describeFunctionCall } from "./function-calls";
 export type * from "./api-types";

@@ -5,7 +5,7 @@ import { AIChatProvider } from "./ai-chat-provider";
 import type { SessionType } from "./api-types";
 import { storageKeyFor, type ChatClient } from "./chat-client";
 import { ChatApiError } from "./chat-error";
-import { FakeTransport, MemoryStorage } from "./testing/fake-transport";
+import { escalationCall, FakeTransport, MemoryStorage, ticketCall } from "./testing/fake-transport";
 import { useAIChat } from "./use-ai-chat";
 
 afterEach(() => {
@@ -28,6 +28,24 @@ describe("useAIChat", () => {
     expect(result.current.sessionId).toBe([...transport.sessions.keys()][0]);
     expect(result.current.isSending).toBe(false);
     expect(result.current.sendError).toBeNull();
+  });
+
+  it("keeps each reply's function calls in chatHistory, and follows the model's hand-over in sessionStatus", async () => {
+    const transport = new FakeTransport();
+    const { result } = renderHook(() => useAIChat({ transport, storage: new MemoryStorage() }));
+    const ticket = ticketCall("Router keeps rebooting", "urgent");
+    transport.toolsNext({ function_calls: [ticket], message: "Ticket opened." });
+    await act(async () => {
+      await result.current.sendMessage("create a ticket: Router keeps rebooting, urgent");
+    });
+    expect(result.current.chatHistory.map((m) => [m.role, m.functionCalls])).toEqual([["user", []], ["assistant", [ticket]]]);
+    expect(result.current).toMatchObject({ sessionStatus: "active", canSend: true });
+    transport.toolsNext({ function_calls: [escalationCall("Wants a person")], message: "", stopped: "escalated" });
+    await act(async () => {
+      await result.current.sendMessage("I want to talk to a person");
+    });
+    expect(result.current.chatHistory[3]?.functionCalls.map((c) => c.name)).toEqual(["escalate_to_human"]);
+    expect(result.current).toMatchObject({ sessionStatus: "escalated", canSend: false });
   });
 
   it("is sending while a reply is pending, and not after", async () => {

@@ -90,6 +90,14 @@ export const WIDGET_CSS = `
 .bubble blockquote { border-left: 3px solid var(--border); padding-left: 8px; color: var(--muted); }
 .bubble a { color: var(--accent); text-decoration: underline; }
 .bubble hr { border: none; border-top: 1px solid var(--border); }
+.calls { list-style: none; margin: 0 0 4px; padding: 0; display: flex; flex-direction: column; gap: 4px; max-width: 100%; }
+.call {
+  display: flex; align-items: flex-start; gap: 6px; padding: 4px 10px; font-size: 12.5px; line-height: 1.35;
+  border: 1px solid var(--border); border-radius: 10px; background: var(--bg); color: var(--fg); overflow-wrap: anywhere;
+}
+.call svg { flex: none; width: 14px; height: 14px; margin-top: 1px; fill: currentColor; color: var(--accent); }
+.call-error { background: var(--error-bg); color: var(--error-fg); border-color: var(--error-border); }
+.call-error svg { color: inherit; }
 .meta { display: flex; align-items: center; gap: 6px; margin-top: 3px; font-size: 12px; color: var(--muted); }
 .failed-note { color: var(--error-fg); }
 .link-button { border: none; background: none; padding: 0; color: var(--accent); text-decoration: underline; font-size: 12px; }

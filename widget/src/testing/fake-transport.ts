@@ -3,6 +3,7 @@ import type {
   ChatResponseBody,
   CreateSessionBody,
   EscalateBody,
+  FunctionCall,
   HistoryBody,
   HistoryMessageBody,
   MessageRatingBody,
@@ -17,6 +18,34 @@ type Method = keyof ChatTransport;
 export interface Call {
   method: Method;
   args: unknown[];
+}
+
+/** What the model does in the next turn the fake answers: the tools it calls, its text, why the turn stopped. */
+export interface ScriptedTurn {
+  function_calls: FunctionCall[];
+  /** The reply's text; the echo when left out ("" for a turn that ended with its tools). */
+  message?: string;
+  stopped?: string | null;
+}
+
+let callCount = 0;
+
+/** A FunctionCall as the API answers it: `ok` with `result`, or `error` with `{"error": why}`. */
+export function fakeCall(name: string, args: FunctionCall["arguments"], result: FunctionCall["result"],
+  status: FunctionCall["status"] = "ok"): FunctionCall {
+  callCount += 1;
+  return { id: `call_${callCount}`, name, arguments: args, status, result };
+}
+
+/** create_ticket as it succeeds: the stored ticket is the result. */
+export function ticketCall(title: string, priority = "normal"): FunctionCall {
+  return fakeCall("create_ticket", { title, priority, description: null },
+    { id: "T0001", title, priority, status: "open", created_at: new Date(0).toISOString() });
+}
+
+/** escalate_to_human as it succeeds. */
+export function escalationCall(reason: string): FunctionCall {
+  return fakeCall("escalate_to_human", { reason }, { status: "escalated" });
 }
 
 interface Stored {
@@ -38,6 +67,16 @@ export class FakeTransport implements ChatTransport {
   /** Per method, what its next calls do, in order: fail, or wait to be released. */
   private readonly steps = new Map<Method, Array<ChatApiError | Promise<void>>>();
   private readonly replays = new Map<string, ChatResponseBody>();
+  private readonly turns: ScriptedTurn[] = [];
+
+  /**
+   * The next answered chat calls tools: its reply and its stored message carry the calls, and an ok
+   * escalate_to_human (or `stopped: "escalated"`) escalates the session, as the API does.
+   */
+  toolsNext(turn: ScriptedTurn): this {
+    this.turns.push(turn);
+    return this;
+  }
 
   /** The next unscripted call of `method` rejects with `error`. */
   failNext(method: Method, error: ChatApiError): this {
@@ -98,17 +137,24 @@ export class FakeTransport implements ChatTransport {
       });
     }
     stored.messages.push(this.message("user", body.message));
-    const answer = this.message("assistant", `Echo: ${body.message}`);
+    const turn = this.turns.shift();
+    const calls = turn?.function_calls ?? [];
+    const answer = this.message("assistant", turn?.message ?? `Echo: ${body.message}`);
+    if (turn) answer.function_calls = calls.map((call) => ({ ...call }));
     stored.messages.push(answer);
     stored.session.message_count = stored.messages.length;
+    const stopped = turn?.stopped ?? null;
+    if (stopped === "escalated" || calls.some((c) => c.name === "escalate_to_human" && c.status === "ok")) {
+      stored.session.status = "escalated";
+    }
     const reply: ChatResponseBody = {
       session_id: stored.session.id,
       message: answer.content,
       role: "assistant",
-      function_calls: [],
+      function_calls: calls.map((call) => ({ ...call })),
       metadata: {
         tokens: 10, input_tokens: 6, output_tokens: 4, cost_cents: 0.01, model: "fake-1", provider: "fake",
-        message_id: answer.id,
+        message_id: answer.id, ...(turn ? { stopped } : {}),
       },
     };
     this.replays.set(options.idempotencyKey, reply);

@@ -1,12 +1,19 @@
-"""POST /chat: reserve the worst case, call the model, settle the real cost; release if no answer came."""
+"""POST /chat: reserve the worst case, call the model, settle the real cost; release if no answer came.
+
+A turn may take several model calls: when the model asks for tools, they run and the model is called again with
+their results, at most MAX_TOOL_STEPS calls in all. Each call reserves its own worst case first; the ledger's
+`advance` charges a finished call and reserves the next in one transaction, so no call ever runs unbudgeted.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from aichat import keys
 from aichat.budgets import BudgetRefused, chat_charges, new_session_charge, refusal
@@ -22,19 +29,42 @@ from aichat.errors import (
 )
 from aichat.identity import Identity
 from aichat.ids import new_id
-from aichat.ledger import KeyClaim, KeyTaken, Reservation, TurnLedger, fit_reply, sweep_after
+from aichat.ledger import (
+    MAX_REPLY_BYTES,
+    KeyClaim,
+    KeyTaken,
+    Reservation,
+    TurnLedger,
+    fit_reply,
+    recordable,
+    sweep_after,
+)
 from aichat.logs import logger, request_keys
 from aichat.metrics import ChatMetrics
-from aichat.models import ChatMetadata, ChatRequest, ChatResponse
-from aichat.pricing import PriceTable, micros_to_cents
+from aichat.models import ChatMetadata, ChatRequest, ChatResponse, EscalateRequest, FunctionCall
+from aichat.pricing import PriceTable, Usage, micros_to_cents
 from aichat.prompts import Prompts
-from aichat.providers import Completion, CompletionRequest, ModelRoute, Turn
+from aichat.providers import Completion, CompletionRequest, ModelRoute, ToolCall, ToolResult, Turn
 from aichat.providers.failover import Failover
 from aichat.providers.registry import Providers
 from aichat.records import MessageRecord, SessionRecord
+from aichat.sessions import SessionService
 from aichat.settings import Settings
 from aichat.store import Store
 from aichat.tenants import TenantLimitsCache
+from aichat.tickets import TicketStore
+from aichat.tools import ToolContext, ToolRegistry
+
+# What the tool calls of one turn may take of its reply's item, results and arguments included.
+MAX_TURN_TOOL_BYTES = 200_000
+# A model call's text kept beside the tools it called (the model's own thinking aloud; the answer comes after).
+MAX_STEP_TEXT = 2_000
+
+_ESCALATED = "I've passed this conversation to a person on our support team; they will follow up here."
+_STEP_LIMIT = "I stopped after {steps} steps; the actions listed are what was done."
+_PROVIDER_FAILED = ("I did the actions listed, but could not write an answer: the model provider failed. Send your "
+                    "message again to continue.")
+_BUDGET_STOPPED = "I did the actions listed, but had to stop there:"
 
 
 @dataclass(frozen=True)
@@ -45,12 +75,85 @@ class _Turn:
     routes: list[ModelRoute]
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """One model call that answered: the route that did, what it said, what it cost."""
+
+    route: ModelRoute
+    completion: Completion
+    cost_micros: int
+
+
+@dataclass
+class _Steps:
+    """What a turn's model calls and tools have done so far."""
+
+    answers: list[_Answer] = field(default_factory=list)  # answered calls already charged (by the ledger's advance)
+    records: list[dict[str, Any]] = field(default_factory=list)  # the calls, as the API shows them
+    stored: list[dict[str, Any]] = field(default_factory=list)  # per model call that asked for tools: text, call ids
+    turns: list[Turn] = field(default_factory=list)  # the assistant and tool turns to send the model next
+    latency_ms: float = 0.0
+    tool_bytes: int = 0
+    over_reservation: bool = False
+
+    def add_call(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
+        self.tool_bytes += len(json.dumps(record).encode())
+
+    def add_step(self, completion: Completion, results: tuple[ToolResult, ...]) -> None:
+        text = completion.text[:MAX_STEP_TEXT]
+        self.tool_bytes += len(text.encode())
+        self.stored.append({"text": text, "call_ids": [c.id for c in completion.tool_calls]})
+        self.turns += [Turn(role="assistant", content=text, tool_calls=completion.tool_calls),
+                       Turn(role="tool", content="", tool_results=results)]
+
+
+def replayed(message: MessageRecord) -> list[Turn]:
+    """A stored message as the turns a model is sent: a reply's tool calls and results come before its text."""
+    if message.role != "assistant":
+        return [Turn(role="user", content=message.content)]
+    calls = {c["id"]: c for c in message.function_calls or []}
+    turns: list[Turn] = []
+    for step in message.tool_steps or []:
+        made = [calls[i] for i in step.get("call_ids", []) if i in calls]
+        if not made:
+            continue
+        turns.append(Turn(role="assistant", content=str(step.get("text") or ""), tool_calls=tuple(
+            ToolCall(id=c["id"], name=c["name"], arguments=c["arguments"] if isinstance(c["arguments"], str)
+                     else json.dumps(c["arguments"])) for c in made)))
+        turns.append(Turn(role="tool", content="", tool_results=tuple(
+            ToolResult(call_id=c["id"], content=json.dumps(c["result"]), is_error=c["status"] == "error")
+            for c in made)))
+    return [*turns, Turn(role="assistant", content=message.content)]
+
+
+def _response(session_id: str, reply: MessageRecord) -> ChatResponse:
+    """The API's answer for a stored reply."""
+    return ChatResponse(
+        session_id=session_id, message=reply.content,
+        function_calls=[FunctionCall(**c) for c in reply.function_calls or []],
+        metadata=ChatMetadata(
+            tokens=reply.input_tokens + reply.output_tokens, input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens, cost_cents=micros_to_cents(reply.cost_micros),
+            model=reply.model or "", provider=reply.provider or "", message_id=reply.id, truncated=reply.truncated,
+            stopped=reply.stopped))
+
+
+def _total(usages: Iterable[Usage]) -> Usage:
+    total = Usage(0, 0)
+    for u in usages:
+        total = Usage(total.input_tokens + u.input_tokens, total.output_tokens + u.output_tokens,
+                      total.cache_read_tokens + u.cache_read_tokens, total.cache_write_tokens + u.cache_write_tokens)
+    return total
+
+
 class ChatService:
     """One chat turn, from the caller's message to the stored reply, never past a budget."""
 
     def __init__(self, settings: Settings, store: Store, ledger: TurnLedger, providers: Providers,
                  prices: PriceTable, prompts: Prompts, limits: TenantLimitsCache, clock: Clock, failover: Failover,
-                 metrics: ChatMetrics) -> None:
+                 metrics: ChatMetrics, tools: ToolRegistry, tickets: TicketStore,
+                 sessions: SessionService) -> None:
         self._settings = settings
         self._metrics = metrics
         self._store = store
@@ -61,6 +164,9 @@ class ChatService:
         self._prompts = prompts
         self._limits = limits
         self._clock = clock
+        self._tools = tools
+        self._tickets = tickets
+        self._sessions = sessions
 
     def send(self, caller: Identity, body: ChatRequest, remaining_seconds: float | None = None,
              idempotency_key: str | None = None) -> ChatResponse:
@@ -91,11 +197,7 @@ class ChatService:
 
     def replay(self, caller: Identity, session_id: str, reply_id: str) -> ChatResponse:
         """The answer a turn gave, rebuilt from its stored reply (for a repeated Idempotency-Key)."""
-        reply = self._store.message(session_id, reply_id, caller)
-        return ChatResponse(session_id=session_id, message=reply.content, metadata=ChatMetadata(
-            tokens=reply.input_tokens + reply.output_tokens, input_tokens=reply.input_tokens,
-            output_tokens=reply.output_tokens, cost_cents=micros_to_cents(reply.cost_micros),
-            model=reply.model or "", provider=reply.provider or "", message_id=reply.id, truncated=reply.truncated))
+        return _response(session_id, self._store.message(session_id, reply_id, caller))
 
     def _turn(self, caller: Identity, body: ChatRequest, session_id: str | None, now: datetime,
               remaining_seconds: float | None, claim: KeyClaim | None) -> ChatResponse:
@@ -103,12 +205,11 @@ class ChatService:
         limits = self._limits.for_tenant(caller.tenant_id)
         turn = self._prepare(caller, body, session_id, iso(now))
         self._providers.get(turn.routes[0].provider)  # no key: 503 before anything is reserved or written
-        worst = self._worst_case(turn)
         user_message = MessageRecord(id=new_id(now), role="user", content=body.message, created_at=iso(now))
         try:
             reservation = self._ledger.reserve(
-                turn.session, turn.is_new, day, chat_charges(limits, worst), user_message,
-                sweep_after(now.timestamp(), remaining_seconds),
+                turn.session, turn.is_new, day, chat_charges(limits, self._worst_case(turn, turn.request)),
+                user_message, sweep_after(now.timestamp(), remaining_seconds),
                 session_charge=new_session_charge(limits) if turn.is_new else None, claim=claim)
         except BudgetRefused as refused:
             error = refusal(refused.charge, refused.used)
@@ -117,30 +218,85 @@ class ChatService:
             self._metrics.refused(error.code)
             raise error from None
         request_keys(session_id=reservation.session_id)  # on every later line, the failover's retries included
+        session = replace(turn.session, id=reservation.session_id)
+        context = ToolContext(caller=caller, session=session, turn_id=user_message.id, now=iso(now),
+                              tickets=self._tickets,
+                              escalate=lambda reason: self._escalate(caller, session.id, reason))
+        steps = _Steps()
+        request = turn.request
+        started = self._failover.start()
+        while True:
+            called = time.perf_counter()
+            try:
+                answered, completion = self._failover.complete(turn.routes, request, started)
+            except BaseException as e:
+                code = e.code if isinstance(e, ChatError) else "internal"
+                logger().warning("provider failed", extra={
+                    "provider": turn.routes[0].provider, "model": turn.routes[0].model, "code": code,
+                    "step": reservation.step, **_ids(reservation)})
+                self._metrics.provider_failed(turn.routes[0].provider, code)
+                if steps.records:
+                    # Tools have acted: keep what was done, charged what its finished model calls cost.
+                    return self._settle(reservation, turn, user_message, steps, None, _PROVIDER_FAILED, code)
+                # No answer, so nothing to charge: give the reservation back (or leave it to the sweeper).
+                self._release(reservation)
+                if isinstance(e, ChatError):
+                    # The session exists now (a first message made it): the caller retries there, not in a new one.
+                    e.extra.setdefault("session_id", reservation.session_id)
+                raise
+            steps.latency_ms += (time.perf_counter() - called) * 1000
+            answer = _Answer(answered, completion, self._prices.cost_micros(answered.model,
+                                                                             recordable(completion.usage)))
+            if not completion.tool_calls:
+                return self._settle(reservation, turn, user_message, steps, answer, completion.text, None)
+            if reservation.step >= self._tools.max_steps:
+                # The model wants more steps than a turn may take: answer with what was done.
+                text = completion.text or _STEP_LIMIT.format(steps=self._tools.max_steps)
+                return self._settle(reservation, turn, user_message, steps, answer, text, "max_tool_steps")
+            ends_turn = self._run_tools(completion, turn, context, steps, started)
+            if ends_turn:
+                return self._settle(reservation, turn, user_message, steps, answer, _ESCALATED, "escalated")
+            request = replace(request, messages=(*request.messages, *steps.turns[-2:]))
+            try:
+                reservation = self._ledger.advance(
+                    reservation, session, answer.cost_micros, recordable(completion.usage).total_tokens,
+                    chat_charges(limits, self._worst_case(turn, request)))
+            except BudgetRefused as refused:
+                error = refusal(refused.charge, refused.used)
+                logger().info("chat refused", extra={"code": error.code, "step": reservation.step + 1,
+                                                     **_ids(reservation)})
+                self._metrics.refused(error.code)
+                return self._settle(reservation, turn, user_message, steps, answer,
+                                    f"{_BUDGET_STOPPED} {error.detail}", error.code)
+            steps.over_reservation |= answer.cost_micros > reservation.amount_micros
+            steps.answers.append(answer)
 
-        started = time.perf_counter()
-        try:
-            answered, completion = self._failover.complete(turn.routes, turn.request)
-        except BaseException as e:
-            # No answer, so nothing to charge: give the reservation back (or leave it to the sweeper).
-            self._release(reservation)
-            code = e.code if isinstance(e, ChatError) else "internal"
-            logger().warning("provider failed", extra={
-                "provider": turn.routes[0].provider, "model": turn.routes[0].model, "code": code,
-                **_ids(reservation)})
-            self._metrics.provider_failed(turn.routes[0].provider, code)
-            if isinstance(e, ChatError):
-                # The session exists now (a first message made it): the caller retries there, not in a new one.
-                e.extra.setdefault("session_id", reservation.session_id)
-            raise
-        latency_ms = (time.perf_counter() - started) * 1000
-        return self._settle(reservation, turn, user_message, answered, completion, latency_ms)
+    def _run_tools(self, completion: Completion, turn: _Turn, context: ToolContext, steps: _Steps,
+                   started: float) -> bool:
+        """Run the calls the model asked for, in its order, recording each; True if one of them ends the turn."""
+        offered = self._tools.for_session_type(turn.session.session_type)
+        results: list[ToolResult] = []
+        ends_turn = False
+        for call in completion.tool_calls:
+            if steps.tool_bytes >= MAX_TURN_TOOL_BYTES or ends_turn:
+                why = ("not run: the turn already ended" if ends_turn
+                       else "not run: this turn's tool output is full; answer with what you have")
+                outcome = self._tools.refuse(call, why)
+            else:
+                outcome = self._tools.run(call, offered, context, self._failover.time_left(started))
+            steps.add_call(outcome.record)
+            results.append(outcome.result)
+            ends_turn = ends_turn or outcome.ends_turn
+            logger().info("tool called", extra={"tool": call.name, "status": outcome.record["status"],
+                                                "tool_call_id": call.id})
+        steps.add_step(completion, tuple(results))
+        return ends_turn
 
-    def _worst_case(self, turn: _Turn) -> int:
-        """The most the call can cost; the fallback may answer instead, so the dearer of the two."""
+    def _worst_case(self, turn: _Turn, request: CompletionRequest) -> int:
+        """The most the next call can cost; the fallback may answer instead, so the dearer of the two."""
         try:
-            return max(self._prices.worst_case_micros(route.model, turn.request.input_token_bound(),
-                                                      turn.request.max_tokens) for route in turn.routes)
+            return max(self._prices.worst_case_micros(route.model, request.input_token_bound(), request.max_tokens)
+                       for route in turn.routes)
         except ConfigurationError as e:
             # Checked at start for the models configured now; an older session may name one that lost its price.
             raise ModelNotPriced(
@@ -170,39 +326,47 @@ class ChatService:
                 raise SessionNotActive(session.status)
             is_new = False
         context = {**(session.context or {}), **(body.context or {})} if not is_new else session.context
-        turns = [Turn(role="assistant" if m.role == "assistant" else "user", content=m.content)
-                 for m in history if m.status == "ok"]
-        while turns and turns[0].role == "assistant":  # providers want the conversation to open with the user
+        turns = [turn for m in history if m.status == "ok" for turn in replayed(m)]
+        while turns and turns[0].role != "user":  # providers want the conversation to open with the user
             turns.pop(0)
         turns.append(Turn(role="user", content=body.message))
         request = CompletionRequest(
             model=session.model, system=self._prompts.system_prompt(session.session_type, context),
             messages=tuple(turns), max_tokens=self._settings.MAX_TOKENS, temperature=self._settings.TEMPERATURE,
+            tools=self._tools.specs(self._tools.for_session_type(session.session_type)),
         )
         return _Turn(session=session, request=request, is_new=is_new,
                      routes=self._providers.routes(session.provider, session.model))
 
-    def _settle(self, reservation: Reservation, turn: _Turn, user_message: MessageRecord, answered: ModelRoute,
-                completion: Completion, latency_ms: float) -> ChatResponse:
+    def _settle(self, reservation: Reservation, turn: _Turn, user_message: MessageRecord, steps: _Steps,
+                answer: _Answer | None, text: str, stopped: str | None) -> ChatResponse:
+        """Store the turn's answer (and its tools' calls), charged what its model calls cost; never refused.
+
+        `answer` is the model call whose cost is not charged yet (None when the last call got no answer).
+        """
+        answers = [*steps.answers, *([answer] if answer else [])]
+        last = answers[-1]
         # Once the provider has answered the turn is charged: the reply is cut to what may be stored, never refused.
-        fitted = fit_reply(completion.text, completion.usage, turn.request.max_tokens)
-        usage = fitted.usage
+        fitted = fit_reply(text, answer.completion.usage if answer else Usage(0, 0), turn.request.max_tokens,
+                           max_bytes=MAX_REPLY_BYTES - steps.tool_bytes)
+        usage = _total(recordable(a.completion.usage) for a in answers)
         # Cut short: by the model reaching MAX_TOKENS, or here, to what MAX_TOKENS allows or an item holds.
-        truncated = fitted.truncated or completion.cut_at_max_tokens
+        truncated = fitted.truncated or (answer is not None and answer.completion.cut_at_max_tokens)
+        cost = sum(a.cost_micros for a in answers)
+        over = steps.over_reservation or (answer is not None and answer.cost_micros > reservation.amount_micros)
+        uncounted = recordable(answer.completion.usage).total_tokens if answer else 0
         try:
-            # Priced by the model asked for, which has a price (checked at start); the answer may name a snapshot.
-            cost = self._prices.cost_micros(answered.model, usage)
             done = self._clock()
             user_message = replace(user_message, tokens=usage.input_tokens, day=reservation.day)
             reply = MessageRecord(
                 id=new_id(done), role="assistant", content=fitted.text, created_at=iso(done),
                 tokens=usage.output_tokens,
                 input_tokens=usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens,
-                output_tokens=usage.output_tokens, cost_micros=cost, model=completion.model,
-                provider=completion.provider, day=reservation.day, truncated=truncated,
-                over_reservation=cost > reservation.amount_micros,
+                output_tokens=usage.output_tokens, cost_micros=cost, model=last.completion.model,
+                provider=last.completion.provider, day=reservation.day, truncated=truncated, over_reservation=over,
+                function_calls=steps.records or None, tool_steps=steps.stored or None, stopped=stopped,
             )
-            settled = self._ledger.settle(reservation, user_message, reply, usage.total_tokens, iso(done))
+            settled = self._ledger.settle(reservation, user_message, reply, uncounted, iso(done))
         except Exception as e:
             logger().exception("settle failed; the turn stays pending until the sweeper releases it",
                                extra=_ids(reservation))
@@ -212,27 +376,25 @@ class ChatService:
             ) from e
         if settled:
             logger().info("turn settled", extra={
-                **_ids(reservation), "message_id": reply.id, "provider": answered.provider, "model": answered.model,
-                "tokens": usage.total_tokens, "input_tokens": reply.input_tokens, "output_tokens": usage.output_tokens,
-                "cost_micros": cost, "latency_ms": round(latency_ms), "truncated": truncated,
-                "stop_reason": completion.stop_reason})
+                **_ids(reservation), "message_id": reply.id, "provider": last.route.provider,
+                "model": last.route.model, "tokens": usage.total_tokens, "input_tokens": reply.input_tokens,
+                "output_tokens": usage.output_tokens, "cost_micros": cost, "latency_ms": round(steps.latency_ms),
+                "truncated": truncated, "stop_reason": last.completion.stop_reason, "model_calls": len(answers),
+                "tool_calls": len(steps.records), "stopped": stopped})
         else:
             logger().error("turn was released before it settled; its reply is not stored", extra=_ids(reservation))
-        if reply.over_reservation:
+        if over:
             logger().error("provider reported more usage than the turn reserved (max_tokens ignored?)", extra={
-                **_ids(reservation), "message_id": reply.id, "provider": answered.provider, "model": answered.model,
-                "reserved_micros": reservation.amount_micros, "cost_micros": cost, "output_tokens": usage.output_tokens,
-                "max_tokens": turn.request.max_tokens})
-            self._metrics.over_reservation(answered.provider, answered.model, cost - reservation.amount_micros)
-        self._metrics.answered(answered.provider, answered.model, usage.total_tokens, cost, latency_ms)
-        return ChatResponse(
-            session_id=reservation.session_id, message=fitted.text,
-            metadata=ChatMetadata(
-                tokens=usage.total_tokens, input_tokens=reply.input_tokens, output_tokens=usage.output_tokens,
-                cost_cents=micros_to_cents(cost), model=completion.model, provider=completion.provider,
-                message_id=reply.id, truncated=truncated,
-            ),
-        )
+                **_ids(reservation), "message_id": reply.id, "provider": last.route.provider,
+                "model": last.route.model, "reserved_micros": reservation.amount_micros, "cost_micros": cost,
+                "output_tokens": usage.output_tokens, "max_tokens": turn.request.max_tokens})
+            self._metrics.over_reservation(last.route.provider, last.route.model,
+                                           max(cost - reservation.charged_micros - reservation.amount_micros, 0))
+        self._metrics.answered(last.route.provider, last.route.model, usage.total_tokens, cost, steps.latency_ms)
+        return _response(reservation.session_id, reply)
+
+    def _escalate(self, caller: Identity, session_id: str, reason: str) -> None:
+        self._sessions.escalate(caller, session_id, EscalateRequest(reason=reason))
 
 
 def _ids(reservation: Reservation) -> dict[str, str]:

@@ -97,3 +97,12 @@ def turn_key_pk(tenant_id: str, user_id: str, idempotency_key: str) -> str:
     caller's key is never stored."""
     digest = hashlib.sha256("\x00".join((tenant_id, user_id, idempotency_key)).encode()).hexdigest()
     return f"TURNKEY#{digest}"
+
+
+# A ticket has a partition of its own: in its session's partition it would sort after SESSION (T > S) and break the
+# descending Query that reads a session and then its newest messages.
+TICKET_SK = "TICKET"
+
+
+def ticket_pk(ticket_id: str) -> str:
+    return f"TICKET#{ticket_id}"

@@ -55,6 +55,8 @@ class Reservation:
     message_slots: int
     sweep_after: int  # epoch seconds
     turn_key: str | None = None  # the PK of the Idempotency-Key's claim, for a keyed turn
+    charged_micros: int = 0  # what the turn's finished model calls cost, charged already (a turn with tools)
+    step: int = 1  # which model call of the turn this reserves for
 
 
 @dataclass(frozen=True)
@@ -110,10 +112,16 @@ def sweep_after(now: float, remaining_seconds: float | None) -> int:
     return math.ceil(now + remaining) + SWEEP_GRACE_SECONDS
 
 
-def fit_reply(text: str, usage: Usage, max_tokens: int) -> FittedReply:
-    """Cut a reply to MAX_TOKENS (in proportion to the reported output) and to what an item holds."""
-    clamped = Usage(*(min(max(v, 0), MAX_RECORDED_TOKENS) for v in (
+def recordable(usage: Usage) -> Usage:
+    """Usage as it can be recorded: each count at least 0 and at most MAX_RECORDED_TOKENS."""
+    return Usage(*(min(max(v, 0), MAX_RECORDED_TOKENS) for v in (
         usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens)))
+
+
+def fit_reply(text: str, usage: Usage, max_tokens: int, max_bytes: int = MAX_REPLY_BYTES) -> FittedReply:
+    """Cut a reply to MAX_TOKENS (in proportion to the reported output) and to what an item holds (`max_bytes`:
+    less where the reply's item also holds its turn's tool calls)."""
+    clamped = recordable(usage)
     truncated = False
     if clamped.output_tokens > max_tokens and text:
         # No tokenizer for every model here: keep the share of the text that max_tokens is of the reported output,
@@ -125,8 +133,8 @@ def fit_reply(text: str, usage: Usage, max_tokens: int) -> FittedReply:
         # A lone surrogate cannot be stored as UTF-8: each becomes U+FFFD rather than failing the settle.
         text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     encoded = text.encode()
-    if len(encoded) > MAX_REPLY_BYTES:
-        encoded, truncated = encoded[:MAX_REPLY_BYTES], True
+    if len(encoded) > max_bytes:
+        encoded, truncated = encoded[:max_bytes], True
     return FittedReply(text=encoded.decode("utf-8", "ignore"), usage=clamped, truncated=truncated)
 
 
@@ -213,14 +221,51 @@ class TurnLedger:
         self._run_budgeted(entries, session, day)
         return reservation
 
+    def advance(self, reservation: Reservation, session: SessionRecord, step_cost_micros: int, step_tokens: int,
+                next_charges: Sequence[Charge]) -> Reservation:
+        """Charge a finished model call of the turn its real cost and reserve the next call's worst case, at once.
+
+        `next_charges` are the next call's cost charges (the turn's message slots are reserved once, by `reserve`).
+        BudgetRefused names the first limit the next call does not fit, and nothing changed: the turn is still
+        pending with this reservation, for `settle` to charge. RuntimeError if the turn is no longer pending.
+        """
+        next_amount = max((c.amount for c in next_charges if c.counter is Counter.TENANT_DAY_COST), default=0)
+        # The counters move from holding this call's reservation to holding its cost plus the next reservation:
+        # the next call fits if the counter, so moved, stays within its limit.
+        delta = step_cost_micros - reservation.amount_micros + next_amount
+        moved = [replace(c, amount=delta) for c in next_charges if c.counter is not Counter.SESSION_MESSAGES]
+        self._check_fits_at_all(moved, session, reservation.day, new_session=False)
+        following = replace(reservation, amount_micros=next_amount, step=reservation.step + 1,
+                            charged_micros=reservation.charged_micros + step_cost_micros)
+        user = Update(key=items.message_key(reservation.session_id, reservation.message_id), sets={
+            "reserved_micros": n(following.amount_micros), "charged_micros": n(following.charged_micros),
+            "step": n(following.step)}).require_status("pending")
+        # Only from the reservation this call held: an advance retried after it committed changes nothing.
+        user.values[":held"] = n(reservation.amount_micros)
+        user.conditions.append("reserved_micros = :held")
+        meta = Update(key=items.session_key(reservation.session_id)).add(total_tokens=step_tokens)
+        tenant_day, user_day = self._day_updates(reservation.tenant_id, reservation.user_id, reservation.day)
+        for update in (tenant_day, user_day):
+            update.add(tokens=step_tokens)
+        for charge in moved:
+            if charge.counter in _SESSION_ATTRS:
+                meta.charge(charge, _SESSION_ATTRS[charge.counter])
+            else:
+                _apply_day_charge(charge, tenant_day, user_day)
+        self._run_budgeted([(user.transact_item(self._table), user), (meta.transact_item(self._table), meta),
+                            (tenant_day.transact_item(self._table), tenant_day),
+                            (user_day.transact_item(self._table), user_day)], session, reservation.day)
+        return following
+
     def settle(self, reservation: Reservation, user_message: MessageRecord, reply: MessageRecord,
                total_tokens: int, now: str) -> bool:
         """Charge the real cost instead of the reservation, store the reply and mark the user's message ok.
 
-        The cost is charged as given, even past a limit (it is what the provider bills). False if the turn was
-        already settled or released (nothing changed).
+        `reply.cost_micros` is the whole turn's cost, `total_tokens` the tokens not yet counted (a turn with tools
+        counted its earlier calls' as it advanced). The cost is charged as given, even past a limit (it is what
+        the provider bills). False if the turn was already settled or released (nothing changed).
         """
-        delta = reply.cost_micros - reservation.amount_micros
+        delta = reply.cost_micros - reservation.charged_micros - reservation.amount_micros
         user = Update(key=items.message_key(reservation.session_id, reservation.message_id),
                       sets={"status": s("ok"), "tokens": n(user_message.tokens)},
                       removes=list(_PENDING_ATTRS)).require_status("pending")
@@ -240,8 +285,10 @@ class TurnLedger:
         The user's message keeps its slot in the session; the reply's slots are given back. False if the turn was
         already settled or released.
         """
+        # The model calls a turn with tools finished before it died stay charged: its message keeps their cost.
         user = Update(key=items.message_key(reservation.session_id, reservation.message_id),
-                      sets={"status": s("failed")}, removes=list(_PENDING_ATTRS)).require_status("pending")
+                      sets={"status": s("failed")},
+                      removes=list(_PENDING_ATTRS)).require_status("pending")
         counters = self._counter_moves(reservation, cost=-reservation.amount_micros, tokens=0, messages=1)
         meta = Update(key=items.session_key(reservation.session_id), sets={"updated_at": s(now)})
         meta.add(total_cost_micros=-reservation.amount_micros, message_count=1 - reservation.message_slots)
@@ -443,5 +490,6 @@ def _reservation_of(item: Item) -> Reservation:
         tenant_id=str_attr(item, "tenant_id") or "", user_id=str_attr(item, "user_id") or "",
         day=str_attr(item, "day") or "", amount_micros=int_attr(item, "reserved_micros"),
         message_slots=int_attr(item, "reserved_messages"), sweep_after=int_attr(item, "sweep_after"),
-        turn_key=str_attr(item, "turn_key"),
+        turn_key=str_attr(item, "turn_key"), charged_micros=int_attr(item, "charged_micros"),
+        step=int_attr(item, "step") or 1,
     )

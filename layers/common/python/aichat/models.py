@@ -109,6 +109,17 @@ _TRUNCATED = ("the reply was cut short: the model stopped at the deployment's MA
               "what MAX_TOKENS allows or a message can hold")
 
 
+class FunctionCall(_Response):
+    """A tool the model called during the turn, and what came of it."""
+
+    id: str
+    name: str = Field(description="the tool: create_ticket, escalate_to_human, …")
+    arguments: dict[str, Any] | str = Field(description=(
+        "the arguments the model gave, as a JSON object; the text it wrote when that was not a JSON object"))
+    status: Literal["ok", "error"]
+    result: dict[str, Any] = Field(description="what the tool returned; on error, {\"error\": <why>}")
+
+
 class ChatMetadata(_Response):
     tokens: int
     input_tokens: int
@@ -118,13 +129,16 @@ class ChatMetadata(_Response):
     provider: str
     message_id: str
     truncated: bool = Field(default=False, description=_TRUNCATED)
+    stopped: str | None = Field(default=None, description=(
+        "why the turn ended before the model's own answer: the code of the limit that refused its next model call, "
+        "max_tool_steps, escalated (a person takes over) or a provider error after tools ran; null otherwise"))
 
 
 class ChatResponse(_Response):
     session_id: str
     message: str
     role: Literal["assistant"] = "assistant"
-    function_calls: list[dict[str, Any]] = Field(default_factory=list)
+    function_calls: list[FunctionCall] = Field(default_factory=list, description="the tools called, in order")
     metadata: ChatMetadata
 
 
@@ -158,6 +172,7 @@ class MessageOut(_Response):
     feedback: MessageRating | None = None
     feedback_text: str | None = None
     truncated: bool = Field(default=False, description=_TRUNCATED)
+    function_calls: list[FunctionCall] = Field(default_factory=list, description="a reply: the tools its turn called")
 
 
 class HistoryResponse(_Response):

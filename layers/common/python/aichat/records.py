@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aichat.models import MessageOut, MessageStatus, SessionOut, SessionStatus, SessionType
+from aichat.models import FunctionCall, MessageOut, MessageStatus, SessionOut, SessionStatus, SessionType
 from aichat.pricing import micros_to_cents
 
 
@@ -52,12 +52,19 @@ class MessageRecord:
     feedback_text: str | None = None
     day: str | None = None  # the UTC day whose counters the turn is charged to: the day it reserved on
     reserved_micros: int = 0  # the user's message: what its turn reserved
+    charged_micros: int = 0  # the user's message: what its turn's finished model calls cost (a turn with tools)
     truncated: bool = False  # cut short: stopped at MAX_TOKENS, or cut to what MAX_TOKENS allows or an item holds
     over_reservation: bool = False  # the provider reported more than the turn reserved for
+    # A reply: the tools its turn called, as the API shows them ({id, name, arguments, status, result}), and how
+    # they were grouped into model calls ({text, call_ids} per call that asked for tools), to replay the turn.
+    function_calls: list[dict[str, Any]] | None = None
+    tool_steps: list[dict[str, Any]] | None = None
+    stopped: str | None = None  # a reply: why its turn ended before the model answered (a limit's code, …)
 
     def to_api(self) -> MessageOut:
         role = "assistant" if self.role == "assistant" else "user"
         rating = self.feedback if self.feedback in ("up", "down") else None
         return MessageOut(id=self.id, role=role, content=self.content, created_at=self.created_at,
                           tokens=self.tokens, status=self.status, feedback=rating,
-                          feedback_text=self.feedback_text, truncated=self.truncated)
+                          feedback_text=self.feedback_text, truncated=self.truncated,
+                          function_calls=[FunctionCall(**call) for call in self.function_calls or []])

@@ -7,18 +7,28 @@ import os
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from aichat.errors import ConfigurationError
+from aichat.models import SessionType
 from aichat.pricing import price_problem
 from aichat.providers.catalog import BY_PREFERENCE, PROVIDERS
 
 ProviderName = Literal["offline", "openai", "anthropic"]
+# The built-in tools a model may call (aichat.tools holds them; a test checks the two agree).
+ToolName = Literal["create_ticket", "escalate_to_human"]
 
-_JSON_FIELDS = ("SYSTEM_PROMPTS", "PRICES", "LLM_MODELS_BY_SESSION_TYPE")
+_JSON_FIELDS = ("SYSTEM_PROMPTS", "PRICES", "LLM_MODELS_BY_SESSION_TYPE", "TOOLS_BY_SESSION_TYPE")
+
+DEFAULT_TOOLS_BY_SESSION_TYPE: dict[SessionType, tuple[ToolName, ...]] = {
+    "customer_support": ("create_ticket", "escalate_to_human"),
+    "network_diagnostics": ("create_ticket", "escalate_to_human"),
+    "admin_assistant": ("create_ticket",),
+    "analytics": (),
+}
 
 
 class ModelChoice(BaseModel):
@@ -91,6 +101,13 @@ class Settings(BaseModel):
     SYSTEM_PROMPTS: dict[str, str] = Field(default_factory=dict)
     PRICES: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
 
+    # A JSON object, session type -> the tools its model may call: {"analytics": ["create_ticket"]}; a session type
+    # left out keeps its default (DEFAULT_TOOLS_BY_SESSION_TYPE), and [] offers none.
+    TOOLS_BY_SESSION_TYPE: dict[SessionType, tuple[ToolName, ...]] = Field(
+        default_factory=lambda: dict(DEFAULT_TOOLS_BY_SESSION_TYPE))
+    # Model calls in one chat turn: the first, and one more after each round of tool calls the model asks for.
+    MAX_TOOL_STEPS: Annotated[int, Field(ge=1, le=8)] = 4
+
     @field_validator("USER_DAILY_COST_LIMIT_CENTS", "LLM_PROVIDER", "LLM_MODEL", "DYNAMODB_ENDPOINT_URL",
                      "ESCALATION_TOPIC_ARN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LLM_FALLBACK_PROVIDER",
                      "LLM_FALLBACK_MODEL", "OPENAI_API_KEY_SECRET", "OPENAI_API_KEY_PARAMETER",
@@ -112,6 +129,29 @@ class Settings(BaseModel):
                 if problem:
                     raise PydanticCustomError("invalid_price", "{problem}", {"problem": problem})
         return value
+
+    @field_validator("TOOLS_BY_SESSION_TYPE", mode="before")
+    @classmethod
+    def _tools_are_known_and_merge_over_the_defaults(cls, value: Any) -> Any:
+        # Named here, with the bad name, rather than as pydantic's "Input should be ..." at a list index.
+        if not isinstance(value, Mapping):
+            return value
+        session_types, tools = get_args(SessionType), get_args(ToolName)
+        for session_type, names in value.items():
+            if session_type not in session_types:
+                raise PydanticCustomError("unknown_session_type", "unknown session type '{name}'; use {known}",
+                                          {"name": session_type, "known": ", ".join(session_types)})
+            if not isinstance(names, list | tuple):
+                raise PydanticCustomError("not_a_list", "{name} must be a list of tool names", {"name": session_type})
+            for name in names:
+                if name not in tools:
+                    raise PydanticCustomError(
+                        "unknown_tool", "unknown tool '{name}' for {session_type}; use {known}",
+                        {"name": name, "session_type": session_type, "known": ", ".join(tools)})
+            if len(set(names)) != len(names):
+                raise PydanticCustomError("repeated_tool", "{name} names a tool more than once",
+                                          {"name": session_type})
+        return {**DEFAULT_TOOLS_BY_SESSION_TYPE, **value}
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

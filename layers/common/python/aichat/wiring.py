@@ -52,18 +52,25 @@ class Services:
         from aichat.metrics import ChatMetrics
         from aichat.prompts import Prompts
         from aichat.providers.failover import Failover, RetryPolicy
+        from aichat.tickets import TicketStore
+        from aichat.tools import ToolRegistry
 
+        tickets = TicketStore(self._db(), self.settings.TABLE_NAME, retention_days=self.settings.RETENTION_DAYS,
+                              clock=self._clock)
         return ChatService(self.settings, self.store, self.ledger, self._providers, self._prices,
                            Prompts(self.settings.SYSTEM_PROMPTS), self._limits, self._clock,
-                           Failover(self._providers.get, RetryPolicy.from_settings(self.settings)), ChatMetrics())
+                           Failover(self._providers.get, RetryPolicy.from_settings(self.settings)), ChatMetrics(),
+                           ToolRegistry(self.settings), tickets, self.sessions)
+
+    def _db(self) -> DynamoDBClient:
+        return self._dynamodb or aws_client("dynamodb", self.settings, self.settings.DYNAMODB_ENDPOINT_URL)
 
     @cached_property
     def idempotent_chat(self) -> IdempotentChat:
         """The chat service behind POST /chat's Idempotency-Key, keeping its records in their own table."""
         from aichat.idempotency import IdempotentChat
 
-        db = self._dynamodb or aws_client("dynamodb", self.settings, self.settings.DYNAMODB_ENDPOINT_URL)
-        return IdempotentChat(self.chat, db, self.settings.IDEMPOTENCY_TABLE_NAME,
+        return IdempotentChat(self.chat, self._db(), self.settings.IDEMPOTENCY_TABLE_NAME,
                               self.settings.IDEMPOTENCY_EXPIRY_SECONDS)
 
     def preload_providers(self) -> list[str]:

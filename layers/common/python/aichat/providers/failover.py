@@ -58,9 +58,21 @@ class Failover:
         self._monotonic = monotonic
         self._rng = rng
 
-    def complete(self, routes: Sequence[ModelRoute], request: CompletionRequest) -> tuple[ModelRoute, Completion]:
-        """The answer of the first route that gives one, and that route; the last error if none does."""
-        started = self._monotonic()
+    def start(self) -> float:
+        """The moment a turn starts: every model call of the turn shares one deadline from it."""
+        return self._monotonic()
+
+    def time_left(self, started: float) -> float:
+        """Seconds left of the deadline of the turn that started at `started`."""
+        return self._remaining(started)
+
+    def complete(self, routes: Sequence[ModelRoute], request: CompletionRequest,
+                 started: float | None = None) -> tuple[ModelRoute, Completion]:
+        """The answer of the first route that gives one, and that route; the last error if none does.
+
+        `started` (from `start`) puts this call under its turn's deadline; by default it has a deadline of its own.
+        """
+        started = self._monotonic() if started is None else started
         last: ProviderError | ProviderTimeout | None = None
         for index, route in enumerate(routes):
             if last is not None and self._remaining(started) < self._policy.min_attempt:

@@ -60,6 +60,7 @@ class StoredMessage:
     status: str
     day: str | None
     reserved_micros: int
+    charged_micros: int
     cost_micros: int
     output_tokens: int
     truncated: bool
@@ -73,7 +74,8 @@ class StoredMessage:
             message_id=(_s(item, "SK") or "").removeprefix("MSG#"),
             tenant_id=_s(item, "tenant_id") or "", user_id=_s(item, "user_id") or "", role=_s(item, "role") or "",
             content=_s(item, "content") or "", status=_s(item, "status") or "", day=_s(item, "day"),
-            reserved_micros=_n(item, "reserved_micros"), cost_micros=_n(item, "cost_micros"),
+            reserved_micros=_n(item, "reserved_micros"), charged_micros=_n(item, "charged_micros"),
+            cost_micros=_n(item, "cost_micros"),
             output_tokens=_n(item, "output_tokens"), truncated=_flag(item, "truncated"),
             over_reservation=_flag(item, "over_reservation"),
             pending_keys="sweep_after" in item or "GSI2PK" in item,
@@ -199,7 +201,9 @@ def _charge(m: StoredMessage) -> tuple[int, str]:
     if m.role == "assistant" and m.status == "ok":
         return m.cost_micros, "settled reply"
     if m.role == "user" and m.status == "pending":
-        return m.reserved_micros, "pending reservation"
+        return m.reserved_micros + m.charged_micros, "pending reservation (and finished tool steps)"
+    if m.role == "user" and m.status == "failed" and m.charged_micros:
+        return m.charged_micros, "failed turn's finished tool steps"
     return 0, ""
 
 

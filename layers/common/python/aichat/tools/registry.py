@@ -1,0 +1,153 @@
+"""Which tools each session type offers, their schemas, and running one call: whatever the model or the handler does,
+the call ends in a ToolOutcome, never an exception."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aichat.errors import ChatError, ConfigurationError
+from aichat.logs import logger
+from aichat.models import SessionType
+from aichat.providers import ToolCall, ToolResult, ToolSpec
+from aichat.settings import Settings
+from aichat.tools import arguments
+from aichat.tools.arguments import CallRefused
+from aichat.tools.create_ticket import CREATE_TICKET
+from aichat.tools.deadline import TookTooLong, run_within
+from aichat.tools.escalate_to_human import ESCALATE_TO_HUMAN
+from aichat.tools.schema import spec
+from aichat.tools.tool import Tool, ToolContext
+
+BUILT_IN_TOOLS: tuple[Tool[Any], ...] = (CREATE_TICKET, ESCALATE_TO_HUMAN)
+
+# A result goes back to the model on every later call of the turn: anything larger is a handler's bug, not data.
+MAX_RESULT_BYTES = 16 * 1024
+_MAX_RECORDED_ARGUMENTS = arguments.MAX_ARGUMENTS_BYTES
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """One call's end: `result` for the model (JSON text), `record` for the client and the history, and whether
+    the turn ends with it."""
+
+    result: ToolResult
+    record: dict[str, Any]  # {"id", "name", "arguments", "status": "ok"|"error", "result"}
+    ends_turn: bool = False
+
+
+class ToolRegistry:
+    """The tools a deployment has, the ones each session type offers (TOOLS_BY_SESSION_TYPE), and their runs."""
+
+    def __init__(self, settings: Settings, tools: Sequence[Tool[Any]] = BUILT_IN_TOOLS) -> None:
+        self._tools: dict[str, Tool[Any]] = {}
+        for tool in tools:
+            if tool.name in self._tools:
+                raise ConfigurationError(f"two tools are named {tool.name!r}")
+            self._tools[tool.name] = tool
+        by_type = settings.TOOLS_BY_SESSION_TYPE
+        for session_type, names in by_type.items():
+            unknown = [name for name in names if name not in self._tools]
+            if unknown:
+                raise ConfigurationError(f"TOOLS_BY_SESSION_TYPE gives {session_type} unknown tools {unknown}; use "
+                                         f"{sorted(self._tools)}")
+        self._by_type = {session_type: tuple(self._tools[n] for n in names) for session_type, names in by_type.items()}
+        # Made once, at start: a tool whose schema strict mode cannot express stops the function here, named.
+        self._specs = {name: spec(tool) for name, tool in self._tools.items()}
+        self.max_steps = settings.MAX_TOOL_STEPS
+
+    def for_session_type(self, session_type: SessionType) -> tuple[Tool[Any], ...]:
+        """The tools a session of this type offers its model, in the configured order."""
+        return self._by_type.get(session_type, ())
+
+    def specs(self, tools: Sequence[Tool[Any]]) -> tuple[ToolSpec, ...]:
+        """The tools as the model is offered them (CompletionRequest.tools)."""
+        return tuple(self._specs[tool.name] if self._tools.get(tool.name) is tool else spec(tool) for tool in tools)
+
+    def run(self, call: ToolCall, offered: Sequence[Tool[Any]], context: ToolContext,
+            time_left: float) -> ToolOutcome:
+        """Run one call the model made, within min(the tool's timeout, time_left) seconds; never raises."""
+        # The record keeps the arguments parsed when they parse, else as written; but a call of a tool that is not
+        # offered is refused as that first, so the model does not retry it with better arguments.
+        try:
+            parsed: dict[str, Any] | CallRefused = arguments.parse(call.arguments)
+        except CallRefused as refused:
+            parsed = refused
+        recorded = _raw(call.arguments) if isinstance(parsed, CallRefused) else parsed
+        try:
+            tool = self._offered(call.name, offered)
+            if isinstance(parsed, CallRefused):
+                raise parsed
+            result = _run(tool, arguments.validate(tool.Arguments, parsed), context, time_left)
+        except CallRefused as refused:
+            return _error(call, recorded, refused.message)
+        return ToolOutcome(ToolResult(call.id, result), _record(call, recorded, "ok", json.loads(result)),
+                           ends_turn=tool.ends_turn)
+
+    def refuse(self, call: ToolCall, message: str) -> ToolOutcome:
+        """An error outcome for a call the turn will not run (the turn ended, its tool output is full)."""
+        try:
+            recorded: dict[str, Any] | str = arguments.parse(call.arguments)
+        except CallRefused:
+            recorded = _raw(call.arguments)
+        return _error(call, recorded, message)
+
+    def _offered(self, name: str, offered: Sequence[Tool[Any]]) -> Tool[Any]:
+        tool = next((t for t in offered if t.name == name), None)
+        if tool is not None:
+            return tool
+        available = ", ".join(t.name for t in offered) or "none"
+        if name in self._tools:
+            raise CallRefused(f"the tool {name} is not available in this conversation; available: {available}")
+        raise CallRefused(f"there is no tool named {arguments.preview(name)!r}; available: {available}")
+
+
+def _run(tool: Tool[Any], valid: Any, context: ToolContext, time_left: float) -> str:
+    """The handler's result as JSON text; CallRefused when it fails, runs too long or gives back too much."""
+    seconds = min(tool.timeout_seconds, time_left)
+    if seconds <= 0:
+        raise CallRefused(f"no time is left in this turn to run {tool.name}; nothing was done")
+    try:
+        result = run_within(seconds, lambda: tool.run(valid, context))
+    except TookTooLong:
+        logger().warning("tool took too long", extra={"tool": tool.name, "seconds": seconds})
+        raise CallRefused(f"{tool.name} took too long (over {seconds:g} s) and was not waited for; whether it "
+                       "finished is unknown, so do not tell the user it was done") from None
+    except Exception as e:
+        # The exception's text may hold internals (table names, ids, SDK messages): logged, never shown.
+        logger().error("tool failed", extra={"tool": tool.name, "error": type(e).__name__}, exc_info=e)
+        code = f" ({e.code})" if isinstance(e, ChatError) else ""
+        raise CallRefused(f"{tool.name} failed{code}; nothing was done. Tell the user it could not be done "
+                       "now.") from None
+    try:
+        if not isinstance(result, dict):
+            raise TypeError("a tool's result must be an object")
+        content = json.dumps(result, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        size = len(content.encode())
+    except (TypeError, ValueError):  # not JSON-able; or a lone surrogate, which has no UTF-8 form
+        logger().error("tool result unusable", extra={"tool": tool.name})
+        raise CallRefused(f"{tool.name} gave back a result that could not be read; whether it finished is "
+                       "unknown") from None
+    if size > MAX_RESULT_BYTES:
+        logger().warning("tool result too large", extra={"tool": tool.name, "bytes": size})
+        raise CallRefused(f"{tool.name} gave back a result too large to use (over {MAX_RESULT_BYTES} bytes); "
+                          "whether it finished is unknown")
+    return content
+
+
+def _raw(text: str) -> str:
+    """Arguments that did not parse, as the record keeps them: the text, cut to the size arguments may have."""
+    return arguments.preview(text, _MAX_RECORDED_ARGUMENTS)
+
+
+def _error(call: ToolCall, args: dict[str, Any] | str, message: str) -> ToolOutcome:
+    body = {"error": message}
+    return ToolOutcome(ToolResult(call.id, json.dumps(body, ensure_ascii=False), is_error=True),
+                       _record(call, args, "error", body))
+
+
+def _record(call: ToolCall, args: dict[str, Any] | str, status: str, result: dict[str, Any]) -> dict[str, Any]:
+    return {"id": call.id, "name": arguments.preview(call.name, 64), "arguments": args, "status": status,
+            "result": result}

@@ -1,0 +1,70 @@
+import type { ReactNode } from "react";
+import type { FunctionCall } from "./api-types";
+
+/** A string field of a JSON object, when it is a non-empty string; anything else the model or a tool wrote is not. */
+function field(object: unknown, name: string): string | null {
+  if (typeof object !== "object" || object === null || Array.isArray(object)) return null;
+  const value = (object as Record<string, unknown>)[name];
+  return typeof value === "string" && value.trim() ? value.trim() : null;
+}
+
+/** Why a call failed: its result's `error`, a sentence, or `{"message": …}` inside it. */
+function failure(call: FunctionCall): string | null {
+  return field(call.result, "error") ?? field((call.result as Record<string, unknown>).error, "message");
+}
+
+/**
+ * What a tool call did, in a sentence for the person: "Ticket created: <title> (<priority>)", "Handed over to a
+ * person: <reason>", "<name> done", or "<name> failed: <why>". Plain text: a UI shows it as text, never as HTML.
+ */
+export function describeFunctionCall(call: FunctionCall): string {
+  if (call.status !== "ok") {
+    const why = failure(call);
+    return why ? `${call.name} failed: ${why}` : `${call.name} failed`;
+  }
+  if (call.name === "create_ticket") {
+    // The stored ticket says what was created; the model's arguments only what it asked for.
+    const title = field(call.result, "title") ?? field(call.arguments, "title");
+    const priority = field(call.result, "priority") ?? field(call.arguments, "priority");
+    if (title) return priority ? `Ticket created: ${title} (${priority})` : `Ticket created: ${title}`;
+    return "Ticket created";
+  }
+  if (call.name === "escalate_to_human") {
+    const reason = field(call.arguments, "reason");
+    return reason ? `Handed over to a person: ${reason}` : "Handed over to a person";
+  }
+  return `${call.name} done`;
+}
+
+/** A reply's tool calls as a list above its text: what the assistant did, each with whether it worked. */
+export function FunctionCallList({ calls }: { calls: readonly FunctionCall[] }): ReactNode {
+  return (
+    // role="list": Safari drops the list role of a list styled without markers, and with it the count of items.
+    <ul className="calls" role="list" aria-label="Actions taken">
+      {calls.map((call, index) => (
+        <li key={`${index}:${call.id}`} className={`call call-${call.status === "ok" ? "ok" : "error"}`}
+          data-tool={call.name} data-status={call.status}>
+          {/* The sentence says whether it worked ("… failed: …"); the icon only shows it. */}
+          {call.status === "ok" ? <DoneIcon /> : <FailedIcon />}
+          <span className="call-text">{describeFunctionCall(call)}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function DoneIcon(): ReactNode {
+  return (
+    <svg viewBox="0 0 24 24" aria-hidden="true">
+      <path d="M9.5 16.2 5.3 12a1 1 0 0 0-1.4 1.4l4.9 4.9a1 1 0 0 0 1.4 0l10-10a1 1 0 1 0-1.4-1.4z" />
+    </svg>
+  );
+}
+
+function FailedIcon(): ReactNode {
+  return (
+    <svg viewBox="0 0 24 24" aria-hidden="true">
+      <path d="M12 2a10 10 0 1 1 0 20 10 10 0 0 1 0-20zm0 5a1 1 0 0 0-1 1v5a1 1 0 1 0 2 0V8a1 1 0 0 0-1-1zm0 8.5a1.25 1.25 0 1 0 0 2.5 1.25 1.25 0 0 0 0-2.5z" />
+    </svg>
+  );
+}
