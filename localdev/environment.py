@@ -3,7 +3,7 @@
 Every function runs in this one process, so they all share one os.environ. The functions' DynamoDB client reads its
 endpoint, region and credentials from it; the template's Globals give the plain values (POWERTOOLS_*); the values
 the stack builds from its resources (TABLE_NAME from the table, ESCALATION_TOPIC_ARN, the Cognito claim names) are
-left to the layer's defaults and to whatever the developer set.
+left to the layer's defaults and to whatever the developer set. There is no EventBridge here: domain events are logged.
 """
 
 from __future__ import annotations
@@ -42,6 +42,13 @@ def use_database(environ: MutableMapping[str, str], db: Database) -> None:
     environ.pop("AWS_SESSION_TOKEN", None)
     environ["AWS_DEFAULT_REGION"] = environ["AWS_REGION"]
     environ["DYNAMODB_ENDPOINT_URL"] = db.endpoint
+
+
+def log_events_without_a_bus(environ: MutableMapping[str, str]) -> None:
+    """No EventBridge on this machine: the functions log each domain event at INFO instead of sending it
+    (EVENTS_ENABLED=false), unless EVENTS_ENDPOINT_URL names a stand-in or EVENTS_ENABLED is set already."""
+    if not environ.get("EVENTS_ENDPOINT_URL"):
+        environ.setdefault("EVENTS_ENABLED", "false")
 
 
 def template_globals(template: Mapping[str, Any]) -> dict[str, str]:

@@ -111,6 +111,7 @@ def serve(args: argparse.Namespace, environ: MutableMapping[str, str]) -> int:
     _say(banner.TITLE)
     with listener, _dynamodb(args, environ):
         environment.apply_template_globals(environ, template)
+        environment.log_events_without_a_bus(environ)
         put_layer_on_path()
         # The layer is imported only now, with the environment it reads at import in place.
         from aichat.errors import ConfigurationError

@@ -128,6 +128,12 @@ def sns(moto_aws: None) -> Any:
 
 
 @pytest.fixture
+def eventbridge(moto_aws: None) -> Any:
+    """moto's EventBridge, where the domain events go (its default bus exists already)."""
+    return botocore.session.get_session().create_client("events", region_name=REGION)
+
+
+@pytest.fixture
 def topic_arn(sns: Any) -> str:
     return str(sns.create_topic(Name="escalations")["TopicArn"])
 
@@ -138,9 +144,10 @@ def settings(topic_arn: str) -> Settings:
 
 
 @pytest.fixture
-def services(settings: Settings, dynamodb: Any, sns: Any, provider: ScriptedProvider,
+def services(settings: Settings, dynamodb: Any, sns: Any, eventbridge: Any, provider: ScriptedProvider,
              clock: FakeClock) -> wiring.Services:
-    return wiring.build(settings, dynamodb=dynamodb, sns=sns, providers={"offline": provider}, clock=clock)
+    return wiring.build(settings, dynamodb=dynamodb, sns=sns, events=eventbridge, providers={"offline": provider},
+                        clock=clock)
 
 
 # --- handlers, loaded the way Lambda loads them ----------------------------------------------------------

@@ -455,6 +455,30 @@ def test_idempotency_records_have_a_table_of_their_own_in_powertools_layout_only
         assert bool(granted) == (name == "ChatFunction"), name
 
 
+EVENT_PUBLISHERS = {"ChatFunction", "EscalateFunction"}  # create_ticket and escalate_to_human; POST …/escalate
+
+
+def test_only_chat_and_escalate_may_put_events_and_only_on_the_event_bus_parameters_bus(
+        template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["EventBusName"]
+    assert parameter["Default"] == "default"
+    allowed = re.compile(parameter["AllowedPattern"])
+    assert allowed.fullmatch("default") and allowed.fullmatch("platform-events")
+    assert not allowed.fullmatch("") and not allowed.fullmatch("arn:aws:events:us-east-1:1:event-bus/x")
+    bus = {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"}
+    for name, properties in functions(template).items():
+        policies = [p for p in properties.get("Policies", []) if isinstance(p, dict)]
+        assert not [p for p in policies if "EventBridgePutEventsPolicy" in p], f"{name}: a SAM policy template"
+        granted = [(s["Action"], s["Resource"]) for p in policies for s in p.get("Statement", [])
+                   if any(str(a).startswith("events:") for a in s["Action"])]
+        variables = properties.get("Environment", {}).get("Variables", {})
+        if name in EVENT_PUBLISHERS:
+            assert granted == [(["events:PutEvents"], bus)], name
+            assert variables["EVENT_BUS_NAME"] == {"Ref": "EventBusName"}, name
+        else:
+            assert granted == [] and "EVENT_BUS_NAME" not in variables, name
+
+
 def test_the_local_server_creates_every_table_of_the_template() -> None:
     from localdev.table import TABLES
 
@@ -648,3 +672,36 @@ def test_every_log_group_has_a_retention_and_every_queue_is_encrypted(template: 
     for name, queue in resources_of_type(template, "AWS::SQS::Queue").items():
         properties = queue["Properties"]
         assert properties.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in properties, name
+
+
+# --- custom tools --------------------------------------------------------------------------------------------------
+
+
+def test_only_chat_may_invoke_lambda_and_only_the_custom_tool_function_arns_under_a_condition_they_are_given(
+        template: dict[str, Any]) -> None:
+    arns = template["Parameters"]["CustomToolFunctionArns"]
+    assert (arns["Type"], arns["Default"]) == ("CommaDelimitedList", "")
+    assert template["Conditions"]["HasCustomToolFunctions"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "CustomToolFunctionArns"}]}, ""]}]}
+    invoking = {name: [p for p in properties.get("Policies", []) if "lambda:" in json.dumps(p)]
+                for name, properties in functions(template).items()}
+    assert [name for name, policies in invoking.items() if policies] == ["ChatFunction"]
+    assert invoking["ChatFunction"] == [{"Fn::If": [
+        "HasCustomToolFunctions",
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+                                                 "Resource": {"Ref": "CustomToolFunctionArns"}}]},
+        {"Ref": "AWS::NoValue"}]}]
+
+
+@pytest.mark.parametrize(("variable", "parameter", "default"), [
+    ("CUSTOM_TOOLS", "CustomTools", "[]"), ("TOOLS_BY_SESSION_TYPE", "ToolsBySessionType", "{}")])
+def test_the_custom_tools_and_the_tools_by_session_type_reach_the_chat_function_alone_with_the_settings_defaults(
+        template: dict[str, Any], variable: str, parameter: str, default: str) -> None:
+    # Together, and only there: a custom tool's name is known only where CUSTOM_TOOLS is set.
+    declared = template["Parameters"][parameter]
+    assert (declared["Type"], declared["Default"]) == ("String", default)
+    given = {name for name, properties in functions(template).items()
+             if variable in properties.get("Environment", {}).get("Variables", {})}
+    assert given == {"ChatFunction"}
+    assert environment_variables(template)[variable] == {"Ref": parameter}
+    assert Settings.from_environ({variable: default}) == Settings()

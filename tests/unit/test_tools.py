@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from aichat import keys
 from aichat.errors import ConfigurationError, EscalationNotDelivered
+from aichat.events import DomainEvents
 from aichat.identity import Identity
 from aichat.providers import ToolCall
 from aichat.records import SessionRecord
@@ -82,7 +83,7 @@ def hanging(release: threading.Event) -> Tool[Any]:
 
 @pytest.fixture
 def tickets(dynamodb: Any, clock: FakeClock) -> TicketStore:
-    return TicketStore(dynamodb, TABLE, retention_days=90, clock=clock)
+    return TicketStore(dynamodb, TABLE, retention_days=90, clock=clock, events=DomainEvents("default", None))
 
 
 @pytest.fixture
@@ -307,7 +308,7 @@ def test_a_handler_past_its_timeout_is_an_error_and_the_turn_goes_on(registry: T
                                                                      hanging: Tool[Any]) -> None:
     started = time.monotonic()
     assert_error(run(registry, context, "hangs", {}, offered=(hanging,)), "took too long", "0.3 s")
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 8, "the handler (hanging 10 s) is not waited for"
 
 
 def test_the_time_left_in_the_turn_bounds_the_wait_when_it_is_smaller(registry: ToolRegistry,
@@ -316,7 +317,7 @@ def test_the_time_left_in_the_turn_bounds_the_wait_when_it_is_smaller(registry: 
     slow = Tool(name="hangs", description="d", Arguments=NoArguments, handler=hanging.handler, timeout_seconds=30)
     started = time.monotonic()
     assert_error(run(registry, context, "hangs", {}, offered=(slow,), time_left=0.2), "took too long", "0.2 s")
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 8, "the handler (hanging 10 s) is not waited for"
     assert_error(run(registry, context, "hangs", {}, offered=(slow,), time_left=0), "no time is left")
 
 

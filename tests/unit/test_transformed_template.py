@@ -86,3 +86,34 @@ def test_api_gateway_may_invoke_exactly_what_each_integration_calls(
     permitted = {p["FunctionName"]["Ref"] for p in of_type(resources, "AWS::Lambda::Permission").values()
                  if p["Principal"] == "apigateway.amazonaws.com"}
     assert called <= permitted, f"invoked without permission: {called - permitted}"
+
+
+def test_the_chat_role_may_invoke_the_custom_tool_functions_only_under_their_condition(
+        resources: dict[str, Any]) -> None:
+    role = resources["ChatFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
+    policies = resources[role]["Properties"]["Policies"]
+    (policy,) = [p for p in policies if "lambda:" in json.dumps(p)]
+    condition, granted, otherwise = policy["Fn::If"]
+    assert (condition, otherwise) == ("HasCustomToolFunctions", {"Ref": "AWS::NoValue"})
+    assert granted["PolicyDocument"]["Statement"] == [{"Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+                                                       "Resource": {"Ref": "CustomToolFunctionArns"}}]
+    conditions = json.loads(TRANSFORMED.read_text(encoding="utf-8"))["Conditions"]
+    assert "HasCustomToolFunctions" in conditions
+    others = [name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role" and name != role
+              and "lambda:InvokeFunction" in json.dumps(r["Properties"].get("Policies", []))]
+    assert others == [], "no other function may invoke Lambda functions"
+
+
+def _publishes_to_escalation_topic(role: dict[str, Any]) -> bool:
+    statements = [s for p in role["Properties"].get("Policies", []) if isinstance(p, dict) and "PolicyDocument" in p
+                  for s in p["PolicyDocument"]["Statement"]]
+    return any("sns:Publish" in s["Action"] and "EscalationTopic" in json.dumps(s["Resource"]) for s in statements)
+
+
+def test_both_ways_a_session_is_escalated_may_notify_support_staff_and_no_other_function_may(
+        resources: dict[str, Any]) -> None:
+    # POST .../escalate, and the model's escalate_to_human in a chat turn: an escalation it cannot announce is undone.
+    roles = {name.removesuffix("Role"): r for name, r in resources.items()
+             if r["Type"] == "AWS::IAM::Role" and name.endswith("FunctionRole")}
+    publishers = {name for name, role in roles.items() if _publishes_to_escalation_topic(role)}
+    assert publishers == {"ChatFunction", "EscalateFunction"}

@@ -394,7 +394,7 @@ class ChatService:
         return _response(reservation.session_id, reply)
 
     def _escalate(self, caller: Identity, session_id: str, reason: str) -> None:
-        self._sessions.escalate(caller, session_id, EscalateRequest(reason=reason))
+        self._sessions.escalate(caller, session_id, EscalateRequest(reason=reason), by="model")
 
 
 def _ids(reservation: Reservation) -> dict[str, str]:

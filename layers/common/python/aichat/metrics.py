@@ -55,6 +55,11 @@ def publish_sweep(found: int, released: int) -> None:
     _publish({}, {"TurnsPastDeadline": ("Count", found), "TurnsReleasedBySweeper": ("Count", released)})
 
 
+def event_not_published(event: str) -> None:
+    """A domain event EventBridge did not take after every try, by the event's name (a handful of names)."""
+    _publish({"event": event}, {"EventsNotPublished": ("Count", 1)})
+
+
 def publish_daily_totals(day: str, results: dict[str, dict[str, Any]]) -> None:
     """One EMF record per tenant with the day's totals (tenant is a bounded dimension: one per customer)."""
     for tenant_id, figures in sorted(results.items()):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aichat.budgets import BudgetRefused, new_session_charge, refusal
 from aichat.clock import Clock, iso, utc_day
 from aichat.errors import EscalationNotDelivered, InvalidInput
+from aichat.events import DomainEvents, EscalatedBy, session_escalated
 from aichat.identity import Identity
 from aichat.ids import new_id
 from aichat.ledger import TurnLedger
@@ -29,13 +30,14 @@ class SessionService:
     """Everything about a session except the chat turn itself."""
 
     def __init__(self, store: Store, ratings: MessageRatings, ledger: TurnLedger, providers: Providers,
-                 limits: TenantLimitsCache, notifier: EscalationNotifier, clock: Clock) -> None:
+                 limits: TenantLimitsCache, notifier: EscalationNotifier, events: DomainEvents, clock: Clock) -> None:
         self._store = store
         self._ratings = ratings
         self._ledger = ledger
         self._providers = providers
         self._limits = limits
         self._notifier = notifier
+        self._events = events
         self._clock = clock
 
     def create(self, caller: Identity, body: CreateSessionRequest) -> SessionOut:
@@ -78,8 +80,10 @@ class SessionService:
         return self._ratings.rate(session_id, message_id, caller, body.rating, body.feedback,
                                   iso(self._clock())).to_api()
 
-    def escalate(self, caller: Identity, session_id: str, body: EscalateRequest) -> SessionOut:
-        """Hand the session to a person: status escalated, reason kept, support staff notified once."""
+    def escalate(self, caller: Identity, session_id: str, body: EscalateRequest,
+                 by: EscalatedBy = "user") -> SessionOut:
+        """Hand the session to a person: status escalated, reason kept, support staff notified once, and one
+        SessionEscalated event saying whether the user (the API route) or the model (its tool) asked."""
         _same_session(session_id, body.session_id)
         session = self._store.escalate(session_id, caller, body.reason, iso(self._clock()))
         try:
@@ -90,6 +94,8 @@ class SessionService:
             raise EscalationNotDelivered(
                 "Support staff could not be notified, so the session was not escalated. Try again shortly."
             ) from e
+        # After the notification, so an escalation that was undone is never announced; a failed publish is logged.
+        self._events.publish(session_escalated(session, caller, by))
         return session.to_api()
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from aichat.errors import ConfigurationError
@@ -21,7 +22,7 @@ ProviderName = Literal["offline", "openai", "anthropic"]
 # The built-in tools a model may call (aichat.tools holds them; a test checks the two agree).
 ToolName = Literal["create_ticket", "escalate_to_human"]
 
-_JSON_FIELDS = ("SYSTEM_PROMPTS", "PRICES", "LLM_MODELS_BY_SESSION_TYPE", "TOOLS_BY_SESSION_TYPE")
+_JSON_FIELDS = ("SYSTEM_PROMPTS", "PRICES", "LLM_MODELS_BY_SESSION_TYPE", "TOOLS_BY_SESSION_TYPE", "CUSTOM_TOOLS")
 
 DEFAULT_TOOLS_BY_SESSION_TYPE: dict[SessionType, tuple[ToolName, ...]] = {
     "customer_support": ("create_ticket", "escalate_to_human"),
@@ -40,6 +41,60 @@ class ModelChoice(BaseModel):
     model: str | None = None
 
 
+# A custom tool's target: a Lambda function's ARN (a version or alias may follow), or a callable in the layer.
+_LAMBDA_ARN = re.compile(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9_-]{1,64}"
+                         r"(:[a-zA-Z0-9$_-]{1,128})?")
+_PYTHON_CALLABLE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+
+
+class CustomToolSetting(BaseModel):
+    """One tool of CUSTOM_TOOLS: offered where TOOLS_BY_SESSION_TYPE names it, run by its target (aichat.tools)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
+    description: Annotated[str, Field(min_length=1, max_length=1024)]
+    # A JSON Schema of type object; checked against its metaschema where tools run (the chat function), since
+    # jsonschema is imported there only.
+    parameters: dict[str, Any]
+    target: str
+    timeout_seconds: Annotated[float, Field(gt=0, le=25)] = 10
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_built_in(cls, value: str) -> str:
+        if value in get_args(ToolName):
+            raise PydanticCustomError("built_in_tool", "'{name}' is a built-in tool's name; choose another",
+                                      {"name": value})
+        return value
+
+    @field_validator("parameters")
+    @classmethod
+    def _an_object_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if value.get("type") != "object":
+            raise PydanticCustomError("not_an_object_schema", 'must be a JSON Schema of "type": "object"')
+        if not isinstance(value.get("properties", {}), Mapping):
+            raise PydanticCustomError("not_an_object_schema", "properties must be an object")
+        required = value.get("required", [])
+        if not isinstance(required, list) or not all(isinstance(name, str) for name in required):
+            raise PydanticCustomError("not_an_object_schema", "required must be a list of property names")
+        return value
+
+    @field_validator("target")
+    @classmethod
+    def _a_lambda_arn_or_a_callable(cls, value: str) -> str:
+        if not (_LAMBDA_ARN.fullmatch(value) or _PYTHON_CALLABLE.fullmatch(value)):
+            raise PydanticCustomError(
+                "unknown_target", "must be a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>) "
+                "or a Python callable (module:function)")
+        return value
+
+    @property
+    def is_lambda(self) -> bool:
+        """Whether the target is a Lambda function (else a Python callable)."""
+        return self.target.startswith("arn:")
+
+
 class Settings(BaseModel):
     """Every setting the product reads, with the guide's defaults; field names are the variable names."""
 
@@ -51,6 +106,13 @@ class Settings(BaseModel):
     DYNAMODB_ENDPOINT_URL: str | None = None
     AWS_REGION: str = "us-east-1"
     ESCALATION_TOPIC_ARN: str | None = None
+    # The product's domain events (aichat/events.py): the EventBridge bus they go to, and an endpoint other than
+    # AWS's (a test's stand-in). EVENTS_ENABLED false logs each event instead of sending it (the local server's way).
+    EVENT_BUS_NAME: Annotated[str, Field(min_length=1)] = "default"
+    EVENTS_ENDPOINT_URL: str | None = None
+    EVENTS_ENABLED: bool = True
+    # Off: no event's detail carries message text (none does yet; CustomerMessaged, the handoff's event, will).
+    EVENTS_INCLUDE_MESSAGE_TEXT: bool = False
 
     LLM_PROVIDER: ProviderName | None = None
     LLM_MODEL: str | None = None
@@ -101,10 +163,16 @@ class Settings(BaseModel):
     SYSTEM_PROMPTS: dict[str, str] = Field(default_factory=dict)
     PRICES: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
 
+    # A JSON list of the deployment's own tools, [{"name", "description", "parameters", "target",
+    # "timeout_seconds"}]; each is offered only where TOOLS_BY_SESSION_TYPE names it. Declared before that setting,
+    # whose names are checked against these.
+    CUSTOM_TOOLS: tuple[CustomToolSetting, ...] = ()
+    # A Lambda-compatible endpoint for the custom tools' functions (a test's stand-in); unset: AWS's.
+    LAMBDA_ENDPOINT_URL: str | None = None
     # A JSON object, session type -> the tools its model may call: {"analytics": ["create_ticket"]}; a session type
     # left out keeps its default (DEFAULT_TOOLS_BY_SESSION_TYPE), and [] offers none.
-    TOOLS_BY_SESSION_TYPE: dict[SessionType, tuple[ToolName, ...]] = Field(
-        default_factory=lambda: dict(DEFAULT_TOOLS_BY_SESSION_TYPE))
+    TOOLS_BY_SESSION_TYPE: dict[SessionType, tuple[str, ...]] = Field(
+        default_factory=lambda: dict[SessionType, tuple[str, ...]](DEFAULT_TOOLS_BY_SESSION_TYPE))
     # Model calls in one chat turn: the first, and one more after each round of tool calls the model asks for.
     MAX_TOOL_STEPS: Annotated[int, Field(ge=1, le=8)] = 4
 
@@ -112,7 +180,7 @@ class Settings(BaseModel):
                      "ESCALATION_TOPIC_ARN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LLM_FALLBACK_PROVIDER",
                      "LLM_FALLBACK_MODEL", "OPENAI_API_KEY_SECRET", "OPENAI_API_KEY_PARAMETER",
                      "ANTHROPIC_API_KEY_SECRET", "ANTHROPIC_API_KEY_PARAMETER", "OPENAI_BASE_URL",
-                     "ANTHROPIC_BASE_URL", "TEMPERATURE", mode="before")
+                     "ANTHROPIC_BASE_URL", "TEMPERATURE", "EVENTS_ENDPOINT_URL", "LAMBDA_ENDPOINT_URL", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         # CloudFormation parameters cannot be null, so an empty string means "not set".
@@ -130,13 +198,28 @@ class Settings(BaseModel):
                     raise PydanticCustomError("invalid_price", "{problem}", {"problem": problem})
         return value
 
+    @field_validator("CUSTOM_TOOLS")
+    @classmethod
+    def _custom_tool_names_are_unique(cls, value: tuple[CustomToolSetting, ...]) -> tuple[CustomToolSetting, ...]:
+        first: dict[str, int] = {}
+        for i, tool in enumerate(value):
+            if tool.name in first:
+                raise PydanticCustomError("repeated_tool", "CUSTOM_TOOLS[{i}].name: '{name}' is CUSTOM_TOOLS[{j}]'s "
+                                          "name too", {"i": i, "name": tool.name, "j": first[tool.name]})
+            first[tool.name] = i
+        return value
+
     @field_validator("TOOLS_BY_SESSION_TYPE", mode="before")
     @classmethod
-    def _tools_are_known_and_merge_over_the_defaults(cls, value: Any) -> Any:
+    def _tools_are_known_and_merge_over_the_defaults(cls, value: Any, info: ValidationInfo) -> Any:
         # Named here, with the bad name, rather than as pydantic's "Input should be ..." at a list index.
         if not isinstance(value, Mapping):
             return value
-        session_types, tools = get_args(SessionType), get_args(ToolName)
+        # A built-in's name, or one of CUSTOM_TOOLS; when CUSTOM_TOOLS itself failed (and is reported on its own),
+        # its names are not known, so none is called unknown.
+        custom = info.data.get("CUSTOM_TOOLS")
+        session_types = get_args(SessionType)
+        tools: tuple[str, ...] = (*get_args(ToolName), *(tool.name for tool in custom or ()))
         for session_type, names in value.items():
             if session_type not in session_types:
                 raise PydanticCustomError("unknown_session_type", "unknown session type '{name}'; use {known}",
@@ -144,7 +227,7 @@ class Settings(BaseModel):
             if not isinstance(names, list | tuple):
                 raise PydanticCustomError("not_a_list", "{name} must be a list of tool names", {"name": session_type})
             for name in names:
-                if name not in tools:
+                if name not in tools and custom is not None:
                     raise PydanticCustomError(
                         "unknown_tool", "unknown tool '{name}' for {session_type}; use {known}",
                         {"name": name, "session_type": session_type, "known": ", ".join(tools)})
@@ -162,13 +245,14 @@ class Settings(BaseModel):
                 try:
                     values[name] = json.loads(values[name])
                 except json.JSONDecodeError as e:
-                    raise ConfigurationError(f"{name} must be a JSON object: {e.msg}") from e
+                    kind = "list" if name == "CUSTOM_TOOLS" else "object"
+                    raise ConfigurationError(f"{name} must be a JSON {kind}: {e.msg}") from e
             else:
                 values.pop(name, None)
         try:
             return cls.model_validate(values)
         except ValidationError as e:
-            problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
+            problems = "; ".join(f"{_where(err['loc'])}: {err['msg']}" for err in e.errors())
             raise ConfigurationError(f"invalid settings: {problems}") from e
 
     @property
@@ -180,6 +264,11 @@ class Settings(BaseModel):
             if any(getattr(self, setting) for setting in PROVIDERS[name].key_settings()):
                 return name  # type: ignore[return-value]
         return "offline"
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error's location as the setting's own notation: CUSTOM_TOOLS[1].name."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
 
 
 @cache

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal, cast
 
 from aichat import keys
 from aichat.clock import Clock, iso
+from aichat.events import DomainEvents, ticket_created
 from aichat.identity import Identity
 from aichat.ids import new_id
 from aichat.transactions import Item, n, s, str_attr
@@ -35,17 +36,21 @@ class TicketRecord:
 
 
 class TicketStore:
-    """Tickets in the single table; only their owner (tenant and user) can read one back."""
+    """Tickets in the single table; only their owner (tenant and user) can read one back. Each new ticket is
+    announced as a TicketCreated event."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str, *, retention_days: int, clock: Clock) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, *, retention_days: int, clock: Clock,
+                 events: DomainEvents) -> None:
         self._db = client
         self._table = table_name
         self._retention_seconds = retention_days * _DAY_SECONDS
         self._clock = clock
+        self._events = events
 
     def create(self, owner: Identity, *, session_id: str, turn_id: str, title: str, priority: TicketPriority,
                description: str | None) -> TicketRecord:
-        """Store a new open ticket owned by `owner`; it expires RETENTION_DAYS after now, so after its session."""
+        """Store a new open ticket owned by `owner` and announce it; it expires RETENTION_DAYS after now, so after its
+        session."""
         now = self._clock()
         ticket = TicketRecord(id=new_id(now), tenant_id=owner.tenant_id, user_id=owner.user_id,
                               session_id=session_id, turn_id=turn_id, title=title, priority=priority,
@@ -53,6 +58,8 @@ class TicketStore:
         # The id is new, so the condition only fails if it is not: never overwrite another ticket.
         self._db.put_item(TableName=self._table, Item=_item(ticket, int(now.timestamp()) + self._retention_seconds),
                           ConditionExpression="attribute_not_exists(PK)")
+        # Only once it is stored: an event is a fact a platform may act on. A failed publish is logged, not raised.
+        self._events.publish(ticket_created(ticket))
         return ticket
 
     def get(self, ticket_id: str, caller: Identity) -> TicketRecord | None:

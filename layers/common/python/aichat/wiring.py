@@ -7,6 +7,7 @@ from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from aichat.clock import Clock, utc_now
+from aichat.events import DomainEvents
 from aichat.ledger import SweepReport, TurnLedger
 from aichat.notifications import EscalationNotifier
 from aichat.pricing import PriceTable
@@ -22,6 +23,7 @@ from aichat.usage_records import UsageRecords
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sns import SNSClient
 
     from aichat.chat import ChatService
@@ -34,7 +36,7 @@ class Services:
 
     def __init__(self, settings: Settings, store: Store, ledger: TurnLedger, usage_records: UsageRecords,
                  providers: Providers, prices: PriceTable, limits: TenantLimitsCache, sessions: SessionService,
-                 clock: Clock, dynamodb: DynamoDBClient | None = None) -> None:
+                 clock: Clock, dynamodb: DynamoDBClient | None = None, *, events: DomainEvents) -> None:
         self.settings = settings
         self.store = store
         self.usage_records = usage_records
@@ -45,6 +47,7 @@ class Services:
         self._prices = prices
         self._limits = limits
         self._clock = clock
+        self._events = events
 
     @cached_property
     def chat(self) -> ChatService:
@@ -56,7 +59,7 @@ class Services:
         from aichat.tools import ToolRegistry
 
         tickets = TicketStore(self._db(), self.settings.TABLE_NAME, retention_days=self.settings.RETENTION_DAYS,
-                              clock=self._clock)
+                              clock=self._clock, events=self._events)
         return ChatService(self.settings, self.store, self.ledger, self._providers, self._prices,
                            Prompts(self.settings.SYSTEM_PROMPTS), self._limits, self._clock,
                            Failover(self._providers.get, RetryPolicy.from_settings(self.settings)), ChatMetrics(),
@@ -93,21 +96,36 @@ class Services:
         return UsageService(self.usage_records, self._clock)
 
 
-def aws_client(service: str, settings: Settings, endpoint_url: str | None = None) -> Any:
+def aws_client(service: str, settings: Settings, endpoint_url: str | None = None, *, max_attempts: int = 4,
+               connect_timeout: float = 2, read_timeout: float = 5) -> Any:
     """A botocore client: botocore alone imports faster than boto3, and that is every cold start."""
     import botocore.session
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5,
-                    max_pool_connections=64)
+    config = Config(retries={"mode": "standard", "max_attempts": max_attempts}, connect_timeout=connect_timeout,
+                    read_timeout=read_timeout, max_pool_connections=64)
     return botocore.session.get_session().create_client(
         service, region_name=settings.AWS_REGION, endpoint_url=endpoint_url, config=config
     )
 
 
+def domain_events(settings: Settings, client: EventBridgeClient | None = None) -> DomainEvents:
+    """The container's publisher on EVENT_BUS_NAME, its client built on the first publish; the log alone where
+    EVENTS_ENABLED is false (the local server)."""
+    if not settings.EVENTS_ENABLED:
+        return DomainEvents(settings.EVENT_BUS_NAME, None)
+    # A publish runs inside a request (the escalate route has 10 s, create_ticket 10 s): one retry (botocore's
+    # max_attempts counts retries) and shorter timeouts than the table's client, so an EventBridge out of reach
+    # delays the request by seconds and never times it out.
+    return DomainEvents(settings.EVENT_BUS_NAME, lambda: client or aws_client(
+        "events", settings, settings.EVENTS_ENDPOINT_URL, max_attempts=1, connect_timeout=1, read_timeout=2),
+        include_message_text=settings.EVENTS_INCLUDE_MESSAGE_TEXT)
+
+
 def build(settings: Settings, *, dynamodb: DynamoDBClient | None = None, sns: SNSClient | None = None,
-          providers: dict[str, Provider] | None = None, clock: Clock = utc_now) -> Services:
-    """Every service, sharing one store; clients default to real AWS (or DYNAMODB_ENDPOINT_URL)."""
+          events: EventBridgeClient | None = None, providers: dict[str, Provider] | None = None,
+          clock: Clock = utc_now) -> Services:
+    """Every service, sharing one store; clients default to real AWS (or DYNAMODB_ENDPOINT_URL, EVENTS_ENDPOINT_URL)."""
     db = dynamodb or aws_client("dynamodb", settings, settings.DYNAMODB_ENDPOINT_URL)
     store = Store(db, settings.TABLE_NAME)
     ledger = TurnLedger(db, settings.TABLE_NAME, settings.RETENTION_DAYS, clock)
@@ -119,8 +137,10 @@ def build(settings: Settings, *, dynamodb: DynamoDBClient | None = None, sns: SN
     limits = TenantLimitsCache(settings, store)
     notifier = EscalationNotifier(settings.ESCALATION_TOPIC_ARN, lambda: sns or aws_client("sns", settings))
     ratings = MessageRatings(db, settings.TABLE_NAME)
-    sessions = SessionService(store, ratings, ledger, registry, limits, notifier, clock)
-    return Services(settings, store, ledger, usage_records, registry, prices, limits, sessions, clock, dynamodb=db)
+    publisher = domain_events(settings, events)
+    sessions = SessionService(store, ratings, ledger, registry, limits, notifier, publisher, clock)
+    return Services(settings, store, ledger, usage_records, registry, prices, limits, sessions, clock, dynamodb=db,
+                    events=publisher)
 
 
 @cache

@@ -21,11 +21,13 @@ TOOL_USE_OVERHEAD_TOKENS = 600
 @dataclass(frozen=True)
 class ToolSpec:
     """A tool as the model is offered it: JSON Schema `parameters` in strict form (every property required, the
-    optional ones nullable, no additional properties), which both providers accept."""
+    optional ones nullable, no additional properties), which both providers accept. A custom tool's schema that
+    strict mode cannot take is sent as given with `strict` false (OpenAI then does not hold the model to it)."""
 
     name: str
     description: str
     parameters: Mapping[str, Any]
+    strict: bool = True
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """A deterministic local model for development and tests: no network, real token counts, a real price.
 
 Offered tools, it calls `create_ticket` when the last message asks to "create a ticket" and `escalate_to_human` when
-it asks to "talk to a person"; after a tool turn it answers from the results.
+it asks to "talk to a person"; "use <tool>" calls that offered tool (a custom one too), its required string
+arguments taken from the words after. After a tool turn it answers from the results.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from typing import Any
 
 from aichat.pricing import Usage
-from aichat.providers import Completion, CompletionRequest, ToolCall, Turn
+from aichat.providers import Completion, CompletionRequest, ToolCall, ToolSpec, Turn
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _PER_MESSAGE = 4
@@ -95,7 +96,26 @@ def _tool_call(request: CompletionRequest, last: Turn) -> ToolCall | None:
         return _call(request, text, "create_ticket", arguments)
     if _TALK_TO_A_PERSON.search(text) is not None and "escalate_to_human" in offered:
         return _call(request, text, "escalate_to_human", {"reason": text[:_REASON_LIMIT]})
+    for tool in request.tools:
+        used = re.search(rf"\buse\s+{re.escape(tool.name)}(?![\w-])", text, re.IGNORECASE)
+        if used is not None:
+            return _call(request, text, tool.name, _arguments_from(tool, text[used.end():]))
     return None
+
+
+def _arguments_from(tool: ToolSpec, text: str) -> dict[str, Any]:
+    """The tool's required string arguments, in its schema's order, from the words of the text: one word each, the
+    last taking the rest ("use line_status 4411" gives {"subscriber_id": "4411"})."""
+    properties = tool.parameters.get("properties", {})
+    names = [name for name in tool.parameters.get("required", [])
+             if "string" in _types(properties.get(name, {}))]
+    words = text.strip().lstrip(_LEADING).split(maxsplit=max(len(names) - 1, 0))
+    return {name: words[i] if i < len(words) else "" for i, name in enumerate(names)}
+
+
+def _types(schema: Any) -> list[Any]:
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    return kind if isinstance(kind, list) else [kind]
 
 
 def _call(request: CompletionRequest, text: str, name: str, arguments: dict[str, Any]) -> ToolCall:

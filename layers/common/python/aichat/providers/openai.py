@@ -48,9 +48,10 @@ class OpenAIProvider:
 
 
 def _tool(spec: ToolSpec) -> dict[str, Any]:
-    """A function tool in strict mode: the model's arguments follow `parameters` exactly."""
+    """A function tool, in strict mode unless the spec says otherwise: the model's arguments follow `parameters`
+    exactly."""
     return {"type": "function", "function": {"name": spec.name, "description": spec.description,
-                                             "parameters": dict(spec.parameters), "strict": True}}
+                                             "parameters": dict(spec.parameters), "strict": spec.strict}}
 
 
 def _messages(turn: Turn) -> list[dict[str, Any]]:

@@ -32,5 +32,7 @@ CREATE_TICKET = Tool(
     description="Open a support ticket for the user's problem, so support staff follow it up.",
     Arguments=CreateTicketArguments,
     handler=create_ticket,
-    timeout_seconds=5,
+    # The PutItem, then TicketCreated on EventBridge (its client's short timeouts and retries take up to about 7 s
+    # when the bus stalls): the ticket is stored and announced within this, or the model hears it is unknown.
+    timeout_seconds=10,
 )

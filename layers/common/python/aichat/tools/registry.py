@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aichat.errors import ChatError, ConfigurationError
 from aichat.logs import logger
@@ -16,15 +16,20 @@ from aichat.settings import Settings
 from aichat.tools import arguments
 from aichat.tools.arguments import CallRefused
 from aichat.tools.create_ticket import CREATE_TICKET
+from aichat.tools.custom import CustomTool, custom_tools
 from aichat.tools.deadline import TookTooLong, run_within
 from aichat.tools.escalate_to_human import ESCALATE_TO_HUMAN
+from aichat.tools.results import MAX_RESULT_BYTES, ResultTooLarge, ResultUnreadable, TargetFailed
 from aichat.tools.schema import spec
 from aichat.tools.tool import Tool, ToolContext
 
-BUILT_IN_TOOLS: tuple[Tool[Any], ...] = (CREATE_TICKET, ESCALATE_TO_HUMAN)
+if TYPE_CHECKING:
+    from aichat.tools.lambda_target import LambdaClients
 
-# A result goes back to the model on every later call of the turn: anything larger is a handler's bug, not data.
-MAX_RESULT_BYTES = 16 * 1024
+BUILT_IN_TOOLS: tuple[Tool[Any], ...] = (CREATE_TICKET, ESCALATE_TO_HUMAN)
+# A built-in (its arguments a pydantic model) or one of CUSTOM_TOOLS (a JSON Schema and a target).
+AnyTool = Tool[Any] | CustomTool
+
 _MAX_RECORDED_ARGUMENTS = arguments.MAX_ARGUMENTS_BYTES
 
 
@@ -39,11 +44,14 @@ class ToolOutcome:
 
 
 class ToolRegistry:
-    """The tools a deployment has, the ones each session type offers (TOOLS_BY_SESSION_TYPE), and their runs."""
+    """The tools a deployment has (the built-ins and CUSTOM_TOOLS), the ones each session type offers
+    (TOOLS_BY_SESSION_TYPE), and their runs."""
 
-    def __init__(self, settings: Settings, tools: Sequence[Tool[Any]] = BUILT_IN_TOOLS) -> None:
-        self._tools: dict[str, Tool[Any]] = {}
-        for tool in tools:
+    def __init__(self, settings: Settings, tools: Sequence[Tool[Any]] = BUILT_IN_TOOLS,
+                 lambda_clients: LambdaClients | None = None) -> None:
+        self._tools: dict[str, AnyTool] = {}
+        every: tuple[AnyTool, ...] = (*tools, *custom_tools(settings, lambda_clients))
+        for tool in every:
             if tool.name in self._tools:
                 raise ConfigurationError(f"two tools are named {tool.name!r}")
             self._tools[tool.name] = tool
@@ -55,18 +63,18 @@ class ToolRegistry:
                                          f"{sorted(self._tools)}")
         self._by_type = {session_type: tuple(self._tools[n] for n in names) for session_type, names in by_type.items()}
         # Made once, at start: a tool whose schema strict mode cannot express stops the function here, named.
-        self._specs = {name: spec(tool) for name, tool in self._tools.items()}
+        self._specs = {name: _spec(tool) for name, tool in self._tools.items()}
         self.max_steps = settings.MAX_TOOL_STEPS
 
-    def for_session_type(self, session_type: SessionType) -> tuple[Tool[Any], ...]:
+    def for_session_type(self, session_type: SessionType) -> tuple[AnyTool, ...]:
         """The tools a session of this type offers its model, in the configured order."""
         return self._by_type.get(session_type, ())
 
-    def specs(self, tools: Sequence[Tool[Any]]) -> tuple[ToolSpec, ...]:
+    def specs(self, tools: Sequence[AnyTool]) -> tuple[ToolSpec, ...]:
         """The tools as the model is offered them (CompletionRequest.tools)."""
-        return tuple(self._specs[tool.name] if self._tools.get(tool.name) is tool else spec(tool) for tool in tools)
+        return tuple(self._specs[tool.name] if self._tools.get(tool.name) is tool else _spec(tool) for tool in tools)
 
-    def run(self, call: ToolCall, offered: Sequence[Tool[Any]], context: ToolContext,
+    def run(self, call: ToolCall, offered: Sequence[AnyTool], context: ToolContext,
             time_left: float) -> ToolOutcome:
         """Run one call the model made, within min(the tool's timeout, time_left) seconds; never raises."""
         # The record keeps the arguments parsed when they parse, else as written; but a call of a tool that is not
@@ -80,7 +88,7 @@ class ToolRegistry:
             tool = self._offered(call.name, offered)
             if isinstance(parsed, CallRefused):
                 raise parsed
-            result = _run(tool, arguments.validate(tool.Arguments, parsed), context, time_left)
+            result = _run(tool, _checked(tool, parsed), context, time_left)
         except CallRefused as refused:
             return _error(call, recorded, refused.message)
         return ToolOutcome(ToolResult(call.id, result), _record(call, recorded, "ok", json.loads(result)),
@@ -94,7 +102,7 @@ class ToolRegistry:
             recorded = _raw(call.arguments)
         return _error(call, recorded, message)
 
-    def _offered(self, name: str, offered: Sequence[Tool[Any]]) -> Tool[Any]:
+    def _offered(self, name: str, offered: Sequence[AnyTool]) -> AnyTool:
         tool = next((t for t in offered if t.name == name), None)
         if tool is not None:
             return tool
@@ -104,36 +112,57 @@ class ToolRegistry:
         raise CallRefused(f"there is no tool named {arguments.preview(name)!r}; available: {available}")
 
 
-def _run(tool: Tool[Any], valid: Any, context: ToolContext, time_left: float) -> str:
+def _spec(tool: AnyTool) -> ToolSpec:
+    return tool.spec() if isinstance(tool, CustomTool) else spec(tool)
+
+
+def _checked(tool: AnyTool, parsed: dict[str, Any]) -> Any:
+    """The arguments as the tool takes them, validated before anything runs; CallRefused naming the problems."""
+    return tool.checked(parsed) if isinstance(tool, CustomTool) else arguments.validate(tool.Arguments, parsed)
+
+
+def _run(tool: AnyTool, valid: Any, context: ToolContext, time_left: float) -> str:
     """The handler's result as JSON text; CallRefused when it fails, runs too long or gives back too much."""
     seconds = min(tool.timeout_seconds, time_left)
     if seconds <= 0:
         raise CallRefused(f"no time is left in this turn to run {tool.name}; nothing was done")
     try:
-        result = run_within(seconds, lambda: tool.run(valid, context))
+        return _json_object(run_within(seconds, lambda: tool.run(valid, context)))
     except TookTooLong:
         logger().warning("tool took too long", extra={"tool": tool.name, "seconds": seconds})
         raise CallRefused(f"{tool.name} took too long (over {seconds:g} s) and was not waited for; whether it "
                        "finished is unknown, so do not tell the user it was done") from None
-    except Exception as e:
-        # The exception's text may hold internals (table names, ids, SDK messages): logged, never shown.
-        logger().error("tool failed", extra={"tool": tool.name, "error": type(e).__name__}, exc_info=e)
-        code = f" ({e.code})" if isinstance(e, ChatError) else ""
-        raise CallRefused(f"{tool.name} failed{code}; nothing was done. Tell the user it could not be done "
-                       "now.") from None
-    try:
-        if not isinstance(result, dict):
-            raise TypeError("a tool's result must be an object")
-        content = json.dumps(result, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        size = len(content.encode())
-    except (TypeError, ValueError):  # not JSON-able; or a lone surrogate, which has no UTF-8 form
+    except ResultUnreadable:
         logger().error("tool result unusable", extra={"tool": tool.name})
         raise CallRefused(f"{tool.name} gave back a result that could not be read; whether it finished is "
                        "unknown") from None
-    if size > MAX_RESULT_BYTES:
-        logger().warning("tool result too large", extra={"tool": tool.name, "bytes": size})
+    except ResultTooLarge as e:
+        logger().warning("tool result too large", extra={"tool": tool.name, "bytes": e.size})
         raise CallRefused(f"{tool.name} gave back a result too large to use (over {MAX_RESULT_BYTES} bytes); "
-                          "whether it finished is unknown")
+                          "whether it finished is unknown") from None
+    except Exception as e:
+        # The exception's text may hold internals (table names, ids, SDK messages): logged, never shown. A custom
+        # tool's target that reports a failure shows its error's type only (never its message or stack).
+        logger().error("tool failed", extra={"tool": tool.name, "error": type(e).__name__}, exc_info=e)
+        if isinstance(e, TargetFailed):
+            raise CallRefused(f"{tool.name} failed ({e.kind}); whether it did anything is unknown. Tell the user "
+                              "it could not be done now.") from None
+        code = f" ({e.code})" if isinstance(e, ChatError) else ""
+        raise CallRefused(f"{tool.name} failed{code}; nothing was done. Tell the user it could not be done "
+                       "now.") from None
+
+
+def _json_object(result: Any) -> str:
+    """The result as the JSON text the model gets; ResultUnreadable or ResultTooLarge when it cannot be that."""
+    if not isinstance(result, dict):
+        raise ResultUnreadable()
+    try:
+        content = json.dumps(result, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        size = len(content.encode())
+    except (TypeError, ValueError):  # not JSON-able; or a lone surrogate, which has no UTF-8 form
+        raise ResultUnreadable() from None
+    if size > MAX_RESULT_BYTES:
+        raise ResultTooLarge(size)
     return content
 
 

@@ -1,0 +1,26 @@
+"""Python targets for custom-tool tests (CUSTOM_TOOLS target "custom_tool_targets:<name>"): each records its calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CALLS: list[tuple[dict[str, Any], dict[str, str]]] = []
+
+
+def echo(arguments: dict[str, Any], context: dict[str, str]) -> dict[str, Any]:
+    CALLS.append((arguments, context))
+    arguments["changed_by_the_target"] = True  # the call's record must keep what the model sent
+    return {"arguments": {k: v for k, v in arguments.items() if k != "changed_by_the_target"}, "context": context}
+
+
+def raises(arguments: dict[str, Any], context: dict[str, str]) -> dict[str, Any]:
+    CALLS.append((arguments, context))
+    raise RuntimeError("secret: arn:aws:dynamodb:us-east-1:123456789012:table/internal refused")
+
+
+def returns_a_list(arguments: dict[str, Any], context: dict[str, str]) -> Any:
+    CALLS.append((arguments, context))
+    return [1, 2, 3]
+
+
+NOT_CALLABLE = "a string"
