@@ -240,6 +240,9 @@ def test_an_event_bus_out_of_reach_still_escalates_then_logs_and_counts_the_even
     assert line["error"] == "EndpointConnectionError"
     assert "Billing needs a person" not in out, "ids only: never the detail's text"
     assert not_published(metrics) == ["SessionEscalated"]
+    lost = [r for r in metrics if "EventsLost" in r]
+    assert len(lost) == 1 and lost[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]], (
+        "one undimensioned count, which EventsLostAlarm watches")
     history = api.invoke("get_history", session_id=session_id).body["metadata"]
     assert history["status"] == "escalated", "the escalation stands without its event"
 

@@ -432,7 +432,7 @@ def test_each_alarm_watches_a_metric_the_layer_publishes_with_the_dimensions_it_
     # The alarms on the layer's own metrics; those on AWS's (AWS/SQS: the dead-letter queues) are checked below.
     alarms = {name: r["Properties"] for name, r in template["Resources"].items()
               if r["Type"] == "AWS::CloudWatch::Alarm" and not r["Properties"]["Namespace"].startswith("AWS/")}
-    assert {"OverReservationAlarm", "DeadTurnsAlarm"} <= set(alarms)
+    assert {"OverReservationAlarm", "DeadTurnsAlarm", "EventsLostAlarm"} <= set(alarms)
     for name, alarm in alarms.items():
         assert alarm["Namespace"] == metrics.NAMESPACE, name
         assert f'"{alarm["MetricName"]}"' in source, f"{name}: nothing publishes {alarm['MetricName']}"

@@ -56,8 +56,10 @@ def publish_sweep(found: int, released: int) -> None:
 
 
 def event_not_published(event: str) -> None:
-    """A domain event EventBridge did not take after every try, by the event's name (a handful of names)."""
+    """A domain event EventBridge did not take after every try: by the event's name (a handful of names), and once
+    per service for the stack's alarm."""
     _publish({"event": event}, {"EventsNotPublished": ("Count", 1)})
+    _publish({}, {"EventsLost": ("Count", 1)})
 
 
 def publish_daily_totals(day: str, results: dict[str, dict[str, Any]]) -> None:
