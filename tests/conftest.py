@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -106,6 +107,15 @@ def dynamodb_local_url() -> Iterator[str]:
 
     with dynamodb_local.running() as url:
         yield url
+
+
+@pytest.fixture
+def table(dynamodb_local_url: str) -> tuple[Any, str]:
+    """A table of its own on the shared DynamoDB Local, as the template defines it: (client, table name)."""
+    client = dynamodb_client(dynamodb_local_url)
+    name = f"ai-chat-{uuid.uuid4().hex[:8]}"
+    create_table(client, name)
+    return client, name
 
 
 @pytest.fixture

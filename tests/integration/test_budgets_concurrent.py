@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import FakeClock, ScriptedProvider, dynamodb_client
+from conftest import FakeClock, ScriptedProvider
 from counters import day_counters
 
 from aichat import keys, wiring
@@ -21,20 +21,11 @@ from aichat.identity import Identity
 from aichat.models import ChatRequest, ChatResponse
 from aichat.pricing import MICROS_PER_CENT
 from aichat.settings import Settings
-from localdev.table import create_table
 
 pytestmark = pytest.mark.dynamodb_local
 
 IN_FLIGHT = 50
 DAY = "2026-11-24"
-
-
-@pytest.fixture
-def table(dynamodb_local_url: str) -> tuple[Any, str]:
-    client = dynamodb_client(dynamodb_local_url)
-    name = f"ai-chat-{uuid.uuid4().hex[:8]}"
-    create_table(client, name)
-    return client, name
 
 
 def services_for(table: tuple[Any, str], provider: ScriptedProvider, clock: FakeClock, **settings: Any

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import FakeClock, ScriptedProvider, dynamodb_client
+from conftest import FakeClock, ScriptedProvider
 from counters import day_counters
 from ledger_invariant import assert_invariant, scan
 from test_budgets_concurrent import IN_FLIGHT, micros, run_concurrently, services_for
@@ -17,20 +16,11 @@ from test_budgets_concurrent import IN_FLIGHT, micros, run_concurrently, service
 from aichat.identity import Identity
 from aichat.models import ChatRequest
 from aichat.pricing import MICROS_PER_CENT
-from localdev.table import create_table
 
 pytestmark = pytest.mark.dynamodb_local
 
 DAY = "2026-11-24"
 TICKET = "Please create a ticket: the line drops every evening"
-
-
-@pytest.fixture
-def table(dynamodb_local_url: str) -> tuple[Any, str]:
-    client = dynamodb_client(dynamodb_local_url)
-    name = f"ai-chat-{uuid.uuid4().hex[:8]}"
-    create_table(client, name)
-    return client, name
 
 
 def test_fifty_concurrent_turns_with_tools_never_spend_past_the_budget_and_keep_every_ticket_with_its_turn(

@@ -3,10 +3,7 @@ each function imports (SnapStart itself: test_transformed_template.py; its time 
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -14,6 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import FakeClock
+from fresh_import import NON_MODEL_FUNCTIONS, loaded_after_import
 
 from aichat import wiring
 from aichat.providers import Provider
@@ -21,7 +19,6 @@ from aichat.settings import Settings
 from localdev.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYER = ROOT / "layers" / "common" / "python"
 
 
 @pytest.fixture(scope="module")
@@ -64,26 +61,11 @@ def test_the_restore_hook_is_registered_only_where_the_runtime_provides_it(
     assert registered == [services.after_restore]
 
 
-def loaded_after_import(function: str, watched: tuple[str, ...] = ("openai", "anthropic"), **environment: str
-                        ) -> list[str]:
-    """Which of the watched modules (the provider SDKs) are in sys.modules after importing
-    functions/<function>/app.py in a fresh interpreter."""
-    code = ("import json, sys; import app; "
-            f"print(json.dumps([m for m in {watched!r} if m in sys.modules]))")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_", "OPENAI", "ANTHROPIC"))}
-    env.update(PYTHONPATH=os.pathsep.join([str(ROOT / "functions" / function), str(LAYER)]), TABLE_NAME="ai-chat",
-               AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", **environment)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
-                         cwd=ROOT / "functions" / function)
-    loaded: list[str] = json.loads(out.stdout.strip().splitlines()[-1])
-    return loaded
-
-
+SDKS = ("openai", "anthropic")
 BOTH_KEYS = {"OPENAI_API_KEY": "sk-x", "ANTHROPIC_API_KEY": "sk-y"}
 
 
-@pytest.mark.parametrize("function", sorted(p.name for p in (ROOT / "functions").iterdir()
-                                            if (p / "app.py").is_file() and p.name != "chat"))
+@pytest.mark.parametrize("function", NON_MODEL_FUNCTIONS)
 def test_no_function_but_chat_imports_a_provider_sdk_or_the_tools_even_with_both_configured(function: str) -> None:
     watched = ("openai", "anthropic", "aichat.tools", "aichat.tickets", "aichat.chat")
     assert loaded_after_import(function, watched, LLM_PROVIDER="openai", LLM_FALLBACK_PROVIDER="anthropic",
@@ -92,7 +74,7 @@ def test_no_function_but_chat_imports_a_provider_sdk_or_the_tools_even_with_both
 
 def test_chat_imports_the_sdk_of_each_provider_it_can_call_and_no_other() -> None:
     both_keys = BOTH_KEYS
-    assert loaded_after_import("chat", LLM_PROVIDER="openai", **both_keys) == ["openai"]
-    assert loaded_after_import("chat", LLM_PROVIDER="anthropic", **both_keys) == ["anthropic"]
-    assert loaded_after_import("chat", LLM_PROVIDER="openai", LLM_FALLBACK_PROVIDER="anthropic",
+    assert loaded_after_import("chat", SDKS, LLM_PROVIDER="openai", **both_keys) == ["openai"]
+    assert loaded_after_import("chat", SDKS, LLM_PROVIDER="anthropic", **both_keys) == ["anthropic"]
+    assert loaded_after_import("chat", SDKS, LLM_PROVIDER="openai", LLM_FALLBACK_PROVIDER="anthropic",
                                **both_keys) == ["openai", "anthropic"]

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ import pytest
 from conftest import Api, FakeClock, ScriptedProvider
 from fake_lambda import FakeLambda, Reply
 from fake_providers import FakeProviders
+from fresh_import import NON_MODEL_FUNCTIONS, loaded_after_import
 from ledger_invariant import assert_invariant
 
 from aichat import wiring
@@ -34,7 +33,6 @@ from aichat.tools import MAX_RESULT_BYTES, CustomTool, ToolContext, ToolOutcome,
 from aichat.tools.lambda_target import lambda_clients
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYER = ROOT / "layers" / "common" / "python"
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:line-lookup"
 OPEN_ARN = "arn:aws:lambda:us-east-1:123456789012:function:open-lookup:live"
 CALLER = Identity(user_id="user-1", tenant_id="acme", roles=frozenset())
@@ -518,34 +516,24 @@ def test_the_offline_model_does_not_call_a_tool_that_is_not_offered_or_only_name
 # --- imports: jsonschema and the tools only in chat, and only with custom tools ------------------------------------
 
 
-def loaded_after_import(function: str, **environment: str) -> list[str]:
-    """Which of jsonschema and the tools' modules are loaded after importing functions/<function>/app.py afresh."""
-    watched = ("jsonschema", "aichat.tools", "aichat.tools.custom_schema", "aichat.tools.lambda_target",
-               "aichat.tools.python_target", "aichat.tools.samples")
-    code = f"import json, sys; import app; print(json.dumps([m for m in {watched!r} if m in sys.modules]))"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_", "OPENAI", "ANTHROPIC", "CUSTOM_TOOLS"))}
-    env.update(PYTHONPATH=os.pathsep.join([str(ROOT / "functions" / function), str(LAYER)]), TABLE_NAME="ai-chat",
-               AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", **environment)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
-                         cwd=ROOT / "functions" / function)
-    loaded: list[str] = json.loads(out.stdout.strip().splitlines()[-1])
-    return loaded
+# jsonschema and the tools' modules: loaded by the chat function alone, and jsonschema only with custom tools.
+WATCHED = ("jsonschema", "aichat.tools", "aichat.tools.custom_schema", "aichat.tools.lambda_target",
+           "aichat.tools.python_target", "aichat.tools.samples")
 
 
 WITH_CUSTOM_TOOLS = {"CUSTOM_TOOLS": json.dumps(CUSTOM[:3]),
                      "TOOLS_BY_SESSION_TYPE": json.dumps({"network_diagnostics": ["line_status", "lookup_line"]})}
 
 
-@pytest.mark.parametrize("function", sorted(p.name for p in (ROOT / "functions").iterdir()
-                                            if (p / "app.py").is_file() and p.name != "chat"))
+@pytest.mark.parametrize("function", NON_MODEL_FUNCTIONS)
 def test_no_function_but_chat_imports_jsonschema_or_the_tools_even_with_custom_tools_configured(
         function: str) -> None:
-    assert loaded_after_import(function, **WITH_CUSTOM_TOOLS) == []
+    assert loaded_after_import(function, WATCHED, **WITH_CUSTOM_TOOLS) == []
 
 
 def test_chat_imports_jsonschema_at_init_only_when_custom_tools_are_configured_and_their_targets_on_first_call(
         ) -> None:
-    assert loaded_after_import("chat") == ["aichat.tools"]
-    assert loaded_after_import("chat", **WITH_CUSTOM_TOOLS) == [
+    assert loaded_after_import("chat", WATCHED) == ["aichat.tools"]
+    assert loaded_after_import("chat", WATCHED, **WITH_CUSTOM_TOOLS) == [
         "jsonschema", "aichat.tools", "aichat.tools.custom_schema", "aichat.tools.lambda_target",
         "aichat.tools.python_target"]
