@@ -22,6 +22,7 @@ from aichat.errors import (
     ChatError,
     ConfigurationError,
     IdempotencyKeyReused,
+    LimitExceeded,
     ModelNotPriced,
     RequestInProgress,
     SessionNotActive,
@@ -212,11 +213,8 @@ class ChatService:
                 user_message, sweep_after(now.timestamp(), remaining_seconds),
                 session_charge=new_session_charge(limits) if turn.is_new else None, claim=claim)
         except BudgetRefused as refused:
-            error = refusal(refused.charge, refused.used)
-            logger().info("chat refused", extra={"code": error.code, "tenant_id": caller.tenant_id,
-                                                 "session_id": None if turn.is_new else turn.session.id})
-            self._metrics.refused(error.code)
-            raise error from None
+            raise self._refused(refused, tenant_id=caller.tenant_id,
+                                session_id=None if turn.is_new else turn.session.id) from None
         request_keys(session_id=reservation.session_id)  # on every later line, the failover's retries included
         session = replace(turn.session, id=reservation.session_id)
         context = ToolContext(caller=caller, session=session, turn_id=user_message.id, now=iso(now),
@@ -262,14 +260,18 @@ class ChatService:
                     reservation, session, answer.cost_micros, recordable(completion.usage).total_tokens,
                     chat_charges(limits, self._worst_case(turn, request)))
             except BudgetRefused as refused:
-                error = refusal(refused.charge, refused.used)
-                logger().info("chat refused", extra={"code": error.code, "step": reservation.step + 1,
-                                                     **_ids(reservation)})
-                self._metrics.refused(error.code)
+                error = self._refused(refused, step=reservation.step + 1, **_ids(reservation))
                 return self._settle(reservation, turn, user_message, steps, answer,
                                     f"{_BUDGET_STOPPED} {error.detail}", error.code)
             steps.over_reservation |= answer.cost_micros > reservation.amount_micros
             steps.answers.append(answer)
+
+    def _refused(self, refused: BudgetRefused, **ids: Any) -> LimitExceeded:
+        """The refusal a client sees for a model call no budget left room for; one log line and one count."""
+        error = refusal(refused.charge, refused.used)
+        logger().info("chat refused", extra={"code": error.code, **ids})
+        self._metrics.refused(error.code)
+        return error
 
     def _run_tools(self, completion: Completion, turn: _Turn, context: ToolContext, steps: _Steps,
                    started: float) -> bool:
