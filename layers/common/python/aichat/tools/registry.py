@@ -79,11 +79,7 @@ class ToolRegistry:
         """Run one call the model made, within min(the tool's timeout, time_left) seconds; never raises."""
         # The record keeps the arguments parsed when they parse, else as written; but a call of a tool that is not
         # offered is refused as that first, so the model does not retry it with better arguments.
-        try:
-            parsed: dict[str, Any] | CallRefused = arguments.parse(call.arguments)
-        except CallRefused as refused:
-            parsed = refused
-        recorded = _raw(call.arguments) if isinstance(parsed, CallRefused) else parsed
+        parsed, recorded = _parsed(call)
         try:
             tool = self._offered(call.name, offered)
             if isinstance(parsed, CallRefused):
@@ -96,11 +92,7 @@ class ToolRegistry:
 
     def refuse(self, call: ToolCall, message: str) -> ToolOutcome:
         """An error outcome for a call the turn will not run (the turn ended, its tool output is full)."""
-        try:
-            recorded: dict[str, Any] | str = arguments.parse(call.arguments)
-        except CallRefused:
-            recorded = _raw(call.arguments)
-        return _error(call, recorded, message)
+        return _error(call, _parsed(call)[1], message)
 
     def _offered(self, name: str, offered: Sequence[AnyTool]) -> AnyTool:
         tool = next((t for t in offered if t.name == name), None)
@@ -164,6 +156,16 @@ def _json_object(result: Any) -> str:
     if size > MAX_RESULT_BYTES:
         raise ResultTooLarge(size)
     return content
+
+
+def _parsed(call: ToolCall) -> tuple[dict[str, Any] | CallRefused, dict[str, Any] | str]:
+    """The call's arguments parsed (or why they do not parse), and as its record keeps them: parsed, else as
+    written."""
+    try:
+        parsed = arguments.parse(call.arguments)
+    except CallRefused as refused:
+        return refused, _raw(call.arguments)
+    return parsed, parsed
 
 
 def _raw(text: str) -> str:
