@@ -4,12 +4,19 @@ OpenAI's SDK posts to {base}/chat/completions (base ends in /v1), Anthropic's to
 queue of scripted replies; with the queue empty it answers a success with usage. Every request is recorded.
 A scripted reply may ask for tools: OpenAI's `message.tool_calls` (finish_reason "tool_calls") or Anthropic's
 `tool_use` blocks (stop_reason "tool_use").
+
+A request with `"stream": true` is answered as each API streams (server-sent events, chunked, one write per event),
+and each such stream is recorded in `streams` (a StreamLog: when events went out, whether the client left early).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import select
+import socket
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,10 +55,39 @@ class Scripted:
     delay: float = 0.0
     trickle: float = 0.0  # seconds between bytes of the body: a provider that never stops sending, slowly
     tool_calls: list[FakeCall] = field(default_factory=list)
+    # Streamed replies only. The text in pieces, one event each (None: `text` split into words, spaces kept); given
+    # without `text`, they are the text.
+    deltas: list[str] | None = None
+    pause: float = 0.0  # seconds between events
+    cut_before_usage: bool = False  # stop after the text and tool events: no finish, no usage, no end of body
+    hold_last: threading.Event | None = None  # wait for it (at most HOLD_SECONDS) before the finish and usage
+    message_deltas: int = 1  # Anthropic: message_delta events, each with the cumulative output so far
 
     def __post_init__(self) -> None:
         if self.text is None:
-            object.__setattr__(self, "text", "" if self.tool_calls else DEFAULT_TEXT)
+            joined = "".join(self.deltas) if self.deltas is not None else None
+            object.__setattr__(self, "text", joined if joined is not None else
+                               "" if self.tool_calls else DEFAULT_TEXT)
+
+    def pieces(self) -> list[str]:
+        """The text as it is streamed."""
+        return self.deltas if self.deltas is not None else re.findall(r"\s*\S+|\s+$", self.text or "")
+
+
+HOLD_SECONDS = 30.0  # the longest a stream waits for `hold_last`: a test that forgets to set it still ends
+
+
+@dataclass
+class StreamLog:
+    """What the fake did for one streamed request; times are time.monotonic()."""
+
+    api: Api
+    first_event_at: float | None = None
+    last_event_at: float | None = None
+    events: int = 0  # SSE events written ([DONE] included)
+    final_sent: bool = False  # the last event ([DONE] / message_stop) went out
+    closed_early: bool = False  # the client closed the connection before the fake was done
+    done: threading.Event = field(default_factory=threading.Event)  # the fake stopped writing this stream
 
 
 @dataclass(frozen=True)
@@ -94,6 +130,86 @@ def success(api: Api, request: dict[str, Any], reply: Scripted) -> dict[str, Any
     }
 
 
+def split_arguments(text: str) -> list[str]:
+    """Tool arguments in three pieces (two for a short text), as providers stream them."""
+    step = max(1, -(-len(text) // 3))
+    return [text[i:i + step] for i in range(0, len(text), step)] or [""]
+
+
+def sse(data: dict[str, Any] | str, event: str | None = None) -> bytes:
+    """One server-sent event: `event:` (Anthropic names each) and its JSON `data:`."""
+    line = data if isinstance(data, str) else json.dumps(data)
+    return (f"event: {event}\n" if event else "").encode() + f"data: {line}\n\n".encode()
+
+
+def stream_events(api: Api, request: dict[str, Any], reply: Scripted) -> tuple[list[bytes], list[bytes]]:
+    """A streamed success in the API's own format: the text and tool events, then the finishing ones (finish
+    reason, usage, end)."""
+    model = f"{request.get('model')}-2026-01-01"
+    return (openai_stream if api == "openai" else anthropic_stream)(model, request, reply)
+
+
+def openai_stream(model: str, request: dict[str, Any], reply: Scripted) -> tuple[list[bytes], list[bytes]]:
+    include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        body: dict[str, Any] = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_764_000_000,
+                                "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        if include_usage:
+            body["usage"] = None  # every chunk but the last, as OpenAI sends them
+        return sse(body)
+
+    head = [chunk({"role": "assistant", "content": "", "refusal": None})]
+    head += [chunk({"content": piece}) for piece in reply.pieces()]
+    for index, (call_id, name, args) in enumerate(reply.tool_calls):
+        head.append(chunk({"tool_calls": [{"index": index, "id": call_id, "type": "function",
+                                           "function": {"name": name, "arguments": ""}}]}))
+        text = args if isinstance(args, str) else json.dumps(args)
+        head += [chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+                 for piece in split_arguments(text)]
+    tail = [chunk({}, "tool_calls" if reply.tool_calls else "stop")]
+    if include_usage:
+        tail.append(sse({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_764_000_000,
+                         "model": model, "choices": [], "usage": success("openai", request, reply)["usage"]}))
+    return head, [*tail, sse("[DONE]")]
+
+
+def anthropic_stream(model: str, request: dict[str, Any], reply: Scripted) -> tuple[list[bytes], list[bytes]]:
+    u = reply.usage
+    start = {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [],
+             "stop_reason": None, "stop_sequence": None,
+             # Anthropic counts the output so far at the start (a token or so), then cumulatively in message_delta.
+             "usage": {"input_tokens": u.input, "output_tokens": min(1, u.output),
+                       "cache_read_input_tokens": u.cache_read, "cache_creation_input_tokens": u.cache_write}}
+    head = [sse({"type": "message_start", "message": start}, "message_start"), sse({"type": "ping"}, "ping")]
+
+    def block(index: int, content: dict[str, Any], deltas: list[dict[str, Any]]) -> list[bytes]:
+        return [sse({"type": "content_block_start", "index": index, "content_block": content}, "content_block_start"),
+                *(sse({"type": "content_block_delta", "index": index, "delta": d}, "content_block_delta")
+                  for d in deltas),
+                sse({"type": "content_block_stop", "index": index}, "content_block_stop")]
+
+    index = 0
+    if reply.text or reply.deltas or not reply.tool_calls:
+        head += block(0, {"type": "text", "text": ""},
+                      [{"type": "text_delta", "text": piece} for piece in reply.pieces()])
+        index = 1
+    for offset, (call_id, name, args) in enumerate(reply.tool_calls):
+        text = args if isinstance(args, str) else json.dumps(args)
+        head += block(index + offset, {"type": "tool_use", "id": call_id, "name": name, "input": {}},
+                      [{"type": "input_json_delta", "partial_json": piece} for piece in ["", *split_arguments(text)]])
+    stop = "tool_use" if reply.tool_calls else "end_turn"
+    tail = []
+    for n in range(1, reply.message_deltas + 1):
+        usage: dict[str, int] = {"output_tokens": -(-u.output * n // reply.message_deltas)}
+        if n == reply.message_deltas:  # newer API versions repeat the input counts, cumulative too
+            usage |= {"input_tokens": u.input, "cache_read_input_tokens": u.cache_read,
+                      "cache_creation_input_tokens": u.cache_write}
+        tail.append(sse({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
+                         "usage": usage}, "message_delta"))
+    return head, [*tail, sse({"type": "message_stop"}, "message_stop")]
+
+
 def error(api: Api, status: int) -> dict[str, Any]:
     """An error body in the API's own format."""
     if api == "openai":
@@ -119,6 +235,7 @@ class FakeProviders:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.streams: list[StreamLog] = []
         self._queues: dict[Api, deque[Scripted]] = {"openai": deque(), "anthropic": deque()}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -144,6 +261,18 @@ class FakeProviders:
         """The JSON bodies the SDK sent to one API, oldest first."""
         return [r.body for r in self.requests if r.api == api]
 
+    def wait_stream_done(self, index: int = 0, timeout: float = 2.0) -> StreamLog:
+        """The log of the `index`th stream once the fake stopped writing it; AssertionError after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while len(self.streams) <= index:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"stream {index} never started ({len(self.streams)} so far)")
+            time.sleep(0.005)
+        log = self.streams[index]
+        if not log.done.wait(max(0.0, deadline - time.monotonic())):
+            raise AssertionError(f"stream {index} still running after {timeout}s: {log}")
+        return log
+
     def close(self) -> None:
         self._stopping.set()
         self._server.shutdown()
@@ -154,45 +283,131 @@ class FakeProviders:
             return self._queues[api].popleft() if self._queues[api] else Scripted()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
+        return type("BoundHandler", (Handler,), {"fake": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:
-                api = PATHS.get(self.path.split("?")[0])
-                length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                if api is None:
-                    self._send(404, b'{"error": "no such path"}', {})
-                    return
-                with fake._lock:
-                    fake.requests.append(Recorded(api, self.path, {k.lower(): v for k, v in self.headers.items()},
-                                                  body))
-                reply = fake._next(api)
-                if reply.delay and fake._stopping.wait(reply.delay):
-                    return
-                if reply.raw is not None:
-                    payload = reply.raw
-                elif reply.status == 200:
-                    payload = json.dumps(success(api, body, reply)).encode()
-                else:
-                    payload = json.dumps(error(api, reply.status)).encode()
-                self._send(reply.status, payload, reply.headers, reply.trickle)
+class _ClientGone(Exception):
+    """The client closed the connection of a stream the fake was still writing."""
 
-            def _send(self, status: int, payload: bytes, headers: dict[str, str], trickle: float = 0.0) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(payload)))
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    write(self.wfile, payload, trickle, fake._stopping)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up first (a timeout test): nothing to answer
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # keep test output clean
+class _Stopping(Exception):
+    """The server is shutting down: a stream in progress stops."""
 
-        return Handler
+
+class Handler(BaseHTTPRequestHandler):
+    """Answers one connection's requests for `fake` (set on a subclass per server)."""
+
+    protocol_version = "HTTP/1.1"
+    fake: FakeProviders
+
+    def do_POST(self) -> None:
+        api = PATHS.get(self.path.split("?")[0])
+        length = int(self.headers.get("content-length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        if api is None:
+            self._send(404, b'{"error": "no such path"}', {})
+            return
+        with self.fake._lock:
+            self.fake.requests.append(Recorded(api, self.path, {k.lower(): v for k, v in self.headers.items()},
+                                               body))
+        reply = self.fake._next(api)
+        if reply.delay and self.fake._stopping.wait(reply.delay):
+            return
+        if body.get("stream") is True and reply.status == 200:
+            self._stream(api, body, reply)
+            return
+        if reply.raw is not None:
+            payload = reply.raw
+        elif reply.status == 200:
+            payload = json.dumps(success(api, body, reply)).encode()
+        else:
+            payload = json.dumps(error(api, reply.status)).encode()
+        self._send(reply.status, payload, reply.headers, reply.trickle)
+
+    def _send(self, status: int, payload: bytes, headers: dict[str, str], trickle: float = 0.0) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            write(self.wfile, payload, trickle, self.fake._stopping)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up first (a timeout test): nothing to answer
+
+    def _stream(self, api: Api, body: dict[str, Any], reply: Scripted) -> None:
+        """Answer as the API streams: chunked, one write per event; `raw`, if given, is the whole body."""
+        log = StreamLog(api)
+        with self.fake._lock:
+            self.fake.streams.append(log)
+        head, tail = ([reply.raw], []) if reply.raw is not None else stream_events(api, body, reply)
+        try:
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("cache-control", "no-cache")
+            self.send_header("transfer-encoding", "chunked")
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            for event in head:
+                self._event(log, event, reply.pause)
+            if reply.cut_before_usage:
+                self.close_connection = True  # no terminating chunk: the body ends mid-way
+                return
+            if reply.hold_last is not None:
+                self._wait(HOLD_SECONDS, reply.hold_last)
+            for i, event in enumerate(tail):
+                self._event(log, event, reply.pause, last=i == len(tail) - 1)
+            if not tail:
+                self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError, _ClientGone):
+            log.closed_early = True
+            self.close_connection = True
+        except _Stopping:
+            self.close_connection = True
+        finally:
+            log.done.set()
+
+    def _event(self, log: StreamLog, event: bytes, pause: float, last: bool = False) -> None:
+        """One event, as one chunk; the last one with the chunk that ends the body, in the same write, so
+        a client that closes once it has the last event cannot make it look unsent."""
+        if log.events and pause:
+            self._wait(pause)
+        # A write to a closed connection can still succeed (the reset comes later): look before writing.
+        if self._client_gone():
+            raise _ClientGone
+        self.wfile.write(b"%x\r\n%s\r\n%s" % (len(event), event, b"0\r\n\r\n" if last else b""))
+        self.wfile.flush()
+        log.last_event_at = time.monotonic()
+        log.first_event_at = log.first_event_at or log.last_event_at
+        log.events += 1
+        log.final_sent = last
+
+    def _wait(self, seconds: float, until: threading.Event | None = None) -> None:
+        """Wait `seconds`, or until `until` is set; a client that closes meanwhile is noticed at once
+        (without sending it anything), and so is the server stopping."""
+        deadline = time.monotonic() + seconds
+        while not (until is not None and until.is_set()):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if self.fake._stopping.is_set():
+                raise _Stopping
+            # Readable means closed: the client sends nothing more on this connection while it reads.
+            readable, _, _ = select.select([self.connection], [], [], min(remaining, 0.01))
+            if readable and self._client_gone():
+                raise _ClientGone
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed its end of the connection (EOF or reset waiting to be read)."""
+        readable, _, _ = select.select([self.connection], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep test output clean

@@ -240,10 +240,16 @@ export interface components {
             truncated?: boolean;
             /**
              * Stopped
-             * @description why the turn ended before the model's own answer: the code of the limit that refused its next model call, max_tool_steps, escalated (a person takes over) or a provider error after tools ran; null otherwise
+             * @description why the turn ended before the model's own answer: `stopped` (the stop route ended a streamed reply; the text is as far as it went), the code of the limit that refused its next model call, max_tool_steps, escalated (a person takes over) or a provider error (after tools ran, or cutting a stream short); null otherwise
              * @default null
              */
             stopped?: string | null;
+            /**
+             * Estimated
+             * @description the provider never reported this reply's usage (a stream stopped or cut short): tokens and cost are an upper bound, never more than the turn reserved
+             * @default false
+             */
+            estimated?: boolean;
         };
         /** ChatRequest */
         ChatRequest: {
@@ -494,6 +500,18 @@ export interface components {
              * @description a reply: the tools its turn called
              */
             function_calls?: components["schemas"]["FunctionCall"][];
+            /**
+             * Stopped
+             * @description why the turn ended before the model's own answer: `stopped` (the stop route ended a streamed reply; the text is as far as it went), the code of the limit that refused its next model call, max_tool_steps, escalated (a person takes over) or a provider error (after tools ran, or cutting a stream short); null otherwise
+             * @default null
+             */
+            stopped?: string | null;
+            /**
+             * Estimated
+             * @description the provider never reported this reply's usage (a stream stopped or cut short): tokens and cost are an upper bound, never more than the turn reserved
+             * @default false
+             */
+            estimated?: boolean;
         };
         /** MessageRatingRequest */
         MessageRatingRequest: {

@@ -3,6 +3,10 @@
 A turn may take several model calls: when the model asks for tools, they run and the model is called again with
 their results, at most MAX_TOOL_STEPS calls in all. Each call reserves its own worst case first; the ledger's
 `advance` charges a finished call and reserves the next in one transaction, so no call ever runs unbudgeted.
+
+POST /chat and POST /chat/stream run the same turn (`_run`, a generator of TurnEvents): /chat drains it and answers
+with its result, the stream sends each event as it happens. A streamed call that is stopped, or cut after text
+arrived, keeps that text and is charged an upper bound of what it used (never above its reservation): `estimated`.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -24,6 +28,7 @@ from aichat.errors import (
     IdempotencyKeyReused,
     LimitExceeded,
     ModelNotPriced,
+    ProviderError,
     RequestInProgress,
     SessionNotActive,
     TurnNotRecorded,
@@ -45,16 +50,18 @@ from aichat.metrics import ChatMetrics
 from aichat.models import ChatMetadata, ChatRequest, ChatResponse, EscalateRequest, FunctionCall
 from aichat.pricing import PriceTable, Usage, micros_to_cents
 from aichat.prompts import Prompts
-from aichat.providers import Completion, CompletionRequest, ModelRoute, ToolCall, ToolResult, Turn
-from aichat.providers.failover import Failover
+from aichat.providers import Completion, CompletionRequest, ModelRoute, TextDelta, ToolCall, ToolResult, Turn
+from aichat.providers.failover import Failover, StreamStopped
 from aichat.providers.registry import Providers
 from aichat.records import MessageRecord, SessionRecord
 from aichat.sessions import SessionService
 from aichat.settings import Settings
+from aichat.stops import StopFlags, StopWatch
 from aichat.store import Store
 from aichat.tenants import TenantLimitsCache
 from aichat.tickets import TicketStore
 from aichat.tools import ToolContext, ToolRegistry
+from aichat.turn_events import ReplyText, StepFinished, StepStarted, ToolRan, TurnEvent, TurnStarted
 
 # What the tool calls of one turn may take of its reply's item, results and arguments included.
 MAX_TURN_TOOL_BYTES = 200_000
@@ -66,6 +73,11 @@ _STEP_LIMIT = "I stopped after {steps} steps; the actions listed are what was do
 _PROVIDER_FAILED = ("I did the actions listed, but could not write an answer: the model provider failed. Send your "
                     "message again to continue.")
 _BUDGET_STOPPED = "I did the actions listed, but had to stop there:"
+# A stream's reservation may be swept this long after its deadline: room for its tools' last call and the settle.
+STREAM_SETTLE_SECONDS = 30
+
+# A turn as its events, ending with the answer (the generator's return value).
+TurnRun = Generator[TurnEvent, None, ChatResponse]
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,19 @@ class _Answer:
     route: ModelRoute
     completion: Completion
     cost_micros: int
+    estimated: bool = False  # a streamed call that ended without the provider's usage: cost is an upper bound
+
+
+@dataclass
+class _Heard:
+    """What a streamed model call has sent so far: the route answering, and its text."""
+
+    route: ModelRoute | None = None
+    pieces: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
 
 
 @dataclass
@@ -96,6 +121,7 @@ class _Steps:
     latency_ms: float = 0.0
     tool_bytes: int = 0
     over_reservation: bool = False
+    stop_reads: int = 0  # how often a stream read its stop flag
 
     def add_call(self, record: dict[str, Any]) -> None:
         self.records.append(record)
@@ -137,7 +163,7 @@ def _response(session_id: str, reply: MessageRecord) -> ChatResponse:
             tokens=reply.input_tokens + reply.output_tokens, input_tokens=reply.input_tokens,
             output_tokens=reply.output_tokens, cost_cents=micros_to_cents(reply.cost_micros),
             model=reply.model or "", provider=reply.provider or "", message_id=reply.id, truncated=reply.truncated,
-            stopped=reply.stopped))
+            stopped=reply.stopped, estimated=reply.estimated))
 
 
 def _total(usages: Iterable[Usage]) -> Usage:
@@ -154,7 +180,7 @@ class ChatService:
     def __init__(self, settings: Settings, store: Store, ledger: TurnLedger, providers: Providers,
                  prices: PriceTable, prompts: Prompts, limits: TenantLimitsCache, clock: Clock, failover: Failover,
                  metrics: ChatMetrics, tools: ToolRegistry, tickets: TicketStore,
-                 sessions: SessionService) -> None:
+                 sessions: SessionService, stops: StopFlags, stream_failover: Failover) -> None:
         self._settings = settings
         self._metrics = metrics
         self._store = store
@@ -168,6 +194,8 @@ class ChatService:
         self._tools = tools
         self._tickets = tickets
         self._sessions = sessions
+        self._stops = stops
+        self._stream_failover = stream_failover
 
     def send(self, caller: Identity, body: ChatRequest, remaining_seconds: float | None = None,
              idempotency_key: str | None = None) -> ChatResponse:
@@ -183,7 +211,7 @@ class ChatService:
             pk=keys.turn_key_pk(caller.tenant_id, caller.user_id, idempotency_key), request_hash=_request_hash(body),
             claimed_at=at, expires_at=at + self._settings.IDEMPOTENCY_EXPIRY_SECONDS)
         try:
-            return self._turn(caller, body, body.session_id, now, remaining_seconds, claim)
+            return _drain(self._run(caller, body, body.session_id, now, remaining_seconds, claim))
         except KeyTaken as taken:
             assert claim is not None
             if taken.request_hash != claim.request_hash:
@@ -193,15 +221,27 @@ class ChatService:
             if taken.status != "failed":
                 raise RequestInProgress() from None
             # The earlier turn got no answer and was charged nothing: this retry takes its place, in its session.
-            return self._turn(caller, body, taken.session_id, now, remaining_seconds,
-                              replace(claim, replaces_failed=True))
+            return _drain(self._run(caller, body, taken.session_id, now, remaining_seconds,
+                                    replace(claim, replaces_failed=True)))
+
+    def stream(self, caller: Identity, body: ChatRequest, remaining_seconds: float | None = None) -> TurnRun:
+        """The turn as it happens: TurnStarted once its first call is reserved (a refusal raises before it), then
+        steps, text deltas and tool calls; the answer is the generator's return value.
+
+        The turn settles before the generator ends, whoever reads it: a caller whose client left reads it to its
+        end. A stop asked for through the table (StopFlags) ends the reply where it is, stored as `stopped`.
+        """
+        now = self._clock()
+        deadline = self._settings.STREAM_DEADLINE_SECONDS + STREAM_SETTLE_SECONDS
+        remaining = deadline if remaining_seconds is None else min(remaining_seconds, deadline)
+        return self._run(caller, body, body.session_id, now, remaining, None, streamed=True)
 
     def replay(self, caller: Identity, session_id: str, reply_id: str) -> ChatResponse:
         """The answer a turn gave, rebuilt from its stored reply (for a repeated Idempotency-Key)."""
         return _response(session_id, self._store.message(session_id, reply_id, caller))
 
-    def _turn(self, caller: Identity, body: ChatRequest, session_id: str | None, now: datetime,
-              remaining_seconds: float | None, claim: KeyClaim | None) -> ChatResponse:
+    def _run(self, caller: Identity, body: ChatRequest, session_id: str | None, now: datetime,
+             remaining_seconds: float | None, claim: KeyClaim | None, streamed: bool = False) -> TurnRun:
         day = utc_day(now)
         limits = self._limits.for_tenant(caller.tenant_id)
         turn = self._prepare(caller, body, session_id, iso(now))
@@ -216,42 +256,48 @@ class ChatService:
             raise self._refused(refused, tenant_id=caller.tenant_id,
                                 session_id=None if turn.is_new else turn.session.id) from None
         request_keys(session_id=reservation.session_id)  # on every later line, the failover's retries included
+        yield TurnStarted(session_id=reservation.session_id, user_message_id=user_message.id)
         session = replace(turn.session, id=reservation.session_id)
         context = ToolContext(caller=caller, session=session, turn_id=user_message.id, now=iso(now),
                               tickets=self._tickets,
                               escalate=lambda reason: self._escalate(caller, session.id, reason))
         steps = _Steps()
         request = turn.request
-        started = self._failover.start()
+        watch = self._stops.watch(session.id, user_message.id, self._settings.STOP_CHECK_SECONDS) if streamed else None
+        started = (self._stream_failover if streamed else self._failover).start()
         while True:
             called = time.perf_counter()
+            heard = _Heard()
+            yield StepStarted(reservation.step)
             try:
-                answered, completion = self._failover.complete(turn.routes, request, started)
+                answered, completion = yield from self._call(turn.routes, request, started, watch, heard,
+                                                             reservation.step)
+            except StreamStopped:
+                steps.stop_reads = watch.reads if watch else 0
+                logger().info("stream stopped", extra={"step": reservation.step, **_ids(reservation)})
+                yield StepFinished(reservation.step)
+                return self._settle(reservation, turn, user_message, steps, self._estimated(heard, turn, request),
+                                    heard.text, "stopped")
             except BaseException as e:
-                code = e.code if isinstance(e, ChatError) else "internal"
-                logger().warning("provider failed", extra={
-                    "provider": turn.routes[0].provider, "model": turn.routes[0].model, "code": code,
-                    "step": reservation.step, **_ids(reservation)})
-                self._metrics.provider_failed(turn.routes[0].provider, code)
-                if steps.records:
-                    # Tools have acted: keep what was done, charged what its finished model calls cost.
-                    return self._settle(reservation, turn, user_message, steps, None, _PROVIDER_FAILED, code)
-                # No answer, so nothing to charge: give the reservation back (or leave it to the sweeper).
-                self._release(reservation)
-                if isinstance(e, ChatError):
-                    # The session exists now (a first message made it): the caller retries there, not in a new one.
-                    e.extra.setdefault("session_id", reservation.session_id)
-                raise
+                steps.stop_reads = watch.reads if watch else 0
+                return self._failed(e, reservation, turn, user_message, steps, heard, request)
             steps.latency_ms += (time.perf_counter() - called) * 1000
+            steps.stop_reads = watch.reads if watch else 0
             answer = _Answer(answered, completion, self._prices.cost_micros(answered.model,
                                                                              recordable(completion.usage)))
             if not completion.tool_calls:
+                yield StepFinished(reservation.step)
                 return self._settle(reservation, turn, user_message, steps, answer, completion.text, None)
             if reservation.step >= self._tools.max_steps:
                 # The model wants more steps than a turn may take: answer with what was done.
                 text = completion.text or _STEP_LIMIT.format(steps=self._tools.max_steps)
+                yield StepFinished(reservation.step)
                 return self._settle(reservation, turn, user_message, steps, answer, text, "max_tool_steps")
+            ran = len(steps.records)
             ends_turn = self._run_tools(completion, turn, context, steps, started)
+            for record in steps.records[ran:]:
+                yield ToolRan(record)
+            yield StepFinished(reservation.step)
             if ends_turn:
                 return self._settle(reservation, turn, user_message, steps, answer, _ESCALATED, "escalated")
             request = replace(request, messages=(*request.messages, *steps.turns[-2:]))
@@ -265,6 +311,55 @@ class ChatService:
                                     f"{_BUDGET_STOPPED} {error.detail}", error.code)
             steps.over_reservation |= answer.cost_micros > reservation.amount_micros
             steps.answers.append(answer)
+
+    def _failed(self, error: BaseException, reservation: Reservation, turn: _Turn, user_message: MessageRecord,
+                steps: _Steps, heard: _Heard, request: CompletionRequest) -> ChatResponse:
+        """A model call that failed: keep what the turn did (charged what it cost), or release it and raise."""
+        code = error.code if isinstance(error, ChatError) else "internal"
+        logger().warning("provider failed", extra={
+            "provider": turn.routes[0].provider, "model": turn.routes[0].model, "code": code,
+            "step": reservation.step, **_ids(reservation)})
+        self._metrics.provider_failed(turn.routes[0].provider, code)
+        if heard.pieces:
+            # A stream cut after text arrived: the provider billed it, so keep it, charged an upper bound.
+            return self._settle(reservation, turn, user_message, steps, self._estimated(heard, turn, request),
+                                heard.text, code)
+        if steps.records:
+            # Tools have acted: keep what was done, charged what its finished model calls cost.
+            return self._settle(reservation, turn, user_message, steps, None, _PROVIDER_FAILED, code)
+        # No answer, so nothing to charge: give the reservation back (or leave it to the sweeper).
+        self._release(reservation)
+        if isinstance(error, ChatError):
+            # The session exists now (a first message made it): the caller retries there, not in a new one.
+            error.extra.setdefault("session_id", reservation.session_id)
+        raise error
+
+    def _call(self, routes: list[ModelRoute], request: CompletionRequest, started: float, watch: StopWatch | None,
+              heard: _Heard, step: int) -> Generator[TurnEvent, None, tuple[ModelRoute, Completion]]:
+        """One model call: whole (no `watch`), or streamed, each piece of text an event as it arrives."""
+        if watch is None:
+            return self._failover.complete(routes, request, started)
+        for route, part in self._stream_failover.stream(routes, request, started, watch,
+                                                        self._settings.STOP_CHECK_SECONDS):
+            heard.route = route
+            if isinstance(part, TextDelta):
+                if part.text:
+                    heard.pieces.append(part.text)
+                    yield ReplyText(step, part.text)
+                continue
+            return route, part
+        raise ProviderError("The model provider's stream ended without its reply; send your message again.")
+
+    def _estimated(self, heard: _Heard, turn: _Turn, request: CompletionRequest) -> _Answer:
+        """A streamed call that ended without the provider's usage, charged at most what it can have used: every
+        input token the request can hold, and an output token per byte of text received (up to max_tokens)."""
+        route = heard.route or turn.routes[0]
+        usage = Usage(input_tokens=request.input_token_bound(),
+                      output_tokens=min(len(heard.text.encode()), request.max_tokens))
+        cost = self._prices.worst_case_micros(route.model, usage.input_tokens, usage.output_tokens)
+        completion = Completion(text=heard.text, usage=usage, model=route.model, provider=route.provider,
+                                stop_reason="stopped")
+        return _Answer(route, completion, cost, estimated=True)
 
     def _refused(self, refused: BudgetRefused, **ids: Any) -> LimitExceeded:
         """The refusal a client sees for a model call no budget left room for; one log line and one count."""
@@ -356,6 +451,7 @@ class ChatService:
         truncated = fitted.truncated or (answer is not None and answer.completion.cut_at_max_tokens)
         cost = sum(a.cost_micros for a in answers)
         over = steps.over_reservation or (answer is not None and answer.cost_micros > reservation.amount_micros)
+        estimated = answer is not None and answer.estimated
         uncounted = recordable(answer.completion.usage).total_tokens if answer else 0
         try:
             done = self._clock()
@@ -367,6 +463,7 @@ class ChatService:
                 output_tokens=usage.output_tokens, cost_micros=cost, model=last.completion.model,
                 provider=last.completion.provider, day=reservation.day, truncated=truncated, over_reservation=over,
                 function_calls=steps.records or None, tool_steps=steps.stored or None, stopped=stopped,
+                estimated=estimated,
             )
             settled = self._ledger.settle(reservation, user_message, reply, uncounted, iso(done))
         except Exception as e:
@@ -382,7 +479,8 @@ class ChatService:
                 "model": last.route.model, "tokens": usage.total_tokens, "input_tokens": reply.input_tokens,
                 "output_tokens": usage.output_tokens, "cost_micros": cost, "latency_ms": round(steps.latency_ms),
                 "truncated": truncated, "stop_reason": last.completion.stop_reason, "model_calls": len(answers),
-                "tool_calls": len(steps.records), "stopped": stopped})
+                "tool_calls": len(steps.records), "stopped": stopped, "estimated": estimated,
+                "stop_reads": steps.stop_reads})
         else:
             logger().error("turn was released before it settled; its reply is not stored", extra=_ids(reservation))
         if over:
@@ -397,6 +495,16 @@ class ChatService:
 
     def _escalate(self, caller: Identity, session_id: str, reason: str) -> None:
         self._sessions.escalate(caller, session_id, EscalateRequest(reason=reason), by="model")
+
+
+def _drain(turn: TurnRun) -> ChatResponse:
+    """Run a turn to its end, its events unread; its answer."""
+    while True:
+        try:
+            next(turn)
+        except StopIteration as done:
+            answer: ChatResponse = done.value
+            return answer
 
 
 def _ids(reservation: Reservation) -> dict[str, str]:

@@ -193,6 +193,7 @@ class TurnLedger:
             user_day.charge(session_charge, _USER_DAY_ATTRS[session_charge.counter])
             tenant_day.add(sessions=1)
             item = items.session_item(session, self._expiry())
+            item["live_turn"] = s(message.id)  # the turn a stop asks to end (aichat/stops.py)
             for charge in charges:
                 if charge.counter in _SESSION_ATTRS:
                     attr = _SESSION_ATTRS[charge.counter]
@@ -202,7 +203,8 @@ class TurnLedger:
             entries.append(({"Put": {"TableName": self._table, "Item": item,
                                      "ConditionExpression": "attribute_not_exists(PK)"}}, None))
         else:
-            meta = Update(key=items.session_key(session.id), sets={"updated_at": s(message.created_at)})
+            meta = Update(key=items.session_key(session.id), sets={"updated_at": s(message.created_at),
+                                                                   "live_turn": s(message.id)})
             meta.conditions.append("attribute_exists(PK) AND tenant_id = :tenant AND user_id = :user "
                                    "AND #status = :active")
             meta.names["#status"] = "status"

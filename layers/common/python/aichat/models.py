@@ -107,6 +107,12 @@ class EscalateRequest(_Request):
 
 _TRUNCATED = ("the reply was cut short: the model stopped at the deployment's MAX_TOKENS, or the reply was cut to "
               "what MAX_TOKENS allows or a message can hold")
+_STOPPED = ("why the turn ended before the model's own answer: `stopped` (the stop route ended a streamed reply; the "
+            "text is as far as it went), the code of the limit that refused its next model call, max_tool_steps, "
+            "escalated (a person takes over) or a provider error (after tools ran, or cutting a stream short); null "
+            "otherwise")
+_ESTIMATED = ("the provider never reported this reply's usage (a stream stopped or cut short): tokens and cost are "
+              "an upper bound, never more than the turn reserved")
 
 
 class FunctionCall(_Response):
@@ -129,9 +135,8 @@ class ChatMetadata(_Response):
     provider: str
     message_id: str
     truncated: bool = Field(default=False, description=_TRUNCATED)
-    stopped: str | None = Field(default=None, description=(
-        "why the turn ended before the model's own answer: the code of the limit that refused its next model call, "
-        "max_tool_steps, escalated (a person takes over) or a provider error after tools ran; null otherwise"))
+    stopped: str | None = Field(default=None, description=_STOPPED)
+    estimated: bool = Field(default=False, description=_ESTIMATED)
 
 
 class ChatResponse(_Response):
@@ -173,6 +178,15 @@ class MessageOut(_Response):
     feedback_text: str | None = None
     truncated: bool = Field(default=False, description=_TRUNCATED)
     function_calls: list[FunctionCall] = Field(default_factory=list, description="a reply: the tools its turn called")
+    stopped: str | None = Field(default=None, description=_STOPPED)
+    estimated: bool = Field(default=False, description=_ESTIMATED)
+
+
+class StopResponse(_Response):
+    session_id: str
+    message_id: str | None = Field(description=(
+        "the user message whose turn was asked to stop (its reply ends where it is, marked stopped); null when no "
+        "turn has run in the session yet. A turn that had already ended is not changed."))
 
 
 class HistoryResponse(_Response):

@@ -60,6 +60,7 @@ class MessageRecord:
     function_calls: list[dict[str, Any]] | None = None
     tool_steps: list[dict[str, Any]] | None = None
     stopped: str | None = None  # a reply: why its turn ended before the model answered (a limit's code, …)
+    estimated: bool = False  # a reply: no usage came from the provider (a stream stopped or cut); cost is a bound
 
     def to_api(self) -> MessageOut:
         role = "assistant" if self.role == "assistant" else "user"
@@ -67,4 +68,5 @@ class MessageRecord:
         return MessageOut(id=self.id, role=role, content=self.content, created_at=self.created_at,
                           tokens=self.tokens, status=self.status, feedback=rating,
                           feedback_text=self.feedback_text, truncated=self.truncated,
-                          function_calls=[FunctionCall(**call) for call in self.function_calls or []])
+                          function_calls=[FunctionCall(**call) for call in self.function_calls or []],
+                          stopped=self.stopped if role == "assistant" else None, estimated=self.estimated)

@@ -125,6 +125,13 @@ class Settings(BaseModel):
     LLM_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=25)] = 12
     LLM_MAX_RETRIES: Annotated[int, Field(ge=0, le=5)] = 2
     LLM_DEADLINE_SECONDS: Annotated[float, Field(gt=0, le=25)] = 22
+    # POST /chat/stream answers as it goes, so no gateway cuts it at 30 s: its whole turn (every model call, tools,
+    # retries) has this long, bounded by the streaming function's timeout (900 s at most, with room to settle).
+    STREAM_DEADLINE_SECONDS: Annotated[float, Field(gt=0, le=840)] = 120
+    # How often a stream reads its session's stop flag (POST /sessions/{id}/stop writes it, from another function).
+    STOP_CHECK_SECONDS: Annotated[float, Field(ge=0.05, le=10)] = 1.0
+    # The offline model streams word by word; a pause per word shows a reply growing (demos, browser tests).
+    OFFLINE_STREAM_PAUSE_SECONDS: Annotated[float, Field(ge=0, le=5)] = 0.0
 
     # A key comes from the variable itself, or from a Secrets Manager secret or an SSM SecureString by name.
     OPENAI_API_KEY: str | None = Field(default=None, repr=False)

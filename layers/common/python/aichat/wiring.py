@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from aichat.providers.registry import Providers
 from aichat.ratings import MessageRatings
 from aichat.sessions import SessionService
 from aichat.settings import Settings, load_settings
+from aichat.stops import StopFlags
 from aichat.store import Store
 from aichat.tenants import TenantLimitsCache
 from aichat.usage_records import UsageRecords
@@ -60,10 +62,18 @@ class Services:
 
         tickets = TicketStore(self._db(), self.settings.TABLE_NAME, retention_days=self.settings.RETENTION_DAYS,
                               clock=self._clock, events=self._events)
+        policy = RetryPolicy.from_settings(self.settings)
         return ChatService(self.settings, self.store, self.ledger, self._providers, self._prices,
                            Prompts(self.settings.SYSTEM_PROMPTS), self._limits, self._clock,
-                           Failover(self._providers.get, RetryPolicy.from_settings(self.settings)), ChatMetrics(),
-                           ToolRegistry(self.settings), tickets, self.sessions)
+                           Failover(self._providers.get, policy), ChatMetrics(),
+                           ToolRegistry(self.settings), tickets, self.sessions, self.stops,
+                           Failover(self._providers.get, replace(policy,
+                                                                 deadline=self.settings.STREAM_DEADLINE_SECONDS)))
+
+    @cached_property
+    def stops(self) -> StopFlags:
+        """The sessions' stop flags: written by POST /sessions/{id}/stop, read by the stream it stops."""
+        return StopFlags(self._db(), self.settings.TABLE_NAME)
 
     def _db(self) -> DynamoDBClient:
         return self._dynamodb or aws_client("dynamodb", self.settings, self.settings.DYNAMODB_ENDPOINT_URL)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -118,9 +118,30 @@ class Completion:
         return self.stop_reason in CUT_AT_MAX_TOKENS
 
 
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of a streamed reply's text, as the provider sent it."""
+
+    text: str
+
+
+# What a provider's stream yields: text as it comes, then one Completion (the whole reply and its usage).
+StreamPart = TextDelta | Completion
+
+
 class Provider(Protocol):
     """A model behind one call; adapters turn SDK errors into ProviderError/ProviderTimeout."""
 
     name: str
 
     def complete(self, request: CompletionRequest) -> Completion: ...
+
+    def stream(self, request: CompletionRequest) -> Iterator[StreamPart]:
+        """The reply as it is written: TextDelta for each piece of text, then, last, the Completion whose text is
+        every delta joined, with its tool calls assembled and the usage the provider reported at the end.
+
+        A stream that ends before the provider reported its usage raises `stream_cut()` (faults); SDK errors are
+        mapped as `complete` maps them. Closing the generator closes the provider's HTTP stream, so it stops
+        writing (and billing).
+        """
+        ...

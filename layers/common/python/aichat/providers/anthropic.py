@@ -8,13 +8,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import anthropic
+import httpx2  # the SDK's transport: its errors escape the SDK while a stream is read
 
 from aichat.pricing import Usage
-from aichat.providers import Completion, CompletionRequest, ToolCall, ToolSpec, Turn
-from aichat.providers.faults import malformed, sdk_faults
+from aichat.providers import Completion, CompletionRequest, StreamPart, TextDelta, ToolCall, ToolSpec, Turn
+from aichat.providers.faults import malformed, sdk_faults, stream_cut
 
 # The tool_use ids the API accepts; an id from another provider that does not fit is mapped (_tool_use_id).
 _TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
@@ -33,17 +36,40 @@ class AnthropicProvider:
 
     def complete(self, request: CompletionRequest) -> Completion:
         """One message, or ProviderError / ProviderTimeout / ProviderNotConfigured."""
-        messages = _messages(request.messages)
-        # No temperature: this SDK no longer offers sampling settings, and current Claude models refuse them.
-        options: dict[str, Any] = {}
-        if request.timeout_seconds is not None:
-            options["timeout"] = request.timeout_seconds
-        if request.tools:
-            options["tools"] = [_tool(spec) for spec in request.tools]
         with sdk_faults(self.name, anthropic):
-            response = self._client.messages.create(model=request.model, system=request.system, messages=messages,
-                                                    max_tokens=request.max_tokens, **options)
+            response = self._client.messages.create(**_arguments(request))
         return _completion(response, request)
+
+    def stream(self, request: CompletionRequest) -> Iterator[StreamPart]:
+        """The message as it is written: TextDelta pieces, then the Completion (see Provider.stream)."""
+        reply = _StreamedReply(request.model)
+        with sdk_faults(self.name, anthropic):
+            events = self._client.messages.create(**_arguments(request), stream=True)
+            with events:  # closes the HTTP stream when the caller stops early (GeneratorExit) or anything fails
+                try:
+                    for event in events:
+                        if text := reply.add(event):
+                            yield TextDelta(text)
+                except httpx2.TimeoutException as e:
+                    # Raised as the SDK raises it before the stream, so it is mapped the same way.
+                    raise anthropic.APITimeoutError(request=events.response.request) from e
+                except httpx2.RequestError as e:
+                    # The connection dropped after the reply began: some of it arrived, so it is a cut, not a
+                    # provider that could not be reached.
+                    raise stream_cut() from e
+        yield reply.completion()
+
+
+def _arguments(request: CompletionRequest) -> dict[str, Any]:
+    """The messages.create() arguments a request becomes, streamed or not."""
+    # No temperature: this SDK no longer offers sampling settings, and current Claude models refuse them.
+    arguments: dict[str, Any] = {"model": request.model, "system": request.system,
+                                 "messages": _messages(request.messages), "max_tokens": request.max_tokens}
+    if request.timeout_seconds is not None:
+        arguments["timeout"] = request.timeout_seconds
+    if request.tools:
+        arguments["tools"] = [_tool(spec) for spec in request.tools]
+    return arguments
 
 
 def _tool(spec: ToolSpec) -> dict[str, Any]:
@@ -100,16 +126,40 @@ def _tool_use_id(call_id: str) -> str:
 
 def _tool_calls(blocks: list[Any]) -> tuple[ToolCall, ...]:
     """The tool_use blocks of the answer, in order, with their input as JSON text."""
-    calls = []
-    for block in blocks:
-        if getattr(block, "type", None) != "tool_use":
-            continue
-        call_id, name, arguments = block.id, block.name, block.input
-        if not (isinstance(call_id, str) and call_id and isinstance(name, str) and name
-                and isinstance(arguments, dict)):
-            raise malformed()
-        calls.append(ToolCall(id=call_id, name=name, arguments=json.dumps(arguments)))
-    return tuple(calls)
+    return tuple(_call(block.id, block.name, block.input) for block in blocks
+                 if getattr(block, "type", None) == "tool_use")
+
+
+def _call(call_id: Any, name: Any, arguments: Any) -> ToolCall:
+    """A tool call, if Anthropic sent one: an id, a name and the input object."""
+    if not (isinstance(call_id, str) and call_id and isinstance(name, str) and name and isinstance(arguments, dict)):
+        raise malformed()
+    return ToolCall(id=call_id, name=name, arguments=json.dumps(arguments))
+
+
+# Every count Anthropic reports; a message_delta may repeat any of them, cumulative, so the last value is the count.
+_USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+
+
+def _reported(usage: Any) -> dict[str, int]:
+    """The counts a usage object carries; a field left out or null is not reported."""
+    try:
+        return {name: int(value) for name in _USAGE_FIELDS if (value := getattr(usage, name, None)) is not None}
+    except (TypeError, ValueError) as e:
+        raise malformed() from e
+
+
+def _usage(counts: Mapping[str, int]) -> Usage:
+    """The counts as priced: input and output must have been reported, the cache counts default to 0."""
+    if "input_tokens" not in counts or "output_tokens" not in counts:
+        raise malformed()
+    # input_tokens excludes the cached tokens: each prompt token is counted in exactly one of the three.
+    usage = Usage(input_tokens=counts["input_tokens"], output_tokens=counts["output_tokens"],
+                  cache_read_tokens=counts.get("cache_read_input_tokens", 0),
+                  cache_write_tokens=counts.get("cache_creation_input_tokens", 0))
+    if min(usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens) < 0:
+        raise malformed()
+    return usage
 
 
 def _completion(response: Any, request: CompletionRequest) -> Completion:
@@ -118,18 +168,97 @@ def _completion(response: Any, request: CompletionRequest) -> Completion:
         blocks = list(response.content)
         text = "".join(block.text for block in blocks if getattr(block, "type", None) == "text")
         calls = _tool_calls(blocks)
-        usage = response.usage
-        # input_tokens excludes the cached tokens: each prompt token is counted in exactly one of the three.
-        counts = Usage(input_tokens=int(usage.input_tokens), output_tokens=int(usage.output_tokens),
-                       cache_read_tokens=int(getattr(usage, "cache_read_input_tokens", None) or 0),
-                       cache_write_tokens=int(getattr(usage, "cache_creation_input_tokens", None) or 0))
+        counts = _usage(_reported(response.usage))
         stop = response.stop_reason
     except (AttributeError, TypeError, ValueError) as e:
         raise malformed() from e
-    if not isinstance(text, str) or min(counts.input_tokens, counts.output_tokens, counts.cache_read_tokens,
-                                         counts.cache_write_tokens) < 0:
+    if not isinstance(text, str):
         raise malformed()
     model = response.model if isinstance(getattr(response, "model", None), str) else request.model
     return Completion(text=text, usage=counts, model=model, provider="anthropic", stop_reason=str(stop or "unknown"),
                       tool_calls=calls)
 
+
+@dataclass
+class _PartialCall:
+    """A streamed tool_use block so far: its id and name, and its input as pieces of JSON text."""
+
+    id: Any
+    name: Any
+    pieces: list[str] = field(default_factory=list)
+
+    def call(self) -> ToolCall:
+        text = "".join(self.pieces)
+        try:
+            value = json.loads(text) if text.strip() else {}  # a tool without parameters streams no input
+        except ValueError as e:
+            raise malformed() from e
+        return _call(self.id, self.name, value)
+
+
+@dataclass
+class _StreamedReply:
+    """A streamed message as its events arrive; `completion()` once they have all come."""
+
+    model: str
+    texts: list[str] = field(default_factory=list)
+    calls: dict[int, _PartialCall] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    finished: bool = False  # a message_delta came: the usage is final
+    stop: str | None = None
+
+    def add(self, event: Any) -> str:
+        """Take in one event; returns the text it carries ("" for none)."""
+        # Unvalidated models, as in _completion: check every field this reads.
+        try:
+            take = _TAKES.get(event.type)  # the others (content_block_stop, message_stop) carry nothing
+            text = take(self, event) if take else ""
+        except (AttributeError, TypeError) as e:
+            raise malformed() from e
+        if not isinstance(text, str):
+            raise malformed()
+        if text:
+            self.texts.append(text)
+        return text
+
+    def _message_start(self, event: Any) -> str:
+        message = event.message
+        if isinstance(getattr(message, "model", None), str) and message.model:
+            self.model = message.model
+        self.counts.update(_reported(message.usage))
+        return ""
+
+    def _content_block_start(self, event: Any) -> Any:
+        block = event.content_block
+        if block.type == "tool_use":
+            self.calls[event.index] = _PartialCall(block.id, block.name)
+        return block.text if block.type == "text" else ""
+
+    def _content_block_delta(self, event: Any) -> Any:
+        delta = event.delta
+        if delta.type == "input_json_delta":
+            if event.index not in self.calls or not isinstance(delta.partial_json, str):
+                raise malformed()
+            self.calls[event.index].pieces.append(delta.partial_json)
+        return delta.text if delta.type == "text_delta" else ""  # thinking, signatures, citations: not reply text
+
+    def _message_delta(self, event: Any) -> str:
+        self.counts.update(_reported(event.usage))
+        self.finished = True
+        self.stop = event.delta.stop_reason or self.stop
+        return ""
+
+    def completion(self) -> Completion:
+        """The whole reply; stream_cut() when the stream ended before Anthropic reported its final usage."""
+        if not self.finished:
+            raise stream_cut()
+        calls = tuple(call.call() for _, call in sorted(self.calls.items()))
+        return Completion(text="".join(self.texts), usage=_usage(self.counts), model=self.model,
+                          provider="anthropic", stop_reason=str(self.stop or "unknown"), tool_calls=calls)
+
+
+# What each event that carries part of the reply adds to it.
+_TAKES: dict[str, Callable[[_StreamedReply, Any], Any]] = {
+    "message_start": _StreamedReply._message_start, "content_block_start": _StreamedReply._content_block_start,
+    "content_block_delta": _StreamedReply._content_block_delta, "message_delta": _StreamedReply._message_delta,
+}

@@ -6,22 +6,27 @@ retried here at most LLM_MAX_RETRIES times, honouring Retry-After, and never mul
 
 from __future__ import annotations
 
+import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
 from aichat.logs import logger
-from aichat.providers import Completion, CompletionRequest, ModelRoute, Provider
+from aichat.providers import Completion, CompletionRequest, ModelRoute, Provider, StreamPart, TextDelta
 from aichat.providers.faults import timed_out
 from aichat.settings import Settings
 
 # With less time than this left, another attempt could only time out: give up (or fall back) instead.
 _MIN_ATTEMPT_SECONDS = 1.0
+
+
+class StreamStopped(Exception):
+    """The turn's stop was asked for while its reply streamed: the provider's stream was closed."""
 
 
 @dataclass(frozen=True)
@@ -77,11 +82,8 @@ class Failover:
         for index, route in enumerate(routes):
             if last is not None and self._remaining(started) < self._policy.min_attempt:
                 break
-            try:
-                provider = self._get(route.provider)
-            except ProviderNotConfigured:
-                if index == 0:
-                    raise
+            provider = self._provider(route, first=index == 0)
+            if provider is None:
                 continue  # a fallback without a key cannot help; the first route's error stands
             try:
                 return route, self._attempts(provider, replace(request, model=route.model), started)
@@ -98,6 +100,85 @@ class Failover:
             raise ProviderTimeout("The model provider could not be tried in time; send your message again.")
         raise last
 
+    def stream(self, routes: Sequence[ModelRoute], request: CompletionRequest, started: float,
+               stop_requested: Callable[[], bool], check_every: float) -> Iterator[tuple[ModelRoute, StreamPart]]:
+        """The reply of the first route that starts one, part by part with the route: text, then the Completion.
+
+        Retries and the fallback apply only until a route has sent its first part; after that an error, the
+        deadline (ProviderTimeout) or a stop (StreamStopped, `stop_requested` asked at least every `check_every`
+        seconds while waiting) ends the stream, and the provider's stream is closed.
+        """
+        last: ProviderError | ProviderTimeout | None = None
+        for index, route in enumerate(routes):
+            if last is not None and self._remaining(started) < self._policy.min_attempt:
+                break
+            provider = self._provider(route, first=index == 0)
+            if provider is None:
+                continue  # a fallback without a key cannot help; the first route's error stands
+            try:
+                feed, part = self._first_part(provider, replace(request, model=route.model), started,
+                                              stop_requested, check_every)
+            except ProviderTimeout as error:
+                last = error
+            except ProviderError as error:
+                if not error.transient:
+                    raise
+                last = error
+            else:
+                # The route has started its reply: from here on it is the only one, whatever happens.
+                try:
+                    while True:
+                        yield route, part
+                        if not isinstance(part, TextDelta):
+                            return
+                        part = feed.next(lambda: self._remaining(started), stop_requested, check_every)
+                finally:
+                    feed.close()
+            if index + 1 < len(routes):
+                _log("falling back", provider=route.provider, model=route.model, code=last.code,
+                     to=routes[index + 1].provider, to_model=routes[index + 1].model)
+        if last is None:
+            raise ProviderTimeout("The model provider could not be tried in time; send your message again.")
+        raise last
+
+    def _first_part(self, provider: Provider, request: CompletionRequest, started: float,
+                    stop_requested: Callable[[], bool], check_every: float) -> tuple[_Feed, StreamPart]:
+        """A stream opened and its first part read, retried on transient errors as `complete` retries."""
+        retry = 0
+        while True:
+            feed = _Feed(provider, replace(request, timeout_seconds=min(
+                self._policy.attempt_timeout, max(self._remaining(started), 0.001))))
+            try:
+                return feed, feed.next(lambda: self._remaining(started), stop_requested, check_every)
+            except ProviderError as error:
+                feed.close()
+                wait = self._retry_wait(error, retry, started) if error.transient else None
+                if wait is None:
+                    raise
+                _log("retrying", provider=provider.name, model=request.model, retry=retry + 1,
+                     wait_seconds=round(wait, 3), retry_after=error.retry_after)
+                self._sleep(wait)
+                retry += 1
+            except BaseException:
+                feed.close()
+                raise
+
+    def _provider(self, route: ModelRoute, *, first: bool) -> Provider | None:
+        """The route's provider; None for a fallback without a key (ProviderNotConfigured for the first route)."""
+        try:
+            return self._get(route.provider)
+        except ProviderNotConfigured:
+            if first:
+                raise
+            return None
+
+    def _retry_wait(self, error: ProviderError, retry: int, started: float) -> float | None:
+        """How long to wait before retrying after a transient error; None when no retry is left or fits."""
+        if retry >= self._policy.max_retries:
+            return None
+        wait = max(error.retry_after or 0.0, self._policy.backoff(retry, self._rng))
+        return None if wait + self._policy.min_attempt > self._remaining(started) else wait
+
     def _attempts(self, provider: Provider, request: CompletionRequest, started: float) -> Completion:
         retry = 0
         while True:
@@ -106,11 +187,9 @@ class Failover:
                 attempt = replace(request, timeout_seconds=min(self._policy.attempt_timeout, max(remaining, 0.001)))
                 return within(remaining, partial(provider.complete, attempt))
             except ProviderError as error:
-                if not error.transient or retry >= self._policy.max_retries:
-                    raise
-                wait = max(error.retry_after or 0.0, self._policy.backoff(retry, self._rng))
-                if wait + self._policy.min_attempt > self._remaining(started):
-                    raise  # the provider asks for more patience than this turn has left
+                wait = self._retry_wait(error, retry, started) if error.transient else None
+                if wait is None:
+                    raise  # not transient, no retry left, or more patience asked for than this turn has left
                 _log("retrying", provider=provider.name, model=request.model, retry=retry + 1,
                      wait_seconds=round(wait, 3), retry_after=error.retry_after)
                 self._sleep(wait)
@@ -145,6 +224,56 @@ def within(seconds: float, call: Callable[[], Completion]) -> Completion:
     if failure:
         raise failure[0]
     return outcome[0]
+
+
+class _Feed:
+    """A provider's stream read in a daemon thread, so the reader waits for each part within the wall-clock
+    deadline however slowly the provider sends; closed, the thread closes the provider's stream at its next part."""
+
+    def __init__(self, provider: Provider, request: CompletionRequest) -> None:
+        self._parts: queue.SimpleQueue[tuple[StreamPart | None, BaseException | None]] = queue.SimpleQueue()
+        self._closed = threading.Event()
+        threading.Thread(target=self._read, args=(provider, request), name="provider-stream", daemon=True).start()
+
+    def _read(self, provider: Provider, request: CompletionRequest) -> None:
+        parts = provider.stream(request)
+        try:
+            for part in parts:
+                if self._closed.is_set():
+                    return
+                self._parts.put((part, None))
+            self._parts.put((None, None))
+        except BaseException as e:  # handed to the reader's thread, whatever it is
+            self._parts.put((None, e))
+        finally:
+            close = getattr(parts, "close", None)
+            if close is not None:
+                close()
+
+    def next(self, remaining: Callable[[], float], stop_requested: Callable[[], bool],
+             check_every: float) -> StreamPart:
+        """The next part; ProviderTimeout past the deadline, StreamStopped once a stop is asked for."""
+        while True:
+            left = remaining()
+            if left <= 0:
+                raise timed_out()
+            try:
+                part, error = self._parts.get(timeout=min(left, check_every))
+            except queue.Empty:
+                if stop_requested():
+                    raise StreamStopped() from None
+                continue
+            if error is not None:
+                raise error
+            if part is None:
+                raise ProviderError("The model provider's stream ended without its reply; send your message again.",
+                                    transient=True)
+            if stop_requested():
+                raise StreamStopped()
+            return part
+
+    def close(self) -> None:
+        self._closed.set()
 
 
 def _log(message: str, **fields: Any) -> None:

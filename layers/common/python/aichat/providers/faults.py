@@ -53,6 +53,14 @@ def malformed() -> ProviderError:
     )
 
 
+def stream_cut() -> ProviderError:
+    """The 502 for a stream that ended before the provider reported what it used (cut mid-reply)."""
+    return ProviderError(
+        "The model provider's stream ended before the reply was complete. What arrived is kept; send your message "
+        "again to continue.", transient=True,
+    )
+
+
 def status_error(provider: str, status: int, headers: Mapping[str, str]) -> ProviderError | ProviderNotConfigured:
     """The error for an HTTP error status from the provider; 429 and 5xx are transient."""
     if status in (401, 403):

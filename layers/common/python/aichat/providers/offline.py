@@ -10,12 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from aichat.pricing import Usage
-from aichat.providers import Completion, CompletionRequest, ToolCall, ToolSpec, Turn
+from aichat.providers import Completion, CompletionRequest, StreamPart, TextDelta, ToolCall, ToolSpec, Turn
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+# A streamed word: the word and the spaces after it (or leading spaces), so the deltas join to the reply exactly.
+_WORD = re.compile(r"\s*\S+\s*|\s+")
 _PER_MESSAGE = 4
 _CREATE_TICKET = re.compile(r"create a ticket", re.IGNORECASE)
 _TALK_TO_A_PERSON = re.compile(r"talk to a person", re.IGNORECASE)
@@ -34,6 +38,18 @@ class OfflineProvider:
     """Answers from the conversation itself, so the same request always gets the same reply."""
 
     name = "offline"
+
+    def __init__(self, pause_seconds: float = 0.0) -> None:
+        self._pause = pause_seconds
+
+    def stream(self, request: CompletionRequest) -> Iterator[StreamPart]:
+        """The same reply as `complete`, word by word, pausing `pause_seconds` before each word."""
+        completion = self.complete(request)
+        for word in _WORD.findall(completion.text):
+            if self._pause:
+                time.sleep(self._pause)
+            yield TextDelta(word)
+        yield completion
 
     def complete(self, request: CompletionRequest) -> Completion:
         last = request.messages[-1] if request.messages else None

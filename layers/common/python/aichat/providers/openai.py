@@ -6,13 +6,15 @@ The only module that imports `openai`; the registry imports it on first use, so 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import openai
 
 from aichat.pricing import Usage
-from aichat.providers import Completion, CompletionRequest, ToolCall, ToolSpec, Turn
-from aichat.providers.faults import malformed, sdk_faults
+from aichat.providers import Completion, CompletionRequest, StreamPart, TextDelta, ToolCall, ToolSpec, Turn
+from aichat.providers.faults import malformed, sdk_faults, stream_cut
 
 # OpenAI refuses a tool call id longer than this (400 string_above_max_length); ids of other providers are shorter,
 # but one from elsewhere that is not is mapped, the same way for the call and its result.
@@ -32,20 +34,44 @@ class OpenAIProvider:
 
     def complete(self, request: CompletionRequest) -> Completion:
         """One chat completion, or ProviderError / ProviderTimeout / ProviderNotConfigured."""
+        with sdk_faults(self.name, openai):
+            response = self._client.chat.completions.create(**self._arguments(request))
+        return _completion(response, request)
+
+    def stream(self, request: CompletionRequest) -> Iterator[StreamPart]:
+        """The completion as it is written: TextDelta pieces, then the Completion (see Provider.stream)."""
+        reply = _StreamedReply(request.model)
+        with sdk_faults(self.name, openai):
+            # include_usage: without it OpenAI never says what a streamed reply used.
+            chunks = self._client.chat.completions.create(**self._arguments(request), stream=True,
+                                                          stream_options={"include_usage": True})
+            with chunks:  # closes the HTTP stream when the caller stops early (GeneratorExit) or anything fails
+                try:
+                    for chunk in chunks:
+                        if text := reply.add(chunk):
+                            yield TextDelta(text)
+                except openai.APITimeoutError:
+                    raise
+                except openai.APIConnectionError as e:
+                    # The connection dropped after the reply began: some of it arrived, so it is a cut, not a
+                    # provider that could not be reached.
+                    raise stream_cut() from e
+        yield reply.completion()
+
+    def _arguments(self, request: CompletionRequest) -> dict[str, Any]:
+        """The create() arguments a request becomes, streamed or not."""
         messages: list[Any] = [{"role": "system", "content": request.system}]
         for turn in request.messages:
             messages += _messages(turn)
-        options: dict[str, Any] = {self._max_tokens_parameter: request.max_tokens}
+        arguments: dict[str, Any] = {"model": request.model, "messages": messages,
+                                     self._max_tokens_parameter: request.max_tokens}
         if request.temperature is not None:
-            options["temperature"] = request.temperature
+            arguments["temperature"] = request.temperature
         if request.timeout_seconds is not None:
-            options["timeout"] = request.timeout_seconds
+            arguments["timeout"] = request.timeout_seconds
         if request.tools:  # no tool options at all otherwise: a server without tool support still answers
-            options["tools"] = [_tool(spec) for spec in request.tools]
-        with sdk_faults(self.name, openai):
-            response = self._client.chat.completions.create(model=request.model, messages=messages, **options)
-        return _completion(response, request)
-
+            arguments["tools"] = [_tool(spec) for spec in request.tools]
+        return arguments
 
 def _tool(spec: ToolSpec) -> dict[str, Any]:
     """A function tool, in strict mode unless the spec says otherwise: the model's arguments follow `parameters`
@@ -78,18 +104,32 @@ def _tool_calls(message: Any) -> tuple[ToolCall, ...]:
     calls = getattr(message, "tool_calls", None) or []
     if not isinstance(calls, list):
         raise malformed()
-    parsed = []
-    for call in calls:
-        if getattr(call, "type", None) != "function":
-            continue
-        function = call.function
-        call_id, name, arguments = call.id, function.name, function.arguments
-        if not (isinstance(call_id, str) and call_id and isinstance(name, str) and name
-                and isinstance(arguments, str)):
-            raise malformed()
-        parsed.append(ToolCall(id=call_id, name=name, arguments=arguments))
-    return tuple(parsed)
+    return tuple(_call(call.id, call.function.name, call.function.arguments) for call in calls
+                 if getattr(call, "type", None) == "function")
 
+
+def _call(call_id: Any, name: Any, arguments: Any) -> ToolCall:
+    """A tool call, if OpenAI sent one: an id, a name and the arguments as text."""
+    if not (isinstance(call_id, str) and call_id and isinstance(name, str) and name and isinstance(arguments, str)):
+        raise malformed()
+    return ToolCall(id=call_id, name=name, arguments=arguments)
+
+
+def _usage(usage: Any) -> Usage:
+    """OpenAI's usage as priced; raises malformed() for anything but counts."""
+    try:
+        prompt = int(usage.prompt_tokens)
+        output = int(usage.completion_tokens)
+        details = getattr(usage, "prompt_tokens_details", None)
+        cached = int(getattr(details, "cached_tokens", None) or 0)
+        written = int(getattr(details, "cache_write_tokens", None) or 0)
+    except (AttributeError, TypeError, ValueError) as e:
+        raise malformed() from e
+    if min(prompt, output, cached, written) < 0:
+        raise malformed()
+    # prompt_tokens counts every prompt token, the cached (and cache-written) ones included.
+    return Usage(input_tokens=max(prompt - cached - written, 0), output_tokens=output, cache_read_tokens=cached,
+                 cache_write_tokens=written)
 
 def _completion(response: Any, request: CompletionRequest) -> Completion:
     # The SDK builds its models without validation, so check the shape here: a reply we cannot price is no reply.
@@ -100,22 +140,83 @@ def _completion(response: Any, request: CompletionRequest) -> Completion:
         text = message.content if message.content is not None else message.refusal
         if text is None and calls:
             text = ""  # content is null beside tool calls
-        usage = response.usage
-        prompt = int(usage.prompt_tokens)
-        output = int(usage.completion_tokens)
-        details = getattr(usage, "prompt_tokens_details", None)
-        cached = int(getattr(details, "cached_tokens", None) or 0)
-        written = int(getattr(details, "cache_write_tokens", None) or 0)
+        usage = _usage(response.usage)
         stop = choice.finish_reason
     except (AttributeError, IndexError, TypeError, ValueError) as e:
         raise malformed() from e
-    if not isinstance(text, str) or min(prompt, output, cached, written) < 0:
+    if not isinstance(text, str):
         raise malformed()
     model = response.model if isinstance(getattr(response, "model", None), str) else request.model
-    return Completion(
-        text=text,
-        # prompt_tokens counts every prompt token, the cached (and cache-written) ones included.
-        usage=Usage(input_tokens=max(prompt - cached - written, 0), output_tokens=output, cache_read_tokens=cached,
-                    cache_write_tokens=written),
-        model=model, provider="openai", stop_reason=str(stop or "unknown"), tool_calls=calls,
-    )
+    return Completion(text=text, usage=usage, model=model, provider="openai", stop_reason=str(stop or "unknown"),
+                      tool_calls=calls)
+
+
+@dataclass
+class _PartialCall:
+    """A streamed tool call so far: id, type and name come with its first piece, the arguments in pieces."""
+
+    id: Any = None
+    type: Any = None
+    name: Any = None
+    arguments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _StreamedReply:
+    """A streamed completion as its chunks arrive; `completion()` once they have all come."""
+
+    model: str
+    texts: list[str] = field(default_factory=list)
+    calls: dict[int, _PartialCall] = field(default_factory=dict)
+    usage: Usage | None = None
+    stop: str | None = None
+
+    def add(self, chunk: Any) -> str:
+        """Take in one chunk; returns the text it carries ("" for none)."""
+        # Unvalidated models, as in _completion: check every field this reads.
+        try:
+            if isinstance(getattr(chunk, "model", None), str) and chunk.model:
+                self.model = chunk.model
+            if getattr(chunk, "usage", None) is not None:
+                self.usage = _usage(chunk.usage)
+            if not chunk.choices:
+                return ""  # the usage chunk (include_usage) has no choices
+            choice = chunk.choices[0]
+            delta = choice.delta
+            # A refusal is the model's answer too, as in _completion.
+            text = (delta.content or "") + (getattr(delta, "refusal", None) or "")
+            for piece in getattr(delta, "tool_calls", None) or []:
+                self._add_call(piece)
+            if choice.finish_reason is not None:
+                self.stop = str(choice.finish_reason)
+        except (AttributeError, IndexError, TypeError, ValueError) as e:
+            raise malformed() from e
+        if not isinstance(text, str):
+            raise malformed()
+        if text:
+            self.texts.append(text)
+        return text
+
+    def _add_call(self, piece: Any) -> None:
+        index = piece.index
+        if not isinstance(index, int):
+            raise malformed()
+        call = self.calls.setdefault(index, _PartialCall())
+        function = getattr(piece, "function", None)
+        call.id = piece.id or call.id
+        call.type = getattr(piece, "type", None) or call.type
+        call.name = getattr(function, "name", None) or call.name
+        arguments = getattr(function, "arguments", None)
+        if arguments is not None:
+            if not isinstance(arguments, str):
+                raise malformed()
+            call.arguments.append(arguments)
+
+    def completion(self) -> Completion:
+        """The whole reply; stream_cut() when the stream ended before OpenAI reported its usage."""
+        if self.usage is None:
+            raise stream_cut()
+        calls = tuple(_call(call.id, call.name, "".join(call.arguments))
+                      for _, call in sorted(self.calls.items()) if call.type in (None, "function"))
+        return Completion(text="".join(self.texts), usage=self.usage, model=self.model, provider="openai",
+                          stop_reason=self.stop or "unknown", tool_calls=calls)

@@ -18,7 +18,7 @@ from aichat.settings import Settings
 def _offline(settings: Settings, keys: ApiKeys) -> Provider:
     from aichat.providers.offline import OfflineProvider
 
-    return OfflineProvider()
+    return OfflineProvider(pause_seconds=settings.OFFLINE_STREAM_PAUSE_SECONDS)
 
 
 def _openai(settings: Settings, keys: ApiKeys) -> Provider:
