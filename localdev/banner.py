@@ -10,6 +10,7 @@ from typing import Any
 from localdev.database import Database
 from localdev.gateway import GatewayRoute
 from localdev.schedules import Schedule
+from localdev.streams import StreamRoute
 
 TITLE = "AI chat - local server"
 DYNAMODB_LINE = "  DynamoDB: "
@@ -43,7 +44,7 @@ def ready(url: str) -> str:
 
 
 def lines(settings: Any, environ: Mapping[str, str], routes: Sequence[GatewayRoute], schedules: Sequence[Schedule],
-          url: str) -> list[str]:
+          url: str, streams: Sequence[StreamRoute] = ()) -> list[str]:
     """The banner after the DynamoDB line, up to and including the ready line."""
     secret = "LOCAL_JWT_SECRET" if environ.get("LOCAL_JWT_SECRET") else "the default LOCAL_JWT_SECRET"
     return [
@@ -52,6 +53,8 @@ def lines(settings: Any, environ: Mapping[str, str], routes: Sequence[GatewayRou
         f"  Routes:   {len(routes)} from template.yaml",
         *(f"            {route.method:6} {route.path}  ->  {route.function}{'' if route.authorized else '  (no token)'}"
           for route in sorted(routes, key=lambda r: r.path)),
+        *(f"  Stream:   {route.method:6} {route.path}  ->  {route.function} (an ASGI app; in AWS under the Lambda "
+          "Web Adapter)" for route in streams),
         *(f"  Schedule: {s.function} every {s.every_seconds} s ({s.rule})" for s in schedules),
         f"  Docs:     {url}/docs  {url}/redoc  {url}/openapi.json",
         ready(url),

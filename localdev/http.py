@@ -31,6 +31,7 @@ from typing import Any, ParamSpec, TypeVar
 import uvicorn
 
 from localdev.gateway import INTERNAL_ERROR, Chunks, HttpRequest, HttpResponse, json_response
+from localdev.streams import StreamFront, StreamTarget
 
 Respond = Callable[[HttpRequest, str], HttpResponse]
 Scope = MutableMapping[str, Any]
@@ -128,10 +129,12 @@ def _reject(future: asyncio.Future[T], error: BaseException) -> None:
 
 
 class HttpApp:
-    """The ASGI application: an HTTP request in, `respond(request, host)` in a thread, its response out."""
+    """The ASGI application: an HTTP request in, `respond(request, host)` in a thread, its response out; a request
+    for a streaming route goes to that function's own ASGI app instead (`streams`)."""
 
-    def __init__(self, respond: Respond) -> None:
+    def __init__(self, respond: Respond, streams: StreamFront | None = None) -> None:
         self.respond = respond
+        self.streams = streams
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no lifespan events are sent (lifespan="off"), and no WebSockets are served
@@ -140,6 +143,13 @@ class HttpApp:
         if body is None:
             return  # the client left before sending its whole body
         request = _request(scope, body)
+        target = self.streams.target(request) if self.streams is not None else None
+        if isinstance(target, StreamTarget):
+            await target.serve(scope, body, receive, send)
+            return
+        if target is not None:  # the front's own answer (401)
+            await _write(target, scope["method"] == "HEAD", receive, send)
+            return
         server_host, server_port = scope.get("server") or ("127.0.0.1", 0)
         host = request.header("host") or f"{server_host}:{server_port}"
         try:

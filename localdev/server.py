@@ -29,6 +29,7 @@ from localdev.gateway import gateway_from_template
 from localdev.lambdas import Functions, put_layer_on_path
 from localdev.paths import DATA_DIR, ROOT, TEMPLATE
 from localdev.schedules import Scheduler, schedules_from_template
+from localdev.streams import StreamFront, stream_routes
 from localdev.template import load_template
 from localdev.timing import DynamoDBTimer
 
@@ -115,19 +116,23 @@ def serve(args: argparse.Namespace, environ: MutableMapping[str, str]) -> int:
         put_layer_on_path()
         # The layer is imported only now, with the environment it reads at import in place.
         from aichat.errors import ConfigurationError
+        from aichat.routes import STREAM_ROUTES
         from aichat.settings import load_settings
 
         try:
             settings = load_settings()
             functions = Functions([*gateway.routes, *schedules])
+            streams = StreamFront(stream_routes(STREAM_ROUTES, ROOT), token.secret_from(environ), gateway.cors,
+                                  log=None if args.quiet else _log)
         except ConfigurationError as e:
             sys.stderr.write(f"Configuration error: {e}\n")
             return 2
         api = Api(gateway, functions.handlers, token.secret_from(environ), timer=timer,
                   log=None if args.quiet else _log)
         scheduler = Scheduler(schedules, functions.invoke, _log)
-        with http.HttpServer(http.HttpApp(api.handle), listener) as server:
-            for line in banner.lines(settings, environ, gateway.routes, schedules, f"http://{HOST}:{server.port}"):
+        with http.HttpServer(http.HttpApp(api.handle, streams), listener) as server:
+            for line in banner.lines(settings, environ, gateway.routes, schedules, f"http://{HOST}:{server.port}",
+                                     list(streams.routes.values())):
                 _say(line)
             scheduler.start()
             try:

@@ -42,9 +42,18 @@ def test_the_document_is_valid_openapi_3_1(spec: dict[str, Any]) -> None:
     validate(spec)
 
 
-def test_the_document_has_exactly_the_routes_of_template_yaml(spec: dict[str, Any]) -> None:
+def test_the_document_has_exactly_the_routes_of_template_yaml_and_the_streaming_routes(spec: dict[str, Any]) -> None:
     documented = {(method, path) for path, operations in spec["paths"].items() for method in operations}
-    assert documented == set(template_routes())
+    streaming = {(r.method.lower(), r.path) for r in routes.STREAM_ROUTES}
+    assert documented == set(template_routes()) | streaming
+
+
+def test_a_streaming_route_documents_its_event_stream_its_request_and_its_json_errors(spec: dict[str, Any]) -> None:
+    operation = spec["paths"]["/api/v1/ai/chat/stream"]["post"]
+    assert list(operation["responses"]["200"]["content"]) == ["text/event-stream"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/ChatRequest")
+    assert {"400", "401", "404", "422", "503"} <= set(operation["responses"])
+    assert "useChat" in operation["description"]
 
 
 def test_every_api_route_documents_its_request_response_and_error_schemas(spec: dict[str, Any]) -> None:

@@ -110,6 +110,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ai/sessions/{session_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop the reply streaming in the session
+         * @description The streamed reply in flight ends where it is (within about STOP_CHECK_SECONDS), stored as far as it went with `stopped` set and charged at most its reservation. The stream is told through the table, so this works from any function or container.
+         */
+        post: operations["stopReply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ai/sessions/{session_id}/messages/{message_id}/feedback": {
         parameters: {
             query?: never;
@@ -138,6 +158,26 @@ export interface paths {
         get: operations["getUsage"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/chat/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a message and get the reply as it is written (AI SDK UI message stream v1)
+         * @description The same body, identity and budgets as POST /chat. A refusal or invalid input is the usual JSON error; once the first model call is reserved the answer is `text/event-stream` in the AI SDK's UI message stream protocol v1 (`useChat` reads it): `start` (its messageMetadata has session_id), per model call `start-step`, `text-start`/`text-delta`/`text-end`, `tool-input-available` and `tool-output-available`/`tool-output-error`, `finish-step`; then `message-metadata` (the metadata of POST /chat's answer, with session_id), `finish` and `data: [DONE]`. A failure after the stream began is an `error` part (and a transient `data-error` part with the code) before `finish`. The turn settles before the stream ends, even if the client left; POST /sessions/{id}/stop ends it early.
+         */
+        post: operations["chatStream"];
         delete?: never;
         options?: never;
         head?: never;
@@ -610,6 +650,27 @@ export interface components {
             context?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * StopRequest
+         * @description POST /sessions/{id}/stop takes an empty object (`{}`), or the session's id again.
+         */
+        StopRequest: {
+            /**
+             * Session Id
+             * @default null
+             */
+            session_id?: string | null;
+        };
+        /** StopResponse */
+        StopResponse: {
+            /** Session Id */
+            session_id: string;
+            /**
+             * Message Id
+             * @description the user message whose turn was asked to stop (its reply ends where it is, marked stopped); null when no turn has run in the session yet. A turn that had already ended is not changed.
+             */
+            message_id: string | null;
         };
         /**
          * UsageResponse
@@ -1218,6 +1279,93 @@ export interface operations {
             };
         };
     };
+    stopReply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": components["schemas"]["StopRequest"];
+            };
+        };
+        responses: {
+            /** @description Stop the reply streaming in the session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StopResponse"];
+                };
+            };
+            /** @description code: `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `session_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
     rateMessage: {
         parameters: {
             query?: never;
@@ -1388,6 +1536,96 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {unknown} */
                         code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    chatStream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "message": "How do I reset a customer password?",
+                 *       "session_id": null
+                 *     }
+                 */
+                "application/json": components["schemas"]["ChatRequest"];
+            };
+        };
+        responses: {
+            /** @description Send a message and get the reply as it is written (AI SDK UI message stream v1) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description code: `daily_cost_limit_exceeded`, `daily_session_limit_exceeded`, `session_cost_limit_exceeded`, `session_message_limit_exceeded`, `session_not_active`, `tenant_missing`, `user_daily_cost_limit_exceeded` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "daily_cost_limit_exceeded" | "daily_session_limit_exceeded" | "session_cost_limit_exceeded" | "session_message_limit_exceeded" | "session_not_active" | "tenant_missing" | "user_daily_cost_limit_exceeded";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `session_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `model_not_priced`, `provider_not_configured`, `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "model_not_priced" | "provider_not_configured" | "storage_unavailable";
                     };
                 };
             };

@@ -129,26 +129,29 @@ Endpoint = Callable[[Request], Reply]
 
 def handle(event: Mapping[str, Any], settings: Settings, endpoint: Endpoint) -> LambdaResponse:
     """Run one endpoint; every error, expected or not, leaves as JSON {detail, code}, never a traceback."""
-    logs.request_keys(**_request_keys(event, settings))
+    logs.request_keys(**request_keys_of(event, settings))
     try:
         return endpoint(Request(event, settings)).to_lambda()
-    except ChatError as error:
+    except Exception as e:
+        return error_reply(e).to_lambda()
+
+
+def error_reply(error: Exception) -> Reply:
+    """The JSON reply for an error: its own status and body for a ChatError, 503 storage_unavailable for DynamoDB
+    out of reach, else a bare 500 (logged with its traceback); the one place errors become HTTP."""
+    if isinstance(error, ChatError):
         if error.status >= 500:
             logs.logger().warning("request failed", extra={"code": error.code, "cause": _cause(error.__cause__)})
-        return Reply(error.body(), error.status).to_lambda()
-    except (BotoCoreError, ClientError) as e:
-        if not _unavailable(e):
-            logs.logger().exception("unhandled error")
-            return _internal_error()
-        logs.logger().warning("storage unavailable", extra={"cause": _cause(e)})
+        return Reply(error.body(), error.status)
+    if isinstance(error, BotoCoreError | ClientError) and _unavailable(error):
+        logs.logger().warning("storage unavailable", extra={"cause": _cause(error)})
         unavailable = StorageUnavailable("The conversation store is unavailable right now; try again in a moment.")
-        return Reply(unavailable.body(), unavailable.status).to_lambda()
-    except Exception:
-        logs.logger().exception("unhandled error")
-        return _internal_error()
+        return Reply(unavailable.body(), unavailable.status)
+    logs.logger().exception("unhandled error")
+    return Reply({"detail": "Something went wrong on our side; try again shortly.", "code": "internal_error"}, 500)
 
 
-def _request_keys(event: Mapping[str, Any], settings: Settings) -> dict[str, str | None]:
+def request_keys_of(event: Mapping[str, Any], settings: Settings) -> dict[str, str | None]:
     """What every log line of this request carries: the route, the caller's tenant and user, the path's session.
 
     Ids only. The caller is read here for the logs alone: a request without a usable one is answered by its endpoint
@@ -176,11 +179,6 @@ def _cause(error: BaseException | None) -> str | None:
     if error is None:
         return None
     return repr(error) if isinstance(error, BotoCoreError | ClientError) else type(error).__name__
-
-
-def _internal_error() -> LambdaResponse:
-    return Reply({"detail": "Something went wrong on our side; try again shortly.", "code": "internal_error"},
-                 500).to_lambda()
 
 
 # What DynamoDB (or any AWS service) says when it is out of reach or over capacity after botocore's own retries.

@@ -43,8 +43,12 @@ def parse_roles(raw: Any) -> frozenset[str]:
 
 
 def identity_from_event(event: Mapping[str, Any], settings: Settings) -> Identity:
-    """The caller of an HTTP API (payload 2.0) request; 401 without a usable subject, 400 without a tenant."""
-    claims = (((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
+    """The caller of an API Gateway request (HTTP API payload 2.0, or a REST API's request context); 401 without a
+    usable subject, 400 without a tenant."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    # An HTTP API's JWT authorizer hands the claims over under `jwt`; a REST API's Cognito authorizer (the stream's
+    # front, which runs under the Lambda Web Adapter) as `claims` itself. Both as strings.
+    claims = (authorizer.get("jwt") or {}).get("claims") or authorizer.get("claims") or {}
     user_id = str(claims.get("sub") or "")
     if not user_id:
         raise Unauthorized("The token has no subject (sub) claim; sign in again.")

@@ -105,6 +105,12 @@ class EscalateRequest(_Request):
     session_id: Id | None = None
 
 
+class StopRequest(_Request):
+    """POST /sessions/{id}/stop takes an empty object (`{}`), or the session's id again."""
+
+    session_id: Id | None = None
+
+
 _TRUNCATED = ("the reply was cut short: the model stopped at the deployment's MAX_TOKENS, or the reply was cut to "
               "what MAX_TOKENS allows or a message can hold")
 _STOPPED = ("why the turn ended before the model's own answer: `stopped` (the stop route ended a streamed reply; the "

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from aichat import errors, models
-from aichat.routes import ROUTES, ApiRoute
+from aichat.routes import ROUTES, STREAM_ROUTES, ApiRoute
 
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "bearerAuth"
@@ -93,6 +93,10 @@ def _operation(route: ApiRoute, refs: SchemaRefs) -> dict[str, Any]:
         body_schema = {"type": "array", "items": body_schema}
     success: dict[str, Any] = {"description": route.summary,
                                "content": {"application/json": {"schema": body_schema}}}
+    if route.streams:
+        success["content"] = {"text/event-stream": {"schema": {
+            "type": "string", "description": "`data: {part}` events; the last message-metadata part carries the "
+                                             "fields of ChatMetadata"}}}
     if route.response_headers:
         success["headers"] = {name: {"description": text, "schema": {"type": "string"}}
                               for name, text in route.response_headers.items()}
@@ -132,7 +136,7 @@ def build_spec(title: str = "AI chat API", version: str = "0.1.0") -> dict[str, 
     """The OpenAPI 3.1 document of every route: request, response and error schemas, and the bearer JWT scheme."""
     refs, schemas = _component_schemas()
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
+    for route in (*ROUTES, *STREAM_ROUTES):
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, refs)
     for path, media_type, summary in DOCS_ROUTES:
         paths.setdefault(path, {})["get"] = _docs_operation(path, media_type, summary)

@@ -48,6 +48,9 @@ class ApiRoute:
     response_headers: Mapping[str, str] | None = None
     description: str = ""
     example: Mapping[str, Any] | None = None
+    # Answers as Server-Sent Events (the AI SDK's UI message stream): an ASGI app named `app` in its code folder,
+    # behind a front that streams (the Lambda Web Adapter), not the HTTP API.
+    streams: bool = False
 
 
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": 100}
@@ -98,6 +101,13 @@ ROUTES: tuple[ApiRoute, ...] = (
              example={"reason": "Complex billing issue requiring human review"},
              errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.SessionNotActive,
                      errors.EscalationNotDelivered)),
+    ApiRoute("POST", f"{API_PREFIX}/sessions/{{session_id}}/stop", "StopReplyFunction", "stop_reply", "stopReply",
+             "Stop the reply streaming in the session", models.StopResponse, request=models.StopRequest,
+             example={},
+             description="The streamed reply in flight ends where it is (within about STOP_CHECK_SECONDS), stored "
+                         "as far as it went with `stopped` set and charged at most its reservation. The stream is "
+                         "told through the table, so this works from any function or container.",
+             errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound)),
     ApiRoute("POST", f"{API_PREFIX}/sessions/{{session_id}}/messages/{{message_id}}/feedback",
              "RateMessageFunction", "rate_message", "rateMessage",
              "Thumbs up or down on one assistant reply", models.MessageOut, request=models.MessageRatingRequest,
@@ -109,4 +119,23 @@ ROUTES: tuple[ApiRoute, ...] = (
              params=(Param("date", "query", {"type": "string", "pattern": r"^(\d{4}-\d{2}-\d{2})?$"},
                            "a UTC day, YYYY-MM-DD; today when empty or left out"),),
              errors=(*_EVERY, errors.Forbidden, errors.InvalidInput)),
+)
+
+# The routes that stream: not on the HTTP API (it cannot stream), and not in ROUTES, whose routes it serves.
+STREAM_ROUTES: tuple[ApiRoute, ...] = (
+    ApiRoute("POST", f"{API_PREFIX}/chat/stream", "ChatStreamFunction", "chat_stream",
+             "chatStream", "Send a message and get the reply as it is written (AI SDK UI message stream v1)",
+             models.ChatResponse, request=models.ChatRequest, streams=True,
+             errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.SessionNotActive, *_LIMITS,
+                     errors.ProviderNotConfigured, errors.ModelNotPriced),
+             description="The same body, identity and budgets as POST /chat. A refusal or invalid input is the usual "
+                         "JSON error; once the first model call is reserved the answer is `text/event-stream` in "
+                         "the AI SDK's UI message stream protocol v1 (`useChat` reads it): `start` (its "
+                         "messageMetadata has session_id), per model call `start-step`, `text-start`/`text-delta`/"
+                         "`text-end`, `tool-input-available` and `tool-output-available`/`tool-output-error`, "
+                         "`finish-step`; then `message-metadata` (the metadata of POST /chat's answer, with "
+                         "session_id), `finish` and `data: [DONE]`. A failure after the stream began is an `error` "
+                         "part (and a transient `data-error` part with the code) before `finish`. The turn settles "
+                         "before the stream ends, even if the client left; POST /sessions/{id}/stop ends it early.",
+             example={"message": "How do I reset a customer password?", "session_id": None}),
 )

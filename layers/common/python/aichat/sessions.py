@@ -17,11 +17,14 @@ from aichat.models import (
     MessageOut,
     MessageRatingRequest,
     SessionOut,
+    StopRequest,
+    StopResponse,
 )
 from aichat.notifications import EscalationNotifier
 from aichat.providers.registry import Providers
 from aichat.ratings import MessageRatings
 from aichat.records import SessionRecord
+from aichat.stops import StopFlags
 from aichat.store import Store
 from aichat.tenants import TenantLimitsCache
 
@@ -30,7 +33,8 @@ class SessionService:
     """Everything about a session except the chat turn itself."""
 
     def __init__(self, store: Store, ratings: MessageRatings, ledger: TurnLedger, providers: Providers,
-                 limits: TenantLimitsCache, notifier: EscalationNotifier, events: DomainEvents, clock: Clock) -> None:
+                 limits: TenantLimitsCache, notifier: EscalationNotifier, events: DomainEvents, clock: Clock,
+                 stops: StopFlags) -> None:
         self._store = store
         self._ratings = ratings
         self._ledger = ledger
@@ -39,6 +43,7 @@ class SessionService:
         self._notifier = notifier
         self._events = events
         self._clock = clock
+        self.stops = stops  # the chat turn reads the same flags
 
     def create(self, caller: Identity, body: CreateSessionRequest) -> SessionOut:
         """Start a session, counted against the caller's sessions today."""
@@ -97,6 +102,12 @@ class SessionService:
         # After the notification, so an escalation that was undone is never announced; a failed publish is logged.
         self._events.publish(session_escalated(session, caller, by))
         return session.to_api()
+
+
+    def stop(self, caller: Identity, session_id: str, body: StopRequest) -> StopResponse:
+        """Ask the reply streaming in the caller's session to stop where it is (aichat/stops.py)."""
+        _same_session(session_id, body.session_id)
+        return StopResponse(session_id=session_id, message_id=self.stops.request(session_id, caller))
 
 
 def _same_session(path_id: str, body_id: str | None) -> None:

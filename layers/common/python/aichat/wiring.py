@@ -66,14 +66,9 @@ class Services:
         return ChatService(self.settings, self.store, self.ledger, self._providers, self._prices,
                            Prompts(self.settings.SYSTEM_PROMPTS), self._limits, self._clock,
                            Failover(self._providers.get, policy), ChatMetrics(),
-                           ToolRegistry(self.settings), tickets, self.sessions, self.stops,
+                           ToolRegistry(self.settings), tickets, self.sessions, self.sessions.stops,
                            Failover(self._providers.get, replace(policy,
                                                                  deadline=self.settings.STREAM_DEADLINE_SECONDS)))
-
-    @cached_property
-    def stops(self) -> StopFlags:
-        """The sessions' stop flags: written by POST /sessions/{id}/stop, read by the stream it stops."""
-        return StopFlags(self._db(), self.settings.TABLE_NAME)
 
     def _db(self) -> DynamoDBClient:
         return self._dynamodb or aws_client("dynamodb", self.settings, self.settings.DYNAMODB_ENDPOINT_URL)
@@ -148,7 +143,8 @@ def build(settings: Settings, *, dynamodb: DynamoDBClient | None = None, sns: SN
     notifier = EscalationNotifier(settings.ESCALATION_TOPIC_ARN, lambda: sns or aws_client("sns", settings))
     ratings = MessageRatings(db, settings.TABLE_NAME)
     publisher = domain_events(settings, events)
-    sessions = SessionService(store, ratings, ledger, registry, limits, notifier, publisher, clock)
+    sessions = SessionService(store, ratings, ledger, registry, limits, notifier, publisher, clock,
+                              StopFlags(db, settings.TABLE_NAME))
     return Services(settings, store, ledger, usage_records, registry, prices, limits, sessions, clock, dynamodb=db,
                     events=publisher)
 

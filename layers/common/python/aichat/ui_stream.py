@@ -1,0 +1,142 @@
+"""A chat turn as the AI SDK's UI message stream (protocol v1): Server-Sent Events that `useChat` reads.
+
+Each part is one `data: {json}` event; the stream ends with `data: [DONE]`. A step per model call (`start-step`,
+`finish-step`), the text as `text-start` / `text-delta` / `text-end`, each tool call as `tool-input-available`
+and its outcome as `tool-output-available` or `tool-output-error` (dynamic tools: the client declares none), the
+ids, tokens and cost in `message-metadata`, then `finish`. A failure after the stream began is an `error` part
+(and a transient `data-error` part carrying the API's code), then `finish` with reason `error`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from aichat.errors import ChatError
+from aichat.logs import logger
+from aichat.models import ChatResponse
+from aichat.turn_events import ReplyText, StepStarted, ToolRan, TurnEvent, TurnStarted
+
+# The response headers of a UI message stream; no-transform and X-Accel-Buffering keep proxies from holding it.
+HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform",
+           "x-vercel-ai-ui-message-stream": "v1", "x-accel-buffering": "no"}
+DONE = b"data: [DONE]\n\n"
+_INTERNAL = "Something went wrong on our side while answering; the reply so far is kept. Try again shortly."
+
+
+def sse(part: dict[str, Any]) -> bytes:
+    """One part as a Server-Sent Event."""
+    return b"data: " + json.dumps(part, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+
+
+class UiMessageParts:
+    """Turns a turn's events into protocol parts, keeping track of the text part open in the current step."""
+
+    def __init__(self) -> None:
+        self._open: str | None = None  # the id of the text part being written, if any
+        self._step_text: list[str] = []  # the current (at the end: the last) step's streamed text
+
+    def of(self, event: TurnEvent) -> list[dict[str, Any]]:
+        """The parts one event becomes."""
+        if isinstance(event, TurnStarted):
+            return [{"type": "start", "messageMetadata": {"session_id": event.session_id,
+                                                          "user_message_id": event.user_message_id}}]
+        if isinstance(event, StepStarted):
+            self._step_text = []
+            return [{"type": "start-step"}]
+        if isinstance(event, ReplyText):
+            parts = [] if self._open else self._start_text(f"text-{event.step}")
+            self._step_text.append(event.text)
+            return [*parts, {"type": "text-delta", "id": self._open, "delta": event.text}]
+        if isinstance(event, ToolRan):
+            return [*self._end_text(), *_tool_parts(event.record)]
+        return [*self._end_text(), {"type": "finish-step"}]
+
+    def finished(self, answer: ChatResponse) -> list[dict[str, Any]]:
+        """The closing parts: the answer's text where the stream did not already show it, metadata, finish."""
+        parts = self._end_text()
+        streamed = "".join(self._step_text)
+        if answer.message and not streamed.startswith(answer.message):
+            # Text the turn wrote itself (a hand-over, a limit reached after tools), not the model's stream.
+            parts += [*self._start_text("text-answer"),
+                      {"type": "text-delta", "id": "text-answer", "delta": answer.message}, *self._end_text()]
+        stopped = answer.metadata.stopped
+        if stopped is not None and stopped.startswith("provider_"):
+            parts += _error_parts(stopped, "The model provider's reply was cut short; what arrived is kept. Send "
+                                           "your message again to continue.", answer.session_id)
+        metadata = {"session_id": answer.session_id, **answer.metadata.model_dump(mode="json")}
+        return [*parts, {"type": "message-metadata", "messageMetadata": metadata},
+                {"type": "finish", "finishReason": _finish_reason(answer)}]
+
+    def failed(self, error: BaseException, session_id: str | None) -> list[dict[str, Any]]:
+        """The closing parts of a turn that raised: an error the reader can act on, then finish."""
+        if isinstance(error, ChatError):
+            code, detail = error.code, error.detail
+        else:
+            code, detail = "internal_error", _INTERNAL
+        return [*self._end_text(), *_error_parts(code, detail, session_id),
+                {"type": "finish", "finishReason": "error"}]
+
+    def _start_text(self, part_id: str) -> list[dict[str, Any]]:
+        self._open = part_id
+        return [{"type": "text-start", "id": part_id}]
+
+    def _end_text(self) -> list[dict[str, Any]]:
+        if self._open is None:
+            return []
+        part_id, self._open = self._open, None
+        return [{"type": "text-end", "id": part_id}]
+
+
+def chunks(first: TurnStarted, turn: Iterator[TurnEvent]) -> Iterator[bytes]:
+    """Every event of a started turn as SSE bytes, to `[DONE]`; the turn is read to its end whatever happens."""
+    parts = UiMessageParts()
+    yield from map(sse, parts.of(first))
+    try:
+        while True:
+            try:
+                event = next(turn)
+            except StopIteration as done:
+                closing = parts.finished(done.value)
+                break
+            yield from map(sse, parts.of(event))
+    except Exception as e:
+        if not isinstance(e, ChatError):
+            logger().exception("stream failed")
+        closing = parts.failed(e, first.session_id)
+    yield from map(sse, closing)
+    yield DONE
+
+
+def _tool_parts(record: dict[str, Any]) -> list[dict[str, Any]]:
+    arguments = record.get("arguments")
+    if isinstance(arguments, str):
+        with contextlib.suppress(ValueError):  # the model's own text, not JSON: shown as it wrote it
+            arguments = json.loads(arguments)
+    call = {"toolCallId": record["id"], "dynamic": True}
+    parts: list[dict[str, Any]] = [{"type": "tool-input-available", **call, "toolName": record["name"],
+                                    "input": arguments}]
+    if record.get("status") == "error":
+        result = record.get("result")
+        message = result.get("error") if isinstance(result, dict) else None
+        parts.append({"type": "tool-output-error", **call,
+                      "errorText": message if isinstance(message, str) else json.dumps(result)})
+    else:
+        parts.append({"type": "tool-output-available", **call, "output": record.get("result")})
+    return parts
+
+
+def _error_parts(code: str, detail: str, session_id: str | None) -> list[dict[str, Any]]:
+    # `error` is what useChat shows; the transient data part gives a client the API's machine code too.
+    return [{"type": "error", "errorText": detail},
+            {"type": "data-error", "data": {"code": code, "detail": detail, "session_id": session_id},
+             "transient": True}]
+
+
+def _finish_reason(answer: ChatResponse) -> str:
+    stopped = answer.metadata.stopped
+    if stopped is None:
+        return "length" if answer.metadata.truncated else "stop"
+    return "error" if stopped.startswith("provider_") else "other"
