@@ -21,7 +21,7 @@ from moto import mock_aws
 from aichat import settings as settings_module
 from aichat import wiring
 from aichat.errors import ChatError
-from aichat.providers import Completion, CompletionRequest
+from aichat.providers import Completion, CompletionRequest, StreamPart
 from aichat.providers.offline import OfflineProvider
 from aichat.settings import Settings
 from localdev.table import create_table
@@ -81,6 +81,11 @@ class ScriptedProvider:
             raise self.failures.pop(0)
         answer = OfflineProvider().complete(request)
         return self.answers.pop(0)(answer) if self.answers else answer
+
+    def stream(self, request: CompletionRequest) -> Iterator[StreamPart]:
+        """The same answer as `complete`, streamed word by word as the offline model streams it."""
+        answer = self.complete(request)
+        yield from OfflineProvider().stream_completion(answer)
 
 
 @pytest.fixture

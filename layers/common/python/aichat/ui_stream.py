@@ -37,6 +37,7 @@ class UiMessageParts:
     def __init__(self) -> None:
         self._open: str | None = None  # the id of the text part being written, if any
         self._step_text: list[str] = []  # the current (at the end: the last) step's streamed text
+        self._in_step = False
 
     def of(self, event: TurnEvent) -> list[dict[str, Any]]:
         """The parts one event becomes."""
@@ -44,7 +45,7 @@ class UiMessageParts:
             return [{"type": "start", "messageMetadata": {"session_id": event.session_id,
                                                           "user_message_id": event.user_message_id}}]
         if isinstance(event, StepStarted):
-            self._step_text = []
+            self._step_text, self._in_step = [], True
             return [{"type": "start-step"}]
         if isinstance(event, ReplyText):
             parts = [] if self._open else self._start_text(f"text-{event.step}")
@@ -52,11 +53,11 @@ class UiMessageParts:
             return [*parts, {"type": "text-delta", "id": self._open, "delta": event.text}]
         if isinstance(event, ToolRan):
             return [*self._end_text(), *_tool_parts(event.record)]
-        return [*self._end_text(), {"type": "finish-step"}]
+        return self._end_step()
 
     def finished(self, answer: ChatResponse) -> list[dict[str, Any]]:
         """The closing parts: the answer's text where the stream did not already show it, metadata, finish."""
-        parts = self._end_text()
+        parts = self._end_step()  # a step a failure or a stop cut short is closed too
         streamed = "".join(self._step_text)
         if answer.message and not streamed.startswith(answer.message):
             # Text the turn wrote itself (a hand-over, a limit reached after tools), not the model's stream.
@@ -76,12 +77,18 @@ class UiMessageParts:
             code, detail = error.code, error.detail
         else:
             code, detail = "internal_error", _INTERNAL
-        return [*self._end_text(), *_error_parts(code, detail, session_id),
+        return [*self._end_step(), *_error_parts(code, detail, session_id),
                 {"type": "finish", "finishReason": "error"}]
 
     def _start_text(self, part_id: str) -> list[dict[str, Any]]:
         self._open = part_id
         return [{"type": "text-start", "id": part_id}]
+
+    def _end_step(self) -> list[dict[str, Any]]:
+        if not self._in_step:
+            return self._end_text()
+        self._in_step = False
+        return [*self._end_text(), {"type": "finish-step"}]
 
     def _end_text(self) -> list[dict[str, Any]]:
         if self._open is None:

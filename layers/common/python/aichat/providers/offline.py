@@ -44,7 +44,10 @@ class OfflineProvider:
 
     def stream(self, request: CompletionRequest) -> Iterator[StreamPart]:
         """The same reply as `complete`, word by word, pausing `pause_seconds` before each word."""
-        completion = self.complete(request)
+        return self.stream_completion(self.complete(request))
+
+    def stream_completion(self, completion: Completion) -> Iterator[StreamPart]:
+        """A finished completion as the stream that would have sent it: its text word by word, then itself."""
         for word in _WORD.findall(completion.text):
             if self._pause:
                 time.sleep(self._pause)

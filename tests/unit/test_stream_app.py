@@ -1,0 +1,168 @@
+"""The streaming function's ASGI app (functions/chat_stream/app.py), called as the Lambda Web Adapter calls it.
+
+The adapter hands API Gateway's request context over in `x-amzn-request-context`; the app reads the caller from it
+exactly as the other functions read theirs, answers refusals as JSON and a started turn as the UI message stream,
+and reads the turn to its end whatever the client does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from conftest import FakeClock, load_function
+from counters import day_counters
+from fake_providers import FakeProviders, Scripted, Usage
+
+from aichat import wiring
+from aichat.identity import Identity
+from aichat.pricing import PriceTable
+from aichat.pricing import Usage as Counted
+from aichat.settings import Settings
+from aichat.stream_api import STREAM_PATH, StreamApp
+
+DAY = "2026-11-24"
+CLAIMS = {"sub": "alice", "tenant_id": "acme", "roles": "[]", "token_use": "id"}
+
+
+@dataclass
+class Exchange:
+    """What the app sent: the status, headers and body chunks, and when the client 'left'."""
+
+    status: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    chunks: list[bytes] = field(default_factory=list)
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+    def parts(self) -> list[dict[str, Any]]:
+        events = [e for e in self.body.decode().split("\n\n") if e]
+        return [json.loads(e.removeprefix("data: ")) for e in events if e != "data: [DONE]"]
+
+
+def call(app: StreamApp, body: Any, *, method: str = "POST", path: str = STREAM_PATH,
+         context: dict[str, Any] | None = None, leave_after: Callable[[Exchange], bool] | None = None,
+         headers: dict[str, str] | None = None) -> Exchange:
+    """One request through the app; `leave_after` says when the client disconnects (it reads nothing more)."""
+    sent = Exchange()
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request_headers = [(b"content-type", b"application/json")]
+    if context is not None:
+        request_headers.append((b"x-amzn-request-context", json.dumps(context).encode()))
+    request_headers += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    scope = {"type": "http", "method": method, "path": path, "headers": request_headers, "query_string": b""}
+
+    async def run() -> None:
+        delivered = False
+        left = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+            await left.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if left.is_set():
+                raise OSError("the client has gone")  # as a server's send does once the connection is closed
+            if message["type"] == "http.response.start":
+                sent.status = message["status"]
+                sent.headers = {k.decode(): v.decode() for k, v in message["headers"]}
+            elif message.get("body"):
+                sent.chunks.append(message["body"])
+            if leave_after is not None and leave_after(sent):
+                left.set()
+
+        await asyncio.wait_for(app(scope, receive, send), timeout=20)
+
+    asyncio.run(run())
+    return sent
+
+
+def rest_context(**claims: str) -> dict[str, Any]:
+    return {"requestId": "r-1", "authorizer": {"claims": {**CLAIMS, **claims}}}
+
+
+@pytest.fixture
+def app(services: wiring.Services) -> StreamApp:
+    return StreamApp(services)
+
+
+def test_the_function_exposes_its_asgi_app_built_on_the_containers_services(
+        monkeypatch: pytest.MonkeyPatch, dynamodb: Any) -> None:
+    monkeypatch.setenv("TABLE_NAME", "ai-chat")
+    from aichat import settings as settings_module
+
+    settings_module.load_settings.cache_clear()
+    wiring.services.cache_clear()
+    module = load_function("chat_stream")
+    assert isinstance(module.app, StreamApp)
+
+
+def test_a_caller_from_the_adapters_request_context_gets_the_ui_message_stream(app: StreamApp) -> None:
+    reply = call(app, {"message": "Hello", "session_id": None}, context=rest_context())
+    assert reply.status == 200
+    assert reply.headers["content-type"].startswith("text/event-stream")
+    assert reply.headers["x-vercel-ai-ui-message-stream"] == "v1"
+    assert reply.body.endswith(b"data: [DONE]\n\n")
+    parts = reply.parts()
+    assert parts[0]["type"] == "start" and parts[-1]["type"] == "finish"
+
+
+def test_an_http_api_shaped_context_is_read_the_same_way(app: StreamApp) -> None:
+    context = {"authorizer": {"jwt": {"claims": CLAIMS, "scopes": None}}}
+    assert call(app, {"message": "Hello"}, context=context).status == 200
+
+
+@pytest.mark.parametrize(("context", "body", "status", "code"), [
+    (None, {"message": "Hello"}, 401, "unauthorized"),
+    (rest_context(sub=""), {"message": "Hello"}, 401, "unauthorized"),
+    (rest_context(tenant_id=""), {"message": "Hello"}, 400, "tenant_missing"),
+    (rest_context(), {"message": ""}, 422, "invalid_input"),
+    (rest_context(), b"{not json", 422, "invalid_input"),
+    (rest_context(), {"message": "Hi", "session_id": "01JD0000000000000000000000"}, 404, "session_not_found"),
+])
+def test_a_request_refused_before_the_stream_is_answered_as_the_usual_json_error(
+        app: StreamApp, context: dict[str, Any] | None, body: Any, status: int, code: str, dynamodb: Any) -> None:
+    reply = call(app, body, context=context)
+    assert (reply.status, json.loads(reply.body)["code"]) == (status, code)
+    assert reply.headers["content-type"] == "application/json"
+    assert day_counters(dynamodb, "acme", DAY) == {}
+
+
+def test_the_health_check_answers_and_any_other_route_is_not_found(app: StreamApp) -> None:
+    assert call(app, b"", method="GET", path="/healthz").status == 200
+    missing = call(app, b"", method="GET", path="/api/v1/ai/chat")
+    assert (missing.status, json.loads(missing.body)["code"]) == (404, "not_found")
+
+
+def test_a_client_that_leaves_mid_reply_changes_nothing_the_turn_is_read_to_its_end_and_settled(
+        settings: Settings, fake: FakeProviders, dynamodb: Any, sns: Any, eventbridge: Any,
+        clock: FakeClock) -> None:
+    services = wiring.build(settings.model_copy(update={
+        "LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake.openai_url}),
+        dynamodb=dynamodb, sns=sns, events=eventbridge, clock=clock)
+    pieces = [f"piece{i} " for i in range(20)]
+    fake.enqueue("openai", Scripted(deltas=pieces, pause=0.02, usage=Usage(input=50, output=20)))
+    started = time.monotonic()
+    reply = call(StreamApp(services), {"message": "Hello"}, context=rest_context(),
+                 leave_after=lambda sent: sum(b'"text-delta"' in c for c in sent.chunks) == 3)
+    assert sum(b'"text-delta"' in c for c in reply.chunks) == 3, "nothing more was sent after the client left"
+    assert time.monotonic() - started >= 0.02 * 17, "the app returned only once the provider had finished"
+    log = fake.wait_stream_done(0, timeout=5)
+    assert log.final_sent and not log.closed_early
+    session_id = reply.parts()[0]["messageMetadata"]["session_id"]
+    messages = services.store.conversation(session_id, Identity(user_id="alice", tenant_id="acme",
+                                                                       roles=frozenset()), 10)[1]
+    assert [m.content for m in messages][-1] == "".join(pieces)
+    cost = PriceTable().cost_micros("gpt-4o-mini", Counted(input_tokens=50, output_tokens=20))
+    assert day_counters(dynamodb, "acme", DAY)["cost_micros"] == cost
