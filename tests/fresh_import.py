@@ -12,9 +12,11 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYER = ROOT / "layers" / "common" / "python"
 # Settings from the developer's own shell that would change what a function loads at init.
 _LOADING_SETTINGS = ("LLM_", "OPENAI", "ANTHROPIC", "CUSTOM_TOOLS", "TOOLS_BY_SESSION_TYPE")
-# Every function but chat: none of them calls a model, so none may load what only a model call needs.
+# The functions that call a model: POST /chat and its streaming twin.
+MODEL_FUNCTIONS = ("chat", "chat_stream")
+# Every other function: none of them calls a model, so none may load what only a model call needs.
 NON_MODEL_FUNCTIONS = sorted(p.name for p in (ROOT / "functions").iterdir()
-                             if (p / "app.py").is_file() and p.name != "chat")
+                             if (p / "app.py").is_file() and p.name not in MODEL_FUNCTIONS)
 
 
 def loaded_after_import(function: str, watched: tuple[str, ...], **environment: str) -> list[str]:

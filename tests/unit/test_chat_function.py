@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import FakeClock
-from fresh_import import NON_MODEL_FUNCTIONS, loaded_after_import
+from fresh_import import MODEL_FUNCTIONS, NON_MODEL_FUNCTIONS, loaded_after_import
 
 from aichat import wiring
 from aichat.providers import Provider
@@ -72,9 +72,23 @@ def test_no_function_but_chat_imports_a_provider_sdk_or_the_tools_even_with_both
                                **BOTH_KEYS) == []
 
 
-def test_chat_imports_the_sdk_of_each_provider_it_can_call_and_no_other() -> None:
+@pytest.mark.parametrize("function", MODEL_FUNCTIONS)
+def test_each_model_function_imports_the_sdk_of_each_provider_it_can_call_and_no_other(function: str) -> None:
     both_keys = BOTH_KEYS
-    assert loaded_after_import("chat", SDKS, LLM_PROVIDER="openai", **both_keys) == ["openai"]
-    assert loaded_after_import("chat", SDKS, LLM_PROVIDER="anthropic", **both_keys) == ["anthropic"]
-    assert loaded_after_import("chat", SDKS, LLM_PROVIDER="openai", LLM_FALLBACK_PROVIDER="anthropic",
+    assert loaded_after_import(function, SDKS, LLM_PROVIDER="openai", **both_keys) == ["openai"]
+    assert loaded_after_import(function, SDKS, LLM_PROVIDER="anthropic", **both_keys) == ["anthropic"]
+    assert loaded_after_import(function, SDKS, LLM_PROVIDER="openai", LLM_FALLBACK_PROVIDER="anthropic",
                                **both_keys) == ["openai", "anthropic"]
+
+
+STREAMING = ("aichat.stream_api", "aichat.ui_stream", "uvicorn", "starlette", "mangum")
+
+
+@pytest.mark.parametrize("function", [*NON_MODEL_FUNCTIONS, "chat"])
+def test_no_function_but_the_streaming_one_loads_the_stream_app(function: str) -> None:
+    assert loaded_after_import(function, STREAMING) == []
+
+
+def test_the_streaming_function_loads_its_asgi_app_and_no_server_of_its_own() -> None:
+    # In AWS the Lambda Web Adapter's run command starts the server; the app itself imports none.
+    assert loaded_after_import("chat_stream", STREAMING) == ["aichat.stream_api", "aichat.ui_stream"]
