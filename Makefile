@@ -50,9 +50,12 @@ dev: install $(WIDGET_DEMO)
 bench: install
 	$(BIN)/python scripts/bench_cold_start.py
 
-# The local server under load: parallel POST /chat on loopback (offline model), with the time split.
+# The local server under load: parallel POST /chat on loopback (offline model), with the time split; then
+# POST /chat/stream against a loopback OpenAI fake (time to the first delta, stop-flag reads), and each function's
+# cold start, the streaming one beside the others.
 bench-server: install
 	$(BIN)/python scripts/bench_server.py
+	$(BIN)/python scripts/bench_cold_start.py --runs 7
 
 # Mutation testing (mutmut) of the money, identity and pricing rules: the score per module and every surviving
 # mutant. It takes minutes, so it is not part of `test`.

@@ -30,9 +30,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "layers" / "common" / "python"
-FUNCTIONS = ("chat", "create_session", "list_sessions", "get_history", "submit_feedback", "escalate", "rate_message",
-             "get_usage", "cost_rollup", "sweep_turns")
-CALLS_A_MODEL = {"chat"}
+FUNCTIONS = ("chat", "chat_stream", "create_session", "list_sessions", "get_history", "submit_feedback", "escalate",
+             "rate_message", "stop_reply", "get_usage", "cost_rollup", "sweep_turns")
+CALLS_A_MODEL = {"chat", "chat_stream"}
 # A dummy key: the chat function imports the SDK at init but calls no model until a request arrives.
 PROVIDERS = {
     "openai": {"LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-bench-not-a-real-key"},
@@ -194,7 +194,7 @@ def calls_per_route() -> dict[str, dict[str, int]]:
     from aichat.clock import utc_day, utc_now
     from aichat.identity import Identity
     from aichat.ids import new_id
-    from aichat.models import ChatRequest, CreateSessionRequest, EscalateRequest, FeedbackRequest
+    from aichat.models import ChatRequest, CreateSessionRequest, EscalateRequest, FeedbackRequest, StopRequest
     from aichat.records import MessageRecord
     from aichat.settings import Settings
     from localdev.table import create_table
@@ -213,6 +213,9 @@ def calls_per_route() -> dict[str, dict[str, int]]:
             "POST /chat (existing session)": lambda: services.chat.send(me, ChatRequest(message="hi", session_id=sid)),
             "POST /chat (one tool call)": lambda: services.chat.send(me, ChatRequest(
                 message="Please create a ticket: bench", session_id=sid)),
+            "POST /chat/stream (existing session)": lambda: _drained(services.chat.stream(
+                me, ChatRequest(message="hi", session_id=sid))),
+            "POST /sessions/{id}/stop": lambda: services.sessions.stop(me, sid, StopRequest()),
             "POST /sessions": lambda: services.sessions.create(me, CreateSessionRequest()),
             "GET /sessions/{id}/history": lambda: services.sessions.history(me, sid, 50, None),
             "GET /sessions/my": lambda: services.sessions.mine(me, 20, None),
@@ -230,6 +233,11 @@ def calls_per_route() -> dict[str, dict[str, int]]:
         for label in (f"sweeper run ({dead} dead turns)", "sweeper run (nothing pending)"):
             results[label] = _counted([db], lambda: services.ledger.sweep(time.time()))
     return results
+
+
+def _drained(turn: Any) -> None:
+    for _ in turn:
+        pass
 
 
 def _counted(clients: list[Any], call: Callable[[], object]) -> dict[str, int]:

@@ -82,6 +82,7 @@ class StreamLog:
     """What the fake did for one streamed request; times are time.monotonic()."""
 
     api: Api
+    received_at: float = 0.0  # when the request's head had arrived (its body may follow in a later segment)
     first_event_at: float | None = None
     last_event_at: float | None = None
     events: int = 0  # SSE events written ([DONE] included)
@@ -301,6 +302,7 @@ class Handler(BaseHTTPRequestHandler):
     fake: FakeProviders
 
     def do_POST(self) -> None:
+        self._received_at = time.monotonic()
         api = PATHS.get(self.path.split("?")[0])
         length = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
@@ -338,7 +340,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _stream(self, api: Api, body: dict[str, Any], reply: Scripted) -> None:
         """Answer as the API streams: chunked, one write per event; `raw`, if given, is the whole body."""
-        log = StreamLog(api)
+        log = StreamLog(api, received_at=self._received_at)
         with self.fake._lock:
             self.fake.streams.append(log)
         head, tail = ([reply.raw], []) if reply.raw is not None else stream_events(api, body, reply)
