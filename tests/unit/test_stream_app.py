@@ -166,3 +166,19 @@ def test_a_client_that_leaves_mid_reply_changes_nothing_the_turn_is_read_to_its_
     assert [m.content for m in messages][-1] == "".join(pieces)
     cost = PriceTable().cost_micros("gpt-4o-mini", Counted(input_tokens=50, output_tokens=20))
     assert day_counters(dynamodb, "acme", DAY)["cost_micros"] == cost
+
+
+def test_a_streams_log_lines_carry_the_invocations_and_the_requests_ids_as_every_functions_do(
+        app: StreamApp, capsys: pytest.CaptureFixture[str]) -> None:
+    lambda_context = {"request_id": "lambda-request-1", "deadline": int(time.time() * 1000) + 60_000,
+                      "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:ChatStream",
+                      "env_config": {"function_name": "ChatStream", "memory": 1024}}
+    reply = call(app, {"message": "Hello"}, context=rest_context(),
+                 headers={"x-amzn-lambda-context": json.dumps(lambda_context)})
+    session_id = reply.parts()[0]["messageMetadata"]["session_id"]
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"level"')]
+    (settled,) = [line for line in lines if line["message"] == "turn settled"]
+    assert (settled["correlation_id"], settled["function_request_id"]) == ("r-1", "lambda-request-1")
+    assert (settled["function_name"], settled["function_memory_size"]) == ("ChatStream", 1024)
+    assert (settled["tenant_id"], settled["session_id"], settled["route"]) == (
+        "acme", session_id, "POST /api/v1/ai/chat/stream")

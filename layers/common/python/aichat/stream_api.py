@@ -17,6 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from types import SimpleNamespace
 from typing import Any
 
 from aichat import logs, ui_stream
@@ -69,7 +70,9 @@ class StreamApp:
             with contextlib.suppress(RuntimeError):  # the loop is closed: the server stopped
                 loop.call_soon_threadsafe(out.put_nowait, item)
 
-        threading.Thread(target=self._turn, args=(event, put), name="chat-stream", daemon=True).start()
+        # The turn's log lines carry the invocation's ids, as every function's do (logs.api_handler).
+        turn = logs.api_handler(lambda e, _: self._turn(e, put))
+        threading.Thread(target=turn, args=(event, _lambda_context(event)), name="chat-stream", daemon=True).start()
         first = await out.get()
         if isinstance(first, Reply):  # refused or invalid before anything was streamed: the usual JSON error
             await _send_reply(send, first)
@@ -130,13 +133,32 @@ def _event(scope: Scope, body: bytes) -> dict[str, Any]:
             "isBase64Encoded": encoded, "requestContext": context if isinstance(context, dict) else {}}
 
 
+def _adapter_context(event: dict[str, Any]) -> dict[str, Any]:
+    """The invocation's Lambda context as the adapter hands it over (request_id, deadline, env_config, …)."""
+    try:
+        context = json.loads(event["headers"].get(LAMBDA_CONTEXT_HEADER) or "{}")
+    except ValueError:
+        return {}
+    return context if isinstance(context, dict) else {}
+
+
 def _remaining_seconds(event: dict[str, Any]) -> float | None:
     """How long this invocation may still run, from the adapter's Lambda context header; None where unknown."""
     try:
-        deadline = float(json.loads(event["headers"].get(LAMBDA_CONTEXT_HEADER) or "{}")["deadline"])
+        deadline = float(_adapter_context(event)["deadline"])
     except (KeyError, TypeError, ValueError):
         return None
     return max(deadline / 1000 - time.time(), 0.0)
+
+
+def _lambda_context(event: dict[str, Any]) -> SimpleNamespace:
+    """What the log lines read of a Lambda context, from the adapter's header (nothing where there is none)."""
+    context = _adapter_context(event)
+    found = context.get("env_config")
+    config: dict[str, Any] = found if isinstance(found, dict) else {}
+    return SimpleNamespace(aws_request_id=context.get("request_id"), function_name=config.get("function_name"),
+                           memory_limit_in_mb=config.get("memory"),
+                           invoked_function_arn=context.get("invoked_function_arn"))
 
 
 async def _send_reply(send: Send, reply: Reply) -> None:
