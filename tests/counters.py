@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from aichat import keys
@@ -13,3 +17,24 @@ def day_counters(db: Any, tenant: str, day: str, user: str | None = None, table:
     item = db.get_item(TableName=table, ConsistentRead=True,
                        Key={"PK": {"S": keys.usage_pk(tenant, day)}, "SK": {"S": sk}}).get("Item", {})
     return {k: int(v["N"]) for k, v in item.items() if "N" in v and k != "expires_at"}
+
+
+@contextlib.contextmanager
+def sampled_cost(db: Any, tenant: str, day: str, table: str) -> Iterator[list[int]]:
+    """The tenant's day cost counter, sampled every 5 ms in a thread while the block runs (it holds settled costs
+    plus reservations, so no sample may pass the limit); the samples, filled in as they are taken."""
+    seen: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.append(day_counters(db, tenant, day, table=table).get("cost_micros", 0))
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        yield seen
+    finally:
+        done.set()
+        watcher.join()

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import FakeClock, ScriptedProvider
-from counters import day_counters
+from counters import day_counters, sampled_cost
 from ledger_invariant import assert_invariant
 from sse import DONE, Part, deltas, metadata_of, parse, types
 from test_budgets_concurrent import DAY, IN_FLIGHT, services_for
@@ -76,14 +76,6 @@ def test_fifty_concurrent_streams_never_spend_past_the_tenants_daily_limit_and_s
     services = services_for(table, provider, clock, DAILY_COST_LIMIT_CENTS=Decimal(limit_micros) / MICROS_PER_CENT)
     users = [Identity(user_id=f"user-{i:02d}", tenant_id="acme", roles=frozenset()) for i in range(IN_FLIGHT)]
 
-    seen: list[int] = []
-    done = threading.Event()
-
-    def watch() -> None:  # the counter holds settled costs plus reservations: it must never pass the limit
-        while not done.is_set():
-            seen.append(day_counters(client, "acme", DAY, table=name).get("cost_micros", 0))
-            time.sleep(0.005)
-
     start = threading.Barrier(IN_FLIGHT)
     results: list[Streamed | LimitExceeded | BaseException] = [RuntimeError("never ran")] * IN_FLIGHT
 
@@ -94,18 +86,13 @@ def test_fifty_concurrent_streams_never_spend_past_the_tenants_daily_limit_and_s
         except BaseException as e:  # anything else is a failure the assertions below name
             results[i] = e
 
-    watcher = threading.Thread(target=watch)
     threads = [threading.Thread(target=run, args=(i,)) for i in range(IN_FLIGHT)]
-    watcher.start()
-    try:
+    with sampled_cost(client, "acme", DAY, name) as seen:
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=60)
-        assert not any(t.is_alive() for t in threads), "a stream still runs after 60 s"
-    finally:
-        done.set()
-        watcher.join()
+    assert not any(t.is_alive() for t in threads), "a stream still runs after 60 s"
 
     ok = [r for r in results if isinstance(r, Streamed)]
     refused = [r for r in results if isinstance(r, LimitExceeded)]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from conftest import FakeClock, ScriptedProvider
-from counters import day_counters
+from counters import day_counters, sampled_cost
 from ledger_invariant import assert_invariant, scan
 from test_budgets_concurrent import IN_FLIGHT, micros, run_concurrently, services_for
 
@@ -35,22 +34,9 @@ def test_fifty_concurrent_turns_with_tools_never_spend_past_the_budget_and_keep_
     services = services_for(table, provider, clock, DAILY_COST_LIMIT_CENTS=Decimal(limit_micros) / MICROS_PER_CENT)
     users = [Identity(user_id=f"user-{i:02d}", tenant_id="acme", roles=frozenset()) for i in range(IN_FLIGHT)]
 
-    seen: list[int] = []
-    done = threading.Event()
-
-    def watch() -> None:  # the counter holds settled costs plus reservations: it must never pass the limit
-        while not done.is_set():
-            seen.append(day_counters(client, "acme", DAY, table=name).get("cost_micros", 0))
-            time.sleep(0.005)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    with sampled_cost(client, "acme", DAY, name) as seen:
         ok, refused = run_concurrently([lambda u=u: services.chat.send(u, ChatRequest(message=TICKET))
                                         for u in users])
-    finally:
-        done.set()
-        watcher.join()
 
     spent = day_counters(client, "acme", DAY, table=name)["cost_micros"]
     assert max(seen) <= limit_micros and spent <= limit_micros

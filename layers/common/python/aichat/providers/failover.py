@@ -13,13 +13,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
 from aichat.logs import logger
 from aichat.providers import Completion, CompletionRequest, ModelRoute, Provider, StreamPart, TextDelta
 from aichat.providers.faults import timed_out
 from aichat.settings import Settings
+
+T = TypeVar("T")
 
 # With less time than this left, another attempt could only time out: give up (or fall back) instead.
 _MIN_ATTEMPT_SECONDS = 1.0
@@ -78,27 +80,8 @@ class Failover:
         `started` (from `start`) puts this call under its turn's deadline; by default it has a deadline of its own.
         """
         started = self._monotonic() if started is None else started
-        last: ProviderError | ProviderTimeout | None = None
-        for index, route in enumerate(routes):
-            if last is not None and self._remaining(started) < self._policy.min_attempt:
-                break
-            provider = self._provider(route, first=index == 0)
-            if provider is None:
-                continue  # a fallback without a key cannot help; the first route's error stands
-            try:
-                return route, self._attempts(provider, replace(request, model=route.model), started)
-            except ProviderTimeout as error:
-                last = error
-            except ProviderError as error:
-                if not error.transient:
-                    raise
-                last = error
-            if index + 1 < len(routes):
-                _log("falling back", provider=route.provider, model=route.model, code=last.code,
-                     to=routes[index + 1].provider, to_model=routes[index + 1].model)
-        if last is None:
-            raise ProviderTimeout("The model provider could not be tried in time; send your message again.")
-        raise last
+        return self._first_route(routes, request, started,
+                                 lambda provider, attempt: self._attempts(provider, attempt, started))
 
     def stream(self, routes: Sequence[ModelRoute], request: CompletionRequest, started: float,
                stop_requested: Callable[[], bool], check_every: float) -> Iterator[tuple[ModelRoute, StreamPart]]:
@@ -108,6 +91,21 @@ class Failover:
         deadline (ProviderTimeout) or a stop (StreamStopped, `stop_requested` asked at least every `check_every`
         seconds while waiting) ends the stream, and the provider's stream is closed.
         """
+        route, (feed, part) = self._first_route(routes, request, started, lambda provider, attempt: self._first_part(
+            provider, attempt, started, stop_requested, check_every))
+        try:
+            while True:
+                yield route, part
+                if not isinstance(part, TextDelta):
+                    return
+                part = feed.next(lambda: self._remaining(started), stop_requested, check_every)
+        finally:
+            feed.close()
+
+    def _first_route(self, routes: Sequence[ModelRoute], request: CompletionRequest, started: float,
+                     attempt: Callable[[Provider, CompletionRequest], T]) -> tuple[ModelRoute, T]:
+        """The first route whose `attempt` (with its own retries) succeeds, and what it gave; a timeout or a
+        transient error falls back to the next route while time is left; the last error if none succeeds."""
         last: ProviderError | ProviderTimeout | None = None
         for index, route in enumerate(routes):
             if last is not None and self._remaining(started) < self._policy.min_attempt:
@@ -116,24 +114,13 @@ class Failover:
             if provider is None:
                 continue  # a fallback without a key cannot help; the first route's error stands
             try:
-                feed, part = self._first_part(provider, replace(request, model=route.model), started,
-                                              stop_requested, check_every)
+                return route, attempt(provider, replace(request, model=route.model))
             except ProviderTimeout as error:
                 last = error
             except ProviderError as error:
                 if not error.transient:
                     raise
                 last = error
-            else:
-                # The route has started its reply: from here on it is the only one, whatever happens.
-                try:
-                    while True:
-                        yield route, part
-                        if not isinstance(part, TextDelta):
-                            return
-                        part = feed.next(lambda: self._remaining(started), stop_requested, check_every)
-                finally:
-                    feed.close()
             if index + 1 < len(routes):
                 _log("falling back", provider=route.provider, model=route.model, code=last.code,
                      to=routes[index + 1].provider, to_model=routes[index + 1].model)
