@@ -80,14 +80,17 @@ class StreamApp:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(k.encode(), v.encode()) for k, v in ui_stream.HEADERS.items()]})
         left = asyncio.ensure_future(_client_left(receive))
+        gone = False  # the client left: the rest of the turn is still read, and settled, but sent nowhere
         try:
             while (chunk := await out.get()) is not None:
-                if isinstance(chunk, bytes) and not left.done():
-                    try:
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                    except OSError:
-                        left.cancel()  # the connection is gone: the rest is still read, and settled
-            if not left.done():
+                gone = gone or left.done()
+                if gone or not isinstance(chunk, bytes):
+                    continue
+                try:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                except OSError:  # a server that raises once the connection is closed (uvicorn: ClientDisconnected)
+                    gone = True
+            if not (gone or left.done()):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             left.cancel()
