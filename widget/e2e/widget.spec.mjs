@@ -40,9 +40,9 @@ async function send(page, text) {
   return before;
 }
 
-/** Wait for the assistant's reply number `n` (1-based) and return its text. */
+/** Wait for the assistant's reply number `n` (1-based) to be whole (it streams) and return its text. */
 async function reply(page, n) {
-  const message = page.locator('.msg[data-role="assistant"]').nth(n - 1);
+  const message = page.locator('.msg[data-role="assistant"][data-status="sent"]').nth(n - 1);
   await message.waitFor();
   return message.locator(".bubble").innerText();
 }
@@ -101,7 +101,9 @@ describe("the chat widget on the local server's demo page", () => {
       await screenshot(page, "01-launcher");
       await openPanel(page);
       const log = page.getByRole("log", { name: "Conversation" });
-      assert.equal(await log.getAttribute("aria-live"), "polite");
+      // Not live itself (a streaming reply would be read word by word): one polite region announces replies.
+      assert.equal(await log.getAttribute("aria-live"), "off");
+      assert.equal(await page.locator("[data-announcer]").getAttribute("aria-live"), "polite");
       assert.equal(await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.getAttribute("aria-label")), "Message");
       await screenshot(page, "02-open");
 
@@ -222,6 +224,7 @@ describe("the chat widget on the local server's demo page", () => {
       const { page, errors } = await openDemo(context, server, erin);
       await openPanel(page);
       await send(page, "Please create a ticket: Router keeps rebooting, urgent");
+      await reply(page, 1); // the whole reply: its call has its outcome
       const assistant = page.locator('.msg[data-role="assistant"]').first();
       const actions = assistant.getByRole("list", { name: "Actions taken" });
       await actions.waitFor();

@@ -7,6 +7,16 @@ import { createFetchTransport, type ChatTransport, type TokenSource } from "./tr
 export interface AIChatConnection {
   /** The API's base URL (the stack's ApiUrl; routes start with /api/v1/ai); empty or unset for this origin. */
   apiBaseUrl?: string;
+  /**
+   * Where POST /chat/stream is (the stack's StreamUrl in AWS, where the stream has a front of its own); the API
+   * base's `/api/v1/ai/chat/stream` by default.
+   */
+  streamUrl?: string;
+  /**
+   * Show each reply as it is written (POST /chat/stream; the default), or only when it is whole (false: POST
+   * /chat, as before streaming).
+   */
+  stream?: boolean;
   /** The Bearer token, asked for before each request. */
   getToken?: TokenSource;
   /** Replaces the fetch transport (tests, custom networking); apiBaseUrl and getToken are then unused. */
@@ -18,6 +28,8 @@ export interface AIChatConnection {
 export interface ChatClientRegistry {
   /** The one client of a session type under this provider, so a widget and a hook of that type share it. */
   clientFor(sessionType: SessionType): ChatClient;
+  /** Stream (or not) in every client, those made later too. */
+  setStream(stream: boolean): void;
 }
 
 export const AIChatContext = createContext<ChatClientRegistry | null>(null);
@@ -30,6 +42,7 @@ export function transportFrom(
   if (connection.transport) return connection.transport;
   return createFetchTransport({
     apiBaseUrl: connection.apiBaseUrl,
+    streamUrl: connection.streamUrl,
     getToken: () => {
       const getToken = tokens.current;
       if (!getToken) throw new Error("No getToken was given to AIChatProvider, useAIChat or AIChatWidget.");
@@ -45,27 +58,37 @@ export function AIChatProvider({ children, ...connection }: AIChatConnection & {
     tokens.current = connection.getToken;
   });
   const [registry, setRegistry] = useState(() => makeRegistry(connection, tokens));
-  const [madeFor, setMadeFor] = useState(connection.apiBaseUrl);
-  if (madeFor !== connection.apiBaseUrl) {
+  const api = `${connection.apiBaseUrl ?? ""} ${connection.streamUrl ?? ""}`;
+  const [madeFor, setMadeFor] = useState(api);
+  if (madeFor !== api) {
     // Another API is another set of conversations (React's "adjust state while rendering" pattern). A transport or
     // storage is read once, as an inline object would otherwise start over on every render.
-    setMadeFor(connection.apiBaseUrl);
+    setMadeFor(api);
     setRegistry(makeRegistry(connection, tokens));
   }
+  const { stream } = connection;
+  useEffect(() => {
+    if (stream !== undefined) registry.setStream(stream);
+  }, [registry, stream]);
   return <AIChatContext.Provider value={registry}>{children}</AIChatContext.Provider>;
 }
 
 function makeRegistry(connection: AIChatConnection, tokens: { readonly current: TokenSource | undefined }): ChatClientRegistry {
   const clients = new Map<SessionType, ChatClient>();
   const transport = transportFrom(connection, tokens);
+  let stream = connection.stream ?? true;
   return {
     clientFor(sessionType = DEFAULT_SESSION_TYPE) {
       let client = clients.get(sessionType);
       if (!client) {
-        client = new ChatClient({ transport, sessionType, storage: connection.storage });
+        client = new ChatClient({ transport, sessionType, storage: connection.storage, stream });
         clients.set(sessionType, client);
       }
       return client;
+    },
+    setStream(on) {
+      stream = on;
+      for (const client of clients.values()) client.setStream(on);
     },
   };
 }

@@ -12,7 +12,7 @@ import type { AIChatConnection } from "./ai-chat-provider";
 import type { ChatContext, SessionType } from "./api-types";
 import type { ChatClient, ChatMessage } from "./chat-client";
 import type { ChatApiError } from "./chat-error";
-import { FunctionCallList } from "./function-calls";
+import { describeFunctionCall, FunctionCallList } from "./function-calls";
 import { Markdown } from "./markdown";
 import { ShadowHost } from "./shadow-host";
 import { useAIChat, type UseAIChatResult } from "./use-ai-chat";
@@ -35,6 +35,10 @@ export interface AIChatWidgetProps extends AIChatConnection {
   /** Use this client (shared with a useAIChat({ client }) elsewhere) instead of one from a provider or the props. */
   client?: ChatClient;
 }
+
+/** What the live region says when a reply starts; its end is said with the reply (see replyAnnouncement). */
+export const REPLYING_ANNOUNCEMENT = "The assistant is replying…";
+const ANNOUNCED_LENGTH = 300;
 
 // Sent when the person asks for a human without saying why: the API needs a reason, the person need not give one.
 const DEFAULT_ESCALATION_REASON = "The user asked to talk to a person from the chat widget.";
@@ -106,6 +110,12 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
     setDraft("");
   };
 
+  const stop = (): void => {
+    chat.stop().catch(ignore); // a stop that failed is an error in the state, with a retry
+    // The button goes once the reply has ended: the person will type next, so focus is not left on nothing.
+    inputRef.current?.focus();
+  };
+
   const onSubmit = (e: FormEvent): void => {
     e.preventDefault();
     send();
@@ -150,6 +160,7 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
       </header>
 
       <MessageLog chat={chat} loading={loading} />
+      <ReplyAnnouncer chat={chat} />
 
       {error && failedAction && <ErrorNotice error={error} chat={chat} onStartNew={startNew} />}
 
@@ -187,6 +198,11 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
           maxLength={10000}
           disabled={closed}
         />
+        {(chat.canStop || chat.isStopping) && (
+          <button type="button" className="small-button stop" onClick={stop} disabled={chat.isStopping}>
+            {chat.isStopping ? "Stopping…" : "Stop"}
+          </button>
+        )}
         <button type="submit" className="primary-button send" disabled={closed || loading || isSending || !draft.trim()}>
           Send
         </button>
@@ -208,11 +224,50 @@ function subtitle(sessionStatus: string | null): string {
   return "Answers are AI-generated";
 }
 
+/** A reply's words for the live region: its text (without Markdown's marks), or else what its tools did. */
+function spoken(message: ChatMessage): string {
+  const words = message.content.replace(/^\s{0,3}(?:#{1,6}|>|[-*+]|\d+[.)])\s+/gm, "").replace(/\*+|`+|~~/g, "");
+  const text = words.replace(/\s+/g, " ").trim() ||
+    message.functionCalls.map(describeFunctionCall).join(". ");
+  return text.length > ANNOUNCED_LENGTH ? `${text.slice(0, ANNOUNCED_LENGTH - 1)}…` : text;
+}
+
+/** What the live region says when a reply has ended: the reply (or its start), or that none came. */
+export function replyAnnouncement(messages: readonly ChatMessage[]): string {
+  const last = messages[messages.length - 1];
+  if (!last || last.role !== "assistant") return "The assistant did not reply.";
+  if (last.stopped === "stopped") return `Reply stopped. ${spoken(last)}`.trim();
+  return `The assistant replied: ${spoken(last)}`;
+}
+
+/**
+ * The one live region: it says when a reply starts and what it was when it ends, never each word of a streaming
+ * reply (the log itself is not live, or a screen reader would read every delta).
+ */
+function ReplyAnnouncer({ chat }: { chat: UseAIChatResult }): ReactNode {
+  const [text, setText] = useState("");
+  const wasSending = useRef(chat.isSending);
+  const { isSending, chatHistory } = chat;
+  useEffect(() => {
+    if (isSending === wasSending.current) return;
+    wasSending.current = isSending;
+    setText(isSending ? REPLYING_ANNOUNCEMENT : replyAnnouncement(chatHistory));
+  }, [isSending, chatHistory]);
+  return (
+    <div className="sr-only" aria-live="polite" aria-atomic="true" data-announcer="">
+      {text}
+    </div>
+  );
+}
+
 function MessageLog({ chat, loading }: { chat: UseAIChatResult; loading: boolean }): ReactNode {
   const logRef = useRef<HTMLDivElement>(null);
-  const firstId = chat.chatHistory[0]?.id;
-  const lastId = chat.chatHistory[chat.chatHistory.length - 1]?.id;
+  const firstId = chat.chatHistory[0]?.key;
+  const last = chat.chatHistory[chat.chatHistory.length - 1];
+  const lastId = last?.key;
   const previous = useRef<{ firstId?: string; lastId?: string; height: number }>({ height: 0 });
+  const atBottom = useRef(true);
+  const streaming = chat.chatHistory.some((m) => m.status === "streaming");
 
   useLayoutEffect(() => {
     const log = logRef.current;
@@ -227,18 +282,24 @@ function MessageLog({ chat, loading }: { chat: UseAIChatResult; loading: boolean
     previous.current = { firstId, lastId, height: log.scrollHeight };
   }, [firstId, lastId, chat.isSending]);
 
+  useLayoutEffect(() => {
+    // A streaming reply grows: keep its newest words in view, unless the person scrolled up to read.
+    const log = logRef.current;
+    if (log && atBottom.current) log.scrollTop = log.scrollHeight;
+  }, [last?.content, last?.functionCalls]);
+
   useEffect(() => {
     const log = logRef.current;
-    if (!log || typeof ResizeObserver === "undefined") return;
-    // When a notice or the rating row appears below, the log gets shorter: keep the latest message in view.
-    let atBottom = true;
+    if (!log) return;
     const onScroll = (): void => {
-      atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
+      atBottom.current = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
     };
-    const observer = new ResizeObserver(() => {
-      if (atBottom) log.scrollTop = log.scrollHeight;
-    });
     log.addEventListener("scroll", onScroll, { passive: true });
+    if (typeof ResizeObserver === "undefined") return () => log.removeEventListener("scroll", onScroll);
+    // When a notice or the rating row appears below, the log gets shorter: keep the latest message in view.
+    const observer = new ResizeObserver(() => {
+      if (atBottom.current) log.scrollTop = log.scrollHeight;
+    });
     observer.observe(log);
     return () => {
       log.removeEventListener("scroll", onScroll);
@@ -247,7 +308,7 @@ function MessageLog({ chat, loading }: { chat: UseAIChatResult; loading: boolean
   }, []);
 
   return (
-    <div ref={logRef} className="log" role="log" aria-live="polite" aria-busy={chat.isSending || loading}
+    <div ref={logRef} className="log" role="log" aria-live="off" aria-busy={chat.isSending || loading}
       aria-label="Conversation" tabIndex={0}>
       {chat.hasOlder && (
         <button type="button" className="older" onClick={() => chat.loadOlder().catch(ignore)}>
@@ -259,15 +320,15 @@ function MessageLog({ chat, loading }: { chat: UseAIChatResult; loading: boolean
         <p className="empty">Hi! Ask a question and the assistant will answer here.</p>
       )}
       {chat.chatHistory.map((message) => (
-        <Message key={message.id} message={message} chat={chat} />
+        // Keyed by what stays the same while a reply streams and when it is stored: its node is kept, not remade.
+        <Message key={message.key} message={message} chat={chat} />
       ))}
-      {chat.isSending && (
+      {/* Until the reply's own message is there (a streaming reply shows the dots in its bubble). */}
+      {chat.isSending && !streaming && (
         <div className="msg msg-assistant typing">
           <span className="sr-only">The assistant is typing…</span>
           <div className="bubble" aria-hidden="true">
-            <span className="dot" />
-            <span className="dot" />
-            <span className="dot" />
+            <TypingDots />
           </div>
         </div>
       )}
@@ -275,21 +336,46 @@ function MessageLog({ chat, loading }: { chat: UseAIChatResult; loading: boolean
   );
 }
 
+function TypingDots(): ReactNode {
+  return (
+    <>
+      <span className="dot" />
+      <span className="dot" />
+      <span className="dot" />
+    </>
+  );
+}
+
+/** Why a reply ended early, in words, when the person should know; null when the reply says it itself. */
+function stoppedNote(stopped: string | null): string | null {
+  if (stopped === "stopped") return "Stopped";
+  if (stopped?.startsWith("provider_")) return "Cut short: the assistant stopped answering. Send your message again for the rest.";
+  return null;
+}
+
 function Message({ message, chat }: { message: ChatMessage; chat: UseAIChatResult }): ReactNode {
   const mine = message.role === "user";
   const failed = message.status === "failed";
+  const streaming = message.status === "streaming";
   // A failed message can be sent again unless the reason it failed would just happen again.
   const retryable = failed && chat.canSend && (message.error === null || message.error.retryable);
   const calls = mine ? [] : message.functionCalls;
+  const waiting = streaming && message.content.trim() === "";
+  const note = mine ? null : stoppedNote(message.stopped);
+  // A reply can be rated once it has the API's id (a streaming one gets it when it is stored).
+  const rateable = !mine && !message.id.startsWith("local-") && chat.sessionId !== null;
   return (
-    <div className={`msg ${mine ? "msg-user" : "msg-assistant"}${failed ? " msg-failed" : ""}`}
-      data-role={message.role} data-status={message.status}>
+    <div className={`msg ${mine ? "msg-user" : "msg-assistant"}${failed ? " msg-failed" : ""}${waiting ? " typing" : ""}`}
+      data-role={message.role} data-status={message.status} data-stopped={message.stopped ?? undefined}>
       <span className="sr-only">{mine ? "You said:" : "The assistant said:"}</span>
       {calls.length > 0 && <FunctionCallList calls={calls} />}
       {/* A turn that ended with its tools (a hand-over to a person) may have no text: then the list is the reply. */}
-      {(mine || calls.length === 0 || message.content.trim() !== "") && (
-        <div className="bubble">{mine ? message.content : <Markdown source={message.content} />}</div>
+      {(mine || streaming || calls.length === 0 || message.content.trim() !== "") && (
+        <div className="bubble">
+          {mine ? message.content : waiting ? <TypingDots /> : <Markdown source={message.content} />}
+        </div>
       )}
+
       {failed && (
         <div className="meta">
           <span className="failed-note">Not sent.</span>
@@ -301,9 +387,10 @@ function Message({ message, chat }: { message: ChatMessage; chat: UseAIChatResul
           )}
         </div>
       )}
-      {!mine && !message.id.startsWith("local-") && chat.sessionId !== null && (
+      {(note || rateable) && (
         <div className="meta">
-          <ReplyRating message={message} chat={chat} />
+          {note && <span className="stopped-note">{note}</span>}
+          {rateable && <ReplyRating message={message} chat={chat} />}
         </div>
       )}
     </div>
@@ -339,6 +426,7 @@ function ErrorNotice({ error, chat, onStartNew }: { error: ChatApiError; chat: U
     feedback: "Your rating was not saved.",
     rate: "Your rating was not saved.",
     escalate: "Your request for a person was not sent.",
+    stop: "The reply could not be stopped.",
   };
   return (
     <div className="error" role="alert" data-code={error.code}>

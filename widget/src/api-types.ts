@@ -26,6 +26,8 @@ export type SessionFeedbackBody = Schemas["FeedbackRequest"];
 export type MessageRatingBody = Schemas["MessageRatingRequest"];
 /** POST /sessions/{id}/escalate */
 export type EscalateBody = Schemas["EscalateRequest"];
+/** POST /sessions/{id}/stop */
+export type StopBody = Schemas["StopResponse"];
 /** Every error the API answers: `detail` is a sentence to show, `code` is for programs. */
 export type ErrorBody = Schemas["ErrorBody"];
 

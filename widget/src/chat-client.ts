@@ -1,7 +1,9 @@
 import type {
   ChatContext,
+  ChatRequestBody,
   ChatResponseBody,
   FunctionCall,
+  HistoryBody,
   HistoryMessageBody,
   MessageRating,
   SessionBody,
@@ -10,31 +12,52 @@ import type {
 } from "./api-types";
 import { ChatApiError, toChatError } from "./chat-error";
 import type { ChatTransport } from "./transport";
+import type { StreamMetadata, UiMessagePart } from "./ui-message-stream";
 
 /**
- * What the client is doing: `loading` history, `submitted` (a reply is pending), `ready`, or `error` (the last
- * action failed; `error` says why). Whether the session still takes messages is `sessionStatus`, a separate thing.
+ * What the client is doing: `loading` history, `submitted` (a reply is pending), `streaming` (a reply is being
+ * written, and shows as it is), `ready`, or `error` (the last action failed; `error` says why). Whether the session
+ * still takes messages is `sessionStatus`, a separate thing.
  */
-export type ChatStatus = "loading" | "ready" | "submitted" | "error";
+export type ChatStatus = "loading" | "ready" | "submitted" | "streaming" | "error";
 
 /** The action an error came from, so a UI can word it and knows what retry() will do. */
-export type ChatAction = "send" | "load" | "older" | "feedback" | "rate" | "escalate";
+export type ChatAction = "send" | "load" | "older" | "feedback" | "rate" | "escalate" | "stop";
+
+/** A tool call of a reply; `running` while a streamed reply's tool has not answered yet (its result is then {}). */
+export type ChatFunctionCall = Omit<FunctionCall, "status"> & { status: FunctionCall["status"] | "running" };
 
 export interface ChatMessage {
-  /** The API's message id, or a local one for a user message (the API names only the reply). */
+  /**
+   * The API's message id, or a local one (`local-…`) for a user message (the API names only the reply) and for a
+   * reply still streaming (it gets the API's id when it is stored).
+   */
   id: string;
+  /** The same for the message's whole life, also when a streamed reply gets the API's id: what a UI keys it by. */
+  key: string;
   role: "user" | "assistant";
+  /** The text; a streaming reply's grows as it is written. */
   content: string;
   /** ISO 8601. */
   createdAt: string;
-  /** `pending` until its reply arrives; `failed` when it was not answered (retry() sends it again). */
-  status: "sent" | "pending" | "failed";
+  /**
+   * `pending` until its reply arrives; `failed` when it was not answered (retry() sends it again); `streaming`
+   * while a reply is being written.
+   */
+  status: "sent" | "pending" | "failed" | "streaming";
   /** A reply's up/down rating. */
   rating: MessageRating | null;
   /** Why a failed message failed, when this client saw it fail. */
   error: ChatApiError | null;
   /** A reply's tool calls (a ticket created, a hand-over to a person, …), in the order the model made them. */
-  functionCalls: readonly FunctionCall[];
+  functionCalls: readonly ChatFunctionCall[];
+  /**
+   * Why a reply ended before the model's own answer: `stopped` (stop() ended it; the text is as far as it went),
+   * `escalated`, a limit's code, `max_tool_steps`, a provider error (`provider_…`, the text cut short); else null.
+   */
+  stopped: string | null;
+  /** The provider never reported the reply's usage (a stream stopped or cut short): its cost is an upper bound. */
+  estimated: boolean;
 }
 
 export interface ChatState {
@@ -53,6 +76,10 @@ export interface ChatState {
   historyLoaded: boolean;
   /** The 1-5 rating given to this session, if any. */
   sessionRating: number | null;
+  /** A streamed reply is on its way and stop() would end it. */
+  canStop: boolean;
+  /** stop() was asked for, and the reply has not ended yet. */
+  stopping: boolean;
 }
 
 /** The part of the Web Storage API the client uses; localStorage by default. */
@@ -72,7 +99,23 @@ export interface ChatClientOptions {
   /** Ids for local messages and Idempotency-Keys; random UUIDs by default. */
   newId?: () => string;
   now?: () => Date;
+  /**
+   * Send messages to POST /chat/stream and show each reply as it is written (default true, when the transport
+   * can stream); false sends them to POST /chat, each reply shown when it is whole.
+   */
+  stream?: boolean;
+  /**
+   * After a stream that dropped: how long to wait (ms) before each look at the history for the stored reply (the
+   * server finishes and stores the turn whatever the client does). Defaults to about a minute in all.
+   */
+  recoveryDelays?: readonly number[];
+  /** How long (ms) a stopped reply may go on streaming before the client stops reading it and loads it instead. */
+  stopGraceMs?: number;
 }
+
+const RECOVERY_DELAYS = [0, 500, 1000, 2000, 3000, 5000, 5000, 5000, 5000, 5000, 10000, 10000, 10000];
+// The server ends a stopped reply within STOP_CHECK_SECONDS (1 s) of the stop, plus a word's wait for the provider.
+const STOP_GRACE_MS = 5000;
 
 export const DEFAULT_SESSION_TYPE: SessionType = "customer_support";
 
@@ -101,6 +144,7 @@ function randomId(): string {
 function fromHistory(m: HistoryMessageBody): ChatMessage {
   return {
     id: m.id,
+    key: m.id,
     role: m.role,
     content: m.content,
     createdAt: m.created_at,
@@ -108,6 +152,8 @@ function fromHistory(m: HistoryMessageBody): ChatMessage {
     rating: m.feedback ?? null,
     error: null,
     functionCalls: m.function_calls ?? [],
+    stopped: m.stopped ?? null,
+    estimated: m.estimated ?? false,
   };
 }
 
@@ -119,9 +165,20 @@ function escalatedBy(reply: ChatResponseBody): boolean {
   );
 }
 
-/** `submitted` while any message awaits its reply, else `ready`. */
+/** `streaming` while a reply is being written, `submitted` while any message awaits its reply, else `ready`. */
 function statusOf(messages: readonly ChatMessage[]): ChatStatus {
+  if (messages.some((m) => m.status === "streaming")) return "streaming";
   return messages.some((m) => m.status === "pending") ? "submitted" : "ready";
+}
+
+/** A reply is on its way: the status a failure elsewhere does not replace. */
+function busy(status: ChatStatus): boolean {
+  return status === "submitted" || status === "streaming";
+}
+
+/** An answer to a conversation that was left (startNewSession) before it came. */
+function superseded(): ChatApiError {
+  return new ChatApiError(0, { code: "superseded", detail: "A new conversation was started." }, { kind: "unknown" });
 }
 
 function invalid(detail: string): ChatApiError {
@@ -140,8 +197,59 @@ function noConversation(sessionId: string | null): Omit<ChatState, "sessionType"
     hasOlder: false,
     historyLoaded: sessionId === null,
     sessionRating: null,
+    canStop: false,
+    stopping: false,
   };
 }
+
+/** A streamed turn being read: what stop() and startNewSession() act on. */
+interface LiveTurn {
+  readonly controller: AbortController;
+  sessionId: string | null;
+  /** The `start` part's user_message_id: the stored message whose reply the history holds if the stream drops. */
+  userMessageId: string | null;
+  stopRequested: boolean;
+  stopTimer: ReturnType<typeof setTimeout> | null;
+}
+
+/** A streamed reply as its parts have built it so far. */
+interface Draft {
+  readonly key: string;
+  readonly createdAt: string;
+  text: string;
+  /** The text part written last; another one starts a new paragraph. */
+  textPart: string | null;
+  newParagraph: boolean;
+  calls: ChatFunctionCall[];
+  metadata: StreamMetadata | null;
+  /** An `error` part's sentence and a `data-error` part's code. */
+  failure: { detail: string | null; code: string | null } | null;
+  /** `finish` or `[DONE]` arrived: the stream ended as it should. */
+  ended: boolean;
+}
+
+/** A tool's input or output as the FunctionCall fields hold them: an object, or the text the model wrote. */
+function callArguments(input: unknown): FunctionCall["arguments"] {
+  if (typeof input === "string" || (typeof input === "object" && input !== null && !Array.isArray(input))) {
+    return input as FunctionCall["arguments"];
+  }
+  return JSON.stringify(input ?? null);
+}
+
+function callResult(output: unknown): FunctionCall["result"] {
+  return typeof output === "object" && output !== null && !Array.isArray(output)
+    ? (output as FunctionCall["result"])
+    : { value: output };
+}
+
+/** A stream's error part as an error: the API's code (its kind decides the retry), and its sentence. */
+function streamError(failure: Draft["failure"]): ChatApiError {
+  const code = failure?.code ?? "stream_error";
+  const status = code.startsWith("provider_") ? 502 : code.endsWith("_limit_exceeded") ? 400 : 500;
+  return new ChatApiError(status, { code, detail: failure?.detail ?? undefined });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A conversation with the chat API, independent of any UI framework: it holds the state, performs the actions and
@@ -169,6 +277,11 @@ export class ChatClient {
   private retryLast: (() => Promise<unknown>) | null = null;
   /** The action retryLast repeats. */
   private retryAction: ChatAction | null = null;
+  private stream: boolean;
+  private readonly recoveryDelays: readonly number[];
+  private readonly stopGraceMs: number;
+  /** The streamed turn being read, if any. */
+  private live: LiveTurn | null = null;
 
   constructor(options: ChatClientOptions) {
     this.transport = options.transport;
@@ -179,6 +292,9 @@ export class ChatClient {
     this.newId = options.newId ?? randomId;
     this.now = options.now ?? (() => new Date());
     this.context = options.context;
+    this.stream = options.stream ?? true;
+    this.recoveryDelays = options.recoveryDelays ?? RECOVERY_DELAYS;
+    this.stopGraceMs = options.stopGraceMs ?? STOP_GRACE_MS;
     this.state = { ...noConversation(this.readStoredId()), sessionType };
   }
 
@@ -195,6 +311,16 @@ export class ChatClient {
   /** The context sent with every message from now on. */
   setContext(context: ChatContext | undefined): void {
     this.context = context;
+  }
+
+  /** Whether messages sent from now on stream (POST /chat/stream) or not (POST /chat). */
+  setStream(stream: boolean): void {
+    this.stream = stream;
+  }
+
+  /** Whether the next message will stream: streaming is on and the transport can. */
+  get streams(): boolean {
+    return this.stream && typeof this.transport.chatStream === "function";
   }
 
   /** Whether the session takes messages: there is none yet, or it is active. */
@@ -271,8 +397,10 @@ export class ChatClient {
       const error = new ChatApiError(400, { code: "session_not_active", status: this.state.sessionStatus });
       return Promise.reject(error);
     }
+    const id = `local-${this.newId()}`;
     const message: ChatMessage = {
-      id: `local-${this.newId()}`,
+      id,
+      key: id,
       role: "user",
       content,
       createdAt: this.now().toISOString(),
@@ -280,6 +408,8 @@ export class ChatClient {
       rating: null,
       error: null,
       functionCalls: [],
+      stopped: null,
+      estimated: false,
     };
     this.keys.set(message.id, this.newId());
     this.update({ messages: [...this.state.messages, message], status: "submitted", error: null, failedAction: null });
@@ -384,6 +514,19 @@ export class ChatClient {
     }
   }
 
+  /**
+   * End the streaming reply where it is: the server stops the model and stores the reply so far (marked
+   * `stopped`), and the stream ends within about a second. Before the stream has named its session, the stop is
+   * sent once it has. Does nothing when no reply is streaming.
+   */
+  stop(): Promise<void> {
+    const turn = this.live;
+    if (!turn || turn.stopRequested) return Promise.resolve();
+    turn.stopRequested = true;
+    this.update({ canStop: false, stopping: true, ...this.clearedError("stop") });
+    return turn.sessionId === null ? Promise.resolve() : this.requestStop(turn, turn.sessionId);
+  }
+
   /** Leave the current conversation (it stays on the server) and start with an empty one. */
   startNewSession(): void {
     this.forgetSession();
@@ -399,26 +542,24 @@ export class ChatClient {
   private async deliver(message: ChatMessage, context: ChatContext | undefined, generation: number): Promise<ChatResponseBody> {
     // A message typed while history loads waits for it, so the loaded page cannot replace it.
     if (this.loading) await this.loading.catch(() => undefined);
-    if (generation !== this.generation) {
-      throw new ChatApiError(0, { code: "superseded", detail: "A new conversation was started." }, { kind: "unknown" });
-    }
+    if (generation !== this.generation) throw superseded();
     const sessionId = this.state.sessionId;
     const merged = this.context || context ? { ...this.context, ...context } : undefined;
+    const body: ChatRequestBody = {
+      message: message.content,
+      session_id: sessionId,
+      ...(merged ? { context: merged } : {}),
+      ...(sessionId === null ? { session_type: this.state.sessionType } : {}),
+    };
+    if (this.streams) return this.deliverStream(message, body, generation);
     try {
-      const reply = await this.transport.chat(
-        {
-          message: message.content,
-          session_id: sessionId,
-          ...(merged ? { context: merged } : {}),
-          ...(sessionId === null ? { session_type: this.state.sessionType } : {}),
-        },
-        { idempotencyKey: this.keys.get(message.id) ?? this.newId() },
-      );
+      const reply = await this.transport.chat(body, { idempotencyKey: this.keys.get(message.id) ?? this.newId() });
       if (generation !== this.generation) return reply;
       this.keys.delete(message.id);
       if (sessionId === null) this.adoptSession(reply.session_id);
       const answer: ChatMessage = {
         id: reply.metadata.message_id,
+        key: reply.metadata.message_id,
         role: "assistant",
         content: reply.message,
         createdAt: this.now().toISOString(),
@@ -426,6 +567,8 @@ export class ChatClient {
         rating: null,
         error: null,
         functionCalls: reply.function_calls ?? [],
+        stopped: reply.metadata.stopped ?? null,
+        estimated: reply.metadata.estimated ?? false,
       };
       const messages = [
         ...this.state.messages.map((m) => (m.id === message.id ? { ...m, status: "sent" as const } : m)),
@@ -437,15 +580,273 @@ export class ChatClient {
       if (escalatedBy(reply)) this.escalated("escalated");
       return reply;
     } catch (e) {
+      throw this.notSent(message, e, generation, null);
+    }
+  }
+
+  /**
+   * A message sent to POST /chat/stream: the reply shows as its parts arrive. A refusal before the stream is a
+   * failed message, as with POST /chat. A stream that drops (or ends without `finish`) is not sent again (the
+   * server finishes and stores the turn whatever the client does): the stored reply is read from the history.
+   */
+  private async deliverStream(message: ChatMessage, body: ChatRequestBody, generation: number): Promise<ChatResponseBody> {
+    const stream = this.transport.chatStream;
+    if (!stream) throw new Error("the transport cannot stream");
+    const turn: LiveTurn = {
+      controller: new AbortController(),
+      sessionId: body.session_id ?? null,
+      userMessageId: null,
+      stopRequested: false,
+      stopTimer: null,
+    };
+    this.live = turn;
+    this.update({ canStop: true, stopping: false });
+    const replyKey = `local-${this.newId()}`;
+    try {
+      let parts: AsyncIterable<UiMessagePart>;
+      try {
+        parts = await stream.call(this.transport, body, { signal: turn.controller.signal });
+      } catch (e) {
+        throw this.notSent(message, e, generation, null);
+      }
+      const draft: Draft = {
+        key: replyKey, createdAt: this.now().toISOString(), text: "", textPart: null, newParagraph: false, calls: [],
+        metadata: null, failure: null, ended: false,
+      };
+      let dropped: unknown = null;
+      try {
+        for await (const part of parts) {
+          if (generation !== this.generation) break;
+          this.read(turn, message, draft, part);
+        }
+      } catch (e) {
+        dropped = e; // the connection dropped, or the stop's grace ran out
+      }
+      if (generation !== this.generation) throw superseded();
+      if (draft.metadata?.message_id) return this.streamed(message, draft, draft.metadata);
+      if (draft.ended && draft.failure) {
+        // The turn failed before any reply was stored: the message is kept as failed, nothing charged.
+        throw this.notSent(message, streamError(draft.failure), generation, replyKey);
+      }
+      if (turn.userMessageId === null || turn.sessionId === null) {
+        throw this.notSent(message, dropped ?? new ChatApiError(0, null), generation, replyKey);
+      }
+      return await this.recover(message, draft, turn.sessionId, turn.userMessageId, generation);
+    } finally {
+      this.endTurn(turn);
+    }
+  }
+
+  /** One part of the stream, read into the draft reply and the state. */
+  private read(turn: LiveTurn, message: ChatMessage, draft: Draft, part: UiMessagePart): void {
+    switch (part.type) {
+      case "start": {
+        const ids = part.messageMetadata ?? {};
+        if (ids.user_message_id) turn.userMessageId = ids.user_message_id;
+        if (turn.sessionId === null && ids.session_id) {
+          turn.sessionId = ids.session_id;
+          this.adoptSession(ids.session_id);
+        }
+        // The server has the message now: it is sent, and its reply is on its way.
+        this.keys.delete(message.id);
+        this.show(message, draft);
+        if (turn.stopRequested && turn.sessionId !== null) this.requestStop(turn, turn.sessionId).catch(() => undefined);
+        return;
+      }
+      case "text-start":
+        if (draft.text !== "" && part.id !== draft.textPart) draft.newParagraph = true;
+        draft.textPart = part.id;
+        return;
+      case "text-delta":
+        if (draft.newParagraph && part.delta !== "") {
+          draft.text += /\n\s*$/.test(draft.text) ? "\n" : "\n\n";
+          draft.newParagraph = false;
+        }
+        draft.text += part.delta;
+        draft.textPart = part.id;
+        this.show(message, draft);
+        return;
+      case "tool-input-available": {
+        const call: ChatFunctionCall = {
+          id: part.toolCallId, name: part.toolName, arguments: callArguments(part.input), status: "running", result: {},
+        };
+        const at = draft.calls.findIndex((c) => c.id === part.toolCallId);
+        draft.calls = at === -1 ? [...draft.calls, call] : draft.calls.map((c, n) => (n === at ? call : c));
+        this.show(message, draft);
+        return;
+      }
+      case "tool-output-available":
+      case "tool-output-error": {
+        const result = part.type === "tool-output-error" ? { error: part.errorText } : callResult(part.output);
+        const status = part.type === "tool-output-error" ? "error" : "ok";
+        draft.calls = draft.calls.map((c) => (c.id === part.toolCallId ? { ...c, status, result } : c));
+        this.show(message, draft);
+        return;
+      }
+      case "message-metadata":
+        draft.metadata = { ...draft.metadata, ...part.messageMetadata };
+        return;
+      case "error":
+        draft.failure = { code: draft.failure?.code ?? null, detail: part.errorText };
+        return;
+      case "data-error":
+        draft.failure = { detail: draft.failure?.detail ?? part.data.detail ?? null, code: part.data.code ?? null };
+        return;
+      case "finish":
+      case "done":
+        draft.ended = true;
+        return;
+      default:
+        return; // start-step, finish-step, text-end: nothing to show
+    }
+  }
+
+  /** The draft as the streaming reply after its (now sent) message. */
+  private show(message: ChatMessage, draft: Draft): void {
+    const reply: ChatMessage = {
+      id: draft.key, key: draft.key, role: "assistant", content: draft.text, createdAt: draft.createdAt,
+      status: "streaming", rating: null, error: null, functionCalls: draft.calls, stopped: null, estimated: false,
+    };
+    this.place(message, reply);
+  }
+
+  /** Put `reply` in place of the message with its key, or right after `message`; `message` is sent. */
+  private place(message: ChatMessage, reply: ChatMessage): void {
+    const sent = this.state.messages.map((m) => (m.key === message.key && m.status !== "sent" ? { ...m, status: "sent" as const, error: null } : m));
+    let messages: ChatMessage[];
+    if (sent.some((m) => m.key === reply.key)) {
+      messages = sent.map((m) => (m.key === reply.key ? reply : m));
+    } else {
+      const at = sent.findIndex((m) => m.key === message.key);
+      messages = at === -1 ? [...sent, reply] : [...sent.slice(0, at + 1), reply, ...sent.slice(at + 1)];
+    }
+    this.update({ messages, status: statusOf(messages) });
+  }
+
+  /** The stream's whole reply, stored by the server: shown with the API's id, and answered as POST /chat would. */
+  private streamed(message: ChatMessage, draft: Draft, metadata: StreamMetadata): ChatResponseBody {
+    // A call the stream never answered did not finish; the stored message says what came of it.
+    const calls = draft.calls.map((c): FunctionCall =>
+      c.status === "running" ? { ...c, status: "error", result: { error: "The tool did not answer." } } : { ...c, status: c.status });
+    const id = metadata.message_id ?? draft.key;
+    this.place(message, {
+      id, key: draft.key, role: "assistant", content: draft.text, createdAt: draft.createdAt, status: "sent",
+      rating: null, error: null, functionCalls: calls, stopped: metadata.stopped ?? null,
+      estimated: metadata.estimated ?? false,
+    });
+    const reply: ChatResponseBody = {
+      session_id: metadata.session_id ?? this.state.sessionId ?? "",
+      message: draft.text,
+      role: "assistant",
+      function_calls: calls,
+      metadata: {
+        tokens: metadata.tokens ?? 0,
+        input_tokens: metadata.input_tokens ?? 0,
+        output_tokens: metadata.output_tokens ?? 0,
+        cost_cents: metadata.cost_cents ?? 0,
+        model: metadata.model ?? "",
+        provider: metadata.provider ?? "",
+        message_id: id,
+        truncated: metadata.truncated ?? false,
+        stopped: metadata.stopped ?? null,
+        estimated: metadata.estimated ?? false,
+      },
+    };
+    if (escalatedBy(reply)) this.escalated("escalated");
+    return reply;
+  }
+
+  /**
+   * The stream dropped after the server had the message: the server still finishes and stores the turn, so look
+   * at the history until it has (the message is no longer pending), then show the stored reply in the draft's
+   * place. The draft stays shown meanwhile, and stop() still reaches the turn.
+   */
+  private async recover(message: ChatMessage, draft: Draft, sessionId: string, userMessageId: string,
+    generation: number): Promise<ChatResponseBody> {
+    for (const delay of this.recoveryDelays) {
+      if (delay > 0) await sleep(delay);
+      if (generation !== this.generation) throw superseded();
+      let page: HistoryBody;
+      try {
+        page = await this.transport.history(sessionId, { limit: this.pageSize });
+      } catch {
+        continue; // still offline, perhaps: look again
+      }
+      if (generation !== this.generation) throw superseded();
+      const at = page.messages.findIndex((m) => m.id === userMessageId);
+      const asked = page.messages[at];
+      if (!asked || asked.status === "pending") continue;
+      if (asked.status === "failed") throw this.notSent(message, streamError(draft.failure), generation, draft.key);
+      const stored = page.messages.slice(at + 1).find((m) => m.role === "assistant");
+      if (!stored) continue;
+      const answer: ChatMessage = { ...fromHistory(stored), key: draft.key };
+      this.place(message, answer);
+      const reply: ChatResponseBody = {
+        session_id: sessionId,
+        message: stored.content,
+        role: "assistant",
+        function_calls: stored.function_calls ?? [],
+        metadata: {
+          tokens: stored.tokens, input_tokens: 0, output_tokens: stored.tokens, cost_cents: 0,
+          model: page.metadata.model, provider: page.metadata.provider, message_id: stored.id,
+          truncated: stored.truncated ?? false, stopped: stored.stopped ?? null, estimated: stored.estimated ?? false,
+        },
+      };
+      if (page.metadata.status !== "active") this.update({ sessionStatus: page.metadata.status });
+      else if (escalatedBy(reply)) this.escalated("escalated");
+      return reply;
+    }
+    // The server has not finished in all that time: take the draft off, and let retry() look again.
+    const messages = this.state.messages.filter((m) => m.key !== draft.key);
+    this.update({ messages, status: statusOf(messages) });
+    const error = new ChatApiError(0, {
+      code: "reply_not_loaded",
+      detail: "The connection dropped while the reply was being written, and it has not been stored yet. Try again in a moment to show it.",
+    });
+    this.fail("load", error, () => this.recover(message, draft, sessionId, userMessageId, generation));
+    throw error;
+  }
+
+  private async requestStop(turn: LiveTurn, sessionId: string): Promise<void> {
+    const stopReply = this.transport.stopReply;
+    if (!stopReply) {
+      turn.controller.abort(); // no stop route: stop reading; the stored reply comes from the history
+      return;
+    }
+    try {
+      await stopReply.call(this.transport, sessionId);
+    } catch (e) {
       const error = toChatError(e);
-      if (generation !== this.generation) throw error;
-      this.update({
-        messages: this.state.messages.map((m) => (m.id === message.id ? { ...m, status: "failed" as const, error } : m)),
-        ...(error.sessionStatus ? { sessionStatus: error.sessionStatus } : {}),
-      });
-      this.fail("send", error, null);
+      if (this.live === turn) {
+        turn.stopRequested = false;
+        this.update({ canStop: true, stopping: false });
+        this.fail("stop", error, () => this.stop());
+      }
       throw error;
     }
+    if (this.live !== turn) return;
+    // The server ends the reply within about a second; a stream that goes on past the grace is read no further,
+    // and the stored reply is shown from the history instead.
+    turn.stopTimer = setTimeout(() => turn.controller.abort(), this.stopGraceMs);
+  }
+
+  private endTurn(turn: LiveTurn): void {
+    if (turn.stopTimer !== null) clearTimeout(turn.stopTimer);
+    if (this.live !== turn) return;
+    this.live = null;
+    this.update({ canStop: false, stopping: false, ...this.clearedError("stop") });
+  }
+
+  /** The message was not answered: marked failed with the error (a streamed draft of it taken off), which is returned. */
+  private notSent(message: ChatMessage, e: unknown, generation: number, replyKey: string | null): ChatApiError {
+    const error = toChatError(e);
+    if (generation !== this.generation) return error;
+    const messages = this.state.messages
+      .filter((m) => replyKey === null || m.key !== replyKey)
+      .map((m) => (m.key === message.key ? { ...m, status: "failed" as const, error } : m));
+    this.update({ messages, ...(error.sessionStatus ? { sessionStatus: error.sessionStatus } : {}) });
+    this.fail("send", error, null);
+    return error;
   }
 
   /**
@@ -469,6 +870,12 @@ export class ChatClient {
 
   private forgetSession(): void {
     this.generation += 1;
+    if (this.live) {
+      // The server finishes the turn in the old session; nobody here reads it any more.
+      if (this.live.stopTimer !== null) clearTimeout(this.live.stopTimer);
+      this.live.controller.abort();
+      this.live = null;
+    }
     this.loading = null;
     this.sendQueue = Promise.resolve();
     this.keys.clear();
@@ -505,7 +912,8 @@ export class ChatClient {
     this.retryLast = again;
     this.retryAction = action;
     // While a later message still awaits its reply the status stays `submitted`; the error shows all the same.
-    const status = statusOf(this.state.messages) === "submitted" ? "submitted" : "error";
+    const now = statusOf(this.state.messages);
+    const status = busy(now) ? now : "error";
     this.update({ error, failedAction: action, status });
   }
 

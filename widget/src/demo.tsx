@@ -1,6 +1,6 @@
 /**
  * The browser-ready demo the local server's page loads (dist/demo/ai-chat-demo.js, React included). The page sets
- *   window.AIChatDemo = { apiBaseUrl, token?, sessionType?, theme?, context?, mount? }
+ *   window.AIChatDemo = { apiBaseUrl, streamUrl?, stream?, token?, sessionType?, theme?, context?, mount? }
  * before loading it. The token comes from there, from the address (`/#token=…`), or from a form that asks for one
  * (`make token USER=alice TENANT=acme` prints one).
  */
@@ -11,6 +11,10 @@ import { AIChatWidget, type AIChatTheme } from "./ai-chat-widget";
 
 export interface AIChatDemoConfig {
   apiBaseUrl?: string;
+  /** Where POST /chat/stream is, when not at apiBaseUrl (the stack's StreamUrl). */
+  streamUrl?: string;
+  /** false: replies come whole, from POST /chat. */
+  stream?: boolean;
   token?: string | null;
   sessionType?: SessionType;
   theme?: AIChatTheme;
@@ -69,6 +73,8 @@ function Demo({ config }: { config: AIChatDemoConfig }): ReactNode {
       {token && (
         <AIChatWidget
           apiBaseUrl={config.apiBaseUrl ?? ""}
+          streamUrl={config.streamUrl}
+          stream={config.stream}
           getToken={() => token}
           sessionType={config.sessionType ?? "customer_support"}
           theme={config.theme ?? "auto"}

@@ -1,5 +1,6 @@
 import type { ReactNode } from "react";
 import type { FunctionCall } from "./api-types";
+import type { ChatFunctionCall } from "./chat-client";
 
 /** A string field of a JSON object, when it is a non-empty string; anything else the model or a tool wrote is not. */
 function field(object: unknown, name: string): string | null {
@@ -9,15 +10,24 @@ function field(object: unknown, name: string): string | null {
 }
 
 /** Why a call failed: its result's `error`, a sentence, or `{"message": …}` inside it. */
-function failure(call: FunctionCall): string | null {
+function failure(call: ChatFunctionCall): string | null {
   return field(call.result, "error") ?? field((call.result as Record<string, unknown>).error, "message");
 }
 
 /**
  * What a tool call did, in a sentence for the person: "Ticket created: <title> (<priority>)", "Handed over to a
- * person: <reason>", "<name> done", or "<name> failed: <why>". Plain text: a UI shows it as text, never as HTML.
+ * person: <reason>", "<name> done", or "<name> failed: <why>"; while a streamed reply's tool runs, what it is doing
+ * ("Creating a ticket: <title>…"). Plain text: a UI shows it as text, never as HTML.
  */
-export function describeFunctionCall(call: FunctionCall): string {
+export function describeFunctionCall(call: FunctionCall | ChatFunctionCall): string {
+  if (call.status === "running") {
+    if (call.name === "create_ticket") {
+      const title = field(call.arguments, "title");
+      return title ? `Creating a ticket: ${title}…` : "Creating a ticket…";
+    }
+    if (call.name === "escalate_to_human") return "Handing over to a person…";
+    return `Running ${call.name}…`;
+  }
   if (call.status !== "ok") {
     const why = failure(call);
     return why ? `${call.name} failed: ${why}` : `${call.name} failed`;
@@ -36,16 +46,19 @@ export function describeFunctionCall(call: FunctionCall): string {
   return `${call.name} done`;
 }
 
-/** A reply's tool calls as a list above its text: what the assistant did, each with whether it worked. */
-export function FunctionCallList({ calls }: { calls: readonly FunctionCall[] }): ReactNode {
+/**
+ * A reply's tool calls as a list above its text: what the assistant did, each with whether it worked. A call of a
+ * streaming reply shows while it runs, and the same item then says what came of it.
+ */
+export function FunctionCallList({ calls }: { calls: readonly ChatFunctionCall[] }): ReactNode {
   return (
     // role="list": Safari drops the list role of a list styled without markers, and with it the count of items.
     <ul className="calls" role="list" aria-label="Actions taken">
       {calls.map((call, index) => (
-        <li key={`${index}:${call.id}`} className={`call call-${call.status === "ok" ? "ok" : "error"}`}
+        <li key={`${index}:${call.id}`} className={`call call-${call.status === "error" ? "error" : call.status}`}
           data-tool={call.name} data-status={call.status}>
           {/* The sentence says whether it worked ("… failed: …"); the icon only shows it. */}
-          {call.status === "ok" ? <DoneIcon /> : <FailedIcon />}
+          {call.status === "ok" ? <DoneIcon /> : call.status === "running" ? <RunningIcon /> : <FailedIcon />}
           <span className="call-text">{describeFunctionCall(call)}</span>
         </li>
       ))}
@@ -57,6 +70,14 @@ function DoneIcon(): ReactNode {
   return (
     <svg viewBox="0 0 24 24" aria-hidden="true">
       <path d="M9.5 16.2 5.3 12a1 1 0 0 0-1.4 1.4l4.9 4.9a1 1 0 0 0 1.4 0l10-10a1 1 0 1 0-1.4-1.4z" />
+    </svg>
+  );
+}
+
+function RunningIcon(): ReactNode {
+  return (
+    <svg viewBox="0 0 24 24" aria-hidden="true">
+      <path d="M12 2a10 10 0 1 1 0 20 10 10 0 0 1 0-20zm0 2a8 8 0 1 0 0 16 8 8 0 0 0 0-16zm0 2a1 1 0 0 1 1 1v4.6l3.2 1.9a1 1 0 1 1-1 1.7l-3.7-2.2A1 1 0 0 1 11 12V7a1 1 0 0 1 1-1z" />
     </svg>
   );
 }

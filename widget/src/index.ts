@@ -7,6 +7,7 @@ export {
   storageKeyFor,
   type ChatAction,
   type ChatClientOptions,
+  type ChatFunctionCall,
   type ChatMessage,
   type ChatState,
   type ChatStatus,
@@ -15,5 +16,6 @@ export {
 export { ChatApiError, type ChatErrorKind } from "./chat-error";
 export { API_PREFIX, createFetchTransport, type ChatTransport, type FetchTransportOptions, type TokenSource } from "./transport";
 export { Markdown } from "./markdown";
+export { parsePart, readUiMessageStream, SseParser, type StreamMetadata, type UiMessagePart } from "./ui-message-stream";
 export { describeFunctionCall } from "./function-calls";
 export type * from "./api-types";

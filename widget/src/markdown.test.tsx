@@ -1,6 +1,7 @@
+import { render } from "@testing-library/react";
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
-import { MAX_DEPTH, Markdown, safeHref } from "./markdown";
+import { MAX_DEPTH, Markdown, renderMarkdownWhole, safeHref, topLevelBlocks } from "./markdown";
 
 const html = (source: string): string => renderToStaticMarkup(<Markdown source={source} />);
 
@@ -191,5 +192,33 @@ describe("Markdown formatting", () => {
 
   it("keeps an unclosed code fence's lines as code", () => {
     expect(html("```\nline 1\nline 2")).toBe("<pre><code>line 1\nline 2</code></pre>");
+  });
+});
+
+/** A reply that uses every block, with blank lines inside a list, a fence and a table, written as a model would. */
+const GROWING = [
+  "# Plan", "", "Some **bold** text", "and a second line.", "", "- one", "- two", "", "  still two", "", "- three",
+  "  1. nested", "", "```ts", "const a = 1;", "", "const b = 2;", "```", "", "| a | b |", "|:--|--:|", "| 1 | 2 |", "",
+  "> quoted", "> more", "", "---", "", "a | b", "|---|---|", "", "1. last", "", "Done.",
+].join("\n");
+
+describe("Markdown while a reply streams", () => {
+  it("renders block by block exactly as the whole source renders, at every length of a growing reply", () => {
+    for (let end = 0; end <= GROWING.length; end += 1) {
+      const source = GROWING.slice(0, end);
+      expect(html(source), `the first ${end} characters`).toBe(renderToStaticMarkup(renderMarkdownWhole(source)));
+    }
+    expect(topLevelBlocks(GROWING)[0]).toBe("# Plan");
+  });
+
+  it("keeps a growing reply's elements: a longer source updates the same nodes", () => {
+    const view = render(<Markdown source={"First paragraph.\n\nSecond"} />);
+    const [first, second] = view.container.querySelectorAll("p");
+    view.rerender(<Markdown source={"First paragraph.\n\nSecond, longer.\n\n- a list"} />);
+    const after = view.container.querySelectorAll("p");
+    expect(after[0]).toBe(first);
+    expect(after[1]).toBe(second);
+    expect(second?.textContent).toBe("Second, longer.");
+    expect(view.container.querySelector("li")?.textContent).toBe("a list");
   });
 });

@@ -1,4 +1,4 @@
-import { Fragment, type ReactNode } from "react";
+import { Fragment, memo, type ReactNode } from "react";
 
 /**
  * A small Markdown renderer for assistant replies that builds React elements, never HTML strings: every piece of
@@ -112,141 +112,176 @@ function tableAt(lines: readonly string[], i: number): { header: string[]; align
   return { header, align };
 }
 
-/** The source's blocks; `depth` counts the lists and quotes around it. */
-function blocks(source: string, key: string, depth = 0): ReactNode[] {
-  const lines = source.replace(/\r\n?/g, "\n").split("\n");
-  if (depth > MAX_DEPTH) return asText(lines, key); // too deep to nest further: the lines as paragraphs of text
-  const out: ReactNode[] = [];
-  let i = 0;
-  const next = (): string => `${key}.${out.length}`;
+/** A block found in the source's lines: the line after it, and how to render it once its key is known. */
+interface Block {
+  end: number;
+  render: (key: string, depth: number) => ReactNode;
+}
 
-  while (i < lines.length) {
-    const line = lines[i] ?? "";
-    if (BLANK.test(line)) {
+/** The block that starts at line `i` (not a blank line): every block's extent is decided here, and only here. */
+function blockAt(lines: readonly string[], start: number): Block {
+  let i = start;
+  const line = lines[i] ?? "";
+  const fence = FENCE.exec(line);
+  if (fence) {
+    const marker = fence[1] ?? "```";
+    const language = fence[2] ?? "";
+    const code: string[] = [];
+    i += 1;
+    while (i < lines.length && !(lines[i] ?? "").trimStart().startsWith(marker)) {
+      code.push(lines[i] ?? "");
       i += 1;
-      continue;
     }
-    const fence = FENCE.exec(line);
-    if (fence) {
-      const marker = fence[1] ?? "```";
-      const language = fence[2] ?? "";
-      const code: string[] = [];
-      i += 1;
-      while (i < lines.length && !(lines[i] ?? "").trimStart().startsWith(marker)) {
-        code.push(lines[i] ?? "");
-        i += 1;
-      }
-      i += 1; // the closing fence (or the end of an unclosed block)
-      out.push(
-        <pre key={next()}>
+    i += 1; // the closing fence (or the end of an unclosed block)
+    return {
+      end: Math.min(i, lines.length),
+      render: (key) => (
+        <pre key={key}>
           <code data-language={language || undefined}>{code.join("\n")}</code>
-        </pre>,
-      );
-      continue;
-    }
-    const heading = HEADING.exec(line);
-    if (heading) {
-      // Inside a chat bubble, # is a section title, not the page's: levels start at h3.
-      const level = Math.min(6, (heading[1] ?? "#").length + 2);
-      const Tag = `h${level}` as "h3" | "h4" | "h5" | "h6";
-      out.push(<Tag key={next()}>{inline(heading[2] ?? "", next())}</Tag>);
+        </pre>
+      ),
+    };
+  }
+  const heading = HEADING.exec(line);
+  if (heading) {
+    // Inside a chat bubble, # is a section title, not the page's: levels start at h3.
+    const level = Math.min(6, (heading[1] ?? "#").length + 2);
+    const Tag = `h${level}` as "h3" | "h4" | "h5" | "h6";
+    return { end: i + 1, render: (key) => <Tag key={key}>{inline(heading[2] ?? "", key)}</Tag> };
+  }
+  if (RULE.test(line)) return { end: i + 1, render: (key) => <hr key={key} /> };
+  if (QUOTE.test(line)) {
+    const quoted: string[] = [];
+    while (i < lines.length && QUOTE.test(lines[i] ?? "")) {
+      quoted.push(QUOTE.exec(lines[i] ?? "")?.[1] ?? "");
       i += 1;
-      continue;
     }
-    if (RULE.test(line)) {
-      out.push(<hr key={next()} />);
+    return {
+      end: i,
+      render: (key, depth) => <blockquote key={key}>{blocks(quoted.join("\n"), key, depth + 1)}</blockquote>,
+    };
+  }
+  const ordered = NUMBERED.test(line);
+  if (ordered || BULLET.test(line)) {
+    const pattern = ordered ? NUMBERED : BULLET;
+    const first = ordered ? Number(NUMBERED.exec(line)?.[1] ?? "1") : 1;
+    const base = indentOf(line);
+    const sibling = (l: string): RegExpExecArray | null =>
+      indentOf(l) < base + NESTED_INDENT ? pattern.exec(l) : null;
+    // Each item: the text after its marker, then its own lines (continuations, nested lists) as written.
+    const items: string[][] = [];
+    while (i < lines.length) {
+      const current = lines[i] ?? "";
+      const match = sibling(current);
+      const item = items[items.length - 1];
+      if (match) {
+        items.push([(ordered ? match[2] : match[1]) ?? ""]);
+      } else if (item && !BLANK.test(current) && indentOf(current) > base) {
+        item.push(current); // an indented line belongs to the item above it
+      } else if (item && BLANK.test(current)) {
+        // A blank line keeps the list going when an item or the item's own indented lines follow it.
+        let after = i + 1;
+        while (after < lines.length && BLANK.test(lines[after] ?? "")) after += 1;
+        const following = lines[after] ?? "";
+        if (after >= lines.length || !(sibling(following) || indentOf(following) > base)) break;
+        if (!sibling(following)) item.push("");
+        i = after;
+        continue;
+      } else {
+        break;
+      }
       i += 1;
-      continue;
     }
-    if (QUOTE.test(line)) {
-      const quoted: string[] = [];
-      while (i < lines.length && QUOTE.test(lines[i] ?? "")) {
-        quoted.push(QUOTE.exec(lines[i] ?? "")?.[1] ?? "");
-        i += 1;
-      }
-      const k = next();
-      out.push(<blockquote key={k}>{blocks(quoted.join("\n"), k, depth + 1)}</blockquote>);
-      continue;
+    return {
+      end: i,
+      render: (key, depth) => {
+        const children = items.map((item, n) => <li key={`${key}.${n}`}>{listItem(item, `${key}.${n}`, depth)}</li>);
+        return ordered ? <ol key={key} start={first === 1 ? undefined : first}>{children}</ol> : <ul key={key}>{children}</ul>;
+      },
+    };
+  }
+  const table = tableAt(lines, i);
+  if (table) {
+    const columns = table.header.length;
+    const rows: string[][] = [];
+    i += 2;
+    while (i < lines.length && !BLANK.test(lines[i] ?? "") && (lines[i] ?? "").includes("|") &&
+      !startsBlock(lines[i] ?? "")) {
+      // As in GFM: cells past the header's count are dropped, missing ones are empty.
+      const row = cells(lines[i] ?? "").slice(0, columns);
+      rows.push([...row, ...Array<string>(columns - row.length).fill("")]);
+      i += 1;
     }
-    const ordered = NUMBERED.test(line);
-    if (ordered || BULLET.test(line)) {
-      const pattern = ordered ? NUMBERED : BULLET;
-      const start = ordered ? Number(NUMBERED.exec(line)?.[1] ?? "1") : 1;
-      const base = indentOf(line);
-      const sibling = (l: string): RegExpExecArray | null =>
-        indentOf(l) < base + NESTED_INDENT ? pattern.exec(l) : null;
-      // Each item: the text after its marker, then its own lines (continuations, nested lists) as written.
-      const items: string[][] = [];
-      while (i < lines.length) {
-        const current = lines[i] ?? "";
-        const match = sibling(current);
-        const item = items[items.length - 1];
-        if (match) {
-          items.push([(ordered ? match[2] : match[1]) ?? ""]);
-        } else if (item && !BLANK.test(current) && indentOf(current) > base) {
-          item.push(current); // an indented line belongs to the item above it
-        } else if (item && BLANK.test(current)) {
-          // A blank line keeps the list going when an item or the item's own indented lines follow it.
-          let after = i + 1;
-          while (after < lines.length && BLANK.test(lines[after] ?? "")) after += 1;
-          const following = lines[after] ?? "";
-          if (after >= lines.length || !(sibling(following) || indentOf(following) > base)) break;
-          if (!sibling(following)) item.push("");
-          i = after;
-          continue;
-        } else {
-          break;
-        }
-        i += 1;
-      }
-      const k = next();
-      const children = items.map((item, n) => <li key={`${k}.${n}`}>{listItem(item, `${k}.${n}`, depth)}</li>);
-      out.push(ordered ? <ol key={k} start={start === 1 ? undefined : start}>{children}</ol> : <ul key={k}>{children}</ul>);
-      continue;
-    }
-    const table = tableAt(lines, i);
-    if (table) {
-      const columns = table.header.length;
-      const rows: string[][] = [];
-      i += 2;
-      while (i < lines.length && !BLANK.test(lines[i] ?? "") && (lines[i] ?? "").includes("|") &&
-        !startsBlock(lines[i] ?? "")) {
-        // As in GFM: cells past the header's count are dropped, missing ones are empty.
-        const row = cells(lines[i] ?? "").slice(0, columns);
-        rows.push([...row, ...Array<string>(columns - row.length).fill("")]);
-        i += 1;
-      }
-      const k = next();
-      const style = (n: number) => (table.align[n] ? { textAlign: table.align[n] } : undefined);
-      out.push(
-        <div key={k} className="md-table">
+    const style = (n: number) => (table.align[n] ? { textAlign: table.align[n] } : undefined);
+    return {
+      end: i,
+      render: (key) => (
+        <div key={key} className="md-table">
           <table>
             <thead>
               <tr>
-                {table.header.map((cell, n) => <th key={n} style={style(n)}>{inline(cell, `${k}.h.${n}`)}</th>)}
+                {table.header.map((cell, n) => <th key={n} style={style(n)}>{inline(cell, `${key}.h.${n}`)}</th>)}
               </tr>
             </thead>
             {rows.length > 0 && (
               <tbody>
                 {rows.map((row, r) => (
                   <tr key={r}>
-                    {row.map((cell, n) => <td key={n} style={style(n)}>{inline(cell, `${k}.${r}.${n}`)}</td>)}
+                    {row.map((cell, n) => <td key={n} style={style(n)}>{inline(cell, `${key}.${r}.${n}`)}</td>)}
                   </tr>
                 ))}
               </tbody>
             )}
           </table>
-        </div>,
-      );
+        </div>
+      ),
+    };
+  }
+  const paragraph: string[] = [];
+  while (i < lines.length && !BLANK.test(lines[i] ?? "") && (paragraph.length === 0 || !startsBlockAt(lines, i))) {
+    paragraph.push(lines[i] ?? "");
+    i += 1;
+  }
+  return { end: i, render: (key) => <p key={key}>{lineBreaks(paragraph, key)}</p> };
+}
+
+const toLines = (source: string): string[] => source.replace(/\r\n?/g, "\n").split("\n");
+
+/** The source's blocks; `depth` counts the lists and quotes around it. */
+function blocks(source: string, key: string, depth = 0): ReactNode[] {
+  const lines = toLines(source);
+  if (depth > MAX_DEPTH) return asText(lines, key); // too deep to nest further: the lines as paragraphs of text
+  const out: ReactNode[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    if (BLANK.test(lines[i] ?? "")) {
+      i += 1;
       continue;
     }
-    const paragraph: string[] = [];
-    while (i < lines.length && !BLANK.test(lines[i] ?? "") && (paragraph.length === 0 || !startsBlockAt(lines, i))) {
-      paragraph.push(lines[i] ?? "");
+    const block = blockAt(lines, i);
+    out.push(block.render(`${key}.${out.length}`, depth));
+    i = block.end;
+  }
+  return out;
+}
+
+/**
+ * The source of each top-level block, in order. Each renders alone as it does in the whole (a block's extent is
+ * decided by its own lines and the one after it, and the line after is never part of it), so a reply can be
+ * rendered block by block, and a block whose text did not change need not be rendered again.
+ */
+export function topLevelBlocks(source: string): string[] {
+  const lines = toLines(source);
+  const out: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    if (BLANK.test(lines[i] ?? "")) {
       i += 1;
+      continue;
     }
-    const k = next();
-    out.push(<p key={k}>{lineBreaks(paragraph, k)}</p>);
+    const { end } = blockAt(lines, i);
+    out.push(lines.slice(i, end).join("\n"));
+    i = end;
   }
   return out;
 }
@@ -414,7 +449,27 @@ function inline(text: string, key: string): ReactNode[] {
   return out;
 }
 
-/** A reply's Markdown as React elements. */
-export function Markdown({ source }: { source: string }): ReactNode {
+/** The whole source's blocks in one go, as Markdown renders them block by block (for tests). */
+export function renderMarkdownWhole(source: string): ReactNode {
   return <>{blocks(source, "md")}</>;
 }
+
+/** One top-level block; rendered again only when its own text changes. */
+const TopLevelBlock = memo(function TopLevelBlock({ source, id }: { source: string; id: string }): ReactNode {
+  return <>{blocks(source, id)}</>;
+});
+
+/**
+ * A reply's Markdown as React elements. A streaming reply re-renders as it grows without losing its elements: each
+ * top-level block keeps its place (and its DOM nodes) by its position, and a block whose text did not change (all
+ * but the last, mostly) is not parsed or rendered again.
+ */
+export const Markdown = memo(function Markdown({ source }: { source: string }): ReactNode {
+  return (
+    <>
+      {topLevelBlocks(source).map((text, n) => (
+        <TopLevelBlock key={n} id={`md.${n}`} source={text} />
+      ))}
+    </>
+  );
+});

@@ -8,8 +8,10 @@ import type {
   MessageRatingBody,
   SessionBody,
   SessionFeedbackBody,
+  StopBody,
 } from "./api-types";
 import { ChatApiError } from "./chat-error";
+import { readUiMessageStream, type UiMessagePart } from "./ui-message-stream";
 
 /**
  * The API as the client needs it, one method per route. The client never sees HTTP, so tests (and apps with their
@@ -28,6 +30,14 @@ export interface ChatTransport {
   rateMessage(sessionId: string, messageId: string, body: MessageRatingBody): Promise<unknown>;
   /** POST /sessions/{id}/escalate. */
   escalate(sessionId: string, body: EscalateBody): Promise<SessionBody>;
+  /**
+   * POST /chat/stream: resolves once the answer is a stream, with its parts as they arrive; rejects (as chat does)
+   * when the message is refused before the stream began. The iteration rejects when the connection drops or
+   * `signal` aborts it. Without this method the client sends every message with chat().
+   */
+  chatStream?(body: ChatRequestBody, options: { signal: AbortSignal }): Promise<AsyncIterable<UiMessagePart>>;
+  /** POST /sessions/{id}/stop: the reply streaming in the session ends where it is, and is stored so. */
+  stopReply?(sessionId: string): Promise<StopBody>;
 }
 
 export type TokenSource = () => string | Promise<string>;
@@ -37,6 +47,11 @@ export interface FetchTransportOptions {
   apiBaseUrl?: string;
   /** The Bearer token, asked for before every request so that a refreshed token is used. */
   getToken: TokenSource;
+  /**
+   * Where POST /chat/stream is: the API's own `/api/v1/ai/chat/stream` by default. In AWS the stream has a URL of
+   * its own (the stack's StreamUrl), as the HTTP API cannot stream.
+   */
+  streamUrl?: string;
   /** Defaults to the global fetch. */
   fetch?: typeof fetch;
 }
@@ -57,36 +72,59 @@ async function errorBody(response: Response): Promise<Partial<ErrorBody> | null>
 export function createFetchTransport(options: FetchTransportOptions): ChatTransport {
   const base = (options.apiBaseUrl ?? "").replace(/\/+$/, "") + API_PREFIX;
 
-  async function call<T>(method: "GET" | "POST", path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
-    let token: string;
+  async function bearer(): Promise<string> {
     try {
-      token = await options.getToken();
+      return `Bearer ${await options.getToken()}`;
     } catch (e) {
       throw new ChatApiError(401, { code: "token_unavailable" }, { cause: e });
     }
+  }
+
+  async function send(url: string, init: RequestInit): Promise<Response> {
     // Read at call time, not at creation: tests and apps may replace the global fetch later.
     const doFetch = options.fetch ?? globalThis.fetch;
     let response: Response;
     try {
-      response = await doFetch(base + path, {
-        method,
-        headers: {
-          Accept: "application/json",
-          Authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-          ...headers,
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      response = await doFetch(url, init);
     } catch (e) {
       throw new ChatApiError(0, null, { cause: e });
     }
     if (!response.ok) throw new ChatApiError(response.status, await errorBody(response));
+    return response;
+  }
+
+  async function call<T>(method: "GET" | "POST", path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+    const response = await send(base + path, {
+      method,
+      headers: {
+        Accept: "application/json",
+        Authorization: await bearer(),
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     try {
       return (await response.json()) as T;
     } catch (e) {
       throw new ChatApiError(response.status, { code: "invalid_response" }, { cause: e, kind: "unknown" });
     }
+  }
+
+  async function chatStream(body: ChatRequestBody, { signal }: { signal: AbortSignal }): Promise<AsyncIterable<UiMessagePart>> {
+    const response = await send(options.streamUrl || `${base}/chat/stream`, {
+      method: "POST",
+      headers: { Accept: "text/event-stream", Authorization: await bearer(), "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      signal,
+    });
+    const type = response.headers.get("content-type") ?? "";
+    if (!response.body || !type.toLowerCase().startsWith("text/event-stream")) {
+      // Not a stream: a proxy's page, or a route that answers something else. Nothing of it can be shown.
+      response.body?.cancel().catch(() => undefined);
+      throw new ChatApiError(response.status, { code: "invalid_response" }, { kind: "unknown" });
+    }
+    return readUiMessageStream(response.body);
   }
 
   const session = (id: string): string => `/sessions/${encodeURIComponent(id)}`;
@@ -105,5 +143,7 @@ export function createFetchTransport(options: FetchTransportOptions): ChatTransp
     rateMessage: (sessionId, messageId, body) =>
       call("POST", `${session(sessionId)}/messages/${encodeURIComponent(messageId)}/feedback`, body),
     escalate: (sessionId, body) => call("POST", `${session(sessionId)}/escalate`, body),
+    chatStream,
+    stopReply: (sessionId) => call("POST", `${session(sessionId)}/stop`, {}),
   };
 }

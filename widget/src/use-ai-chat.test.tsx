@@ -137,7 +137,7 @@ describe("useAIChat", () => {
       return new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json" } });
     });
     vi.stubGlobal("fetch", fetchMock);
-    const { result, rerender } = renderHook(({ token }) => useAIChat({ apiBaseUrl: "https://api.test", getToken: () => token, storage: null }), {
+    const { result, rerender } = renderHook(({ token }) => useAIChat({ apiBaseUrl: "https://api.test", getToken: () => token, storage: null, stream: false }), {
       initialProps: { token: "first" },
     });
     await act(async () => {

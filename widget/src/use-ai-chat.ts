@@ -20,8 +20,16 @@ export interface UseAIChatResult {
   sendMessage: (text: string, context?: ChatContext) => Promise<ChatResponseBody>;
   /** The conversation, oldest first. */
   chatHistory: readonly ChatMessage[];
-  /** A reply is pending. */
+  /** A reply is pending (also while it streams). */
   isSending: boolean;
+  /** A reply is being written: its message in chatHistory (status `streaming`) grows as it arrives. */
+  isStreaming: boolean;
+  /** End the streaming reply where it is: the server keeps it so far, marked `stopped`. */
+  stop: () => Promise<void>;
+  /** A streamed reply is on its way and stop() would end it. */
+  canStop: boolean;
+  /** stop() was asked for and the reply has not ended yet (within about a second). */
+  isStopping: boolean;
   /** Why the last message failed (its `message` is the API's sentence to show), or null. */
   sendError: ChatApiError | null;
   /** Rate the conversation 1-5, with optional words. */
@@ -59,6 +67,7 @@ const ignore = (): void => undefined;
 interface OwnClient {
   client: ChatClient;
   apiBaseUrl: string | undefined;
+  streamUrl: string | undefined;
   sessionType: SessionType;
 }
 
@@ -73,7 +82,7 @@ function useClient(options: UseAIChatOptions): ChatClient {
   }, [getToken]);
   const sessionType = options.sessionType ?? DEFAULT_SESSION_TYPE;
   const ownConnection = options.transport !== undefined || options.getToken !== undefined;
-  const { apiBaseUrl, transport, storage } = options;
+  const { apiBaseUrl, streamUrl, transport, storage } = options;
   const wantsOwn = ownConnection && !options.client;
   // Like vercel/ai's useChat, which keeps its Chat in a ref: the client is made once and kept for the component's
   // life (a useMemo cache is one React may drop, and a new client would lose the conversation in progress). A
@@ -82,10 +91,17 @@ function useClient(options: UseAIChatOptions): ChatClient {
   const own = useRef<OwnClient | null>(null);
   if (!wantsOwn) {
     own.current = null;
-  } else if (own.current === null || own.current.apiBaseUrl !== apiBaseUrl || own.current.sessionType !== sessionType) {
+  } else if (own.current === null || own.current.apiBaseUrl !== apiBaseUrl || own.current.streamUrl !== streamUrl ||
+    own.current.sessionType !== sessionType) {
     own.current = {
-      client: new ChatClient({ transport: transportFrom({ apiBaseUrl, transport }, tokens), sessionType, storage }),
+      client: new ChatClient({
+        transport: transportFrom({ apiBaseUrl, streamUrl, transport }, tokens),
+        sessionType,
+        storage,
+        stream: options.stream,
+      }),
       apiBaseUrl,
+      streamUrl,
       sessionType,
     };
   }
@@ -100,11 +116,16 @@ function useClient(options: UseAIChatOptions): ChatClient {
 export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
   const client = useClient(options);
   const state = useSyncExternalStore(client.subscribe, client.getSnapshot, client.getSnapshot);
-  const { context, loadHistory = true } = options;
+  const { context, loadHistory = true, stream } = options;
 
   useEffect(() => {
     client.setContext(context);
   });
+
+  useEffect(() => {
+    // Said here, it is this hook's choice for the (perhaps shared) client; unsaid, the client's own stays.
+    if (stream !== undefined) client.setStream(stream);
+  }, [client, stream]);
 
   useEffect(() => {
     if (loadHistory) client.load().catch(ignore); // a failure is in the state, for the UI to show
@@ -118,6 +139,7 @@ export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
       startNewSession: () => client.startNewSession(),
       retry: (messageId?: string) => client.retry(messageId),
       rateMessage: (messageId: string, rating: MessageRating) => client.rateMessage(messageId, rating),
+      stop: () => client.stop(),
       loadHistory: () => client.load(),
       loadOlder: () => client.loadOlder(),
     }),
@@ -128,7 +150,10 @@ export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
   return {
     ...actions,
     chatHistory: state.messages,
-    isSending: state.status === "submitted",
+    isSending: state.status === "submitted" || state.status === "streaming",
+    isStreaming: state.status === "streaming",
+    canStop: state.canStop,
+    isStopping: state.stopping,
     sendError: state.failedAction === "send" ? state.error : null,
     sessionId: state.sessionId,
     status: state.status,

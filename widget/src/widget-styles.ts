@@ -98,8 +98,10 @@ export const WIDGET_CSS = `
 .call svg { flex: none; width: 14px; height: 14px; margin-top: 1px; fill: currentColor; color: var(--accent); }
 .call-error { background: var(--error-bg); color: var(--error-fg); border-color: var(--error-border); }
 .call-error svg { color: inherit; }
-.meta { display: flex; align-items: center; gap: 6px; margin-top: 3px; font-size: 12px; color: var(--muted); }
+.meta { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-top: 3px; font-size: 12px; color: var(--muted); }
 .failed-note { color: var(--error-fg); }
+.stopped-note { font-style: italic; }
+.call-running svg { color: var(--muted); }
 .link-button { border: none; background: none; padding: 0; color: var(--accent); text-decoration: underline; font-size: 12px; }
 .rate { border: 1px solid transparent; background: none; border-radius: 6px; padding: 2px 4px; color: var(--muted); display: grid; place-items: center; }
 .rate svg { width: 14px; height: 14px; fill: currentColor; }
@@ -137,7 +139,7 @@ export const WIDGET_CSS = `
   border: 1px solid var(--border); background: var(--bg); color: var(--fg); line-height: 1.35;
 }
 .root textarea::placeholder { color: var(--muted); }
-.send { height: 38px; }
+.send, .stop { height: 38px; }
 .toolbar { display: flex; justify-content: space-between; align-items: center; gap: 8px; padding: 0 12px 8px; }
 .toolbar .link-button, .hint { white-space: nowrap; }
 .hint { margin-top: 0; }
