@@ -72,9 +72,12 @@ class StreamTarget:
             return await receive()
 
         async def with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  *((k.encode(), v.encode()) for k, v in self.cors.items())]}
+            # The app adds its own CORS header where STREAM_ALLOWED_ORIGIN is set (as in AWS, where the REST API's
+            # proxy adds none); otherwise the template's CorsConfiguration's, as for every other route.
+            headers = list(message.get("headers", []))
+            if message["type"] == "http.response.start" and not any(
+                    k.lower() == b"access-control-allow-origin" for k, _ in headers):
+                message = {**message, "headers": [*headers, *((k.encode(), v.encode()) for k, v in self.cors.items())]}
             await send(message)
 
         await self.app({**scope, "headers": headers}, replay, with_cors)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from conftest import FakeClock, load_function
+from conftest import ROOT, FakeClock, ScriptedProvider, load_function
 from counters import day_counters
 from fake_providers import FakeProviders, Scripted, Usage
 
@@ -182,3 +182,34 @@ def test_a_streams_log_lines_carry_the_invocations_and_the_requests_ids_as_every
     assert (settled["function_name"], settled["function_memory_size"]) == ("ChatStream", 1024)
     assert (settled["tenant_id"], settled["session_id"], settled["route"]) == (
         "acme", session_id, "POST /api/v1/ai/chat/stream")
+
+
+def test_the_rest_apis_event_as_the_adapter_forwards_it_reaches_the_caller_its_lambda_authorizer_verified(
+        app: StreamApp) -> None:
+    # events/chat_stream.json is what API Gateway's REST API sends the function; the adapter forwards it as an HTTP
+    # request with the request context (the token authorizer's claims beside its principalId) in a header.
+    event = json.loads((ROOT / "events" / "chat_stream.json").read_text())
+    assert event["requestContext"]["authorizer"]["principalId"] == "user-123"
+    reply = call(app, event["body"].encode(), path=event["path"], context=event["requestContext"])
+    assert reply.status == 200, reply.body
+    session_id = reply.parts()[0]["messageMetadata"]["session_id"]
+    caller = Identity(user_id="user-123", tenant_id="acme-isp", roles=frozenset({"admin", "support"}))
+    assert app._services.sessions.history(caller, session_id, 10, None).messages[0].content == json.loads(
+        event["body"])["message"]
+
+
+@pytest.mark.parametrize(("allowed", "origin", "header"), [
+    ("https://app.example", "https://app.example", "https://app.example"),
+    ("https://app.example", "https://evil.example", None),
+    ("*", "https://anywhere.example", "*"),
+    (None, "https://app.example", None),
+])
+def test_the_app_answers_the_widgets_origin_itself_since_a_rest_proxy_adds_no_cors_header(
+        settings: Settings, dynamodb: Any, sns: Any, eventbridge: Any, clock: FakeClock, allowed: str | None,
+        origin: str, header: str | None) -> None:
+    services = wiring.build(settings.model_copy(update={"STREAM_ALLOWED_ORIGIN": allowed}), dynamodb=dynamodb,
+                            sns=sns, events=eventbridge, providers={"offline": ScriptedProvider()}, clock=clock)
+    for body, status in (({"message": "Hello"}, 200), ({"message": ""}, 422)):
+        reply = call(StreamApp(services), body, context=rest_context(), headers={"origin": origin})
+        assert reply.status == status
+        assert reply.headers.get("access-control-allow-origin") == header, (body, reply.headers)

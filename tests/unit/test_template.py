@@ -27,6 +27,10 @@ ROOT = Path(__file__).resolve().parents[2]
 # Every API route, from the layer's one route table: function -> (method, path).
 ROUTES: dict[str, tuple[str, str]] = {r.function: (r.method, r.path) for r in routes.ROUTES}
 SCHEDULED = {"CostRollupFunction", "SweepTurnsFunction"}
+# The stream front (a REST API: an HTTP API cannot stream): the streaming function and its token authorizer.
+STREAM_FRONT = {r.function for r in routes.STREAM_ROUTES} | {"StreamAuthorizerFunction"}
+# The functions that call a model, and so run tools: POST /chat and POST /chat/stream.
+MODEL_FUNCTIONS = {"ChatFunction", "ChatStreamFunction"}
 # The API's documentation: public routes, no table access.
 DOCS_FUNCTION = "DocsFunction"
 DOCS_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/docs/assets/{asset}")}
@@ -43,13 +47,18 @@ def template() -> dict[str, Any]:
 
 
 def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each AWS::Serverless::Function's properties, with Globals.Function applied (a shallow merge)."""
+    """Each AWS::Serverless::Function's properties, with Globals.Function applied as SAM applies it: a shallow merge,
+    except that a function's Layers are added after the global ones."""
     defaults = template.get("Globals", {}).get("Function", {})
-    return {
-        name: {**defaults, **resource.get("Properties", {})}
-        for name, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::Serverless::Function"
-    }
+    merged = {}
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        properties = {**defaults, **resource.get("Properties", {})}
+        if "Layers" in defaults and "Layers" in resource.get("Properties", {}):
+            properties["Layers"] = [*defaults["Layers"], *resource["Properties"]["Layers"]]
+        merged[name] = properties
+    return merged
 
 
 def api_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -120,7 +129,7 @@ def load_event(properties: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_template_declares_exactly_the_api_functions_and_the_scheduled_rollup(template: dict[str, Any]) -> None:
     assert set(api_functions(template)) == set(ROUTES)
-    assert set(functions(template)) - set(ROUTES) == SCHEDULED | {DOCS_FUNCTION}
+    assert set(functions(template)) - set(ROUTES) == SCHEDULED | {DOCS_FUNCTION} | STREAM_FRONT
 
 
 def test_the_rollup_runs_hourly_and_once_more_for_yesterday_after_midnight(template: dict[str, Any]) -> None:
@@ -157,6 +166,8 @@ def test_a_turns_deadline_ends_before_api_gateway_gives_up_and_before_the_functi
 
 def test_every_function_code_folder_has_the_module_that_defines_its_handler(template: dict[str, Any]) -> None:
     for name, properties in functions(template).items():
+        if properties.get("Environment", {}).get("Variables", {}).get("AWS_LAMBDA_EXEC_WRAPPER"):
+            continue  # its handler is a start-up script under the Lambda Web Adapter (tests/unit/test_stream_front.py)
         module, _, handler = properties["Handler"].rpartition(".")
         source = code_dir(properties) / f"{module.replace('.', '/')}.py"
         assert source.is_file(), f"{name}: {source.relative_to(ROOT)} is missing"
@@ -377,7 +388,9 @@ def test_every_ref_getatt_sub_and_condition_names_something_declared(template: d
 def test_every_environment_variable_is_a_setting_or_a_powertools_variable(template: dict[str, Any]) -> None:
     variables = environment_variables(template)
     assert variables, "the template sets no environment variables"
-    unknown = [name for name in variables if name not in Settings.model_fields and not name.startswith("POWERTOOLS_")]
+    # The Lambda Web Adapter's own variables (the streaming function's) are read by the adapter, not the layer.
+    unknown = [name for name in variables if name not in Settings.model_fields
+               and not name.startswith(("POWERTOOLS_", "AWS_LWA_")) and name != "AWS_LAMBDA_EXEC_WRAPPER"]
     assert not unknown, f"not read by aichat.settings.Settings: {unknown}"
 
 
@@ -455,7 +468,7 @@ def test_idempotency_records_have_a_table_of_their_own_in_powertools_layout_only
         assert bool(granted) == (name == "ChatFunction"), name
 
 
-EVENT_PUBLISHERS = {"ChatFunction", "EscalateFunction"}  # create_ticket and escalate_to_human; POST …/escalate
+EVENT_PUBLISHERS = MODEL_FUNCTIONS | {"EscalateFunction"}  # create_ticket and escalate_to_human; POST …/escalate
 
 
 def test_only_chat_and_escalate_may_put_events_and_only_on_the_event_bus_parameters_bus(
@@ -685,12 +698,13 @@ def test_only_chat_may_invoke_lambda_and_only_the_custom_tool_function_arns_unde
         "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "CustomToolFunctionArns"}]}, ""]}]}
     invoking = {name: [p for p in properties.get("Policies", []) if "lambda:" in json.dumps(p)]
                 for name, properties in functions(template).items()}
-    assert [name for name, policies in invoking.items() if policies] == ["ChatFunction"]
-    assert invoking["ChatFunction"] == [{"Fn::If": [
-        "HasCustomToolFunctions",
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["lambda:InvokeFunction"],
-                                                 "Resource": {"Ref": "CustomToolFunctionArns"}}]},
-        {"Ref": "AWS::NoValue"}]}]
+    assert {name for name, policies in invoking.items() if policies} == MODEL_FUNCTIONS
+    for name in MODEL_FUNCTIONS:
+        assert invoking[name] == [{"Fn::If": [
+            "HasCustomToolFunctions",
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+                                                     "Resource": {"Ref": "CustomToolFunctionArns"}}]},
+            {"Ref": "AWS::NoValue"}]}], name
 
 
 @pytest.mark.parametrize(("variable", "parameter", "default"), [
@@ -702,6 +716,6 @@ def test_the_custom_tools_and_the_tools_by_session_type_reach_the_chat_function_
     assert (declared["Type"], declared["Default"]) == ("String", default)
     given = {name for name, properties in functions(template).items()
              if variable in properties.get("Environment", {}).get("Variables", {})}
-    assert given == {"ChatFunction"}
+    assert given == MODEL_FUNCTIONS
     assert environment_variables(template)[variable] == {"Ref": parameter}
     assert Settings.from_environ({variable: default}) == Settings()

@@ -83,14 +83,17 @@ def test_chat_is_served_by_the_live_alias_of_a_published_version_that_snapstart_
 def test_api_gateway_may_invoke_exactly_what_each_integration_calls(
         paths: dict[str, Any], resources: dict[str, Any]) -> None:
     called = {invoked(op["x-amazon-apigateway-integration"]) for methods in paths.values() for op in methods.values()}
-    permitted = {p["FunctionName"]["Ref"] for p in of_type(resources, "AWS::Lambda::Permission").values()
+    # A route's permission names its function by Ref, the stream front's authorizer's by GetAtt.
+    permitted = {p["FunctionName"].get("Ref") or p["FunctionName"]["Fn::GetAtt"][0]
+                 for p in of_type(resources, "AWS::Lambda::Permission").values()
                  if p["Principal"] == "apigateway.amazonaws.com"}
     assert called <= permitted, f"invoked without permission: {called - permitted}"
 
 
-def test_the_chat_role_may_invoke_the_custom_tool_functions_only_under_their_condition(
-        resources: dict[str, Any]) -> None:
-    role = resources["ChatFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
+@pytest.mark.parametrize("function", ["ChatFunction", "ChatStreamFunction"])
+def test_each_model_functions_role_may_invoke_the_custom_tool_functions_only_under_their_condition(
+        resources: dict[str, Any], function: str) -> None:
+    role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
     policies = resources[role]["Properties"]["Policies"]
     (policy,) = [p for p in policies if "lambda:" in json.dumps(p)]
     condition, granted, otherwise = policy["Fn::If"]
@@ -99,7 +102,8 @@ def test_the_chat_role_may_invoke_the_custom_tool_functions_only_under_their_con
                                                        "Resource": {"Ref": "CustomToolFunctionArns"}}]
     conditions = json.loads(TRANSFORMED.read_text(encoding="utf-8"))["Conditions"]
     assert "HasCustomToolFunctions" in conditions
-    others = [name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role" and name != role
+    model_roles = {resources[f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in ("ChatFunction", "ChatStreamFunction")}
+    others = [name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role" and name not in model_roles
               and "lambda:InvokeFunction" in json.dumps(r["Properties"].get("Policies", []))]
     assert others == [], "no other function may invoke Lambda functions"
 
@@ -116,4 +120,4 @@ def test_both_ways_a_session_is_escalated_may_notify_support_staff_and_no_other_
     roles = {name.removesuffix("Role"): r for name, r in resources.items()
              if r["Type"] == "AWS::IAM::Role" and name.endswith("FunctionRole")}
     publishers = {name for name, role in roles.items() if _publishes_to_escalation_topic(role)}
-    assert publishers == {"ChatFunction", "EscalateFunction"}
+    assert publishers == {"ChatFunction", "ChatStreamFunction", "EscalateFunction"}

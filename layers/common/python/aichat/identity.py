@@ -42,13 +42,23 @@ def parse_roles(raw: Any) -> frozenset[str]:
     return frozenset({raw})
 
 
+def authorizer_claims(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The verified claims an API Gateway authorizer put in the request context, as strings: an HTTP API's JWT
+    authorizer under `jwt.claims`, a REST API's Cognito authorizer under `claims`, a REST API's Lambda authorizer
+    (the stream front's) as the context itself, beside its `principalId`; {} when there are none."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    if not isinstance(authorizer, Mapping):
+        return {}
+    found = (authorizer.get("jwt") or {}).get("claims") or authorizer.get("claims")
+    if isinstance(found, Mapping):
+        return found
+    return authorizer if "principalId" in authorizer else {}
+
+
 def identity_from_event(event: Mapping[str, Any], settings: Settings) -> Identity:
     """The caller of an API Gateway request (HTTP API payload 2.0, or a REST API's request context); 401 without a
     usable subject, 400 without a tenant."""
-    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-    # An HTTP API's JWT authorizer hands the claims over under `jwt`; a REST API's Cognito authorizer (the stream's
-    # front, which runs under the Lambda Web Adapter) as `claims` itself. Both as strings.
-    claims = (authorizer.get("jwt") or {}).get("claims") or authorizer.get("claims") or {}
+    claims = authorizer_claims(event)
     user_id = str(claims.get("sub") or "")
     if not user_id:
         raise Unauthorized("The token has no subject (sub) claim; sign in again.")

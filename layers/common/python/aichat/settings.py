@@ -130,6 +130,9 @@ class Settings(BaseModel):
     STREAM_DEADLINE_SECONDS: Annotated[float, Field(gt=0, le=840)] = 120
     # How often a stream reads its session's stop flag (POST /sessions/{id}/stop writes it, from another function).
     STOP_CHECK_SECONDS: Annotated[float, Field(ge=0.05, le=10)] = 1.0
+    # The origin the widget is served from, for the stream's CORS header: a REST API's proxy integration adds none
+    # itself (the HTTP API's CorsConfiguration covers the other routes). Unset: no header.
+    STREAM_ALLOWED_ORIGIN: str | None = None
     # The offline model streams word by word; a pause per word shows a reply growing (demos, browser tests).
     OFFLINE_STREAM_PAUSE_SECONDS: Annotated[float, Field(ge=0, le=5)] = 0.0
 
@@ -162,6 +165,15 @@ class Settings(BaseModel):
 
     TENANT_CLAIM: str = "tenant_id"
     ROLES_CLAIM: str = "roles"
+    # The streaming route's Lambda authorizer (aichat/token_authorizer.py) checks tokens as the HTTP API's JWT
+    # authorizer does, for the deployer's own identity provider: the issuer, which a token's iss must equal.
+    JWT_ISSUER: str | None = None
+    # The audience a token must name in aud (or, without aud, in client_id, as Cognito's access tokens do).
+    JWT_AUDIENCE: str | None = None
+    # Where the issuer publishes its signing keys; unset or blank: <JWT_ISSUER>/.well-known/jwks.json.
+    JWKS_URL: str | None = None
+    # How long the keys are kept before they are fetched again; a key id not among them refetches sooner (rotation).
+    JWKS_CACHE_SECONDS: Annotated[int, Field(ge=60, le=86_400)] = 600
     RETENTION_DAYS: Annotated[int, Field(ge=1)] = 90
     TENANT_CONFIG_TTL_SECONDS: Annotated[int, Field(ge=0)] = 60
 

@@ -52,17 +52,18 @@ class StreamApp:
             return
         if scope["type"] != "http":
             return
+        cors = _cors(self._services.settings.STREAM_ALLOWED_ORIGIN, scope)
         if scope["method"] == "GET" and scope["path"] == HEALTH_PATH:
             await _send_reply(send, Reply({"status": "ok"}))
             return
         if (scope["method"], scope["path"]) != ("POST", STREAM_PATH):
-            await _send_reply(send, Reply(_NOT_FOUND, 404))
+            await _send_reply(send, Reply(_NOT_FOUND, 404, cors))
             return
         body = await _read_body(receive)
         if body is not None:
-            await self._stream(_event(scope, body), receive, send)
+            await self._stream(_event(scope, body), receive, send, cors)
 
-    async def _stream(self, event: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def _stream(self, event: dict[str, Any], receive: Receive, send: Send, cors: dict[str, str]) -> None:
         loop = asyncio.get_running_loop()
         out: asyncio.Queue[Reply | bytes | None] = asyncio.Queue()
 
@@ -75,10 +76,10 @@ class StreamApp:
         threading.Thread(target=turn, args=(event, _lambda_context(event)), name="chat-stream", daemon=True).start()
         first = await out.get()
         if isinstance(first, Reply):  # refused or invalid before anything was streamed: the usual JSON error
-            await _send_reply(send, first)
+            await _send_reply(send, Reply(first.body, first.status, {**first.headers, **cors}))
             return
         await send({"type": "http.response.start", "status": 200,
-                    "headers": [(k.encode(), v.encode()) for k, v in ui_stream.HEADERS.items()]})
+                    "headers": [(k.encode(), v.encode()) for k, v in {**ui_stream.HEADERS, **cors}.items()]})
         left = asyncio.ensure_future(_client_left(receive))
         gone = False  # the client left: the rest of the turn is still read, and settled, but sent nowhere
         try:
@@ -162,6 +163,16 @@ def _lambda_context(event: dict[str, Any]) -> SimpleNamespace:
     return SimpleNamespace(aws_request_id=context.get("request_id"), function_name=config.get("function_name"),
                            memory_limit_in_mb=config.get("memory"),
                            invoked_function_arn=context.get("invoked_function_arn"))
+
+
+def _cors(allowed: str | None, scope: Scope) -> dict[str, str]:
+    """The CORS header API Gateway's CorsConfiguration would add, for the one allowed origin (or any, with *)."""
+    if not allowed:
+        return {}
+    if allowed == "*":
+        return {"access-control-allow-origin": "*"}
+    origin = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"origin"), None)
+    return {"access-control-allow-origin": allowed, "vary": "origin"} if origin == allowed else {"vary": "origin"}
 
 
 async def _send_reply(send: Send, reply: Reply) -> None:
