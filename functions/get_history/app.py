@@ -11,7 +11,7 @@ services = wiring.services()
 def get_history(request: Request) -> Reply:
     limit = request.query_int("limit", default=50, low=1, high=100)
     return Reply(services.sessions.history(request.caller(), request.path("session_id"), limit,
-                                           request.query_str("cursor")))
+                                           request.query_str("cursor"), request.query_id("after")))
 
 
 @logs.api_handler

@@ -496,6 +496,12 @@ export interface components {
              * @default null
              */
             next_cursor?: string | null;
+            /**
+             * Next After
+             * @description with ?after=: more newer messages follow; pass this as ?after= for them
+             * @default null
+             */
+            next_after?: string | null;
         };
         /** MessageOut */
         MessageOut: {
@@ -1016,6 +1022,8 @@ export interface operations {
                 limit?: number;
                 /** @description the next_cursor (or X-Next-Cursor) of the previous page */
                 cursor?: string;
+                /** @description a message id: only the messages written after it, oldest first, in one Query (to wait for a reply cheaply); not with cursor */
+                after?: string;
             };
             header?: never;
             path: {

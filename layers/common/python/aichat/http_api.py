@@ -107,6 +107,14 @@ class Request:
         """An optional query parameter ("" counts as absent)."""
         return (self.event.get("queryStringParameters") or {}).get(name) or None
 
+    def query_id(self, name: str) -> str | None:
+        """An optional id in the query; 422 naming it when it is too long to be one this API made."""
+        value = self.query_str(name)
+        if value is not None and (len(value) > MAX_ID_LENGTH or "#" in value):
+            raise InvalidInput(f"{name} is not an id this API made (ids are at most {MAX_ID_LENGTH} characters).",
+                               field=name)
+        return value
+
     def path(self, name: str) -> str:
         """A path parameter as API Gateway matched it: an id, so 422 naming it when it is too long to be one."""
         value = str((self.event.get("pathParameters") or {}).get(name, ""))

@@ -200,6 +200,8 @@ class HistoryResponse(_Response):
     messages: list[MessageOut]
     metadata: SessionOut
     next_cursor: str | None = Field(default=None, description="pass as ?cursor= for the earlier page")
+    next_after: str | None = Field(default=None, description=(
+        "with ?after=: more newer messages follow; pass this as ?after= for them"))
 
 
 class FieldProblem(_Response):

@@ -88,7 +88,10 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", f"{API_PREFIX}/sessions/{{session_id}}/history", "GetHistoryFunction", "get_history",
              "getHistory",
              "A session's messages, oldest first, with the session", models.HistoryResponse,
-             params=(Param("limit", "query", {**_LIMIT, "default": 50}, "messages per page"), _CURSOR),
+             params=(Param("limit", "query", {**_LIMIT, "default": 50}, "messages per page"), _CURSOR,
+                     Param("after", "query", {"type": "string", "maxLength": models.MAX_ID_LENGTH},
+                           "a message id: only the messages written after it, oldest first, in one Query (to wait "
+                           "for a reply cheaply); not with cursor")),
              errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound)),
     ApiRoute("POST", f"{API_PREFIX}/sessions/{{session_id}}/feedback", "SubmitFeedbackFunction", "submit_feedback",
              "submitFeedback",

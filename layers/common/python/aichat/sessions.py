@@ -66,13 +66,24 @@ class SessionService:
         sessions, next_cursor = self._store.sessions_of(caller, limit, cursor)
         return [s.to_api() for s in sessions], next_cursor
 
-    def history(self, caller: Identity, session_id: str, limit: int, cursor: str | None) -> HistoryResponse:
-        """A page of the session's messages, oldest first within the page; the cursor reaches earlier ones."""
-        session, messages, next_cursor = self._store.history(session_id, caller, limit, cursor)
+    def history(self, caller: Identity, session_id: str, limit: int, cursor: str | None,
+                after: str | None = None) -> HistoryResponse:
+        """A page of the session's messages, oldest first within the page; the cursor reaches earlier ones, and
+        `after` (a message id) asks only for the messages written since it, so a client can wait for replies."""
+        if after is not None:
+            if cursor is not None:
+                raise InvalidInput("Send either cursor (earlier messages) or after (newer ones), not both.",
+                                   field="after")
+            session, messages, more = self._store.newer(session_id, caller, after, limit)
+            next_after = messages[-1].id if more else None
+        else:
+            session, messages, next_cursor = self._store.history(session_id, caller, limit, cursor)
+            next_after = None
         if session is None:
             session = self._store.session(session_id, caller)
         return HistoryResponse(session_id=session_id, messages=[m.to_api() for m in messages],
-                               metadata=session.to_api(), next_cursor=next_cursor)
+                               metadata=session.to_api(), next_cursor=None if after is not None else next_cursor,
+                               next_after=next_after)
 
     def feedback(self, caller: Identity, session_id: str, body: FeedbackRequest) -> SessionOut:
         """Rate a session 1-5 with optional text; the session stays open for more messages."""

@@ -84,6 +84,30 @@ class Store:
         next_cursor = encode_cursor(messages[0].id) if page.get("LastEvaluatedKey") and messages else None
         return session, messages, next_cursor
 
+    def newer(self, session_id: str, caller: Identity, after: str,
+              limit: int) -> tuple[SessionRecord | None, list[MessageRecord], bool]:
+        """The messages written after message `after`, oldest first, at most `limit`; whether more follow.
+
+        One ascending Query from after `after`: the session item sorts after every message, so it comes with the
+        newest page and proves ownership there; a page without it proves it by each message's tenant and user.
+        """
+        page = self._db.query(
+            TableName=self._table, KeyConditionExpression="PK = :pk AND SK > :after",
+            ExpressionAttributeValues={":pk": s(keys.session_pk(session_id)), ":after": s(keys.message_sk(after))},
+            ScanIndexForward=True, Limit=limit + 1,
+        )
+        rows = page.get("Items", [])
+        session: SessionRecord | None = None
+        if rows and str_attr(rows[-1], "SK") == keys.SESSION_SK:
+            session = items.owned_session(rows.pop(), caller)
+        elif not rows:
+            raise SessionNotFound()
+        for item in rows:
+            if str_attr(item, "tenant_id") != caller.tenant_id or str_attr(item, "user_id") != caller.user_id:
+                raise SessionNotFound()
+        more = len(rows) > limit
+        return session, [items.message_record(i) for i in rows[:limit]], more
+
     def session(self, session_id: str, caller: Identity) -> SessionRecord:
         """The caller's session, or SessionNotFound (also for someone else's)."""
         item = self._db.get_item(TableName=self._table, Key=items.session_key(session_id)).get("Item")
