@@ -15,11 +15,17 @@ from aichat.settings import Settings
 MAX_CLAIM_BYTES = 256
 
 
+# A display name is shown to a customer beside a person's reply: at most this many characters of the claim.
+MAX_DISPLAY_NAME = 100
+
+
 @dataclass(frozen=True)
 class Identity:
     user_id: str
     tenant_id: str
     roles: frozenset[str]
+    is_staff: bool = False  # one of STAFF_ROLES: may answer the escalated sessions of its own tenant
+    display_name: str | None = None  # from DISPLAY_NAME_CLAIM, for a person's replies
 
     @property
     def is_admin(self) -> bool:
@@ -70,7 +76,18 @@ def identity_from_event(event: Mapping[str, Any], settings: Settings) -> Identit
         )
     _check_key_part("sub", user_id)
     _check_key_part(settings.TENANT_CLAIM, tenant_id)
-    return Identity(user_id=user_id, tenant_id=tenant_id, roles=parse_roles(claims.get(settings.ROLES_CLAIM)))
+    roles = parse_roles(claims.get(settings.ROLES_CLAIM))
+    return Identity(user_id=user_id, tenant_id=tenant_id, roles=roles,
+                    is_staff=not roles.isdisjoint(settings.STAFF_ROLES),
+                    display_name=_display_name(claims.get(settings.DISPLAY_NAME_CLAIM)))
+
+
+def _display_name(raw: Any) -> str | None:
+    """The claim as a name to show: text, trimmed and bounded, with no control characters; None without one."""
+    if not isinstance(raw, str):
+        return None
+    name = "".join(c for c in raw if c.isprintable()).strip()[:MAX_DISPLAY_NAME].strip()
+    return name or None
 
 
 def _check_key_part(claim: str, value: str) -> None:

@@ -165,6 +165,11 @@ class Settings(BaseModel):
 
     TENANT_CLAIM: str = "tenant_id"
     ROLES_CLAIM: str = "roles"
+    # The roles that make a caller staff: a person who answers the escalated sessions of their own tenant
+    # (comma-separated in the environment: "support,admin").
+    STAFF_ROLES: tuple[Annotated[str, Field(min_length=1)], ...] = ("support", "admin")
+    # The claim a staff member's display name comes from, shown beside a person's reply.
+    DISPLAY_NAME_CLAIM: Annotated[str, Field(min_length=1)] = "name"
     # The streaming route's Lambda authorizer (aichat/token_authorizer.py) checks tokens as the HTTP API's JWT
     # authorizer does, for the deployer's own identity provider: the issuer, which a token's iss must equal.
     JWT_ISSUER: str | None = None
@@ -204,6 +209,13 @@ class Settings(BaseModel):
     def _blank_is_unset(cls, value: Any) -> Any:
         # CloudFormation parameters cannot be null, so an empty string means "not set".
         return None if value == "" else value
+
+    @field_validator("STAFF_ROLES", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(role.strip() for role in value.split(",") if role.strip())
+        return value
 
     @field_validator("PRICES", mode="before")
     @classmethod
