@@ -38,7 +38,7 @@ def guide_chat(user: User) -> dict[str, object]:
 
 def test_chat_with_the_guides_example_starts_a_session_and_answers_in_the_guides_shape(client: Client) -> None:
     body = guide_chat(someone(client))
-    assert set(body) == {"session_id", "message", "role", "function_calls", "metadata"}
+    assert set(body) == {"session_id", "message", "role", "status", "function_calls", "metadata"}
     assert body["role"] == "assistant" and body["function_calls"] == []
     assert isinstance(body["session_id"], str) and body["session_id"]
     assert "How do I reset a customer password?" in str(body["message"])
@@ -129,8 +129,10 @@ def test_escalate_with_the_guides_example_marks_the_session_escalated(client: Cl
     assert reply.status == 200, reply.raw
     assert (reply.body["status"], reply.body["escalation_reason"]) == (
         "escalated", "Complex billing issue requiring human review")
+    # Later messages are kept for the person, not refused (the guide's original refused them); nothing is charged.
     again = user.post(f"{API}/chat", {"message": "Hello?", "session_id": session_id})
-    assert (again.status, again.body["code"]) == (400, "session_not_active")
+    assert (again.status, again.body["status"], again.body["metadata"]["cost_cents"]) == (
+        200, "waiting_for_person", 0.0)
 
 
 def test_a_retried_chat_with_the_same_idempotency_key_gets_the_first_answer(client: Client) -> None:

@@ -32,7 +32,7 @@ def test_the_offline_model_creates_a_ticket_and_history_keeps_the_call(client: C
     assert stranger.status == 404
 
 
-def test_talk_to_a_person_hands_the_session_over_and_further_chats_are_refused(client: Client) -> None:
+def test_talk_to_a_person_hands_the_session_over_and_further_messages_wait_for_the_person(client: Client) -> None:
     user = someone(client)
     reply = user.post(f"{API}/chat", {"message": "Can I talk to a person, please?", "session_id": None})
     assert reply.status == 200, reply.raw
@@ -40,4 +40,5 @@ def test_talk_to_a_person_hands_the_session_over_and_further_chats_are_refused(c
     session_id = reply.body["session_id"]
     assert user.get(f"{API}/sessions/{session_id}/history").body["metadata"]["status"] == "escalated"
     again = user.post(f"{API}/chat", {"message": "hello?", "session_id": session_id})
-    assert (again.status, again.body["code"]) == (400, "session_not_active")
+    assert (again.status, again.body["status"], again.body["metadata"]["cost_cents"]) == (
+        200, "waiting_for_person", 0.0)

@@ -94,8 +94,9 @@ def test_talk_to_a_person_escalates_the_session_and_ends_the_turn_without_anothe
     assert len(provider.history) == 1
     session = api.invoke("get_history", session_id=reply.body["session_id"]).body["metadata"]
     assert (session["status"], session["escalation_reason"]) == ("escalated", reason)
-    refused = api.chat("are you there?", reply.body["session_id"])
-    assert (refused.status, refused.body["code"]) == (400, "session_not_active")
+    kept = api.chat("are you there?", reply.body["session_id"])
+    assert (kept.status, kept.body["status"]) == (200, "waiting_for_person")
+    assert len(provider.history) == 1, "a message to a person calls no model"
 
 
 def test_a_session_type_without_tools_offers_the_model_none(api: Api, provider: ScriptedProvider) -> None:

@@ -16,8 +16,8 @@ def test_chat_with_null_session_id_starts_a_session_and_answers_in_the_guides_sh
                                 "context": {"user_role": "admin"}})
     assert reply.status == 200, reply.body
     body = reply.body
-    assert set(body) == {"session_id", "message", "role", "function_calls", "metadata"}
-    assert body["role"] == "assistant" and body["function_calls"] == []
+    assert set(body) == {"session_id", "message", "role", "status", "function_calls", "metadata"}
+    assert body["role"] == "assistant" and body["function_calls"] == [] and body["status"] == "answered"
     assert "How do I reset a customer password?" in body["message"]
     meta = body["metadata"]
     assert meta["tokens"] == meta["input_tokens"] + meta["output_tokens"] > 0
@@ -182,8 +182,8 @@ def test_escalate_marks_the_session_publishes_once_and_refuses_later_chats(api: 
     assert len(messages) == 1
     assert messages[0] | {"session_id": session_id, "tenant_id": "acme", "user_id": "user-1",
                           "reason": "Complex billing issue requiring human review"} == messages[0]
-    refused = api.chat("hello?", session_id)
-    assert refused.status == 400 and error_code(refused) == "session_not_active"
+    kept = api.chat("hello?", session_id)
+    assert kept.status == 200 and kept.body["status"] == "waiting_for_person"
 
 
 def test_escalating_twice_is_refused_and_notifies_once(api: Api, sns: Any, topic_arn: str) -> None:

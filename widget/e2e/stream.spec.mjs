@@ -43,6 +43,12 @@ async function openWidget(context, server, token) {
   await page.goto(`${server.url}/#token=${token}`);
   await page.getByRole("button", { name: "Open AI assistant" }).click();
   await page.getByRole("log", { name: "Conversation" }).waitFor();
+  await recordWidget(page);
+  return { page, errors };
+}
+
+/** Start recording what the widget's newest reply and its live region show, from what they show now. */
+async function recordWidget(page) {
   await page.evaluate(() => {
     const root = document.querySelector("[data-ai-chat-widget]").shadowRoot;
     window.__shown = [];
@@ -65,8 +71,8 @@ async function openWidget(context, server, token) {
       if (announced !== (window.__announced.at(-1) ?? "")) window.__announced.push(announced);
     };
     new MutationObserver(record).observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
+    record();
   });
-  return { page, errors };
 }
 
 async function send(page, text) {
@@ -176,6 +182,56 @@ describe("the chat widget streaming replies on the local server's demo page", ()
       assert.equal(await reloaded.locator(".bubble").textContent(), stopped);
       assert.equal(await reloaded.getAttribute("data-stopped"), "stopped");
       assert.equal(await reloaded.getByText("Stopped", { exact: true }).count(), 1);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("a page reloaded while the reply streams shows the reply in progress, then the whole stored reply, with no other reload", TEST, async () => {
+    const token = await mintToken("kate");
+    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    try {
+      const { page, errors } = await openWidget(context, slow, token);
+      const message = "Tell me while I reload";
+      const full = offlineReply(message, 0);
+      await send(page, message);
+      const bubble = page.locator('.msg[data-role="assistant"] .bubble').first();
+      await eventually("the reply has shown a few words", async () =>
+        (await bubble.textContent()).trim().split(/\s+/).length >= 3);
+
+      await page.reload();
+      await page.getByRole("button", { name: "Open AI assistant" }).click();
+      await page.getByRole("log", { name: "Conversation" }).waitFor();
+      await recordWidget(page);
+      // The server is still writing the reply: its message is pending, and the widget shows the reply in progress.
+      const [asked] = await storedMessages(slow, token, page);
+      assert.equal(asked.content, message);
+      assert.equal(asked.status, "pending", "the reload came while the turn was still being answered");
+      await page.locator('.msg[data-role="user"]', { hasText: message }).waitFor();
+      await page.locator(".msg.typing").waitFor();
+      await page.getByRole("textbox", { name: "Message" }).fill("Meanwhile");
+      assert.equal(await page.getByRole("button", { name: "Send", exact: true }).isDisabled(), true, "Send waits for the reply");
+      assert.equal(await page.getByRole("log", { name: "Conversation" }).getAttribute("aria-busy"), "true");
+      await screenshot(page, "stream-05-reloaded-pending");
+
+      const shown = await finished(page, 1);
+      const [settled, stored] = await storedMessages(slow, token, page);
+      assert.equal(settled.status, "ok");
+      assert.equal(stored.role, "assistant");
+      assert.equal(stored.content, full);
+      assert.equal(shown, stored.content, "the widget shows the stored reply, whole");
+      assert.equal(await page.locator(".msg.typing").count(), 0);
+      assert.equal(await page.getByRole("button", { name: "Send", exact: true }).isDisabled(), false);
+      await page.getByRole("button", { name: "Helpful", exact: true }).waitFor(); // the stored reply's id
+      const announced = await eventually("the reply's end announced", async () => {
+        const texts = await recorded(page, "__announced");
+        return texts.length >= 2 && texts;
+      });
+      assert.deepEqual(announced, [REPLYING, `The assistant replied: ${full}`]);
+      await sleep(1_000);
+      assert.deepEqual(await recorded(page, "__announced"), announced, "announced once");
+      await screenshot(page, "stream-06-reloaded-reply");
       assert.deepEqual(errors, []);
     } finally {
       await context.close();

@@ -326,6 +326,13 @@ export interface components {
              */
             role?: "assistant";
             /**
+             * Status
+             * @description answered: `message` is the model's reply; waiting_for_person: the session is escalated, so the message was kept for the person who has it (no model call, nothing charged; metadata.message_id is the stored message, to wait for the reply with GET …/history?after=)
+             * @default answered
+             * @enum {string}
+             */
+            status?: "answered" | "waiting_for_person";
+            /**
              * Function Calls
              * @description the tools called, in order
              */

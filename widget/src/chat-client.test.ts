@@ -508,3 +508,146 @@ describe("ChatClient subscriptions and storage", () => {
     expect(new ChatClient({ transport, storage, sessionType: "analytics" }).getSnapshot().sessionId).toBe(b.session_id);
   });
 });
+
+describe("ChatClient following a reply that was still being written when the history loaded", () => {
+  /** A stored session whose newest message is the user's, its turn still answered on the server (a reload mid-reply). */
+  function pendingSession(pendingDelays?: number[]) {
+    const transport = new FakeTransport();
+    const id = transport.seed(2);
+    const stored = transport.sessions.get(id);
+    if (!stored) throw new Error("no seeded session");
+    stored.messages.push({ id: "U9", role: "user", content: "still there?", created_at: new Date(0).toISOString(), tokens: 0, status: "pending" });
+    const storage = new MemoryStorage();
+    storage.setItem(storageKeyFor("admin_assistant"), id);
+    let n = 0;
+    const client = new ChatClient({ transport, storage, sessionType: "admin_assistant", newId: () => `id${++n}`, pendingDelays });
+    /** The server settles the turn: the message ok with its reply stored after it, or failed (released). */
+    const settle = (status: "ok" | "failed") => {
+      const asked = stored.messages.find((m) => m.id === "U9");
+      if (asked) asked.status = status;
+      if (status === "ok") {
+        stored.messages.push({ id: "A9", role: "assistant", content: "Yes, here.", created_at: new Date(0).toISOString(), tokens: 3, status: "ok" });
+      }
+    };
+    const looks = () => transport.callsOf("history").length;
+    return { client, transport, id, settle, looks };
+  }
+
+  it("shows the message awaiting its reply and looks at the history at 0.5 s, 1 s, 2 s, then every 3 s, until the reply is stored", async () => {
+    vi.useFakeTimers();
+    try {
+      const { client, settle, looks } = pendingSession();
+      await client.load();
+      expect(client.getSnapshot()).toMatchObject({ status: "submitted", historyLoaded: true });
+      expect(client.getSnapshot().messages.map((m) => [m.id, m.status])).toEqual([
+        [expect.any(String), "sent"], [expect.any(String), "sent"], ["U9", "pending"],
+      ]);
+      expect(looks()).toBe(1);
+      await vi.advanceTimersByTimeAsync(499);
+      expect(looks()).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(looks()).toBe(2);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(looks()).toBe(3);
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(looks()).toBe(4);
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(looks()).toBe(5);
+      expect(client.getSnapshot().status).toBe("submitted");
+
+      settle("ok");
+      await vi.advanceTimersByTimeAsync(3000);
+      expect(looks()).toBe(6);
+      expect(client.getSnapshot().messages.slice(2).map((m) => [m.id, m.role, m.content, m.status])).toEqual([
+        ["U9", "user", "still there?", "sent"], ["A9", "assistant", "Yes, here.", "sent"],
+      ]);
+      expect(client.getSnapshot()).toMatchObject({ status: "ready", error: null });
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(looks()).toBe(6); // settled: no more looks
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("gives up after about two minutes (the server's stream deadline), and retry looks again", async () => {
+    vi.useFakeTimers();
+    try {
+      const { client, settle, looks } = pendingSession();
+      await client.load();
+      await vi.advanceTimersByTimeAsync(120_499);
+      expect(client.getSnapshot().status).toBe("submitted");
+      expect(looks()).toBe(42);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(looks()).toBe(43);
+      expect(client.getSnapshot()).toMatchObject({ status: "error", failedAction: "load", error: { code: "reply_not_loaded", retryable: true } });
+      expect(client.getSnapshot().messages.at(-1)).toMatchObject({ id: "U9", status: "sent" });
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(looks()).toBe(43);
+
+      settle("ok");
+      await client.retry();
+      expect(client.getSnapshot()).toMatchObject({ status: "submitted", error: null });
+      await vi.advanceTimersByTimeAsync(500);
+      expect(client.getSnapshot().messages.at(-1)).toMatchObject({ id: "A9", content: "Yes, here." });
+      expect(client.getSnapshot().status).toBe("ready");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a message that became failed is not sent, with the retry a failed send has: it is sent again", async () => {
+    vi.useFakeTimers();
+    try {
+      const { client, transport, id, settle } = pendingSession();
+      await client.load();
+      settle("failed");
+      await vi.advanceTimersByTimeAsync(500);
+      const state = client.getSnapshot();
+      expect(state.messages.at(-1)).toMatchObject({ id: "U9", status: "failed", error: { code: "reply_failed", retryable: true } });
+      expect(state).toMatchObject({ status: "error", failedAction: "send" });
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(transport.callsOf("history")).toHaveLength(2);
+
+      const reply = await client.retry("U9");
+      expect(reply).toMatchObject({ message: "Echo: still there?" });
+      expect((transport.callsOf("chat")[0]?.[0] as ChatRequestBody)).toEqual({ message: "still there?", session_id: id });
+      expect(client.getSnapshot().messages.slice(2).map((m) => [m.content, m.status])).toEqual([
+        ["still there?", "sent"], ["Echo: still there?", "sent"],
+      ]);
+      expect(client.getSnapshot()).toMatchObject({ status: "ready", error: null });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("looks once per delay however often it is held or loaded, pauses when the last holder lets go, and stops for a new conversation", async () => {
+    vi.useFakeTimers();
+    try {
+      const { client, looks } = pendingSession();
+      const first = client.retain();
+      const second = client.retain();
+      await Promise.all([client.load(), client.load()]);
+      await client.load();
+      expect(looks()).toBe(1);
+      await vi.advanceTimersByTimeAsync(500);
+      expect(looks()).toBe(2); // one look, not one per holder
+      first();
+      first(); // letting go twice is letting go once
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(looks()).toBe(3); // still held by the second
+      second();
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(looks()).toBe(3); // nothing holds it: no requests
+      const again = client.retain();
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(looks()).toBe(4); // held again: the looks go on where they were
+      client.startNewSession();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(looks()).toBe(4);
+      expect(client.getSnapshot()).toMatchObject({ messages: [], sessionId: null, status: "ready" });
+      again();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

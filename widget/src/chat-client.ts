@@ -111,9 +111,17 @@ export interface ChatClientOptions {
   recoveryDelays?: readonly number[];
   /** How long (ms) a stopped reply may go on streaming before the client stops reading it and loads it instead. */
   stopGraceMs?: number;
+  /**
+   * When a loaded history ends with the user's message still pending (its reply is being written, for a page that
+   * was reloaded, say): how long to wait (ms) before each look at the history for the reply. Defaults to 0.5 s
+   * growing to 3 s, about two minutes in all (the server's stream deadline).
+   */
+  pendingDelays?: readonly number[];
 }
 
 const RECOVERY_DELAYS = [0, 500, 1000, 2000, 3000, 5000, 5000, 5000, 5000, 5000, 10000, 10000, 10000];
+// 0.5 s, 1 s, 2 s, then every 3 s: 120.5 s in all, as long as the server lets a turn run (STREAM_DEADLINE_SECONDS).
+const PENDING_DELAYS: readonly number[] = [500, 1000, 2000, ...Array.from({ length: 39 }, () => 3000)];
 // The server ends a stopped reply within STOP_CHECK_SECONDS (1 s) of the stop, plus a word's wait for the provider.
 const STOP_GRACE_MS = 5000;
 
@@ -155,6 +163,17 @@ function fromHistory(m: HistoryMessageBody): ChatMessage {
     stopped: m.stopped ?? null,
     estimated: m.estimated ?? false,
   };
+}
+
+/** The newest message of a page when it is the user's and still pending: its reply is being written. */
+function awaitedIn(page: HistoryBody): HistoryMessageBody | null {
+  const newest = page.messages[page.messages.length - 1];
+  return newest?.role === "user" && newest.status === "pending" ? newest : null;
+}
+
+/** A page's messages as the client shows them; the awaited one is pending, as a message sent from here would be. */
+function fromPage(messages: readonly HistoryMessageBody[], awaited: HistoryMessageBody | null): ChatMessage[] {
+  return messages.map((m) => (m === awaited ? { ...fromHistory(m), status: "pending" as const } : fromHistory(m)));
 }
 
 /** Whether a reply's turn handed the session to a person: it stopped there, or escalate_to_human ran. */
@@ -210,6 +229,21 @@ interface LiveTurn {
   userMessageId: string | null;
   stopRequested: boolean;
   stopTimer: ReturnType<typeof setTimeout> | null;
+}
+
+/**
+ * A reply being written for a message the history showed pending (the page that sent it was reloaded, or another
+ * one sent it): the history is looked at until the message is answered or failed.
+ */
+interface PendingWatch {
+  readonly sessionId: string;
+  readonly messageId: string;
+  readonly generation: number;
+  /** Which of the delays comes next: the looks are counted across pauses, so two minutes stay two minutes. */
+  next: number;
+  timer: ReturnType<typeof setTimeout> | null;
+  /** A look at the history is on its way. */
+  looking: boolean;
 }
 
 /** A streamed reply as its parts have built it so far. */
@@ -282,6 +316,12 @@ export class ChatClient {
   private readonly stopGraceMs: number;
   /** The streamed turn being read, if any. */
   private live: LiveTurn | null = null;
+  private readonly pendingDelays: readonly number[];
+  /** The one reply being followed in the history, if any. */
+  private watch: PendingWatch | null = null;
+  /** How many retain() holders there are; when the last lets go the background looks pause. */
+  private holders = 0;
+  private paused = false;
 
   constructor(options: ChatClientOptions) {
     this.transport = options.transport;
@@ -295,6 +335,7 @@ export class ChatClient {
     this.stream = options.stream ?? true;
     this.recoveryDelays = options.recoveryDelays ?? RECOVERY_DELAYS;
     this.stopGraceMs = options.stopGraceMs ?? STOP_GRACE_MS;
+    this.pendingDelays = options.pendingDelays ?? PENDING_DELAYS;
     this.state = { ...noConversation(this.readStoredId()), sessionType };
   }
 
@@ -311,6 +352,30 @@ export class ChatClient {
   /** The context sent with every message from now on. */
   setContext(context: ChatContext | undefined): void {
     this.context = context;
+  }
+
+  /**
+   * Hold the client while it is shown: its background looks at the history (for a reply being written when the
+   * history was loaded) go on while anything holds it, and pause, with no more requests, once the last holder lets
+   * go (the returned function), until something holds it again. useAIChat holds its client while it is mounted; a
+   * client nothing ever held looks all the same.
+   */
+  retain(): () => void {
+    this.holders += 1;
+    this.paused = false;
+    this.scheduleWatch();
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.holders -= 1;
+      if (this.holders > 0) return;
+      this.paused = true;
+      if (this.watch?.timer != null) {
+        clearTimeout(this.watch.timer);
+        this.watch.timer = null;
+      }
+    };
   }
 
   /** Whether messages sent from now on stream (POST /chat/stream) or not (POST /chat). */
@@ -340,15 +405,20 @@ export class ChatClient {
         const page = await this.transport.history(sessionId, { limit: this.pageSize });
         if (generation !== this.generation) return;
         this.cursor = page.next_cursor ?? null;
+        // The newest message still pending is being answered on the server (the turn goes on whatever the page
+        // that sent it did): it shows as awaiting its reply, and the history is looked at until the reply is in.
+        const awaited = awaitedIn(page);
+        // Keeps a message sent while the page was on its way (it waits for this load before it goes out).
+        const messages = [...fromPage(page.messages, awaited), ...this.state.messages.filter((m) => m.status === "pending")];
         this.update({
-          // Keeps a message sent while the page was on its way (it waits for this load before it goes out).
-          messages: [...page.messages.map(fromHistory), ...this.state.messages.filter((m) => m.status === "pending")],
+          messages,
           sessionStatus: page.metadata.status,
           sessionRating: page.metadata.user_rating ?? null,
           hasOlder: this.cursor !== null,
           historyLoaded: true,
-          status: this.idleStatus(),
+          status: statusOf(messages),
         });
+        if (awaited) this.watchPending(sessionId, awaited.id);
       } catch (e) {
         if (generation !== this.generation) return;
         const error = toChatError(e);
@@ -807,6 +877,117 @@ export class ChatClient {
     throw error;
   }
 
+  /** Follow the reply to a message the history showed pending; one at a time, so a second call for it does nothing. */
+  private watchPending(sessionId: string, messageId: string): void {
+    const current = this.watch;
+    if (current && current.generation === this.generation && current.sessionId === sessionId &&
+      current.messageId === messageId) return;
+    this.stopWatch();
+    this.watch = { sessionId, messageId, generation: this.generation, next: 0, timer: null, looking: false };
+    this.scheduleWatch();
+  }
+
+  /** The next look, after its delay; none while paused or while a look is on its way. */
+  private scheduleWatch(): void {
+    const watch = this.watch;
+    if (!watch || this.paused || watch.timer !== null || watch.looking) return;
+    const delay = this.pendingDelays[watch.next];
+    if (delay === undefined) {
+      this.watchTimedOut(watch);
+      return;
+    }
+    watch.timer = setTimeout(() => {
+      watch.timer = null;
+      this.lookForReply(watch).catch(() => undefined);
+    }, delay);
+  }
+
+  private stopWatch(): void {
+    if (this.watch?.timer != null) clearTimeout(this.watch.timer);
+    this.watch = null;
+  }
+
+  /** One look at the history: the reply shown once it is stored, the message failed if it failed, else look again. */
+  private async lookForReply(watch: PendingWatch): Promise<void> {
+    if (this.watch !== watch) return;
+    watch.looking = true;
+    let page: HistoryBody | null = null;
+    try {
+      page = await this.transport.history(watch.sessionId, { limit: this.pageSize });
+    } catch {
+      // Offline for a moment, perhaps: look again.
+    } finally {
+      watch.looking = false;
+    }
+    if (this.watch !== watch) return;
+    if (watch.generation !== this.generation || watch.sessionId !== this.state.sessionId) {
+      this.stopWatch();
+      return;
+    }
+    watch.next += 1;
+    if (page && this.settle(watch, page)) return;
+    this.scheduleWatch();
+  }
+
+  /** Whether the page settles the awaited message; then it is shown so (with its reply, or failed). */
+  private settle(watch: PendingWatch, page: HistoryBody): boolean {
+    const at = page.messages.findIndex((m) => m.id === watch.messageId);
+    const asked = page.messages[at];
+    if (!asked || asked.status === "pending") return false;
+    if (asked.status === "failed") {
+      // The turn was released with nothing stored or charged: the message is not sent, and retry() sends it.
+      this.watch = null;
+      const error = new ChatApiError(0, {
+        code: "reply_failed",
+        detail: "The assistant could not answer your message. Send it again.",
+      }, { kind: "unknown" });
+      const messages = this.state.messages.map((m) =>
+        (m.id === watch.messageId ? { ...m, status: "failed" as const, error } : m));
+      this.update({ messages, status: statusOf(messages) });
+      this.fail("send", error, null);
+      return true;
+    }
+    if (!page.messages.slice(at + 1).some((m) => m.role === "assistant")) return false;
+    this.watch = null;
+    // The reply, and whatever was said after it (in another tab), right after the message; the newest of those may
+    // be awaited in turn.
+    const awaited = awaitedIn(page);
+    const shown = new Set(this.state.messages.map((m) => m.id));
+    const later = fromPage(page.messages.slice(at + 1).filter((m) => !shown.has(m.id)), awaited);
+    const settled = this.state.messages.map((m) => (m.id === watch.messageId ? { ...fromHistory(asked), key: m.key } : m));
+    const place = settled.findIndex((m) => m.id === watch.messageId);
+    const messages = place === -1 ? [...settled, ...later]
+      : [...settled.slice(0, place + 1), ...later, ...settled.slice(place + 1)];
+    this.update({ messages, status: statusOf(messages), sessionStatus: page.metadata.status });
+    if (page.metadata.status === "escalated") this.escalated("escalated");
+    if (awaited && awaited.id !== watch.messageId && later.some((m) => m.id === awaited.id)) {
+      this.watchPending(watch.sessionId, awaited.id);
+    }
+    return true;
+  }
+
+  /**
+   * Two minutes and the message is still pending (the server has not settled the turn in all the time it gives
+   * one): stop waiting, and let retry() look again.
+   */
+  private watchTimedOut(watch: PendingWatch): void {
+    this.watch = null;
+    const messages = this.state.messages.map((m) =>
+      (m.id === watch.messageId && m.status === "pending" ? { ...m, status: "sent" as const } : m));
+    this.update({ messages, status: statusOf(messages) });
+    const error = new ChatApiError(0, {
+      code: "reply_not_loaded",
+      detail: "The reply to your last message has not been stored yet. Try again in a moment to show it.",
+    });
+    this.fail("load", error, async () => {
+      if (watch.generation !== this.generation) return;
+      const again = this.state.messages.map((m) =>
+        (m.id === watch.messageId && m.status === "sent" ? { ...m, status: "pending" as const } : m));
+      this.update({ messages: again, status: statusOf(again) });
+      this.watchPending(watch.sessionId, watch.messageId);
+    });
+  }
+
   private async requestStop(turn: LiveTurn, sessionId: string): Promise<void> {
     const stopReply = this.transport.stopReply;
     if (!stopReply) {
@@ -876,6 +1057,7 @@ export class ChatClient {
       this.live.controller.abort();
       this.live = null;
     }
+    this.stopWatch();
     this.loading = null;
     this.sendQueue = Promise.resolve();
     this.keys.clear();

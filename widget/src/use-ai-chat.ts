@@ -20,7 +20,10 @@ export interface UseAIChatResult {
   sendMessage: (text: string, context?: ChatContext) => Promise<ChatResponseBody>;
   /** The conversation, oldest first. */
   chatHistory: readonly ChatMessage[];
-  /** A reply is pending (also while it streams). */
+  /**
+   * A reply is pending (also while it streams, and while one the loaded history showed pending, its page reloaded
+   * mid-reply, is being waited for).
+   */
   isSending: boolean;
   /** A reply is being written: its message in chatHistory (status `streaming`) grows as it arrives. */
   isStreaming: boolean;
@@ -126,6 +129,10 @@ export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
     // Said here, it is this hook's choice for the (perhaps shared) client; unsaid, the client's own stays.
     if (stream !== undefined) client.setStream(stream);
   }, [client, stream]);
+
+  // Held while mounted: a reply it follows in the history (one being written when the history loaded) is looked
+  // for no more once nothing shows the client. Before the load, so a reply the load finds pending is followed.
+  useEffect(() => client.retain(), [client]);
 
   useEffect(() => {
     if (loadHistory) client.load().catch(ignore); // a failure is in the state, for the UI to show

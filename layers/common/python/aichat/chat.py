@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from aichat import keys
-from aichat.budgets import BudgetRefused, chat_charges, new_session_charge, refusal
+from aichat.budgets import BudgetRefused, Charge, Counter, chat_charges, new_session_charge, refusal
 from aichat.clock import Clock, iso, utc_day
 from aichat.errors import (
     ChatError,
@@ -33,6 +33,7 @@ from aichat.errors import (
     SessionNotActive,
     TurnNotRecorded,
 )
+from aichat.events import DomainEvents, customer_messaged
 from aichat.identity import Identity
 from aichat.ids import new_id
 from aichat.ledger import (
@@ -73,6 +74,8 @@ _STEP_LIMIT = "I stopped after {steps} steps; the actions listed are what was do
 _PROVIDER_FAILED = ("I did the actions listed, but could not write an answer: the model provider failed. Send your "
                     "message again to continue.")
 _BUDGET_STOPPED = "I did the actions listed, but had to stop there:"
+_WITH_A_PERSON = ("A person from our support team has this conversation: your message is with them, and they will "
+                  "reply here.")
 # A stream's reservation may be swept this long after its deadline: room for its tools' last call and the settle.
 STREAM_SETTLE_SECONDS = 30
 
@@ -180,7 +183,7 @@ class ChatService:
     def __init__(self, settings: Settings, store: Store, ledger: TurnLedger, providers: Providers,
                  prices: PriceTable, prompts: Prompts, limits: TenantLimitsCache, clock: Clock, failover: Failover,
                  metrics: ChatMetrics, tools: ToolRegistry, tickets: TicketStore,
-                 sessions: SessionService, stops: StopFlags, stream_failover: Failover) -> None:
+                 sessions: SessionService, stops: StopFlags, stream_failover: Failover, events: DomainEvents) -> None:
         self._settings = settings
         self._metrics = metrics
         self._store = store
@@ -196,6 +199,7 @@ class ChatService:
         self._sessions = sessions
         self._stops = stops
         self._stream_failover = stream_failover
+        self._events = events
 
     def send(self, caller: Identity, body: ChatRequest, remaining_seconds: float | None = None,
              idempotency_key: str | None = None) -> ChatResponse:
@@ -245,6 +249,12 @@ class ChatService:
         day = utc_day(now)
         limits = self._limits.for_tenant(caller.tenant_id)
         turn = self._prepare(caller, body, session_id, iso(now))
+        if turn.session.status == "escalated":
+            # A person has the conversation: their message is kept for them, no model is called, nothing charged.
+            slot = Charge(Counter.SESSION_MESSAGES, 1, limits.messages_per_session)
+            noted = self._for_person(turn.session, body, now, slot)
+            yield TurnStarted(session_id=turn.session.id, user_message_id=noted.metadata.message_id)
+            return noted
         self._providers.get(turn.routes[0].provider)  # no key: 503 before anything is reserved or written
         user_message = MessageRecord(id=new_id(now), role="user", content=body.message, created_at=iso(now))
         try:
@@ -419,7 +429,7 @@ class ChatService:
             is_new = True
         else:
             session, history = self._store.conversation(session_id, caller, self._settings.MAX_CONTEXT_MESSAGES)
-            if session.status != "active":
+            if session.status not in ("active", "escalated"):
                 raise SessionNotActive(session.status)
             is_new = False
         context = {**(session.context or {}), **(body.context or {})} if not is_new else session.context
@@ -492,6 +502,21 @@ class ChatService:
                                            max(cost - reservation.charged_micros - reservation.amount_micros, 0))
         self._metrics.answered(last.route.provider, last.route.model, usage.total_tokens, cost, steps.latency_ms)
         return _response(reservation.session_id, reply)
+
+    def _for_person(self, session: SessionRecord, body: ChatRequest, now: datetime, slot: Charge) -> ChatResponse:
+        """Keep the customer's message for the person who has the session; the answer says a person will reply."""
+        message = MessageRecord(id=new_id(now), role="user", content=body.message, created_at=iso(now))
+        try:
+            self._ledger.note_for_person(session, message, slot)
+        except BudgetRefused as refused:
+            raise self._refused(refused, tenant_id=session.tenant_id, session_id=session.id) from None
+        logger().info("message kept for a person", extra={"tenant_id": session.tenant_id, "session_id": session.id,
+                                                           "user_message_id": message.id})
+        self._events.publish(customer_messaged(session, message))
+        return ChatResponse(session_id=session.id, message=_WITH_A_PERSON, status="waiting_for_person",
+                            metadata=ChatMetadata(tokens=0, input_tokens=0, output_tokens=0, cost_cents=0.0,
+                                                  model="", provider="", message_id=message.id,
+                                                  stopped="escalated"))
 
     def _escalate(self, caller: Identity, session_id: str, reason: str) -> None:
         self._sessions.escalate(caller, session_id, EscalateRequest(reason=reason), by="model")

@@ -70,6 +70,17 @@ class SessionNotActive(ChatError):
         )
 
 
+class SessionChanged(ChatError):
+    """The session's status changed between reading it and writing to it (a person handed it back)."""
+
+    status = 409
+    code = "session_changed"
+
+    def __init__(self) -> None:
+        super().__init__("The session changed while your message was being saved (a person handed it back); "
+                         "nothing was saved or charged: send it again.")
+
+
 class LimitExceeded(ChatError):
     """A budget refused the request before anything was spent."""
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
     from aichat.identity import Identity
-    from aichat.records import SessionRecord
+    from aichat.records import MessageRecord, SessionRecord
     from aichat.tickets import TicketRecord
 
 SOURCE = "ai-chat"
@@ -38,6 +38,7 @@ class EventName(StrEnum):
 
     TICKET_CREATED = "TicketCreated"
     SESSION_ESCALATED = "SessionEscalated"
+    CUSTOMER_MESSAGED = "CustomerMessaged"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,14 @@ def session_escalated(session: SessionRecord, caller: Identity, by: EscalatedBy)
         **ids, "session_type": session.session_type, "reason": session.escalation_reason,
         "escalated_at": session.updated_at, "by": by,
     }, ids)
+
+
+def customer_messaged(session: SessionRecord, message: MessageRecord) -> DomainEvent:
+    """The customer wrote in a session a person has: the message's ids (its text only where allowed)."""
+    ids = {"tenant_id": session.tenant_id, "user_id": session.user_id, "session_id": session.id}
+    return DomainEvent(EventName.CUSTOMER_MESSAGED, {**ids, "message_id": message.id,
+                                                     "created_at": message.created_at},
+                       {**ids, "message_id": message.id}, message_text=message.content)
 
 
 class DomainEvents:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aichat import items, keys
 from aichat.budgets import BudgetRefused, Charge, Counter
 from aichat.clock import Clock, iso, utc_now
+from aichat.errors import SessionChanged
 from aichat.pricing import Usage
 from aichat.records import MessageRecord, SessionRecord
 from aichat.transactions import Cancelled, Item, Update, int_attr, n, s, str_attr, transact
@@ -222,6 +223,37 @@ class TurnLedger:
             entries.append((self._claim_put(claim, reservation), None))
         self._run_budgeted(entries, session, day)
         return reservation
+
+    def note_for_person(self, session: SessionRecord, message: MessageRecord, slot: Charge) -> None:
+        """Store a customer's message in an escalated session for the person who will answer: no model call, so
+        nothing reserved or charged, but the message takes `slot` on the session's message count.
+
+        SessionNotFound unless the session is the caller's, SessionNotActive unless it is still escalated,
+        BudgetRefused when the session has no message left.
+        """
+        meta = Update(key=items.session_key(session.id), sets={"updated_at": s(message.created_at),
+                                                               "expires_at": n(self._expiry())})
+        meta.conditions.append("attribute_exists(PK) AND tenant_id = :tenant AND user_id = :user "
+                               "AND #status = :escalated")
+        meta.names["#status"] = "status"
+        meta.values.update({":tenant": s(session.tenant_id), ":user": s(session.user_id),
+                            ":escalated": s("escalated")})
+        meta.charge(slot, _SESSION_ATTRS[Counter.SESSION_MESSAGES])
+        put = {"Put": {"TableName": self._table, "Item": items.message_item(session, message, self._expiry()),
+                       "ConditionExpression": "attribute_not_exists(SK)"}}
+        try:
+            transact(self._db, [meta.transact_item(self._table), put])
+        except Cancelled as cancelled:
+            reason = cancelled.reasons[0] if cancelled.reasons else {}
+            if reason.get("Code") != "ConditionalCheckFailed":
+                raise RuntimeError(f"message transaction cancelled for no known reason: {cancelled.reasons}") from None
+            old = reason.get("Item") or self._db.get_item(TableName=self._table, Key=items.session_key(session.id),
+                                                          ConsistentRead=True).get("Item", {})
+            if str_attr(old, "status") == "escalated":
+                items.check_owned_active({**old, "status": s("active")}, session)  # the owner check alone
+                raise BudgetRefused(slot, int_attr(old, "message_count")) from None
+            items.check_owned_active(old, session)
+            raise SessionChanged() from None  # active again: released to the AI since it was read
 
     def advance(self, reservation: Reservation, session: SessionRecord, step_cost_micros: int, step_tokens: int,
                 next_charges: Sequence[Charge]) -> Reservation:

@@ -149,6 +149,10 @@ class ChatResponse(_Response):
     session_id: str
     message: str
     role: Literal["assistant"] = "assistant"
+    status: Literal["answered", "waiting_for_person"] = Field(default="answered", description=(
+        "answered: `message` is the model's reply; waiting_for_person: the session is escalated, so the message "
+        "was kept for the person who has it (no model call, nothing charged; metadata.message_id is the stored "
+        "message, to wait for the reply with GET …/history?after=)"))
     function_calls: list[FunctionCall] = Field(default_factory=list, description="the tools called, in order")
     metadata: ChatMetadata
 

@@ -68,7 +68,8 @@ class Services:
                            Failover(self._providers.get, policy), ChatMetrics(),
                            ToolRegistry(self.settings), tickets, self.sessions, self.sessions.stops,
                            Failover(self._providers.get, replace(policy,
-                                                                 deadline=self.settings.STREAM_DEADLINE_SECONDS)))
+                                                                 deadline=self.settings.STREAM_DEADLINE_SECONDS)),
+                           self._events)
 
     def _db(self) -> DynamoDBClient:
         return self._dynamodb or aws_client("dynamodb", self.settings, self.settings.DYNAMODB_ENDPOINT_URL)
