@@ -805,7 +805,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description code: `request_in_progress` */
+            /** @description code: `request_in_progress`, `session_changed` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -813,7 +813,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {unknown} */
-                        code?: "request_in_progress";
+                        code?: "request_in_progress" | "session_changed";
                     };
                 };
             };
@@ -1617,6 +1617,18 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {unknown} */
                         code?: "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `session_changed` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_changed";
                     };
                 };
             };

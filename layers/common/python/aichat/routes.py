@@ -69,7 +69,8 @@ ROUTES: tuple[ApiRoute, ...] = (
              params=(Param("Idempotency-Key", "header", {"type": "string", "pattern": "^[!-~]{1,255}$"},
                            "a retry with the same key (and body) gets the first answer and is charged once"),),
              errors=(*_EVERY, errors.InvalidInput, errors.IdempotencyKeyReused, errors.RequestInProgress,
-                     errors.SessionNotFound, errors.SessionNotActive, *_LIMITS, *_PROVIDER, errors.ModelNotPriced),
+                     errors.SessionNotFound, errors.SessionNotActive, errors.SessionChanged, *_LIMITS, *_PROVIDER,
+                     errors.ModelNotPriced),
              description="A null session_id starts a session. The call is refused (400, nothing spent) unless its "
                          "worst-case cost fits every budget it touches.",
              example={"message": "How do I reset a customer password?", "session_id": None,
@@ -129,8 +130,8 @@ STREAM_ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("POST", f"{API_PREFIX}/chat/stream", "ChatStreamFunction", "chat_stream",
              "chatStream", "Send a message and get the reply as it is written (AI SDK UI message stream v1)",
              models.ChatResponse, request=models.ChatRequest, streams=True,
-             errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.SessionNotActive, *_LIMITS,
-                     errors.ProviderNotConfigured, errors.ModelNotPriced),
+             errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.SessionNotActive,
+                     errors.SessionChanged, *_LIMITS, errors.ProviderNotConfigured, errors.ModelNotPriced),
              description="The same body, identity and budgets as POST /chat. A refusal or invalid input is the usual "
                          "JSON error; once the first model call is reserved the answer is `text/event-stream` in "
                          "the AI SDK's UI message stream protocol v1 (`useChat` reads it): `start` (its "
