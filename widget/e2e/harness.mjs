@@ -17,6 +17,26 @@ const READY = /AI chat is running at (http:\/\/\S+?)\/?\s/;
 // As localdev/process.py: the server must not pick up a developer's keys, endpoint or port.
 const NOT_INHERITED = ["PORT", "DYNAMODB_ENDPOINT_URL", "TABLE_NAME", "LLM_", "OPENAI_", "ANTHROPIC_", "AWS_"];
 
+/** The offline model's whole reply to `message`, after `earlier` earlier messages of the user's. */
+export function offlineReply(message, earlier) {
+  return `(offline model) You said: \u201c${message}\u201d. I can see ${earlier} earlier message${earlier === 1 ? "" : "s"} `
+    + "in this conversation. Set OPENAI_API_KEY or ANTHROPIC_API_KEY for real answers.";
+}
+
+/** Poll `probe` until it returns a truthy value, or fail with `what` and the last value seen. */
+export async function eventually(what, probe, timeout = 15_000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (last) return last;
+    await sleep(50);
+  }
+  throw new Error(`${what} (last value: ${JSON.stringify(last)})`);
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 function check(condition, message) {
   if (!condition) throw new Error(message);
 }

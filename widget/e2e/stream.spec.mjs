@@ -2,7 +2,9 @@
 // offline model paused per word (OFFLINE_STREAM_PAUSE_SECONDS), so a reply visibly grows. Nothing is mocked.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { api, launchBrowser, mintToken, screenshot, startServer, watchPageErrors } from "./harness.mjs";
+import {
+  api, eventually, launchBrowser, mintToken, offlineReply, screenshot, sleep, startServer, watchPageErrors,
+} from "./harness.mjs";
 
 const SESSION_KEY = "ai-chat:session:customer_support";
 const TIMEOUT = 15_000;
@@ -10,26 +12,6 @@ const TEST = { timeout: 45_000 };
 const FAST = "0.05"; // seconds per word: the ~30-word reply takes ~1.5 s
 const SLOW = "0.3"; // ~9 s: time to press Stop half-way
 const REPLYING = "The assistant is replying…";
-
-/** The offline model's whole reply to `message`, after `earlier` earlier messages of the user's. */
-function offlineReply(message, earlier) {
-  return `(offline model) You said: \u201c${message}\u201d. I can see ${earlier} earlier message${earlier === 1 ? "" : "s"} `
-    + "in this conversation. Set OPENAI_API_KEY or ANTHROPIC_API_KEY for real answers.";
-}
-
-/** Poll `probe` until it returns a truthy value, or fail with `what`. */
-async function eventually(what, probe, timeout = TIMEOUT) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await probe();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`${what} (last value: ${JSON.stringify(last)})`);
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Open the demo page with a token and the panel, and record, with a MutationObserver on the widget's shadow root,

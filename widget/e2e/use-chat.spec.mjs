@@ -6,33 +6,15 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { api, launchBrowser, mintToken, screenshot, startServer, WIDGET, watchPageErrors } from "./harness.mjs";
+import {
+  api, eventually, launchBrowser, mintToken, offlineReply, screenshot, sleep, startServer, WIDGET, watchPageErrors,
+} from "./harness.mjs";
 import { bundlePage, serveApp } from "./use-chat-app.mjs";
 
 const TIMEOUT = 15_000;
 const TEST = { timeout: 30_000 };
 const FAST = "0.05"; // seconds per word: the ~30-word reply takes ~1.5 s
 const SLOW = "0.3"; // ~9 s: time to press Stop half-way
-
-/** The offline model's whole reply to `message`, after `earlier` earlier messages of the user's. */
-function offlineReply(message, earlier) {
-  return `(offline model) You said: \u201c${message}\u201d. I can see ${earlier} earlier message${earlier === 1 ? "" : "s"} `
-    + "in this conversation. Set OPENAI_API_KEY or ANTHROPIC_API_KEY for real answers.";
-}
-
-/** Poll `probe` until it returns a truthy value, or fail with `what`. */
-async function eventually(what, probe, timeout = TIMEOUT) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await probe();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`${what} (last value: ${JSON.stringify(last)})`);
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 describe("the AI SDK's useChat (ai 6, @ai-sdk/react 3) on POST /api/v1/ai/chat/stream", () => {
   let server;

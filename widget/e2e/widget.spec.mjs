@@ -1,22 +1,10 @@
 // The widget in Chromium on the local server's demo page (GET /), against the real API with the offline model.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { api, launchBrowser, mintToken, screenshot, startServer, watchPageErrors } from "./harness.mjs";
+import { api, eventually, launchBrowser, mintToken, screenshot, startServer, watchPageErrors } from "./harness.mjs";
 
 const SESSION_KEY = "ai-chat:session:customer_support";
 const TIMEOUT = 15_000;
-
-/** Poll `probe` until it returns a truthy value, or fail with `what`. */
-async function eventually(what, probe, timeout = TIMEOUT) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await probe();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`${what} (last value: ${JSON.stringify(last)})`);
-}
 
 /** Open the demo page with a token, as README tells a developer to; resolves with the page and its error list. */
 async function openDemo(context, server, token) {
