@@ -217,7 +217,8 @@ def _slots(m: StoredMessage) -> int:
 def _status_problems(m: StoredMessage) -> list[str]:
     where = f"session {m.session_id}: {m.role} message {m.message_id}"
     allowed = ("ok", "failed", "pending") if m.role == "user" else ("ok",)
-    if m.role not in ("user", "assistant") or m.status not in allowed:
+    # A person's reply (role agent, the handoff) is a message like a settled reply, costing nothing.
+    if m.role not in ("user", "assistant", "agent") or m.status not in allowed:
         return [f"{where} has status {m.status!r}"]
     if (m.status == "pending") != m.pending_keys:
         return [f"{where} is {m.status} but {'still' if m.pending_keys else 'no longer'} carries the sweeper's keys"]

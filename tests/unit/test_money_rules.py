@@ -298,7 +298,7 @@ def test_roles_are_a_real_list_of_strings_a_bracketed_list_split_on_whitespace_o
 def test_the_caller_is_read_from_the_claims_under_their_configured_names() -> None:
     claims = {"sub": "u1", "custom:tenant": "acme", "cognito:groups": "[admin support]", "tenant_id": "other"}
     assert identity_from_event(event(claims), CUSTOM) == Identity(user_id="u1", tenant_id="acme",
-                                                                 roles=frozenset({"admin", "support"}))
+                                                                 roles=frozenset({"admin", "support"}), is_staff=True)
 
 
 def test_a_numeric_subject_and_tenant_are_read_as_text() -> None:

@@ -103,12 +103,13 @@ def test_usage_takes_two_round_trips_today_one_for_a_rolled_up_day_three_without
     assert rolled_up == Counter({"GetItem": 1})
 
 
-def test_escalate_takes_one_round_trip_one_sns_publish_and_one_put_events(
+def test_escalate_takes_two_round_trips_one_sns_publish_and_one_put_events(
         api: Api, dynamodb: Any, sns: Any, eventbridge: Any) -> None:
     session_id = warm(api)
     with (counting(dynamodb, "dynamodb") as db_calls, counting(sns, "sns") as sns_calls,
           counting(eventbridge, "events") as event_calls):
         assert api.invoke("escalate", {"reason": "a person, please"}, session_id=session_id).status == 200
-    assert db_calls == Counter({"UpdateItem": 1})
+    # The session's status, then its entry in the tenant's waiting list for staff.
+    assert db_calls == Counter({"UpdateItem": 1, "PutItem": 1})
     assert sns_calls == Counter({"Publish": 1})
     assert event_calls == Counter({"PutEvents": 1}), "the SessionEscalated event"

@@ -468,7 +468,8 @@ def test_idempotency_records_have_a_table_of_their_own_in_powertools_layout_only
         assert bool(granted) == (name == "ChatFunction"), name
 
 
-EVENT_PUBLISHERS = MODEL_FUNCTIONS | {"EscalateFunction"}  # create_ticket and escalate_to_human; POST …/escalate
+# create_ticket and escalate_to_human; POST …/escalate; a person joining, replying, releasing.
+EVENT_PUBLISHERS = MODEL_FUNCTIONS | {"EscalateFunction", "AgentReplyFunction", "AgentReleaseFunction"}
 
 
 def test_only_chat_and_escalate_may_put_events_and_only_on_the_event_bus_parameters_bus(

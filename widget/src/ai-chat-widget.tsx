@@ -363,11 +363,13 @@ function Message({ message, chat }: { message: ChatMessage; chat: UseAIChatResul
   const waiting = streaming && message.content.trim() === "";
   const note = mine ? null : stoppedNote(message.stopped);
   // A reply can be rated once it has the API's id (a streaming one gets it when it is stored).
-  const rateable = !mine && !message.id.startsWith("local-") && chat.sessionId !== null;
+  const rateable = message.role === "assistant" && !message.id.startsWith("local-") && chat.sessionId !== null;
   return (
     <div className={`msg ${mine ? "msg-user" : "msg-assistant"}${failed ? " msg-failed" : ""}${waiting ? " typing" : ""}`}
       data-role={message.role} data-status={message.status} data-stopped={message.stopped ?? undefined}>
-      <span className="sr-only">{mine ? "You said:" : "The assistant said:"}</span>
+      <span className="sr-only">{mine ? "You said:" : message.role === "agent" ? `${message.agentName ?? "A person"} said:`
+        : "The assistant said:"}</span>
+      {message.role === "agent" && <div className="meta agent-name">{message.agentName ?? "A person"} (support team)</div>}
       {calls.length > 0 && <FunctionCallList calls={calls} />}
       {/* A turn that ended with its tools (a hand-over to a person) may have no text: then the list is the reply. */}
       {(mine || streaming || calls.length === 0 || message.content.trim() !== "") && (

@@ -147,6 +147,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ai/agent/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Staff: the tenant's sessions waiting for a person, oldest first */
+        get: operations["agentListSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/agent/sessions/{session_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Staff: a session of the tenant that is or was escalated, as its customer sees it */
+        get: operations["agentGetHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/agent/sessions/{session_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Staff: reply to the customer in an escalated session
+         * @description Stored with role agent and the staff member's display name; the first reply takes the session (who, when) and announces AgentJoined.
+         */
+        post: operations["agentReply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/agent/sessions/{session_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Staff: hand the session back to the AI, or close it */
+        post: operations["agentRelease"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ai/usage": {
         parameters: {
             query?: never;
@@ -256,6 +327,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AgentMessageRequest */
+        AgentMessageRequest: {
+            /** Content */
+            content: string;
+        };
         /** ChatMetadata */
         ChatMetadata: {
             /** Tokens */
@@ -516,9 +592,10 @@ export interface components {
             id: string;
             /**
              * Role
+             * @description user: the customer; assistant: the model; agent: a person of the support team (agent_name)
              * @enum {string}
              */
-            role: "user" | "assistant";
+            role: "user" | "assistant" | "agent";
             /** Content */
             content: string;
             /** Created At */
@@ -565,6 +642,12 @@ export interface components {
              * @default false
              */
             estimated?: boolean;
+            /**
+             * Agent Name
+             * @description role agent: the name of the person who wrote it
+             * @default null
+             */
+            agent_name?: string | null;
         };
         /** MessageRatingRequest */
         MessageRatingRequest: {
@@ -578,6 +661,20 @@ export interface components {
              * @default null
              */
             feedback?: string | null;
+        };
+        /** ReleaseRequest */
+        ReleaseRequest: {
+            /**
+             * To
+             * @description ai: the model answers again (it sees the person's messages); closed: the conversation ends
+             * @enum {string}
+             */
+            to: "ai" | "closed";
+            /**
+             * Note
+             * @default null
+             */
+            note?: string | null;
         };
         /** SessionCost */
         SessionCost: {
@@ -652,6 +749,23 @@ export interface components {
              */
             escalation_reason?: string | null;
             /**
+             * Escalated At
+             * @description when a person was asked for (kept after release)
+             * @default null
+             */
+            escalated_at?: string | null;
+            /**
+             * Taken By Name
+             * @description the person who has the session, once one answered
+             * @default null
+             */
+            taken_by_name?: string | null;
+            /**
+             * Taken At
+             * @default null
+             */
+            taken_at?: string | null;
+            /**
              * Customer Id
              * @default null
              */
@@ -725,6 +839,51 @@ export interface components {
             };
             /** Most Expensive Sessions */
             most_expensive_sessions: components["schemas"]["SessionCost"][];
+        };
+        /** WaitingSessionOut */
+        WaitingSessionOut: {
+            /** Session Id */
+            session_id: string;
+            /** User Id */
+            user_id: string;
+            /**
+             * Session Type
+             * @enum {string}
+             */
+            session_type: "customer_support" | "admin_assistant" | "network_diagnostics" | "analytics";
+            /**
+             * Reason
+             * @default null
+             */
+            reason?: string | null;
+            /** Escalated At */
+            escalated_at: string;
+            /**
+             * Waiting Seconds
+             * @description since the escalation
+             */
+            waiting_seconds: number;
+            /**
+             * Last Customer Message
+             * @description the customer's latest message to a person (its first 500 characters)
+             * @default null
+             */
+            last_customer_message?: string | null;
+            /**
+             * Last Customer Message At
+             * @default null
+             */
+            last_customer_message_at?: string | null;
+            /**
+             * Taken By
+             * @default null
+             */
+            taken_by?: string | null;
+            /**
+             * Taken By Name
+             * @default null
+             */
+            taken_by_name?: string | null;
         };
     };
     responses: never;
@@ -1473,6 +1632,403 @@ export interface operations {
             };
         };
     };
+    agentListSessions: {
+        parameters: {
+            query?: {
+                /** @description which sessions: escalated (waiting for a person, or with one) */
+                status?: "escalated";
+                /** @description sessions per page */
+                limit?: number;
+                /** @description the next_cursor (or X-Next-Cursor) of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Staff: the tenant's sessions waiting for a person, oldest first */
+            200: {
+                headers: {
+                    /** @description present when more sessions wait: pass it as ?cursor= */
+                    "X-Next-Cursor"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WaitingSessionOut"][];
+                };
+            };
+            /** @description code: `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    agentGetHistory: {
+        parameters: {
+            query?: {
+                /** @description messages per page */
+                limit?: number;
+                /** @description the next_cursor (or X-Next-Cursor) of the previous page */
+                cursor?: string;
+                /** @description a message id: only the messages written after it */
+                after?: string;
+            };
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Staff: a session of the tenant that is or was escalated, as its customer sees it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryResponse"];
+                };
+            };
+            /** @description code: `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description code: `session_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    agentReply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "content": "Hi, I'm Sam from support: I can see the double charge and have refunded it."
+                 *     }
+                 */
+                "application/json": components["schemas"]["AgentMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description Staff: reply to the customer in an escalated session */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageOut"];
+                };
+            };
+            /** @description code: `session_not_active`, `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_active" | "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description code: `session_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    agentRelease: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "to": "ai",
+                 *       "note": "Refund issued"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReleaseRequest"];
+            };
+        };
+        responses: {
+            /** @description Staff: hand the session back to the AI, or close it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description code: `session_not_active`, `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_active" | "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description code: `session_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
     getUsage: {
         parameters: {
             query?: {
@@ -1581,7 +2137,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": unknown;
                 };
             };
             /** @description code: `daily_cost_limit_exceeded`, `daily_session_limit_exceeded`, `session_cost_limit_exceeded`, `session_message_limit_exceeded`, `session_not_active`, `tenant_missing`, `user_daily_cost_limit_exceeded` */

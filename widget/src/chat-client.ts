@@ -35,7 +35,10 @@ export interface ChatMessage {
   id: string;
   /** The same for the message's whole life, also when a streamed reply gets the API's id: what a UI keys it by. */
   key: string;
-  role: "user" | "assistant";
+  /** `agent`: a person of the support team wrote it (in an escalated session), named by `agentName`. */
+  role: "user" | "assistant" | "agent";
+  /** A person's reply: the name they are shown by. */
+  agentName?: string | null;
   /** The text; a streaming reply's grows as it is written. */
   content: string;
   /** ISO 8601. */
@@ -162,6 +165,7 @@ function fromHistory(m: HistoryMessageBody): ChatMessage {
     functionCalls: m.function_calls ?? [],
     stopped: m.stopped ?? null,
     estimated: m.estimated ?? false,
+    agentName: m.agent_name ?? null,
   };
 }
 

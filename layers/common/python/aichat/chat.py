@@ -138,8 +138,16 @@ class _Steps:
                        Turn(role="tool", content="", tool_results=results)]
 
 
+# How a person's reply is shown to the model once the session is handed back: marked as a human agent's.
+AGENT_TURN = "[{name}, a person of the support team, wrote to the customer:] {content}"
+
+
 def replayed(message: MessageRecord) -> list[Turn]:
-    """A stored message as the turns a model is sent: a reply's tool calls and results come before its text."""
+    """A stored message as the turns a model is sent: a reply's tool calls and results come before its text, and a
+    person's reply is an assistant turn marked as theirs."""
+    if message.role == "agent":
+        return [Turn(role="assistant", content=AGENT_TURN.format(name=message.agent_name or "A person",
+                                                                 content=message.content))]
     if message.role != "assistant":
         return [Turn(role="user", content=message.content)]
     calls = {c["id"]: c for c in message.function_calls or []}

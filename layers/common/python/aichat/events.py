@@ -39,6 +39,9 @@ class EventName(StrEnum):
     TICKET_CREATED = "TicketCreated"
     SESSION_ESCALATED = "SessionEscalated"
     CUSTOMER_MESSAGED = "CustomerMessaged"
+    AGENT_JOINED = "AgentJoined"
+    AGENT_REPLIED = "AgentReplied"
+    SESSION_RELEASED = "SessionReleased"
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,13 @@ def customer_messaged(session: SessionRecord, message: MessageRecord) -> DomainE
     return DomainEvent(EventName.CUSTOMER_MESSAGED, {**ids, "message_id": message.id,
                                                      "created_at": message.created_at},
                        {**ids, "message_id": message.id}, message_text=message.content)
+
+
+def agent_event(name: EventName, session: SessionRecord, staff: Identity, **fields: Any) -> DomainEvent:
+    """A person acted in a session of their tenant (joined, replied, released it): the session's and their ids."""
+    ids = {"tenant_id": session.tenant_id, "user_id": session.user_id, "session_id": session.id}
+    return DomainEvent(name, {**ids, "agent_id": staff.user_id, "agent_name": staff.display_name, **fields},
+                       {**ids, "agent_id": staff.user_id})
 
 
 class DomainEvents:

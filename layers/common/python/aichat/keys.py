@@ -103,6 +103,23 @@ def turn_key_pk(tenant_id: str, user_id: str, idempotency_key: str) -> str:
 # descending Query that reads a session and then its newest messages.
 TICKET_SK = "TICKET"
 
+# An escalated session's place in its tenant's waiting list: an item of its own (the session's OwnerIndex keys
+# list it among its user's sessions), in OwnerIndex under the tenant's waiting partition, oldest escalation first.
+ESCALATION_SK = "ESCALATION"
+
+
+def escalation_pk(session_id: str) -> str:
+    return f"ESCALATION#{session_id}"
+
+
+def waiting_key(tenant_id: str) -> str:
+    """The OwnerIndex partition of a tenant's escalated sessions (no user id is "ESCALATED": ids hold no '#')."""
+    return f"TENANT#{tenant_id}#ESCALATED"
+
+
+def waiting_sort_key(escalated_at: str, session_id: str) -> str:
+    return f"{escalated_at}#{session_id}"
+
 
 def ticket_pk(ticket_id: str) -> str:
     return f"TICKET#{ticket_id}"

@@ -19,6 +19,7 @@ from aichat import items, keys
 from aichat.budgets import BudgetRefused, Charge, Counter
 from aichat.clock import Clock, iso, utc_now
 from aichat.errors import SessionChanged
+from aichat.handoffs import last_message_update
 from aichat.pricing import Usage
 from aichat.records import MessageRecord, SessionRecord
 from aichat.transactions import Cancelled, Item, Update, int_attr, n, s, str_attr, transact
@@ -241,8 +242,10 @@ class TurnLedger:
         meta.charge(slot, _SESSION_ATTRS[Counter.SESSION_MESSAGES])
         put = {"Put": {"TableName": self._table, "Item": items.message_item(session, message, self._expiry()),
                        "ConditionExpression": "attribute_not_exists(SK)"}}
+        # The waiting list shows it too (an unconditional update: a session escalated before the list had no entry).
+        noted = last_message_update(session.id, message, self._table)
         try:
-            transact(self._db, [meta.transact_item(self._table), put])
+            transact(self._db, [meta.transact_item(self._table), put, noted])
         except Cancelled as cancelled:
             reason = cancelled.reasons[0] if cancelled.reasons else {}
             if reason.get("Code") != "ConditionalCheckFailed":

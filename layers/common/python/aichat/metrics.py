@@ -72,3 +72,9 @@ def publish_daily_totals(day: str, results: dict[str, dict[str, Any]]) -> None:
             "DailyTokens": ("Count", figures["total_tokens"]),
             "DailyEscalations": ("Count", figures["escalations"]),
         }, metadata={"day": day})
+
+
+def first_human_reply(tenant_id: str, seconds: float) -> None:
+    """How long an escalated session waited for its first reply from a person, per tenant (tenants are a bounded
+    set of the deployment's customers, unlike users or sessions)."""
+    _publish({"tenant_id": tenant_id}, {"FirstHumanReplySeconds": ("Seconds", seconds)})

@@ -171,13 +171,17 @@ class SessionOut(_Response):
     user_rating: int | None = None
     feedback: str | None = None
     escalation_reason: str | None = None
+    escalated_at: str | None = Field(default=None, description="when a person was asked for (kept after release)")
+    taken_by_name: str | None = Field(default=None, description="the person who has the session, once one answered")
+    taken_at: str | None = None
     customer_id: str | None = None
     context: dict[str, Any] | None = None
 
 
 class MessageOut(_Response):
     id: str
-    role: Literal["user", "assistant"]
+    role: Literal["user", "assistant", "agent"] = Field(description=(
+        "user: the customer; assistant: the model; agent: a person of the support team (agent_name)"))
     content: str
     created_at: str
     tokens: int
@@ -190,6 +194,7 @@ class MessageOut(_Response):
     function_calls: list[FunctionCall] = Field(default_factory=list, description="a reply: the tools its turn called")
     stopped: str | None = Field(default=None, description=_STOPPED)
     estimated: bool = Field(default=False, description=_ESTIMATED)
+    agent_name: str | None = Field(default=None, description="role agent: the name of the person who wrote it")
 
 
 class StopResponse(_Response):
@@ -251,3 +256,30 @@ class UsageResponse(_Response):
     escalations: int
     message_feedback: dict[str, int] = Field(description="up/down ratings of the day's assistant messages")
     most_expensive_sessions: list[SessionCost]
+
+
+# --- the handoff: staff routes ------------------------------------------------------------------------------------
+
+
+class AgentMessageRequest(_Request):
+    content: Annotated[Text, Field(min_length=1, max_length=10_000)]
+
+
+class ReleaseRequest(_Request):
+    to: Literal["ai", "closed"] = Field(description="ai: the model answers again (it sees the person's messages); "
+                                                    "closed: the conversation ends")
+    note: Annotated[Text, Field(max_length=500)] | None = None
+
+
+class WaitingSessionOut(_Response):
+    session_id: str
+    user_id: str
+    session_type: SessionType
+    reason: str | None = None
+    escalated_at: str
+    waiting_seconds: int = Field(description="since the escalation")
+    last_customer_message: str | None = Field(default=None, description="the customer's latest message to a person "
+                                                                          "(its first 500 characters)")
+    last_customer_message_at: str | None = None
+    taken_by: str | None = None
+    taken_by_name: str | None = None

@@ -94,9 +94,10 @@ def _operation(route: ApiRoute, refs: SchemaRefs) -> dict[str, Any]:
     success: dict[str, Any] = {"description": route.summary,
                                "content": {"application/json": {"schema": body_schema}}}
     if route.streams:
+        # No type: each event is `data: {part}` with a part of its own shape, then `data: [DONE]`.
         success["content"] = {"text/event-stream": {"schema": {
-            "type": "string", "description": "`data: {part}` events; the last message-metadata part carries the "
-                                             "fields of ChatMetadata"}}}
+            "description": "`data: {part}` events of the AI SDK UI message stream v1, ending `data: [DONE]`; the "
+                           "message-metadata part carries the fields of ChatMetadata"}}}
     if route.response_headers:
         success["headers"] = {name: {"description": text, "schema": {"type": "string"}}
                               for name, text in route.response_headers.items()}

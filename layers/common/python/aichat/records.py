@@ -26,6 +26,10 @@ class SessionRecord:
     user_rating: int | None = None
     feedback: str | None = None
     escalation_reason: str | None = None
+    escalated_at: str | None = None  # set when a person was first asked for; kept after release (was escalated)
+    taken_by: str | None = None  # the staff member who answered first, until the session is released
+    taken_by_name: str | None = None
+    taken_at: str | None = None
     customer_id: str | None = None
     context: dict[str, Any] | None = None
 
@@ -61,12 +65,15 @@ class MessageRecord:
     tool_steps: list[dict[str, Any]] | None = None
     stopped: str | None = None  # a reply: why its turn ended before the model answered (a limit's code, …)
     estimated: bool = False  # a reply: no usage came from the provider (a stream stopped or cut); cost is a bound
+    agent_id: str | None = None  # role agent: the staff member who wrote it, and the name shown for them
+    agent_name: str | None = None
 
     def to_api(self) -> MessageOut:
-        role = "assistant" if self.role == "assistant" else "user"
+        role = self.role if self.role in ("assistant", "agent") else "user"
         rating = self.feedback if self.feedback in ("up", "down") else None
         return MessageOut(id=self.id, role=role, content=self.content, created_at=self.created_at,
                           tokens=self.tokens, status=self.status, feedback=rating,
                           feedback_text=self.feedback_text, truncated=self.truncated,
                           function_calls=[FunctionCall(**call) for call in self.function_calls or []],
-                          stopped=self.stopped if role == "assistant" else None, estimated=self.estimated)
+                          stopped=self.stopped if role == "assistant" else None, estimated=self.estimated,
+                          agent_name=self.agent_name if role == "agent" else None)

@@ -6,6 +6,7 @@ from aichat.budgets import BudgetRefused, new_session_charge, refusal
 from aichat.clock import Clock, iso, utc_day
 from aichat.errors import EscalationNotDelivered, InvalidInput
 from aichat.events import DomainEvents, EscalatedBy, session_escalated
+from aichat.handoffs import Handoffs
 from aichat.identity import Identity
 from aichat.ids import new_id
 from aichat.ledger import TurnLedger
@@ -34,7 +35,7 @@ class SessionService:
 
     def __init__(self, store: Store, ratings: MessageRatings, ledger: TurnLedger, providers: Providers,
                  limits: TenantLimitsCache, notifier: EscalationNotifier, events: DomainEvents, clock: Clock,
-                 stops: StopFlags) -> None:
+                 stops: StopFlags, handoffs: Handoffs) -> None:
         self._store = store
         self._ratings = ratings
         self._ledger = ledger
@@ -44,6 +45,7 @@ class SessionService:
         self._events = events
         self._clock = clock
         self.stops = stops  # the chat turn reads the same flags
+        self.handoffs = handoffs  # the staff routes read and answer the same waiting list
 
     def create(self, caller: Identity, body: CreateSessionRequest) -> SessionOut:
         """Start a session, counted against the caller's sessions today."""
@@ -103,10 +105,12 @@ class SessionService:
         _same_session(session_id, body.session_id)
         session = self._store.escalate(session_id, caller, body.reason, iso(self._clock()))
         try:
+            self.handoffs.mark_waiting(session)
             self._notifier.escalated(session, caller)
         except Exception as e:
-            # Without the notification nobody would follow up: undo, so the caller's retry escalates again.
+            # Unlisted or unannounced, nobody would follow up: undo, so the caller's retry escalates again.
             self._store.reopen(session_id, caller, iso(self._clock()))
+            self.handoffs.unmark(session_id)
             raise EscalationNotDelivered(
                 "Support staff could not be notified, so the session was not escalated. Try again shortly."
             ) from e

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aichat.clock import Clock, utc_now
 from aichat.events import DomainEvents
+from aichat.handoffs import Handoffs
 from aichat.ledger import SweepReport, TurnLedger
 from aichat.notifications import EscalationNotifier
 from aichat.pricing import PriceTable
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
     from aichat.chat import ChatService
+    from aichat.handoff import HandoffService
     from aichat.idempotency import IdempotentChat
     from aichat.usage import UsageService
 
@@ -96,6 +98,13 @@ class Services:
         return self.ledger.sweep(self._clock().timestamp())
 
     @cached_property
+    def handoff(self) -> HandoffService:
+        """The staff routes' service: the tenant's waiting list, a person's replies, the release."""
+        from aichat.handoff import HandoffService
+
+        return HandoffService(self.sessions.handoffs, self.store, self._events, self._clock)
+
+    @cached_property
     def usage(self) -> UsageService:
         from aichat.usage import UsageService
 
@@ -144,8 +153,9 @@ def build(settings: Settings, *, dynamodb: DynamoDBClient | None = None, sns: SN
     notifier = EscalationNotifier(settings.ESCALATION_TOPIC_ARN, lambda: sns or aws_client("sns", settings))
     ratings = MessageRatings(db, settings.TABLE_NAME)
     publisher = domain_events(settings, events)
+    handoffs = Handoffs(db, settings.TABLE_NAME, settings.RETENTION_DAYS, clock)
     sessions = SessionService(store, ratings, ledger, registry, limits, notifier, publisher, clock,
-                              StopFlags(db, settings.TABLE_NAME))
+                              StopFlags(db, settings.TABLE_NAME), handoffs)
     return Services(settings, store, ledger, usage_records, registry, prices, limits, sessions, clock, dynamodb=db,
                     events=publisher)
 

@@ -1,0 +1,19 @@
+"""POST /api/v1/ai/agent/sessions/{session_id}/release: hand the session back to the model, or close it (staff)."""
+
+from typing import Any
+
+from aichat import logs, wiring
+from aichat.http_api import Reply, Request, handle
+from aichat.models import ReleaseRequest
+
+services = wiring.services()
+
+
+def agent_release(request: Request) -> Reply:
+    caller, session_id = request.caller(), request.path("session_id")
+    return Reply(services.handoff.release(caller, session_id, request.body(ReleaseRequest)))
+
+
+@logs.api_handler
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle(event, services.settings, agent_release)

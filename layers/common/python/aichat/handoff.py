@@ -1,0 +1,111 @@
+"""The staff side of a handoff: a tenant's waiting list, a person's replies, and handing the session back.
+
+Only staff (STAFF_ROLES) reach these, and only within their own tenant; a session of another tenant, or one that
+was never escalated, is answered as one that does not exist. The first reply takes the session (who, when) and
+announces AgentJoined; every reply announces AgentReplied; a release SessionReleased.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aichat.clock import Clock, iso
+from aichat.cursors import decode_cursor
+from aichat.errors import Forbidden, InvalidInput
+from aichat.events import DomainEvents, EventName, agent_event
+from aichat.handoffs import Handoffs
+from aichat.identity import Identity
+from aichat.ids import new_id
+from aichat.metrics import first_human_reply
+from aichat.models import (
+    AgentMessageRequest,
+    HistoryResponse,
+    MessageOut,
+    ReleaseRequest,
+    SessionOut,
+    WaitingSessionOut,
+)
+from aichat.records import MessageRecord
+from aichat.store import Store
+from aichat.transactions import Item, str_attr
+
+
+class HandoffService:
+    """What a tenant's support staff do with its escalated sessions."""
+
+    def __init__(self, handoffs: Handoffs, store: Store, events: DomainEvents, clock: Clock) -> None:
+        self._handoffs = handoffs
+        self._store = store
+        self._events = events
+        self._clock = clock
+
+    def waiting(self, staff: Identity, status: str, limit: int,
+                cursor: str | None) -> tuple[list[WaitingSessionOut], str | None]:
+        """The tenant's escalated sessions, oldest waiting first, and the next page's cursor."""
+        _check_staff(staff)
+        if status != "escalated":
+            raise InvalidInput("status must be escalated: the list holds the sessions waiting for a person.",
+                               field="status")
+        if cursor is not None:
+            decode_cursor(cursor)  # 422 for a cursor this API did not make
+        rows, next_cursor = self._handoffs.waiting(staff.tenant_id, limit, cursor)
+        now = self._clock()
+        return [_waiting(row, now) for row in rows], next_cursor
+
+    def history(self, staff: Identity, session_id: str, limit: int, cursor: str | None,
+                after: str | None) -> HistoryResponse:
+        """A session of the tenant that is or was escalated, read as its customer reads it."""
+        _check_staff(staff)
+        session = self._handoffs.session(session_id, staff)
+        owner = Identity(user_id=session.user_id, tenant_id=session.tenant_id, roles=frozenset())
+        if after is not None:
+            _, messages, more = self._store.newer(session_id, owner, after, limit)
+            return HistoryResponse(session_id=session_id, messages=[m.to_api() for m in messages],
+                                   metadata=session.to_api(), next_after=messages[-1].id if more else None)
+        _, messages, next_cursor = self._store.history(session_id, owner, limit, cursor)
+        return HistoryResponse(session_id=session_id, messages=[m.to_api() for m in messages],
+                               metadata=session.to_api(), next_cursor=next_cursor)
+
+    def reply(self, staff: Identity, session_id: str, body: AgentMessageRequest) -> MessageOut:
+        """A person's reply, stored in the session as role agent; the first one takes the session."""
+        _check_staff(staff)
+        session = self._handoffs.session(session_id, staff)
+        now = self._clock()
+        if self._handoffs.take(session, staff, iso(now)):
+            self._events.publish(agent_event(EventName.AGENT_JOINED, session, staff))
+            if session.escalated_at:
+                first_human_reply(session.tenant_id, max((now - _parse(session.escalated_at)).total_seconds(), 0))
+        message = MessageRecord(id=new_id(now), role="agent", content=body.content, created_at=iso(now),
+                                agent_id=staff.user_id, agent_name=staff.display_name or staff.user_id)
+        self._handoffs.reply(session, message)
+        self._events.publish(agent_event(EventName.AGENT_REPLIED, session, staff, message_id=message.id))
+        return message.to_api()
+
+    def release(self, staff: Identity, session_id: str, body: ReleaseRequest) -> SessionOut:
+        """Hand the session back to the model, or close it."""
+        _check_staff(staff)
+        session = self._handoffs.session(session_id, staff)
+        released = self._handoffs.release(session, body.to, iso(self._clock()))
+        self._events.publish(agent_event(EventName.SESSION_RELEASED, released, staff, to=body.to))
+        return released.to_api()
+
+
+def _check_staff(caller: Identity) -> None:
+    if not caller.is_staff:
+        raise Forbidden("These routes are for support staff; ask for a staff role (STAFF_ROLES).")
+
+
+def _parse(moment: str) -> datetime:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+
+
+def _waiting(row: Item, now: datetime) -> WaitingSessionOut:
+    escalated_at = str_attr(row, "escalated_at") or ""
+    return WaitingSessionOut(
+        session_id=str_attr(row, "session_id") or "", user_id=str_attr(row, "user_id") or "",
+        session_type=str_attr(row, "session_type") or "customer_support",
+        reason=str_attr(row, "reason"), escalated_at=escalated_at,
+        waiting_seconds=max(int((now - _parse(escalated_at)).total_seconds()), 0) if escalated_at else 0,
+        last_customer_message=str_attr(row, "last_customer_message"),
+        last_customer_message_at=str_attr(row, "last_customer_message_at"),
+        taken_by=str_attr(row, "taken_by"), taken_by_name=str_attr(row, "taken_by_name"))
