@@ -1,9 +1,10 @@
 """Dev tokens: HS256 JWTs signed with LOCAL_JWT_SECRET, minted here and verified by the local server.
 
-    python -m localdev.token --user alice --tenant acme [--admin] [--hours 12]
+    python -m localdev.token --user alice --tenant acme [--admin] [--role support] [--name "Dana Reyes"] [--hours 12]
 
 The claims are the ones API Gateway's authorizer would pass on: sub, the tenant claim and the roles claim (named by
-TENANT_CLAIM and ROLES_CLAIM, as the layer reads them), iss, aud, iat and exp.
+TENANT_CLAIM and ROLES_CLAIM, as the layer reads them), iss, aud, iat and exp, and with --name the display name claim
+(DISPLAY_NAME_CLAIM) that a person of the support team is shown by.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def secret_from(environ: Mapping[str, str]) -> str:
 def claim_names(environ: Mapping[str, str]) -> tuple[str, str]:
     """The tenant and roles claim names, from TENANT_CLAIM and ROLES_CLAIM like the layer's settings."""
     return environ.get("TENANT_CLAIM") or "tenant_id", environ.get("ROLES_CLAIM") or "roles"
+
+
+def display_name_claim(environ: Mapping[str, str]) -> str:
+    """The display name claim's name, from DISPLAY_NAME_CLAIM like the layer's settings."""
+    return environ.get("DISPLAY_NAME_CLAIM") or "name"
 
 
 def mint(user: str, tenant: str, *, roles: Sequence[str] = (), secret: str = DEFAULT_SECRET, ttl_seconds: int = 43200,
@@ -77,14 +83,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--user", required=True, help="the sub claim: who is calling")
     parser.add_argument("--tenant", required=True, help="the tenant claim")
     parser.add_argument("--admin", action="store_true", help="add the admin role (GET /usage needs it)")
-    parser.add_argument("--role", action="append", default=[], help="another role (repeatable)")
+    parser.add_argument("--role", action="append", default=[],
+                        help="another role (repeatable); support (or admin) reaches the staff routes")
+    parser.add_argument("--name", help="a display name (the DISPLAY_NAME_CLAIM claim): how staff replies are signed")
     parser.add_argument("--hours", type=float, default=12, help="how long the token is valid (default 12)")
     args = parser.parse_args(argv)
     tenant_claim, roles_claim = claim_names(os.environ)
     roles = [*(["admin"] if args.admin else []), *args.role]
     try:
         token = mint(args.user, args.tenant, roles=roles, secret=secret_from(os.environ),
-                     ttl_seconds=int(args.hours * 3600), tenant_claim=tenant_claim, roles_claim=roles_claim)
+                     ttl_seconds=int(args.hours * 3600), tenant_claim=tenant_claim, roles_claim=roles_claim,
+                     **({display_name_claim(os.environ): args.name} if args.name else {}))
     except ValueError as e:
         parser.error(str(e))
     sys.stdout.write(token + "\n")

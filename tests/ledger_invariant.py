@@ -5,7 +5,7 @@ The invariant (aichat/ledger.py), after any fault:
   user messages still `pending` charged to it. A day counter (USAGE#<tenant>#<day>, SK TENANT or USER#<user>) is
   charged by the messages of that tenant (and user) whose `day` is that day; a session by its own messages;
 - a session's message_count is its `ok` messages, plus its `failed` user messages (each keeps its slot), plus two
-  slots for each `pending` user message.
+  slots for each `pending` user message; a handoff marker (a person joined or left) holds none.
 
 The checker reads the table with a Scan, which only tests do, and parses the raw items itself rather than through
 the product's mapping, so a mistake there cannot hide one in the ledger.
@@ -66,6 +66,7 @@ class StoredMessage:
     truncated: bool
     over_reservation: bool
     pending_keys: bool  # still carries sweep_after / GSI2PK, the sweeper's handle on it
+    handoff: str | None = None  # role agent: a marker of a person joining or leaving
 
     @classmethod
     def of(cls, item: Item) -> StoredMessage:
@@ -78,7 +79,7 @@ class StoredMessage:
             cost_micros=_n(item, "cost_micros"),
             output_tokens=_n(item, "output_tokens"), truncated=_flag(item, "truncated"),
             over_reservation=_flag(item, "over_reservation"),
-            pending_keys="sweep_after" in item or "GSI2PK" in item,
+            pending_keys="sweep_after" in item or "GSI2PK" in item, handoff=_s(item, "handoff"),
         )
 
 
@@ -211,6 +212,8 @@ def _slots(m: StoredMessage) -> int:
     """The session's message slots a message holds: a pending turn two (its reply's too), a failed one its own."""
     if m.role == "user":
         return {"ok": 1, "failed": 1, "pending": 2}.get(m.status, 0)
+    if m.handoff is not None:
+        return 0
     return 1 if m.status == "ok" else 0
 
 

@@ -5,12 +5,27 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import botocore.session
+
 from localdev import process
 from localdev.token import mint
+
+
+def fake_model_env(openai_url: str, **extra: str) -> dict[str, str]:
+    """A server's settings to send its model calls to the loopback fake (OpenAI's format), never retried."""
+    return {"LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": openai_url,
+            "LLM_MAX_RETRIES": "0", **extra}
+
+
+def table_client(server: process.RunningServer) -> Any:
+    """The server's DynamoDB Local, with the credentials the server uses (its in-memory data is per access key)."""
+    return botocore.session.get_session().create_client(
+        "dynamodb", region_name="us-east-1", endpoint_url=server.dynamodb_endpoint,
+        aws_access_key_id="local", aws_secret_access_key="local")
 
 
 @dataclass
@@ -34,8 +49,9 @@ class Client:
 
     server: process.RunningServer
 
-    def token(self, user: str = "alice", tenant: str = "acme", *, admin: bool = False, **kw: Any) -> str:
-        return mint(user, tenant, roles=["admin"] if admin else [], secret=self.server.secret, **kw)
+    def token(self, user: str = "alice", tenant: str = "acme", *, admin: bool = False, roles: Sequence[str] = (),
+              **kw: Any) -> str:
+        return mint(user, tenant, roles=[*(["admin"] if admin else []), *roles], secret=self.server.secret, **kw)
 
     def call(self, method: str, path: str, body: Any = None, *, token: str | None = None,
              headers: Mapping[str, str] | None = None, raw: bytes | None = None) -> Reply:

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import botocore.session
 import pytest
 from counters import day_counters
 from fake_providers import FakeProviders, Scripted, Usage
@@ -25,7 +24,7 @@ from aichat import keys
 from aichat.pricing import MICROS_PER_CENT, PriceTable
 from aichat.pricing import Usage as Tokens
 from aichat.providers.registry import DEFAULT_MODELS
-from contract.local_api import Client, User
+from contract.local_api import Client, User, fake_model_env, table_client
 from localdev import process
 
 pytestmark = pytest.mark.dynamodb_local
@@ -47,8 +46,7 @@ def model() -> Iterator[FakeProviders]:
 @pytest.fixture(scope="module")
 def stream_server(model: FakeProviders) -> Iterator[process.RunningServer]:
     """A server of its own whose model calls go to the fake; a stop is noticed within 0.05 s."""
-    env = {"LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": model.openai_url,
-           "STOP_CHECK_SECONDS": "0.05", "LLM_MAX_RETRIES": "0"}
+    env = fake_model_env(model.openai_url, STOP_CHECK_SECONDS="0.05")
     with process.started("--in-memory", "--quiet", env=env) as running:
         yield running
 
@@ -61,9 +59,7 @@ def api(stream_server: process.RunningServer) -> Client:
 @pytest.fixture(scope="module")
 def db(stream_server: process.RunningServer) -> Any:
     """The server's DynamoDB Local, with the credentials the server uses (its in-memory data is per access key)."""
-    return botocore.session.get_session().create_client(
-        "dynamodb", region_name="us-east-1", endpoint_url=stream_server.dynamodb_endpoint,
-        aws_access_key_id="local", aws_secret_access_key="local")
+    return table_client(stream_server)
 
 
 @pytest.fixture(autouse=True)

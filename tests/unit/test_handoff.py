@@ -17,6 +17,7 @@ from test_events import Published, of_type, published  # noqa: F401 - published 
 
 from aichat.chat import AGENT_TURN
 from aichat.events import EventName
+from aichat.identity import Identity
 
 DAY = "2026-11-24"
 STAFF = {"user": "sam", "roles": "[support]"}
@@ -51,8 +52,9 @@ def test_a_person_answers_inside_the_session_and_hands_it_back_to_the_ai_which_t
     assert reply.status == 201, reply.body
     assert (reply.body["role"], reply.body["agent_name"]) == ("agent", "Sam Support")
     seen = api.invoke("get_history", session_id=session_id, query={"after": waiting.body["metadata"]["message_id"]})
-    assert [(m["role"], m["content"]) for m in seen.body["messages"]] == [
-        ("agent", "Hi, Sam here: I refunded the double charge.")]
+    assert [(m["role"], m["handoff"], m["content"]) for m in seen.body["messages"]] == [
+        ("agent", "joined", "Sam Support joined the conversation."),
+        ("agent", None, "Hi, Sam here: I refunded the double charge.")]
     assert seen.body["metadata"]["taken_by_name"] == "Sam Support"
     (taken,) = staff(api, "agent_list_sessions", user="alex").body
     assert taken["taken_by"] == "sam", "a second staff member sees it taken"
@@ -67,10 +69,13 @@ def test_a_person_answers_inside_the_session_and_hands_it_back_to_the_ai_which_t
     assert len(provider.history) == calls + 1
     sent = [t.content for t in provider.history[-1].messages]
     assert AGENT_TURN.format(name="Sam Support", content="Hi, Sam here: I refunded the double charge.") in sent
+    assert not [text for text in sent if "joined the conversation" in text or "back to the assistant" in text], \
+        "the markers are for people, not the model"
     events = published()
     assert len(of_type(events, EventName.AGENT_JOINED)) == 1
     assert [e["detail"]["agent_id"] for e in of_type(events, EventName.AGENT_REPLIED)] == ["sam"]
-    assert [e["detail"]["to"] for e in of_type(events, EventName.SESSION_RELEASED)] == ["ai"]
+    assert [(e["detail"]["to"], e["detail"]["note"]) for e in of_type(events, EventName.SESSION_RELEASED)] == [
+        ("ai", "Refund issued")]
     assert_invariant(dynamodb, "ai-chat")
 
 
@@ -80,7 +85,8 @@ def test_a_second_staff_reply_is_stored_after_the_first_and_the_session_stays_ta
     assert staff(api, "agent_reply", session_id, {"content": "first"}).status == 201
     assert staff(api, "agent_reply", session_id, {"content": "second"}, user="alex").status == 201
     messages = api.invoke("get_history", session_id=session_id).body["messages"]
-    assert [m["content"] for m in messages if m["role"] == "agent"] == ["first", "second"]
+    assert [m["content"] for m in messages if m["role"] == "agent"] == [
+        "Sam Support joined the conversation.", "first", "second"], "one joined marker, by the one who took it"
     assert api.invoke("get_history", session_id=session_id).body["metadata"]["taken_by_name"] == "Sam Support"
     assert len(of_type(published(), EventName.AGENT_JOINED)) == 1
 
@@ -126,3 +132,93 @@ def test_a_bad_reply_is_refused_naming_the_field_and_changes_nothing(api: Api, b
     refused = staff(api, "agent_reply", session_id, body)
     assert (refused.status, refused.body["field"]) == (422, field)
     assert staff(api, "agent_list_sessions").body[0]["taken_by"] is None
+
+
+def test_a_release_leaves_a_marker_saying_who_handed_it_back_and_markers_take_no_message_slot(
+        api: Api, dynamodb: Any) -> None:
+    session_id = escalated(api)
+    before = api.invoke("get_history", session_id=session_id).body["metadata"]["message_count"]
+    staff(api, "agent_reply", session_id, {"content": "Refunded."})
+    staff(api, "agent_release", session_id, {"to": "ai"})
+    history = api.invoke("get_history", session_id=session_id).body
+    assert [(m["handoff"], m["content"]) for m in history["messages"] if m["role"] == "agent"] == [
+        ("joined", "Sam Support joined the conversation."), (None, "Refunded."),
+        ("left", "Sam Support handed the conversation back to the assistant.")]
+    assert history["metadata"]["message_count"] == before + 1, "the reply holds a slot, its markers none"
+    assert_invariant(dynamodb, "ai-chat")
+
+
+def test_closing_leaves_a_marker_saying_the_person_closed_it(api: Api) -> None:
+    session_id = escalated(api)
+    staff(api, "agent_release", session_id, {"to": "closed"})
+    last = api.invoke("get_history", session_id=session_id).body["messages"][-1]
+    assert (last["role"], last["handoff"], last["content"]) == ("agent", "left", "Sam Support closed the conversation.")
+
+
+def test_the_customer_withdraws_an_escalation_nobody_took_and_the_model_answers_again(
+        api: Api, provider: ScriptedProvider, published: Published) -> None:  # noqa: F811
+    session_id = escalated(api)
+    withdrawn = api.invoke("withdraw_escalation", {}, session_id=session_id)
+    assert (withdrawn.status, withdrawn.body["status"]) == (200, "active"), withdrawn.body
+    assert staff(api, "agent_list_sessions").body == [], "it leaves the waiting list"
+    calls = len(provider.history)
+    assert api.chat("Never mind, one more question", session_id).body["status"] == "answered"
+    assert len(provider.history) == calls + 1
+    (event,) = of_type(published(), EventName.ESCALATION_WITHDRAWN)
+    assert (event["detail"]["session_id"], event["detail"]["user_id"]) == (session_id, "user-1")
+
+
+def test_an_escalation_a_person_took_cannot_be_withdrawn(api: Api) -> None:
+    session_id = escalated(api)
+    staff(api, "agent_reply", session_id, {"content": "Sam here."})
+    refused = api.invoke("withdraw_escalation", {}, session_id=session_id)
+    assert (refused.status, error_code(refused), refused.body["taken_by_name"]) == (409, "escalation_taken",
+                                                                                     "Sam Support")
+    assert "Sam Support" in refused.body["detail"]
+    assert api.invoke("get_history", session_id=session_id).body["metadata"]["status"] == "escalated"
+
+
+def test_only_an_escalated_session_of_the_callers_own_can_be_withdrawn(api: Api) -> None:
+    active = str(api.chat("hello").body["session_id"])
+    assert error_code(api.invoke("withdraw_escalation", {}, session_id=active)) == "session_not_active"
+    session_id = escalated(api)
+    assert error_code(api.invoke("withdraw_escalation", {}, session_id=session_id, user="user-2")) == \
+        "session_not_found"
+    assert error_code(api.invoke("withdraw_escalation", {}, session_id=session_id, tenant="globex")) == \
+        "session_not_found"
+    assert staff(api, "agent_list_sessions").body[0]["session_id"] == session_id, "still waiting"
+
+
+def test_escalating_again_while_escalated_is_refused_and_lists_the_session_once(api: Api) -> None:
+    session_id = escalated(api)
+    again = api.invoke("escalate", {"reason": "still here"}, session_id=session_id)
+    assert error_code(again) == "session_not_active"
+    assert [e["reason"] for e in staff(api, "agent_list_sessions").body] == ["Billing dispute"]
+
+
+def test_a_session_escalated_again_after_a_release_is_listed_again_and_taken_anew(api: Api) -> None:
+    session_id = escalated(api)
+    staff(api, "agent_reply", session_id, {"content": "Sam here."})
+    staff(api, "agent_release", session_id, {"to": "ai"})
+    assert api.invoke("escalate", {"reason": "Back again"}, session_id=session_id).status == 200
+    (entry,) = staff(api, "agent_list_sessions").body
+    assert (entry["reason"], entry["taken_by"]) == ("Back again", None)
+    staff(api, "agent_reply", session_id, {"content": "Alex here."}, user="alex")
+    assert staff(api, "agent_list_sessions").body[0]["taken_by"] == "alex"
+
+
+def test_a_reply_that_loses_the_race_to_take_the_session_is_stored_after_the_winners_marker_without_taking(
+        api: Api, dynamodb: Any) -> None:
+    session_id = escalated(api)
+    handoffs = api.services.sessions.handoffs
+    sam, alex = (Identity(user_id=user, tenant_id="acme", roles=frozenset({"support"}), is_staff=True,
+                          display_name=name) for user, name in (("sam", "Sam Support"), ("alex", "Alex")))
+    read_by_alex = handoffs.session(session_id, alex)  # both read it untaken
+    assert handoffs.reply(handoffs.session(session_id, sam), sam, "Sam first")[1] is True
+    written, took = handoffs.reply(read_by_alex, alex, "Alex second")
+    assert (took, [m.handoff for m in written]) == (False, [None]), "no second marker, no second take"
+    messages = api.invoke("get_history", session_id=session_id).body["messages"]
+    assert [(m["agent_name"], m["content"]) for m in messages if m["role"] == "agent"] == [
+        ("Sam Support", "Sam Support joined the conversation."), ("Sam Support", "Sam first"), ("Alex", "Alex second")]
+    assert handoffs.session(session_id, alex).taken_by == "sam"
+    assert_invariant(dynamodb, "ai-chat")

@@ -109,7 +109,23 @@ def test_escalate_takes_two_round_trips_one_sns_publish_and_one_put_events(
     with (counting(dynamodb, "dynamodb") as db_calls, counting(sns, "sns") as sns_calls,
           counting(eventbridge, "events") as event_calls):
         assert api.invoke("escalate", {"reason": "a person, please"}, session_id=session_id).status == 200
-    # The session's status, then its entry in the tenant's waiting list for staff.
-    assert db_calls == Counter({"UpdateItem": 1, "PutItem": 1})
+    # The session read, then its status and its entry in the tenant's waiting list in one transaction.
+    assert db_calls == Counter({"GetItem": 1, "TransactWriteItems": 1})
     assert sns_calls == Counter({"Publish": 1})
     assert event_calls == Counter({"PutEvents": 1}), "the SessionEscalated event"
+
+
+def test_the_handoff_routes_take_two_round_trips_each(api: Api, dynamodb: Any) -> None:
+    session_id = warm(api)
+    assert api.invoke("escalate", {"reason": "a person, please"}, session_id=session_id).status == 200
+    with counting(dynamodb, "dynamodb") as withdraw_calls:
+        assert api.invoke("withdraw_escalation", {}, session_id=session_id).status == 200
+    assert api.invoke("escalate", {"reason": "again"}, session_id=session_id).status == 200
+    support = {"user": "sam", "roles": "[support]"}
+    with counting(dynamodb, "dynamodb") as reply_calls:
+        assert api.invoke("agent_reply", {"content": "Sam here."}, session_id=session_id, **support).status == 201
+    with counting(dynamodb, "dynamodb") as release_calls:
+        assert api.invoke("agent_release", {"to": "ai"}, session_id=session_id, **support).status == 200
+    # The session read, then one transaction: its status, its waiting-list entry and any message or marker.
+    for calls in (withdraw_calls, reply_calls, release_calls):
+        assert calls == Counter({"GetItem": 1, "TransactWriteItems": 1})

@@ -469,10 +469,11 @@ def test_idempotency_records_have_a_table_of_their_own_in_powertools_layout_only
 
 
 # create_ticket and escalate_to_human; POST …/escalate; a person joining, replying, releasing.
-EVENT_PUBLISHERS = MODEL_FUNCTIONS | {"EscalateFunction", "AgentReplyFunction", "AgentReleaseFunction"}
+EVENT_PUBLISHERS = MODEL_FUNCTIONS | {"EscalateFunction", "WithdrawEscalationFunction", "AgentReplyFunction",
+                                      "AgentReleaseFunction"}
 
 
-def test_only_chat_and_escalate_may_put_events_and_only_on_the_event_bus_parameters_bus(
+def test_only_the_functions_that_publish_may_put_events_and_only_on_the_event_bus_parameters_bus(
         template: dict[str, Any]) -> None:
     parameter = template["Parameters"]["EventBusName"]
     assert parameter["Default"] == "default"

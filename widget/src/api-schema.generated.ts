@@ -110,6 +110,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ai/sessions/{session_id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take back a request for a person no one has taken yet
+         * @description The session is active again and the model answers the next message; it leaves the staff's waiting list. Once a person has replied (taken_by_name) it answers 409 escalation_taken.
+         */
+        post: operations["withdrawEscalation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ai/sessions/{session_id}/stop": {
         parameters: {
             query?: never;
@@ -487,6 +507,12 @@ export interface components {
              * @default null
              */
             session_id?: string | null;
+            /**
+             * Taken By Name
+             * @description escalation_taken: the person who has the session
+             * @default null
+             */
+            taken_by_name?: string | null;
         };
         /** EscalateRequest */
         EscalateRequest: {
@@ -648,6 +674,12 @@ export interface components {
              * @default null
              */
             agent_name?: string | null;
+            /**
+             * Handoff
+             * @description role agent: this message marks the person joining (their first reply) or leaving (the session released); `content` says so in a sentence. Markers take no message slot and are not sent to the model
+             * @default null
+             */
+            handoff?: ("joined" | "left") | null;
         };
         /** MessageRatingRequest */
         MessageRatingRequest: {
@@ -884,6 +916,17 @@ export interface components {
              * @default null
              */
             taken_by_name?: string | null;
+        };
+        /**
+         * WithdrawRequest
+         * @description POST /sessions/{id}/withdraw takes an empty object (`{}`), or the session's id again.
+         */
+        WithdrawRequest: {
+            /**
+             * Session Id
+             * @default null
+             */
+            session_id?: string | null;
         };
     };
     responses: never;
@@ -1448,6 +1491,105 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {unknown} */
                         code?: "escalation_not_delivered" | "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    withdrawEscalation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": components["schemas"]["WithdrawRequest"];
+            };
+        };
+        responses: {
+            /** @description Take back a request for a person no one has taken yet */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description code: `session_not_active`, `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_active" | "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `session_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `escalation_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "escalation_taken";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
                     };
                 };
             };

@@ -144,7 +144,9 @@ AGENT_TURN = "[{name}, a person of the support team, wrote to the customer:] {co
 
 def replayed(message: MessageRecord) -> list[Turn]:
     """A stored message as the turns a model is sent: a reply's tool calls and results come before its text, and a
-    person's reply is an assistant turn marked as theirs."""
+    person's reply is an assistant turn marked as theirs (a marker of them joining or leaving is not sent)."""
+    if message.role == "agent" and message.handoff:
+        return []
     if message.role == "agent":
         return [Turn(role="assistant", content=AGENT_TURN.format(name=message.agent_name or "A person",
                                                                  content=message.content))]

@@ -81,6 +81,18 @@ class SessionChanged(ChatError):
                          "nothing was saved or charged: send it again.")
 
 
+class EscalationTaken(ChatError):
+    """The customer withdrew an escalation that a person has already taken."""
+
+    status = 409
+    code = "escalation_taken"
+
+    def __init__(self, taken_by_name: str | None) -> None:
+        who = taken_by_name or "A person"
+        super().__init__(f"{who} has already taken this conversation, so the request cannot be withdrawn; reply to "
+                         "them here, or they will hand it back.", taken_by_name=taken_by_name)
+
+
 class LimitExceeded(ChatError):
     """A budget refused the request before anything was spent."""
 

@@ -42,6 +42,7 @@ class EventName(StrEnum):
     AGENT_JOINED = "AgentJoined"
     AGENT_REPLIED = "AgentReplied"
     SESSION_RELEASED = "SessionReleased"
+    ESCALATION_WITHDRAWN = "EscalationWithdrawn"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,13 @@ def session_escalated(session: SessionRecord, caller: Identity, by: EscalatedBy)
         **ids, "session_type": session.session_type, "reason": session.escalation_reason,
         "escalated_at": session.updated_at, "by": by,
     }, ids)
+
+
+def escalation_withdrawn(session: SessionRecord, caller: Identity) -> DomainEvent:
+    """The customer took back an escalation before any person took it."""
+    ids = {"tenant_id": caller.tenant_id, "user_id": caller.user_id, "session_id": session.id}
+    return DomainEvent(EventName.ESCALATION_WITHDRAWN, {**ids, "escalated_at": session.escalated_at,
+                                                        "withdrawn_at": session.updated_at}, ids)
 
 
 def customer_messaged(session: SessionRecord, message: MessageRecord) -> DomainEvent:

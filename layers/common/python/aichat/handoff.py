@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aichat.clock import Clock, iso
-from aichat.cursors import decode_cursor
+from aichat.clock import Clock
 from aichat.errors import Forbidden, InvalidInput
 from aichat.events import DomainEvents, EventName, agent_event
 from aichat.handoffs import Handoffs
+from aichat.history import history_page
 from aichat.identity import Identity
-from aichat.ids import new_id
 from aichat.metrics import first_human_reply
 from aichat.models import (
     AgentMessageRequest,
@@ -25,7 +24,6 @@ from aichat.models import (
     SessionOut,
     WaitingSessionOut,
 )
-from aichat.records import MessageRecord
 from aichat.store import Store
 from aichat.transactions import Item, str_attr
 
@@ -46,8 +44,6 @@ class HandoffService:
         if status != "escalated":
             raise InvalidInput("status must be escalated: the list holds the sessions waiting for a person.",
                                field="status")
-        if cursor is not None:
-            decode_cursor(cursor)  # 422 for a cursor this API did not make
         rows, next_cursor = self._handoffs.waiting(staff.tenant_id, limit, cursor)
         now = self._clock()
         return [_waiting(row, now) for row in rows], next_cursor
@@ -58,35 +54,28 @@ class HandoffService:
         _check_staff(staff)
         session = self._handoffs.session(session_id, staff)
         owner = Identity(user_id=session.user_id, tenant_id=session.tenant_id, roles=frozenset())
-        if after is not None:
-            _, messages, more = self._store.newer(session_id, owner, after, limit)
-            return HistoryResponse(session_id=session_id, messages=[m.to_api() for m in messages],
-                                   metadata=session.to_api(), next_after=messages[-1].id if more else None)
-        _, messages, next_cursor = self._store.history(session_id, owner, limit, cursor)
-        return HistoryResponse(session_id=session_id, messages=[m.to_api() for m in messages],
-                               metadata=session.to_api(), next_cursor=next_cursor)
+        return history_page(self._store, session_id, owner, limit, cursor, after)
 
     def reply(self, staff: Identity, session_id: str, body: AgentMessageRequest) -> MessageOut:
         """A person's reply, stored in the session as role agent; the first one takes the session."""
         _check_staff(staff)
         session = self._handoffs.session(session_id, staff)
-        now = self._clock()
-        if self._handoffs.take(session, staff, iso(now)):
+        written, took = self._handoffs.reply(session, staff, body.content)
+        message = written[-1]
+        if took:
             self._events.publish(agent_event(EventName.AGENT_JOINED, session, staff))
             if session.escalated_at:
-                first_human_reply(session.tenant_id, max((now - _parse(session.escalated_at)).total_seconds(), 0))
-        message = MessageRecord(id=new_id(now), role="agent", content=body.content, created_at=iso(now),
-                                agent_id=staff.user_id, agent_name=staff.display_name or staff.user_id)
-        self._handoffs.reply(session, message)
+                waited = (_parse(message.created_at) - _parse(session.escalated_at)).total_seconds()
+                first_human_reply(session.tenant_id, max(waited, 0))
         self._events.publish(agent_event(EventName.AGENT_REPLIED, session, staff, message_id=message.id))
         return message.to_api()
 
     def release(self, staff: Identity, session_id: str, body: ReleaseRequest) -> SessionOut:
-        """Hand the session back to the model, or close it."""
+        """Hand the session back to the model, or close it; a "left" marker tells the customer."""
         _check_staff(staff)
         session = self._handoffs.session(session_id, staff)
-        released = self._handoffs.release(session, body.to, iso(self._clock()))
-        self._events.publish(agent_event(EventName.SESSION_RELEASED, released, staff, to=body.to))
+        released, _ = self._handoffs.release(session, staff, body.to)
+        self._events.publish(agent_event(EventName.SESSION_RELEASED, released, staff, to=body.to, note=body.note))
         return released.to_api()
 
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
 from aichat import items, keys
-from aichat.clock import Clock, utc_now
+from aichat.clock import Clock, iso, utc_now
 from aichat.cursors import decode_cursor, encode_cursor
-from aichat.errors import SessionNotActive, SessionNotFound
+from aichat.errors import EscalationTaken, InvalidInput, SessionNotActive, SessionNotFound
 from aichat.identity import Identity
+from aichat.ids import new_id
 from aichat.models import SessionStatus
 from aichat.records import MessageRecord, SessionRecord
 from aichat.transactions import Cancelled, Item, n, s, str_attr, transact
@@ -29,6 +28,11 @@ if TYPE_CHECKING:
 # What a waiting-list entry keeps of the customer's latest message.
 MAX_WAITING_TEXT = 500
 _TAKEN = ("taken_by", "taken_by_name", "taken_at")
+
+
+def _old(cancelled: Cancelled) -> Item:
+    """The session item as it was when the transaction's first entry (the session's update) was refused."""
+    return dict((cancelled.reasons[0] if cancelled.reasons else {}).get("Item") or {})
 
 
 def marker_key(session_id: str) -> Item:
@@ -56,7 +60,7 @@ def last_message_update(session_id: str, message: MessageRecord, table: str) -> 
 
 
 class Handoffs:
-    """Escalated sessions as their tenant's staff read and answer them."""
+    """Escalated sessions as their customers hand them over and their tenant's staff read and answer them."""
 
     def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int,
                  clock: Clock = utc_now) -> None:
@@ -65,13 +69,55 @@ class Handoffs:
         self._retention_seconds = retention_days * 86_400
         self._clock = clock
 
-    def mark_waiting(self, session: SessionRecord) -> None:
-        """Put an escalated session on its tenant's waiting list."""
-        self._db.put_item(TableName=self._table, Item=waiting_marker(session, self._expiry()))
+    def escalate(self, session_id: str, caller: Identity, reason: str, now: str) -> SessionRecord:
+        """Escalate an active session of the caller's and put it on its tenant's waiting list, in one transaction,
+        so no escalated session is missing from the list."""
+        session = self._owned(session_id, caller)
+        if session.status != "active":
+            raise SessionNotActive(session.status)
+        escalated = replace(session, status="escalated", escalation_reason=reason, escalated_at=now, updated_at=now,
+                            taken_by=None, taken_by_name=None, taken_at=None)
+        meta = self._session_update(
+            session_id, caller, "SET #status = :escalated, escalation_reason = :reason, escalated_at = :now, "
+            "updated_at = :now REMOVE " + ", ".join(_TAKEN), "#status = :active",
+            {":reason": s(reason), ":now": s(now), ":active": s("active"), ":escalated": s("escalated")})
+        try:
+            transact(self._db, [meta, {"Put": {"TableName": self._table,
+                                               "Item": waiting_marker(escalated, self._expiry())}}])
+        except Cancelled as cancelled:
+            raise SessionNotActive(str_attr(_old(cancelled), "status") or "closed") from None
+        return escalated
 
-    def unmark(self, session_id: str) -> None:
-        """Take a session off the waiting list (an escalation undone)."""
-        self._db.delete_item(TableName=self._table, Key=marker_key(session_id))
+    def undo_escalation(self, session_id: str, caller: Identity, now: str) -> None:
+        """Undo an escalation nobody could be told of: active again, off the waiting list, as if never escalated."""
+        meta = self._session_update(
+            session_id, caller, "SET #status = :active, updated_at = :now REMOVE escalation_reason, escalated_at, "
+            + ", ".join(_TAKEN), "#status = :escalated",
+            {":now": s(now), ":active": s("active"), ":escalated": s("escalated")})
+        try:
+            transact(self._db, [meta, {"Delete": {"TableName": self._table, "Key": marker_key(session_id)}}])
+        except Cancelled:
+            return  # no longer escalated: nothing to undo
+
+    def withdraw(self, session_id: str, caller: Identity, now: str) -> SessionRecord:
+        """The customer takes back an escalation no person has taken yet: active again, off the waiting list.
+        EscalationTaken once someone has it; SessionNotActive unless it is escalated."""
+        session = self._owned(session_id, caller)
+        if session.status != "escalated":
+            raise SessionNotActive(session.status)
+        if session.taken_by:
+            raise EscalationTaken(session.taken_by_name)
+        meta = self._session_update(session_id, caller, "SET #status = :active, updated_at = :now",
+                                    "#status = :escalated AND attribute_not_exists(taken_by)",
+                                    {":now": s(now), ":active": s("active"), ":escalated": s("escalated")})
+        try:
+            transact(self._db, [meta, {"Delete": {"TableName": self._table, "Key": marker_key(session_id)}}])
+        except Cancelled as cancelled:
+            old = _old(cancelled)
+            if str_attr(old, "taken_by"):
+                raise EscalationTaken(str_attr(old, "taken_by_name")) from None
+            raise SessionNotActive(str_attr(old, "status") or "closed") from None
+        return replace(session, status="active", updated_at=now)
 
     def waiting(self, tenant_id: str, limit: int, cursor: str | None) -> tuple[list[Item], str | None]:
         """A page of the tenant's escalated sessions, oldest escalation first, and the next page's cursor."""
@@ -82,6 +128,9 @@ class Handoffs:
         }
         if cursor is not None:
             escalated_at, _, session_id = decode_cursor(cursor).rpartition("#")
+            if not escalated_at or not session_id:
+                raise InvalidInput("cursor is not one this list handed out; pass its X-Next-Cursor as it came.",
+                                   field="cursor")
             request["ExclusiveStartKey"] = {**marker_key(session_id), "GSI1PK": s(keys.waiting_key(tenant_id)),
                                             "GSI1SK": s(keys.waiting_sort_key(escalated_at, session_id))}
         page = self._db.query(**request)
@@ -99,75 +148,96 @@ class Handoffs:
             raise SessionNotFound()
         return items.session_record(item)
 
-    def take(self, session: SessionRecord, staff: Identity, now: str) -> bool:
-        """Mark the session as taken by `staff` unless someone has it already; True if this call took it."""
-        try:
-            self._db.update_item(
-                TableName=self._table, Key=items.session_key(session.id),
-                UpdateExpression="SET taken_by = :me, taken_by_name = :name, taken_at = :now",
-                ConditionExpression="attribute_not_exists(taken_by) AND tenant_id = :tenant AND #status = :escalated",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":me": s(staff.user_id), ":name": s(staff.display_name or staff.user_id),
-                                           ":now": s(now), ":tenant": s(staff.tenant_id),
-                                           ":escalated": s("escalated")},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-            old: Item = dict(e.response.get("Item") or {})  # type: ignore[call-overload]
-            if str_attr(old, "status") != "escalated":
+    def reply(self, session: SessionRecord, staff: Identity, content: str) -> tuple[list[MessageRecord], bool]:
+        """Store a person's reply in the escalated session (SessionNotActive otherwise). The first reply also takes
+        the session (who, when) and writes a "joined" marker before it, all in one transaction, so two people
+        replying at once take it once. Returns the messages written, in order, and whether this call took it."""
+        name = staff.display_name or staff.user_id
+        for take in (session.taken_by is None, False):
+            now = self._clock()
+            written: list[MessageRecord] = []
+            if take:
+                written.append(MessageRecord(id=new_id(now), role="agent", content=f"{name} joined the conversation.",
+                                             created_at=iso(now), agent_id=staff.user_id, agent_name=name,
+                                             handoff="joined"))
+            written.append(MessageRecord(id=new_id(now), role="agent", content=content, created_at=iso(now),
+                                         agent_id=staff.user_id, agent_name=name))
+            sets = "SET updated_at = :now, expires_at = :expires"
+            condition = "user_id = :user AND #status = :escalated"
+            values: Item = {":now": s(iso(now)), ":expires": n(self._expiry()), ":escalated": s("escalated"),
+                            ":user": s(session.user_id)}
+            if take:
+                sets += ", taken_by = :me, taken_by_name = :name, taken_at = :now"
+                condition += " AND attribute_not_exists(taken_by)"
+                values.update({":me": s(staff.user_id), ":name": s(name)})
+            meta = self._session_update(session.id, staff, sets + " ADD message_count :one", condition,
+                                        {**values, ":one": n(1)}, owner_check="tenant_id = :tenant")
+            entries = [meta, *({"Put": {"TableName": self._table,
+                                        "Item": items.message_item(session, m, self._expiry()),
+                                        "ConditionExpression": "attribute_not_exists(SK)"}} for m in written)]
+            if take:  # the waiting list shows who has it
+                entries.append({"Update": {
+                    "TableName": self._table, "Key": marker_key(session.id),
+                    "UpdateExpression": "SET taken_by = :me, taken_by_name = :name, "
+                                        "expires_at = if_not_exists(expires_at, :expires)",
+                    "ExpressionAttributeValues": {":me": s(staff.user_id), ":name": s(name),
+                                                  ":expires": n(self._expiry())}}})
+            try:
+                transact(self._db, entries)
+            except Cancelled as cancelled:
+                old = _old(cancelled)
+                if str_attr(old, "status") == "escalated" and str_attr(old, "taken_by") and take:
+                    continue  # someone took it first: reply without taking, after their marker
                 raise SessionNotActive(str_attr(old, "status") or "closed") from None
-            return False
-        try:  # the waiting list shows who has it (a session escalated before the list existed has no entry)
-            self._db.update_item(TableName=self._table, Key=marker_key(session.id),
-                                 UpdateExpression="SET taken_by = :me, taken_by_name = :name",
-                                 ConditionExpression="attribute_exists(PK)",
-                                 ExpressionAttributeValues={":me": s(staff.user_id),
-                                                            ":name": s(staff.display_name or staff.user_id)})
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-        return True
+            return written, take
+        raise AssertionError("unreachable: the second pass never takes")  # pragma: no cover
 
-    def reply(self, session: SessionRecord, message: MessageRecord) -> None:
-        """Store a person's reply in the session, which must still be escalated (SessionNotActive otherwise)."""
-        meta = {"Update": {
-            "TableName": self._table, "Key": items.session_key(session.id),
-            "UpdateExpression": "SET updated_at = :now, expires_at = :expires ADD message_count :one",
-            "ConditionExpression": "tenant_id = :tenant AND user_id = :user AND #status = :escalated",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":now": s(message.created_at), ":expires": n(self._expiry()),
-                                          ":one": n(1), ":tenant": s(session.tenant_id),
-                                          ":user": s(session.user_id), ":escalated": s("escalated")},
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
-        put = {"Put": {"TableName": self._table, "Item": items.message_item(session, message, self._expiry()),
-                       "ConditionExpression": "attribute_not_exists(SK)"}}
-        try:
-            transact(self._db, [meta, put])
-        except Cancelled as cancelled:
-            old = (cancelled.reasons[0] if cancelled.reasons else {}).get("Item") or {}
-            raise SessionNotActive(str_attr(old, "status") or "closed") from None
-
-    def release(self, session: SessionRecord, to: str, now: str) -> SessionRecord:
-        """Hand the session back to the model (`ai`: active) or close it (`closed`: completed); it leaves the
-        waiting list and is no longer taken. SessionNotActive unless it was escalated."""
+    def release(self, session: SessionRecord, staff: Identity, to: str) -> tuple[SessionRecord, MessageRecord]:
+        """Hand the session back to the model (`ai`: active) or close it (`closed`: completed): it leaves the
+        waiting list, is no longer taken, and gets a "left" marker. SessionNotActive unless it was escalated."""
         status: SessionStatus = "active" if to == "ai" else "completed"
-        meta = {"Update": {
-            "TableName": self._table, "Key": items.session_key(session.id),
-            "UpdateExpression": "SET #status = :status, updated_at = :now REMOVE " + ", ".join(_TAKEN),
-            "ConditionExpression": "tenant_id = :tenant AND #status = :escalated",
-            "ExpressionAttributeNames": {"#status": "status"},
-            "ExpressionAttributeValues": {":status": s(status), ":now": s(now), ":tenant": s(session.tenant_id),
-                                          ":escalated": s("escalated")},
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
-        delete = {"Delete": {"TableName": self._table, "Key": marker_key(session.id)}}
+        now = self._clock()
+        name = staff.display_name or staff.user_id
+        sentence = (f"{name} handed the conversation back to the assistant." if to == "ai"
+                    else f"{name} closed the conversation.")
+        left = MessageRecord(id=new_id(now), role="agent", content=sentence, created_at=iso(now),
+                             agent_id=staff.user_id, agent_name=name, handoff="left")
+        meta = self._session_update(session.id, staff, "SET #status = :status, updated_at = :now REMOVE "
+                                    + ", ".join(_TAKEN), "#status = :escalated",
+                                    {":status": s(status), ":now": s(iso(now)), ":escalated": s("escalated")},
+                                    owner_check="tenant_id = :tenant")
         try:
-            transact(self._db, [meta, delete])
+            transact(self._db, [meta, {"Delete": {"TableName": self._table, "Key": marker_key(session.id)}},
+                                {"Put": {"TableName": self._table,
+                                         "Item": items.message_item(session, left, self._expiry()),
+                                         "ConditionExpression": "attribute_not_exists(SK)"}}])
         except Cancelled as cancelled:
-            old = (cancelled.reasons[0] if cancelled.reasons else {}).get("Item") or {}
-            raise SessionNotActive(str_attr(old, "status") or "closed") from None
-        return replace(session, status=status, updated_at=now, taken_by=None, taken_by_name=None, taken_at=None)
+            raise SessionNotActive(str_attr(_old(cancelled), "status") or "closed") from None
+        released = replace(session, status=status, updated_at=iso(now), taken_by=None, taken_by_name=None,
+                           taken_at=None)
+        return released, left
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _owned(self, session_id: str, caller: Identity) -> SessionRecord:
+        item = self._db.get_item(TableName=self._table, Key=items.session_key(session_id),
+                                 ConsistentRead=True).get("Item")
+        if not item:
+            raise SessionNotFound()
+        return items.owned_session(item, caller)
+
+    def _session_update(self, session_id: str, who: Identity, expression: str, condition: str, values: Item, *,
+                        owner_check: str = "tenant_id = :tenant AND user_id = :owner") -> Item:
+        """A transaction entry updating the session if it is `who`'s (the customer's, or their tenant's for staff)
+        and `condition` holds; a refusal hands back the item as it was."""
+        values = {**values, ":tenant": s(who.tenant_id)}
+        if ":owner" in owner_check:
+            values[":owner"] = s(who.user_id)
+        return {"Update": {"TableName": self._table, "Key": items.session_key(session_id),
+                           "UpdateExpression": expression,
+                           "ConditionExpression": f"attribute_exists(PK) AND {owner_check} AND {condition}",
+                           "ExpressionAttributeNames": {"#status": "status"}, "ExpressionAttributeValues": values,
+                           "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
 
     def _expiry(self) -> int:
         return int(self._clock().timestamp()) + self._retention_seconds

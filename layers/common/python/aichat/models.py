@@ -195,6 +195,9 @@ class MessageOut(_Response):
     stopped: str | None = Field(default=None, description=_STOPPED)
     estimated: bool = Field(default=False, description=_ESTIMATED)
     agent_name: str | None = Field(default=None, description="role agent: the name of the person who wrote it")
+    handoff: Literal["joined", "left"] | None = Field(default=None, description=(
+        "role agent: this message marks the person joining (their first reply) or leaving (the session released); "
+        "`content` says so in a sentence. Markers take no message slot and are not sent to the model"))
 
 
 class StopResponse(_Response):
@@ -230,6 +233,7 @@ class ErrorBody(_Response):
     status: str | None = Field(default=None, description="session_not_active: the session's status")
     session_id: str | None = Field(default=None, description=(
         "a chat turn that got no answer: the session it was sent in (or started), to send it again there"))
+    taken_by_name: str | None = Field(default=None, description="escalation_taken: the person who has the session")
 
 
 class SessionCost(_Response):
@@ -263,6 +267,12 @@ class UsageResponse(_Response):
 
 class AgentMessageRequest(_Request):
     content: Annotated[Text, Field(min_length=1, max_length=10_000)]
+
+
+class WithdrawRequest(_Request):
+    """POST /sessions/{id}/withdraw takes an empty object (`{}`), or the session's id again."""
+
+    session_id: Id | None = None
 
 
 class ReleaseRequest(_Request):

@@ -67,6 +67,7 @@ class MessageRecord:
     estimated: bool = False  # a reply: no usage came from the provider (a stream stopped or cut); cost is a bound
     agent_id: str | None = None  # role agent: the staff member who wrote it, and the name shown for them
     agent_name: str | None = None
+    handoff: str | None = None  # role agent: a marker of a person joining or leaving ("joined", "left"), not a reply
 
     def to_api(self) -> MessageOut:
         role = self.role if self.role in ("assistant", "agent") else "user"
@@ -76,4 +77,5 @@ class MessageRecord:
                           feedback_text=self.feedback_text, truncated=self.truncated,
                           function_calls=[FunctionCall(**call) for call in self.function_calls or []],
                           stopped=self.stopped if role == "assistant" else None, estimated=self.estimated,
-                          agent_name=self.agent_name if role == "agent" else None)
+                          agent_name=self.agent_name if role == "agent" else None,
+                          handoff=self.handoff if role == "agent" and self.handoff in ("joined", "left") else None)

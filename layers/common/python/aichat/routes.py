@@ -105,6 +105,13 @@ ROUTES: tuple[ApiRoute, ...] = (
              example={"reason": "Complex billing issue requiring human review"},
              errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.SessionNotActive,
                      errors.EscalationNotDelivered)),
+    ApiRoute("POST", f"{API_PREFIX}/sessions/{{session_id}}/withdraw", "WithdrawEscalationFunction",
+             "withdraw_escalation", "withdrawEscalation", "Take back a request for a person no one has taken yet",
+             models.SessionOut, request=models.WithdrawRequest, example={},
+             description="The session is active again and the model answers the next message; it leaves the staff's "
+                         "waiting list. Once a person has replied (taken_by_name) it answers 409 escalation_taken.",
+             errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.SessionNotActive,
+                     errors.EscalationTaken)),
     ApiRoute("POST", f"{API_PREFIX}/sessions/{{session_id}}/stop", "StopReplyFunction", "stop_reply", "stopReply",
              "Stop the reply streaming in the session", models.StopResponse, request=models.StopRequest,
              example={},

@@ -1,12 +1,13 @@
-"""The session routes: create, list the caller's, read history, feedback, escalate."""
+"""The session routes: create, list the caller's, read history, feedback, escalate and withdraw it, stop."""
 
 from __future__ import annotations
 
 from aichat.budgets import BudgetRefused, new_session_charge, refusal
 from aichat.clock import Clock, iso, utc_day
 from aichat.errors import EscalationNotDelivered, InvalidInput
-from aichat.events import DomainEvents, EscalatedBy, session_escalated
+from aichat.events import DomainEvents, EscalatedBy, escalation_withdrawn, session_escalated
 from aichat.handoffs import Handoffs
+from aichat.history import history_page
 from aichat.identity import Identity
 from aichat.ids import new_id
 from aichat.ledger import TurnLedger
@@ -20,6 +21,7 @@ from aichat.models import (
     SessionOut,
     StopRequest,
     StopResponse,
+    WithdrawRequest,
 )
 from aichat.notifications import EscalationNotifier
 from aichat.providers.registry import Providers
@@ -72,20 +74,7 @@ class SessionService:
                 after: str | None = None) -> HistoryResponse:
         """A page of the session's messages, oldest first within the page; the cursor reaches earlier ones, and
         `after` (a message id) asks only for the messages written since it, so a client can wait for replies."""
-        if after is not None:
-            if cursor is not None:
-                raise InvalidInput("Send either cursor (earlier messages) or after (newer ones), not both.",
-                                   field="after")
-            session, messages, more = self._store.newer(session_id, caller, after, limit)
-            next_after = messages[-1].id if more else None
-        else:
-            session, messages, next_cursor = self._store.history(session_id, caller, limit, cursor)
-            next_after = None
-        if session is None:
-            session = self._store.session(session_id, caller)
-        return HistoryResponse(session_id=session_id, messages=[m.to_api() for m in messages],
-                               metadata=session.to_api(), next_cursor=None if after is not None else next_cursor,
-                               next_after=next_after)
+        return history_page(self._store, session_id, caller, limit, cursor, after)
 
     def feedback(self, caller: Identity, session_id: str, body: FeedbackRequest) -> SessionOut:
         """Rate a session 1-5 with optional text; the session stays open for more messages."""
@@ -103,14 +92,12 @@ class SessionService:
         """Hand the session to a person: status escalated, reason kept, support staff notified once, and one
         SessionEscalated event saying whether the user (the API route) or the model (its tool) asked."""
         _same_session(session_id, body.session_id)
-        session = self._store.escalate(session_id, caller, body.reason, iso(self._clock()))
+        session = self.handoffs.escalate(session_id, caller, body.reason, iso(self._clock()))
         try:
-            self.handoffs.mark_waiting(session)
             self._notifier.escalated(session, caller)
         except Exception as e:
-            # Unlisted or unannounced, nobody would follow up: undo, so the caller's retry escalates again.
-            self._store.reopen(session_id, caller, iso(self._clock()))
-            self.handoffs.unmark(session_id)
+            # Unannounced, nobody would follow up: undo, so the caller's retry escalates again.
+            self.handoffs.undo_escalation(session_id, caller, iso(self._clock()))
             raise EscalationNotDelivered(
                 "Support staff could not be notified, so the session was not escalated. Try again shortly."
             ) from e
@@ -118,6 +105,13 @@ class SessionService:
         self._events.publish(session_escalated(session, caller, by))
         return session.to_api()
 
+
+    def withdraw(self, caller: Identity, session_id: str, body: WithdrawRequest) -> SessionOut:
+        """Take back an escalation no person has taken yet: the model answers again (EscalationWithdrawn)."""
+        _same_session(session_id, body.session_id)
+        session = self.handoffs.withdraw(session_id, caller, iso(self._clock()))
+        self._events.publish(escalation_withdrawn(session, caller))
+        return session.to_api()
 
     def stop(self, caller: Identity, session_id: str, body: StopRequest) -> StopResponse:
         """Ask the reply streaming in the caller's session to stop where it is (aichat/stops.py)."""

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from aichat import items, keys
 from aichat.cursors import decode_cursor, encode_cursor
-from aichat.errors import MessageNotFound, SessionNotActive, SessionNotFound
+from aichat.errors import MessageNotFound, SessionNotFound
 from aichat.identity import Identity
 from aichat.records import MessageRecord, SessionRecord
 from aichat.transactions import Item, n, s, str_attr
@@ -155,21 +155,10 @@ class Store:
             removes.append("feedback")
         return self._update_owned(session_id, caller, sets, removes=removes)
 
-    def escalate(self, session_id: str, caller: Identity, reason: str, now: str) -> SessionRecord:
-        """Mark an active session of the caller's as escalated, with the reason."""
-        sets = {"status": s("escalated"), "escalation_reason": s(reason), "escalated_at": s(now),
-                "updated_at": s(now)}
-        return self._update_owned(session_id, caller, sets, require_active=True)
-
-    def reopen(self, session_id: str, caller: Identity, now: str) -> None:
-        """Undo an escalation whose notification could not be sent, so the caller can try again."""
-        self._update_owned(session_id, caller, {"status": s("active"), "updated_at": s(now)},
-                           removes=["escalation_reason", "escalated_at"])
-
     # --- internals -----------------------------------------------------------------------------
 
-    def _update_owned(self, session_id: str, caller: Identity, sets: Item, *, removes: Sequence[str] = (),
-                      require_active: bool = False) -> SessionRecord:
+    def _update_owned(self, session_id: str, caller: Identity, sets: Item, *,
+                      removes: Sequence[str] = ()) -> SessionRecord:
         names = {f"#s{i}": attr for i, attr in enumerate(sets)}
         values: Item = {f":s{i}": value for i, value in enumerate(sets.values())}
         values.update({":tenant": s(caller.tenant_id), ":user": s(caller.user_id)})
@@ -178,10 +167,6 @@ class Store:
             names.update({f"#r{i}": attr for i, attr in enumerate(removes)})
             expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
         condition = "attribute_exists(PK) AND tenant_id = :tenant AND user_id = :user"
-        if require_active:
-            names["#status"] = "status"
-            values[":active"] = s("active")
-            condition += " AND #status = :active"
         try:
             reply = self._db.update_item(
                 TableName=self._table, Key=items.session_key(session_id), UpdateExpression=expression,
@@ -191,10 +176,7 @@ class Store:
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-            old: Item = dict(e.response.get("Item") or {})  # type: ignore[call-overload]
-            if not old:
-                raise SessionNotFound() from None
-            items.owned_session(old, caller)  # someone else's session answers 404, like a missing one
-            raise SessionNotActive(str_attr(old, "status") or "closed") from None
+            # Missing, or someone else's: the same 404 (the condition holds no other test).
+            raise SessionNotFound() from None
         return items.session_record(reply["Attributes"])
 
