@@ -65,7 +65,8 @@ mutation: install
 # A dev token for the local server: make token USER=alice TENANT=acme [ADMIN=1]
 TENANT ?= acme
 token: install
-	@$(BIN)/python -m localdev.token --user "$(USER)" --tenant "$(TENANT)" $(if $(ADMIN),--admin)
+	@$(BIN)/python -m localdev.token --user "$(USER)" --tenant "$(TENANT)" $(if $(ADMIN),--admin) \
+		$(if $(STAFF),--role support) $(if $(NAME),--name "$(NAME)")
 
 clean:
 	rm -rf $(VENV) .venv-sam .venv-checkov node_modules .pytest_cache .mypy_cache .ruff_cache widget/node_modules widget/dist

@@ -50,6 +50,7 @@ def lines(settings: Any, environ: Mapping[str, str], routes: Sequence[GatewayRou
     return [
         f"  Model:    {model(settings, environ)}",
         f"  Tokens:   HS256 signed with {secret}; mint one with: make token USER=alice TENANT=acme",
+        "            support staff (the /agent routes): make token USER=dana TENANT=acme STAFF=1 NAME='Dana Reyes'",
         f"  Routes:   {len(routes)} from template.yaml",
         *(f"            {route.method:6} {route.path}  ->  {route.function}{'' if route.authorized else '  (no token)'}"
           for route in sorted(routes, key=lambda r: r.path)),

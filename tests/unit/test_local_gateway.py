@@ -278,6 +278,15 @@ def test_the_token_command_prints_an_admin_token_for_the_configured_claim_names(
     assert (claims["org"], claims["roles"]) == ("acme", ["admin"])
 
 
+def test_the_token_command_prints_a_staff_token_with_the_display_name_claim_it_is_configured_with(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LOCAL_JWT_SECRET", SECRET)
+    monkeypatch.setenv("DISPLAY_NAME_CLAIM", "nickname")
+    token.main(["--user", "dana", "--tenant", "acme", "--role", "support", "--name", "Dana Reyes"])
+    claims = token.verify(capsys.readouterr().out.strip(), SECRET)
+    assert (claims["roles"], claims["nickname"], "name" in claims) == (["support"], "Dana Reyes", False)
+
+
 def test_the_token_command_refuses_an_empty_user_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         token.main(["--user", "", "--tenant", "acme"])
