@@ -85,11 +85,14 @@ export async function startServer(env = {}) {
   };
 }
 
-/** A dev token from the repository's own minting command, as README tells a developer to get one. */
-export async function mintToken(user, tenant = "acme") {
-  const { stdout } = await promisify(execFile)(PYTHON, ["-m", "localdev.token", "--user", user, "--tenant", tenant], {
-    cwd: REPO,
-  });
+/**
+ * A dev token from the repository's own minting command, as README tells a developer to get one; with `staffName`
+ * a support person's (role support, that display name).
+ */
+export async function mintToken(user, tenant = "acme", { staffName } = {}) {
+  const staff = staffName ? ["--role", "support", "--name", staffName] : [];
+  const { stdout } = await promisify(execFile)(PYTHON, ["-m", "localdev.token", "--user", user, "--tenant", tenant,
+    ...staff], { cwd: REPO });
   return stdout.trim();
 }
 

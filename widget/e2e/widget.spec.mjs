@@ -147,14 +147,14 @@ describe("the chat widget on the local server's demo page", () => {
       assert.equal(history.body.messages.find((m) => m.role === "assistant").feedback, "up");
     });
 
-    it("escalates to a person: says someone will follow up and takes no more messages, also after a reload", async () => {
+    it("escalates to a person: says a person will reply and keeps taking messages, for them, also after a reload", async () => {
       await page.getByRole("button", { name: "Talk to a person" }).click();
       const form = page.getByRole("form", { name: "Talk to a person" });
       await form.getByRole("textbox").fill("I was charged twice");
       await form.getByRole("button", { name: "Ask for a person" }).click();
-      await page.getByRole("status").filter({ hasText: "A person will follow up." }).waitFor();
-      assert.equal(await page.getByRole("textbox", { name: "Message" }).isDisabled(), true);
-      assert.equal(await page.getByRole("button", { name: "Send", exact: true }).last().isDisabled(), true);
+      await page.getByRole("status").filter({ hasText: "A person will reply here." }).waitFor();
+      assert.equal(await page.getByRole("textbox", { name: "Message" }).isDisabled(), false);
+      await page.getByRole("button", { name: "Cancel request" }).waitFor();
       await screenshot(page, "06-escalated");
 
       const history = await api(server, token, "GET", `/sessions/${sessionId}/history`);
@@ -163,8 +163,30 @@ describe("the chat widget on the local server's demo page", () => {
 
       await page.reload();
       await openPanel(page);
-      await page.getByRole("status").filter({ hasText: "A person will follow up." }).waitFor();
-      assert.equal(await page.getByRole("textbox", { name: "Message" }).isDisabled(), true);
+      await page.getByRole("status").filter({ hasText: "A person will reply here." }).waitFor();
+      const replies = await page.locator('.msg[data-role="assistant"]').count();
+      await send(page, "It was on the 3rd and the 5th");
+      await page.locator('.msg[data-role="user"][data-status="sent"]').filter({ hasText: "the 3rd and the 5th" }).waitFor();
+      const kept = await api(server, token, "GET", `/sessions/${sessionId}/history`);
+      assert.equal(kept.body.messages.at(-1).content, "It was on the 3rd and the 5th");
+      assert.equal(await page.locator('.msg[data-role="assistant"]').count(), replies, "no assistant reply to it");
+    });
+
+    it("shows a support person's reply under their name, with their joining as a line, as they send it", async () => {
+      const dana = await mintToken("dana", "acme", { staffName: "Dana Reyes" });
+      const answered = await api(server, dana, "POST", `/agent/sessions/${sessionId}/messages`,
+        { content: "Hello, I can see **two** charges on the 3rd and the 5th." });
+      assert.equal(answered.status, 201, JSON.stringify(answered.body));
+      // The widget looks every few seconds (handoffPollMs, 4 s by default).
+      const bubble = page.locator('.msg[data-role="agent"]').filter({ hasText: "I can see two charges" });
+      await bubble.waitFor();
+      assert.equal(await bubble.locator(".agent-name").innerText(), "Dana Reyes (support team)");
+      await page.locator(".handoff-marker").filter({ hasText: "Dana Reyes joined the conversation." }).waitFor();
+      await page.getByRole("status").filter({ hasText: "Dana Reyes is answering." }).waitFor();
+      assert.equal(await page.getByRole("button", { name: "Cancel request" }).count(), 0);
+      await eventually("the reply is announced", async () =>
+        (await page.locator("[data-announcer]").innerText()).includes("Dana Reyes replied: Hello, I can see two charges"));
+      await screenshot(page, "06b-person-replied");
     });
 
     it("minimises on Escape, returning focus to the launcher, with no error logged on the page", async () => {
@@ -252,11 +274,10 @@ describe("the chat widget on the local server's demo page", () => {
       const { page, errors } = await openDemo(context, server, frank);
       await openPanel(page);
       await send(page, "I want to talk to a person");
-      // The same state as after "Talk to a person": the notice, the subtitle, the input and its buttons disabled.
-      await page.getByRole("status").filter({ hasText: "A person will follow up." }).waitFor();
+      // The same state as after "Talk to a person": the notice, the subtitle, the input open, no second request.
+      await page.getByRole("status").filter({ hasText: "A person will reply here." }).waitFor();
       await page.getByText("Handed to our support team").waitFor();
-      assert.equal(await page.getByRole("textbox", { name: "Message" }).isDisabled(), true);
-      assert.equal(await page.getByRole("button", { name: "Send", exact: true }).last().isDisabled(), true);
+      assert.equal(await page.getByRole("textbox", { name: "Message" }).isDisabled(), false);
       assert.equal(await page.getByRole("button", { name: "Talk to a person" }).isDisabled(), true);
       const actions = page.getByRole("list", { name: "Actions taken" });
       assert.deepEqual(await actions.getByRole("listitem").allInnerTexts(),
@@ -269,8 +290,12 @@ describe("the chat widget on the local server's demo page", () => {
 
       await page.reload();
       await openPanel(page);
-      await page.getByRole("status").filter({ hasText: "A person will follow up." }).waitFor();
-      assert.equal(await page.getByRole("textbox", { name: "Message" }).isDisabled(), true);
+      await page.getByRole("status").filter({ hasText: "A person will reply here." }).waitFor();
+      // Taken back before anyone took it: the assistant answers again.
+      await page.getByRole("button", { name: "Cancel request" }).click();
+      await eventually("the notice goes", async () => (await page.getByRole("status").count()) === 0);
+      const withdrawn = await api(server, frank, "GET", `/sessions/${id}/history`);
+      assert.equal(withdrawn.body.metadata.status, "active");
       assert.deepEqual(errors, []);
     } finally {
       await context.close();

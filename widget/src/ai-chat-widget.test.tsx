@@ -178,7 +178,7 @@ describe("AIChatWidget", () => {
     expect(ui.queryByText("Echo: one")).toBeNull();
   });
 
-  it("escalates to a person, then says a person will follow up and takes no more messages", async () => {
+  it("escalates to a person, then says a person will reply and keeps the input open for messages to them", async () => {
     const { ui, transport } = setup({ defaultOpen: true });
     await send(ui, "My bill is wrong");
     await waitFor(() => expect(ui.getByText("Echo: My bill is wrong")).toBeTruthy());
@@ -188,11 +188,16 @@ describe("AIChatWidget", () => {
     await act(async () => {
       fireEvent.click(within(form).getByRole("button", { name: "Ask for a person" }));
     });
-    await waitFor(() => expect(ui.getByRole("status").textContent).toContain("A person will follow up."));
+    await waitFor(() => expect(ui.getByRole("status").textContent).toContain("A person will reply here."));
     expect(transport.callsOf("escalate")[0]?.[1]).toEqual({ reason: "Charged twice" });
-    expect((ui.getByRole("textbox", { name: "Message" }) as HTMLTextAreaElement).disabled).toBe(true);
-    expect((ui.getByRole("button", { name: "Send" }) as HTMLButtonElement).disabled).toBe(true);
+    expect((ui.getByRole("textbox", { name: "Message" }) as HTMLTextAreaElement).disabled).toBe(false);
     expect((ui.getByRole("button", { name: "Talk to a person" }) as HTMLButtonElement).disabled).toBe(true);
+    await send(ui, "It was on the 3rd and the 5th");
+    await waitFor(() => expect(ui.getByText("It was on the 3rd and the 5th")).toBeTruthy());
+    const last = [...widget().querySelectorAll(".log > .msg")].at(-1);
+    expect([last?.getAttribute("data-role"), last?.getAttribute("data-status")]).toEqual(["user", "sent"]);
+    expect(widget().querySelectorAll('.msg[data-role="assistant"]')).toHaveLength(1);
+    expect(ui.queryByText("The assistant is typing…")).toBeNull();
   });
 
   it("escalates with a default reason when the person gives none", async () => {
@@ -313,16 +318,17 @@ describe("AIChatWidget", () => {
     expect((ui.getByRole("textbox", { name: "Message" }) as HTMLTextAreaElement).disabled).toBe(false);
     transport.toolsNext({ function_calls: [escalationCall("The user asked for a person")], message: "", stopped: "escalated" });
     await send(ui, "I want to talk to a person");
-    await waitFor(() => expect(ui.getByRole("status").textContent).toContain("A person will follow up."));
+    await waitFor(() => expect(ui.getByRole("status").textContent).toContain("A person will reply here."));
     expect(ui.getByText("Handed over to a person: The user asked for a person")).toBeTruthy();
     expect(ui.getByText("Handed to our support team")).toBeTruthy();
-    expect((ui.getByRole("textbox", { name: "Message" }) as HTMLTextAreaElement).disabled).toBe(true);
-    expect((ui.getByRole("button", { name: "Send" }) as HTMLButtonElement).disabled).toBe(true);
+    expect((ui.getByRole("textbox", { name: "Message" }) as HTMLTextAreaElement).disabled).toBe(false);
     expect((ui.getByRole("button", { name: "Talk to a person" }) as HTMLButtonElement).disabled).toBe(true);
     expect(transport.callsOf("escalate")).toHaveLength(0);
-    // As after the person's own request: a new conversation is offered, and starts an active one.
-    fireEvent.click(within(ui.getByRole("status")).getByRole("button", { name: "Start a new conversation" }));
-    expect((ui.getByRole("textbox", { name: "Message" }) as HTMLTextAreaElement).disabled).toBe(false);
+    // As after the person's own request: the request can be taken back while nobody has taken it.
+    expect(within(ui.getByRole("status")).getByRole("button", { name: "Cancel request" })).toBeTruthy();
+    fireEvent.click(ui.getByRole("button", { name: "Start a new conversation" }));
+    expect(ui.queryByRole("status")).toBeNull();
+    expect(ui.getByText("Answers are AI-generated")).toBeTruthy();
   });
 
   it("switches to the escalated state on an ok escalate_to_human call alone, and again after a reload", async () => {
@@ -331,15 +337,15 @@ describe("AIChatWidget", () => {
     transport.toolsNext({ function_calls: [escalationCall("Outage at home")], message: "A colleague will contact you." });
     const first = setup({ defaultOpen: true }, transport, storage);
     await send(first.ui, "I want to talk to a person");
-    await waitFor(() => expect(first.ui.getByRole("status").textContent).toContain("A person will follow up."));
+    await waitFor(() => expect(first.ui.getByRole("status").textContent).toContain("A person will reply here."));
     expect(first.ui.getByText("A colleague will contact you.")).toBeTruthy();
     first.view.unmount();
     document.body.innerHTML = "";
 
     const { ui } = setup({ defaultOpen: true }, transport, storage);
-    await waitFor(() => expect(ui.getByRole("status").textContent).toContain("A person will follow up."));
+    await waitFor(() => expect(ui.getByRole("status").textContent).toContain("A person will reply here."));
     expect(ui.getByText("Handed over to a person: Outage at home")).toBeTruthy();
-    expect((ui.getByRole("textbox", { name: "Message" }) as HTMLTextAreaElement).disabled).toBe(true);
+    expect((ui.getByRole("textbox", { name: "Message" }) as HTMLTextAreaElement).disabled).toBe(false);
   });
 
   it("rates the conversation 1-5 with optional words, and each reply up or down", async () => {

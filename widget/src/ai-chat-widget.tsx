@@ -34,6 +34,8 @@ export interface AIChatWidgetProps extends AIChatConnection {
   placeholder?: string;
   /** Use this client (shared with a useAIChat({ client }) elsewhere) instead of one from a provider or the props. */
   client?: ChatClient;
+  /** While a person of the support team has the conversation: how often (ms) to look for their replies. */
+  handoffPollMs?: number;
 }
 
 /** What the live region says when a reply starts; its end is said with the reply (see replyAnnouncement). */
@@ -96,7 +98,8 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const headingId = useId();
   const { sessionStatus, status, error, failedAction, isSending } = chat;
-  const closed = sessionStatus !== null && sessionStatus !== "active";
+  const withPerson = sessionStatus === "escalated";
+  const closed = sessionStatus !== null && sessionStatus !== "active" && !withPerson;
   const loading = status === "loading";
   const hasReply = chat.chatHistory.some((m) => m.role === "assistant");
 
@@ -164,16 +167,8 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
 
       {error && failedAction && <ErrorNotice error={error} chat={chat} onStartNew={startNew} />}
 
-      {sessionStatus === "escalated" && (
-        <div className="notice" role="status">
-          <strong>A person will follow up.</strong> We have passed this conversation to our support team; someone
-          will get back to you. This chat is now closed.
-          <div className="form-actions">
-            <button type="button" className="small-button" onClick={startNew}>Start a new conversation</button>
-          </div>
-        </div>
-      )}
-      {closed && sessionStatus !== "escalated" && (
+      {withPerson && <HandoffNotice chat={chat} onWithdrawn={() => inputRef.current?.focus()} />}
+      {closed && (
         <div className="notice" role="status">
           This conversation is closed.
           <div className="form-actions">
@@ -182,7 +177,7 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
         </div>
       )}
 
-      {escalating && !closed && <EscalateForm chat={chat} onDone={() => setEscalating(false)} />}
+      {escalating && !closed && !withPerson && <EscalateForm chat={chat} onDone={() => setEscalating(false)} />}
 
       {hasReply && <SessionRating chat={chat} />}
 
@@ -209,12 +204,44 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
       </form>
       <div className="toolbar">
         <button type="button" className="link-button" onClick={() => setEscalating(true)}
-          disabled={closed || escalating || isSending}>
+          disabled={closed || withPerson || escalating || isSending}>
           Talk to a person
         </button>
         <span className="meta hint">Shift+Enter for a new line</span>
       </div>
     </section>
+  );
+}
+
+/**
+ * While a person has the conversation: who is answering (or that someone will), that messages go to them, and a
+ * way to take the request back while nobody has taken it.
+ */
+function HandoffNotice({ chat, onWithdrawn }: { chat: UseAIChatResult; onWithdrawn: () => void }): ReactNode {
+  const [withdrawing, setWithdrawing] = useState(false);
+  const withdraw = (): void => {
+    setWithdrawing(true);
+    chat.withdrawEscalation().then(onWithdrawn, ignore).finally(() => setWithdrawing(false));
+  };
+  return (
+    <div className="notice" role="status">
+      {chat.takenBy ? (
+        <><strong>{chat.takenBy} is answering.</strong> They are from our support team and will reply here.</>
+      ) : (
+        <><strong>A person will reply here.</strong> We have passed this conversation to our support team. You can
+          keep writing: your messages go to them.</>
+      )}
+      {chat.handoffCheckFailing && (
+        <div className="handoff-offline">New messages could not be checked for; still trying.</div>
+      )}
+      {chat.canWithdraw && (
+        <div className="form-actions">
+          <button type="button" className="small-button" onClick={withdraw} disabled={withdrawing}>
+            Cancel request
+          </button>
+        </div>
+      )}
+    </div>
   );
 }
 
@@ -232,6 +259,11 @@ function spoken(message: ChatMessage): string {
   return text.length > ANNOUNCED_LENGTH ? `${text.slice(0, ANNOUNCED_LENGTH - 1)}…` : text;
 }
 
+/** What the live region says of a person's message: their reply with their name, or their marker's sentence. */
+export function personAnnouncement(message: ChatMessage): string {
+  return message.handoff ? message.content : `${message.agentName ?? "A person"} replied: ${spoken(message)}`;
+}
+
 /** What the live region says when a reply has ended: the reply (or its start), or that none came. */
 export function replyAnnouncement(messages: readonly ChatMessage[]): string {
   const last = messages[messages.length - 1];
@@ -242,17 +274,37 @@ export function replyAnnouncement(messages: readonly ChatMessage[]): string {
 
 /**
  * The one live region: it says when a reply starts and what it was when it ends, never each word of a streaming
- * reply (the log itself is not live, or a screen reader would read every delta).
+ * reply (the log itself is not live, or a screen reader would read every delta), and what a person of the support
+ * team wrote as it comes.
  */
 function ReplyAnnouncer({ chat }: { chat: UseAIChatResult }): ReactNode {
   const [text, setText] = useState("");
   const wasSending = useRef(chat.isSending);
-  const { isSending, chatHistory } = chat;
+  const { isSending, chatHistory, sessionStatus, historyLoaded, status } = chat;
+  // The newest message last time, once the log had loaded: what came after it is new.
+  const lastSeen = useRef<string | null | undefined>(undefined);
   useEffect(() => {
     if (isSending === wasSending.current) return;
     wasSending.current = isSending;
+    // A message kept for a person has no reply from the assistant to wait for.
+    if (sessionStatus === "escalated") {
+      if (!isSending) setText("Your message was passed to our support team.");
+      return;
+    }
     setText(isSending ? REPLYING_ANNOUNCEMENT : replyAnnouncement(chatHistory));
-  }, [isSending, chatHistory]);
+  }, [isSending, chatHistory, sessionStatus]);
+  useEffect(() => {
+    const previous = lastSeen.current;
+    const loaded = historyLoaded && status !== "loading";
+    lastSeen.current = loaded ? chatHistory[chatHistory.length - 1]?.key ?? null : undefined;
+    // A loaded history is read by whoever opens it, not announced.
+    if (previous === undefined || !loaded) return;
+    const at = previous === null ? -1 : chatHistory.findIndex((m) => m.key === previous);
+    // That message went (a draft taken off): what is new cannot be told, and nothing is said twice.
+    if (previous !== null && at === -1) return;
+    const fresh = chatHistory.slice(at + 1).filter((m) => m.role === "agent");
+    if (fresh.length > 0) setText(fresh.map(personAnnouncement).join(" "));
+  }, [chatHistory, historyLoaded, status]);
   return (
     <div className="sr-only" aria-live="polite" aria-atomic="true" data-announcer="">
       {text}
@@ -324,7 +376,7 @@ function MessageLog({ chat, loading }: { chat: UseAIChatResult; loading: boolean
         <Message key={message.key} message={message} chat={chat} />
       ))}
       {/* Until the reply's own message is there (a streaming reply shows the dots in its bubble). */}
-      {chat.isSending && !streaming && (
+      {chat.isSending && !streaming && chat.sessionStatus !== "escalated" && (
         <div className="msg msg-assistant typing">
           <span className="sr-only">The assistant is typing…</span>
           <div className="bubble" aria-hidden="true">
@@ -354,6 +406,10 @@ function stoppedNote(stopped: string | null): string | null {
 }
 
 function Message({ message, chat }: { message: ChatMessage; chat: UseAIChatResult }): ReactNode {
+  // A person joining or leaving is a line across the log, not something anyone said.
+  if (message.role === "agent" && message.handoff) {
+    return <p className="handoff-marker" data-role="agent" data-handoff={message.handoff}>{message.content}</p>;
+  }
   const mine = message.role === "user";
   const failed = message.status === "failed";
   const streaming = message.status === "streaming";
@@ -365,7 +421,7 @@ function Message({ message, chat }: { message: ChatMessage; chat: UseAIChatResul
   // A reply can be rated once it has the API's id (a streaming one gets it when it is stored).
   const rateable = message.role === "assistant" && !message.id.startsWith("local-") && chat.sessionId !== null;
   return (
-    <div className={`msg ${mine ? "msg-user" : "msg-assistant"}${failed ? " msg-failed" : ""}${waiting ? " typing" : ""}`}
+    <div className={`msg ${mine ? "msg-user" : "msg-assistant"}${message.role === "agent" ? " msg-agent" : ""}${failed ? " msg-failed" : ""}${waiting ? " typing" : ""}`}
       data-role={message.role} data-status={message.status} data-stopped={message.stopped ?? undefined}>
       <span className="sr-only">{mine ? "You said:" : message.role === "agent" ? `${message.agentName ?? "A person"} said:`
         : "The assistant said:"}</span>
@@ -429,13 +485,16 @@ function ErrorNotice({ error, chat, onStartNew }: { error: ChatApiError; chat: U
     rate: "Your rating was not saved.",
     escalate: "Your request for a person was not sent.",
     stop: "The reply could not be stopped.",
+    withdraw: "Your request for a person could not be cancelled.",
   };
+  // A request a person has taken stays theirs: asking again cannot help.
+  const retryable = error.retryable;
   return (
     <div className="error" role="alert" data-code={error.code}>
       {chat.failedAction ? <strong>{what[chat.failedAction]} </strong> : null}
       {error.message}
       <div className="error-actions">
-        {error.retryable && (
+        {retryable && (
           <button type="button" className="small-button" onClick={() => chat.retry().catch(ignore)}>
             Try again
           </button>

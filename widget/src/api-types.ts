@@ -26,6 +26,12 @@ export type SessionFeedbackBody = Schemas["FeedbackRequest"];
 export type MessageRatingBody = Schemas["MessageRatingRequest"];
 /** POST /sessions/{id}/escalate */
 export type EscalateBody = Schemas["EscalateRequest"];
+/** POST /sessions/{id}/withdraw: `{}` */
+export type WithdrawBody = Schemas["WithdrawRequest"];
+/** A person's marker in the conversation: they joined it, or left it (handed it back, or closed it). */
+export type HandoffMarker = NonNullable<HistoryMessageBody["handoff"]>;
+/** POST /chat's answer: `answered` by the model, or kept for the person who has the session. */
+export type ChatAnswerStatus = NonNullable<ChatResponseBody["status"]>;
 /** POST /sessions/{id}/stop */
 export type StopBody = Schemas["StopResponse"];
 /** Every error the API answers: `detail` is a sentence to show, `code` is for programs. */
@@ -36,3 +42,11 @@ export type SessionStatus = SessionBody["status"];
 export type MessageRating = MessageRatingBody["rating"];
 /** A JSON object: what `context` may be (at most 8 KB once serialised). */
 export type ChatContext = NonNullable<ChatRequestBody["context"]>;
+
+/** Staff: GET /agent/sessions?status=escalated, one waiting session each. */
+export type WaitingSessionBody = Schemas["WaitingSessionOut"];
+/** Staff: POST /agent/sessions/{id}/messages */
+export type AgentReplyBody = Schemas["AgentMessageRequest"];
+/** Staff: POST /agent/sessions/{id}/release */
+export type ReleaseBody = Schemas["ReleaseRequest"];
+export type ReleaseTarget = ReleaseBody["to"];

@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ChatRequestBody } from "./api-types";
 import { ChatClient, storageKeyFor } from "./chat-client";
 import { ChatApiError } from "./chat-error";
@@ -310,15 +310,22 @@ describe("ChatClient feedback, escalation and new sessions", () => {
     expect(client.getSnapshot().messages[1]?.rating).toBe("up");
   });
 
-  it("escalates: the session becomes escalated and further messages are refused without calling the API", async () => {
+  it("escalates: the session becomes escalated, and a message sent then is kept for the person, shown sent with no reply", async () => {
     const { client, transport } = setup();
     const { session_id } = await client.sendMessage("my bill is wrong");
     await client.escalateSession("Billing dispute");
     expect(transport.callsOf("escalate")).toEqual([[session_id, { reason: "Billing dispute" }]]);
     expect(client.getSnapshot().sessionStatus).toBe("escalated");
-    expect(client.isActive).toBe(false);
-    await expect(client.sendMessage("hello?")).rejects.toMatchObject({ kind: "session-closed" });
-    expect(transport.callsOf("chat")).toHaveLength(1);
+    expect(client.isActive).toBe(true);
+    const answer = await client.sendMessage("hello?");
+    expect(answer.status).toBe("waiting_for_person");
+    const stored = transport.sessions.get(session_id)?.messages.at(-1);
+    expect(client.getSnapshot()).toMatchObject({ status: "ready", sessionStatus: "escalated", error: null });
+    // Under the id the history knows it by, so a look at the history does not show it twice.
+    expect(client.getSnapshot().messages.map((m) => [m.role, m.content, m.status, m.id]).slice(2)).toEqual([
+      ["user", "hello?", "sent", stored?.id],
+    ]);
+    expect(transport.callsOf("chat")).toHaveLength(2);
   });
 
   it("creates a session to escalate when nothing was sent yet", async () => {
@@ -396,7 +403,7 @@ describe("ChatClient function calls", () => {
     ]);
   });
 
-  it("follows the model's hand-over to a person as it follows escalateSession: escalated, and no more messages", async () => {
+  it("follows the model's hand-over to a person as it follows escalateSession: escalated, messages kept for the person", async () => {
     const { client, transport } = setup();
     await client.sendMessage("hi");
     transport.failNext("escalate", new ChatApiError(503, { code: "escalation_not_delivered", detail: "Support could not be reached." }));
@@ -406,10 +413,11 @@ describe("ChatClient function calls", () => {
     await client.sendMessage("I want to talk to a person");
     // The earlier failed request for a person is settled by this one, as a successful retry would settle it.
     expect(client.getSnapshot()).toMatchObject({ sessionStatus: "escalated", error: null, failedAction: null, status: "ready" });
-    expect(client.isActive).toBe(false);
     await expect(client.retry()).resolves.toBeUndefined();
-    await expect(client.sendMessage("hello?")).rejects.toMatchObject({ kind: "session-closed" });
-    expect(transport.callsOf("chat")).toHaveLength(2);
+    await expect(client.sendMessage("hello?")).resolves.toMatchObject({ status: "waiting_for_person" });
+    // The two replies of before the hand-over, and no third.
+    expect(client.getSnapshot().messages.map((m) => m.role)).toEqual(["user", "assistant", "user", "assistant", "user"]);
+    expect(transport.callsOf("chat")).toHaveLength(3);
     expect(transport.callsOf("escalate")).toHaveLength(1);
   });
 
@@ -649,5 +657,214 @@ describe("ChatClient following a reply that was still being written when the his
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe("ChatClient while a person has the session", () => {
+  const POLL = 1000;
+
+  /** A client that looks for a person's messages every second, on fake timers. */
+  function handoff(options: { transport?: FakeTransport; storage?: MemoryStorage; pageSize?: number } = {}) {
+    vi.useFakeTimers();
+    const transport = options.transport ?? new FakeTransport();
+    const client = new ChatClient({
+      transport, storage: options.storage ?? new MemoryStorage(), handoffPollMs: POLL, historyPageSize: options.pageSize,
+    });
+    const looks = () => transport.callsOf("history").filter(([, o]) => (o as { after?: string }).after !== undefined);
+    const tick = (ms = POLL) => vi.advanceTimersByTimeAsync(ms);
+    return { client, transport, looks, tick };
+  }
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("looks at the history only while escalated, each time after the newest message it has", async () => {
+    const { client, transport, looks, tick } = handoff();
+    const { session_id } = await client.sendMessage("hi");
+    await tick(5 * POLL);
+    expect(transport.callsOf("history")).toHaveLength(0);
+    await client.escalateSession("Billing dispute");
+    const newest = transport.sessions.get(session_id)?.messages.at(-1)?.id;
+    await tick();
+    expect(looks()).toEqual([[session_id, { after: newest, limit: 50 }]]);
+    await tick(2 * POLL);
+    expect(looks()).toHaveLength(3);
+  });
+
+  it("shows the person's joining as a marker and their reply under their name, and knows who has the session", async () => {
+    const { client, transport, tick } = handoff();
+    const { session_id } = await client.sendMessage("hi");
+    await client.escalateSession("Billing dispute");
+    expect(client.canWithdraw).toBe(true);
+    transport.agentReply(session_id, "Dana Reyes", "Hello, I can see the two charges.");
+    await tick();
+    const shown = client.getSnapshot().messages.slice(2).map((m) => [m.role, m.agentName, m.handoff, m.content]);
+    expect(shown).toEqual([
+      ["agent", "Dana Reyes", "joined", "Dana Reyes joined the conversation."],
+      ["agent", "Dana Reyes", null, "Hello, I can see the two charges."],
+    ]);
+    expect(client.getSnapshot()).toMatchObject({ takenBy: "Dana Reyes", sessionStatus: "escalated" });
+    expect(client.canWithdraw).toBe(false);
+    await tick(3 * POLL);
+    expect(client.getSnapshot().messages).toHaveLength(4);
+  });
+
+  it("keeps a message sent meanwhile once, though the next look's page holds it too", async () => {
+    const { client, transport, tick } = handoff();
+    const { session_id } = await client.sendMessage("hi");
+    await client.escalateSession("Billing dispute");
+    await client.sendMessage("Are you there?");
+    transport.agentReply(session_id, "Dana Reyes", "Yes.");
+    await tick();
+    expect(client.getSnapshot().messages.slice(2).map((m) => m.content)).toEqual([
+      "Are you there?", "Dana Reyes joined the conversation.", "Yes.",
+    ]);
+  });
+
+  it("reads every page of newer messages in one look, following next_after", async () => {
+    const { client, transport, tick } = handoff({ pageSize: 2 });
+    const { session_id } = await client.sendMessage("hi");
+    await client.escalateSession("Billing dispute");
+    for (const text of ["one", "two", "three", "four"]) transport.agentReply(session_id, "Dana Reyes", text);
+    await tick();
+    expect(client.getSnapshot().messages.slice(2).map((m) => m.content)).toEqual([
+      "Dana Reyes joined the conversation.", "one", "two", "three", "four",
+    ]);
+  });
+
+  it("stops looking once handed back to the AI, whose reply the next message gets", async () => {
+    const { client, transport, looks, tick } = handoff();
+    const { session_id } = await client.sendMessage("hi");
+    await client.escalateSession("Billing dispute");
+    transport.agentReply(session_id, "Dana Reyes", "Sorted: one charge is refunded.");
+    transport.release(session_id, "active");
+    await tick();
+    expect(client.getSnapshot()).toMatchObject({ sessionStatus: "active", takenBy: null });
+    expect(client.getSnapshot().messages.at(-1)).toMatchObject({
+      role: "agent", handoff: "left", content: "Dana Reyes handed the conversation back to the assistant.",
+    });
+    const seen = looks().length;
+    await tick(5 * POLL);
+    expect(looks()).toHaveLength(seen);
+    const reply = await client.sendMessage("thanks");
+    expect(reply).toMatchObject({ status: "answered", message: "Echo: thanks" });
+    expect(client.getSnapshot().messages.at(-1)).toMatchObject({ role: "assistant", content: "Echo: thanks" });
+  });
+
+  it("stops looking once the person closed the session, which then takes no more messages", async () => {
+    const { client, transport, looks, tick } = handoff();
+    const { session_id } = await client.sendMessage("hi");
+    await client.escalateSession("Billing dispute");
+    transport.agentReply(session_id, "Dana Reyes", "Done.");
+    transport.release(session_id, "completed");
+    await tick();
+    expect(client.getSnapshot().sessionStatus).toBe("completed");
+    const seen = looks().length;
+    await tick(5 * POLL);
+    expect(looks()).toHaveLength(seen);
+    await expect(client.sendMessage("one more thing")).rejects.toMatchObject({ kind: "session-closed" });
+  });
+
+  it("withdraws a request nobody took: active again, the assistant answers and the looks stop", async () => {
+    const { client, transport, looks, tick } = handoff();
+    const { session_id } = await client.sendMessage("hi");
+    await client.escalateSession("Billing dispute");
+    const session = await client.withdrawEscalation();
+    expect(transport.callsOf("withdraw")).toEqual([[session_id]]);
+    expect(session.status).toBe("active");
+    expect(client.getSnapshot()).toMatchObject({ sessionStatus: "active", error: null });
+    await tick(5 * POLL);
+    expect(looks()).toHaveLength(0);
+    await expect(client.sendMessage("never mind")).resolves.toMatchObject({ message: "Echo: never mind" });
+  });
+
+  it("cannot withdraw a request a person took: the API's sentence is the error, with no retry, and who took it shows", async () => {
+    const { client, transport, tick } = handoff();
+    const { session_id } = await client.sendMessage("hi");
+    await client.escalateSession("Billing dispute");
+    // Taken after this client last looked: it still offers to withdraw.
+    transport.agentReply(session_id, "Dana Reyes", "Hello.");
+    expect(client.canWithdraw).toBe(true);
+    await expect(client.withdrawEscalation()).rejects.toMatchObject({ status: 409, code: "escalation_taken" });
+    expect(client.getSnapshot()).toMatchObject({ failedAction: "withdraw", sessionStatus: "escalated" });
+    expect(client.getSnapshot().error?.message).toContain("Dana Reyes is already answering");
+    // The refusal makes the client look at once rather than at the next tick.
+    await tick(0);
+    expect(client.getSnapshot().takenBy).toBe("Dana Reyes");
+    await expect(client.retry()).resolves.toBeUndefined();
+    expect(transport.callsOf("withdraw")).toHaveLength(1);
+  });
+
+  it("keeps looking quietly through failed looks, says so after three in a row, and clears that once one works", async () => {
+    const { client, transport, looks, tick } = handoff();
+    const { session_id } = await client.sendMessage("hi");
+    await client.escalateSession("Billing dispute");
+    for (let i = 0; i < 3; i++) transport.failNext("history", new ChatApiError(0, null));
+    await tick(2 * POLL);
+    expect(client.getSnapshot()).toMatchObject({ handoffCheckFailing: false, error: null, status: "ready" });
+    await tick();
+    expect(client.getSnapshot()).toMatchObject({ handoffCheckFailing: true, error: null, status: "ready" });
+    transport.agentReply(session_id, "Dana Reyes", "Back online?");
+    await tick();
+    expect(client.getSnapshot().handoffCheckFailing).toBe(false);
+    expect(client.getSnapshot().messages.at(-1)?.content).toBe("Back online?");
+    expect(looks()).toHaveLength(4);
+  });
+
+  it("resumes looking after a reload of an escalated session, from the newest message loaded", async () => {
+    const transport = new FakeTransport();
+    const storage = new MemoryStorage();
+    const id = transport.seed(2, { status: "escalated", taken_by_name: "Dana Reyes" });
+    storage.setItem(storageKeyFor("customer_support"), id);
+    const { client, looks, tick } = handoff({ transport, storage });
+    await client.load();
+    expect(client.getSnapshot()).toMatchObject({ sessionStatus: "escalated", takenBy: "Dana Reyes" });
+    transport.agentReply(id, "Dana Reyes", "Still there?");
+    await tick();
+    const loaded = transport.sessions.get(id)?.messages[1]?.id;
+    expect(looks()[0]).toEqual([id, { after: loaded, limit: 50 }]);
+    expect(client.getSnapshot().messages.map((m) => m.content)).toEqual(["message 1", "message 2", "Still there?"]);
+  });
+
+  it("looks no more while nothing holds the client, and at once when something holds it again", async () => {
+    const { client, transport, looks, tick } = handoff();
+    const { session_id } = await client.sendMessage("hi");
+    const release = client.retain();
+    await client.escalateSession("Billing dispute");
+    await tick();
+    expect(looks()).toHaveLength(1);
+    release();
+    await tick(5 * POLL);
+    expect(looks()).toHaveLength(1);
+    transport.agentReply(session_id, "Dana Reyes", "Hello?");
+    client.retain();
+    await tick(0);
+    expect(looks()).toHaveLength(2);
+    expect(client.getSnapshot().messages.at(-1)?.content).toBe("Hello?");
+  });
+
+  it("stops looking when a new conversation is started", async () => {
+    const { client, looks, tick } = handoff();
+    await client.sendMessage("hi");
+    await client.escalateSession("Billing dispute");
+    client.startNewSession();
+    await tick(5 * POLL);
+    expect(looks()).toHaveLength(0);
+  });
+
+  it("sends a message refused with session_changed once more, with the same Idempotency-Key", async () => {
+    const { client, transport } = handoff();
+    const { session_id } = await client.sendMessage("hi");
+    await client.escalateSession("Billing dispute");
+    transport.sessions.get(session_id)!.session.status = "active";
+    transport.failNext("chat", new ChatApiError(409, { code: "session_changed", detail: "The session changed." }));
+    const reply = await client.sendMessage("hello again");
+    expect(reply.message).toBe("Echo: hello again");
+    const keys = transport.callsOf("chat").slice(1).map(([, o]) => (o as { idempotencyKey: string }).idempotencyKey);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toBe(keys[1]);
+    // A model answered: the client no longer takes the session for a person's.
+    expect(client.getSnapshot()).toMatchObject({ sessionStatus: "active", error: null });
   });
 });

@@ -3,6 +3,7 @@ import type {
   ChatRequestBody,
   ChatResponseBody,
   FunctionCall,
+  HandoffMarker,
   HistoryBody,
   HistoryMessageBody,
   MessageRating,
@@ -11,6 +12,7 @@ import type {
   SessionType,
 } from "./api-types";
 import { ChatApiError, toChatError } from "./chat-error";
+import { HandoffPoller } from "./handoff-poller";
 import type { ChatTransport } from "./transport";
 import type { StreamMetadata, UiMessagePart } from "./ui-message-stream";
 
@@ -22,7 +24,7 @@ import type { StreamMetadata, UiMessagePart } from "./ui-message-stream";
 export type ChatStatus = "loading" | "ready" | "submitted" | "streaming" | "error";
 
 /** The action an error came from, so a UI can word it and knows what retry() will do. */
-export type ChatAction = "send" | "load" | "older" | "feedback" | "rate" | "escalate" | "stop";
+export type ChatAction = "send" | "load" | "older" | "feedback" | "rate" | "escalate" | "stop" | "withdraw";
 
 /** A tool call of a reply; `running` while a streamed reply's tool has not answered yet (its result is then {}). */
 export type ChatFunctionCall = Omit<FunctionCall, "status"> & { status: FunctionCall["status"] | "running" };
@@ -39,6 +41,8 @@ export interface ChatMessage {
   role: "user" | "assistant" | "agent";
   /** A person's reply: the name they are shown by. */
   agentName?: string | null;
+  /** A person's marker, not a reply: they `joined` the conversation, or `left` it (its content says how). */
+  handoff?: HandoffMarker | null;
   /** The text; a streaming reply's grows as it is written. */
   content: string;
   /** ISO 8601. */
@@ -66,8 +70,15 @@ export interface ChatMessage {
 export interface ChatState {
   sessionId: string | null;
   sessionType: SessionType;
-  /** null until the session exists; `escalated`, `completed` and `abandoned` take no more messages. */
+  /**
+   * null until the session exists. `escalated`: a person of the support team has it, or will; messages still go
+   * out (kept for them) and their replies are looked for. `completed` and `abandoned` take no more messages.
+   */
   sessionStatus: SessionStatus | null;
+  /** While escalated: the person who took the session, once one has (null while the request waits for one). */
+  takenBy: string | null;
+  /** While escalated: the last few looks for the person's messages failed (the client goes on looking). */
+  handoffCheckFailing: boolean;
   status: ChatStatus;
   /** Oldest first. */
   messages: readonly ChatMessage[];
@@ -120,6 +131,8 @@ export interface ChatClientOptions {
    * growing to 3 s, about two minutes in all (the server's stream deadline).
    */
   pendingDelays?: readonly number[];
+  /** While a person has the session (escalated): how often (ms) to look for their messages. Defaults to 4 s. */
+  handoffPollMs?: number;
 }
 
 const RECOVERY_DELAYS = [0, 500, 1000, 2000, 3000, 5000, 5000, 5000, 5000, 5000, 10000, 10000, 10000];
@@ -127,6 +140,12 @@ const RECOVERY_DELAYS = [0, 500, 1000, 2000, 3000, 5000, 5000, 5000, 5000, 5000,
 const PENDING_DELAYS: readonly number[] = [500, 1000, 2000, ...Array.from({ length: 39 }, () => 3000)];
 // The server ends a stopped reply within STOP_CHECK_SECONDS (1 s) of the stop, plus a word's wait for the provider.
 const STOP_GRACE_MS = 5000;
+// One GET …/history?after= per look, a single cheap query: a person's reply shows within a few seconds.
+const HANDOFF_POLL_MS = 4000;
+// A blip of the network is not worth a word; this many failed looks in a row are.
+const HANDOFF_FAILURES_SHOWN = 3;
+// Pages of newer messages read in one look (next_after); the rest wait for the next look.
+const HANDOFF_PAGES_PER_LOOK = 5;
 
 export const DEFAULT_SESSION_TYPE: SessionType = "customer_support";
 
@@ -166,6 +185,7 @@ function fromHistory(m: HistoryMessageBody): ChatMessage {
     stopped: m.stopped ?? null,
     estimated: m.estimated ?? false,
     agentName: m.agent_name ?? null,
+    handoff: m.handoff ?? null,
   };
 }
 
@@ -186,6 +206,19 @@ function escalatedBy(reply: ChatResponseBody): boolean {
     reply.metadata.stopped === "escalated" ||
     (reply.function_calls ?? []).some((call) => call.name === "escalate_to_human" && call.status === "ok")
   );
+}
+
+/** The newest message the API named: where a look for newer ones starts. */
+function newestStoredId(messages: readonly ChatMessage[]): string | null {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const id = messages[i]?.id;
+    if (id && !id.startsWith("local-")) return id;
+  }
+  return null;
+}
+
+function isSessionChanged(e: unknown): boolean {
+  return e instanceof ChatApiError && e.code === "session_changed";
 }
 
 /** `streaming` while a reply is being written, `submitted` while any message awaits its reply, else `ready`. */
@@ -217,6 +250,8 @@ function noConversation(sessionId: string | null): Omit<ChatState, "sessionType"
     messages: [],
     error: null,
     failedAction: null,
+    takenBy: null,
+    handoffCheckFailing: false,
     hasOlder: false,
     historyLoaded: sessionId === null,
     sessionRating: null,
@@ -264,6 +299,11 @@ interface Draft {
   failure: { detail: string | null; code: string | null } | null;
   /** `finish` or `[DONE]` arrived: the stream ended as it should. */
   ended: boolean;
+  /**
+   * Sent while a person has the session: no reply is shown unless a model call starts (the session was handed back
+   * to the AI meanwhile), as the server keeps the message for the person instead.
+   */
+  held: boolean;
 }
 
 /** A tool's input or output as the FunctionCall fields hold them: an object, or the text the model wrote. */
@@ -285,6 +325,19 @@ function streamError(failure: Draft["failure"]): ChatApiError {
   const code = failure?.code ?? "stream_error";
   const status = code.startsWith("provider_") ? 502 : code.endsWith("_limit_exceeded") ? 400 : 500;
   return new ChatApiError(status, { code, detail: failure?.detail ?? undefined });
+}
+
+/**
+ * A send refused with 409 session_changed (a person handed the session back between the server's read and its
+ * write; nothing was kept or charged) is sent once more, with the same Idempotency-Key.
+ */
+async function againIfChanged<T>(send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (e) {
+    if (!isSessionChanged(e)) throw e;
+    return send();
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -326,6 +379,10 @@ export class ChatClient {
   /** How many retain() holders there are; when the last lets go the background looks pause. */
   private holders = 0;
   private paused = false;
+  /** Looks for a person's messages while the session is escalated. */
+  private readonly poller: HandoffPoller;
+  /** The newest message a look at the history has seen: the next look asks for the ones after it. */
+  private handoffCursor: string | null = null;
 
   constructor(options: ChatClientOptions) {
     this.transport = options.transport;
@@ -340,6 +397,14 @@ export class ChatClient {
     this.recoveryDelays = options.recoveryDelays ?? RECOVERY_DELAYS;
     this.stopGraceMs = options.stopGraceMs ?? STOP_GRACE_MS;
     this.pendingDelays = options.pendingDelays ?? PENDING_DELAYS;
+    this.poller = new HandoffPoller({
+      intervalMs: options.handoffPollMs ?? HANDOFF_POLL_MS,
+      look: () => this.lookForPerson(),
+      onLooked: (failures) => {
+        const failing = failures >= HANDOFF_FAILURES_SHOWN;
+        if (failing !== this.state.handoffCheckFailing) this.update({ handoffCheckFailing: failing });
+      },
+    });
     this.state = { ...noConversation(this.readStoredId()), sessionType };
   }
 
@@ -368,6 +433,7 @@ export class ChatClient {
     this.holders += 1;
     this.paused = false;
     this.scheduleWatch();
+    this.poller.resume();
     let held = true;
     return () => {
       if (!held) return;
@@ -375,11 +441,17 @@ export class ChatClient {
       this.holders -= 1;
       if (this.holders > 0) return;
       this.paused = true;
+      this.poller.pause();
       if (this.watch?.timer != null) {
         clearTimeout(this.watch.timer);
         this.watch.timer = null;
       }
     };
+  }
+
+  /** How often (ms) to look for a person's messages while the session is escalated. */
+  setHandoffPollMs(ms: number): void {
+    this.poller.setInterval(ms);
   }
 
   /** Whether messages sent from now on stream (POST /chat/stream) or not (POST /chat). */
@@ -392,9 +464,16 @@ export class ChatClient {
     return this.stream && typeof this.transport.chatStream === "function";
   }
 
-  /** Whether the session takes messages: there is none yet, or it is active. */
+  /** Whether the session takes messages: there is none yet, or it is active, or a person has it (escalated). */
   get isActive(): boolean {
-    return this.state.sessionStatus === null || this.state.sessionStatus === "active";
+    const status = this.state.sessionStatus;
+    return status === null || status === "active" || status === "escalated";
+  }
+
+  /** Whether withdrawEscalation() can be asked for: the request for a person waits, taken by nobody yet. */
+  get canWithdraw(): boolean {
+    return typeof this.transport.withdraw === "function" && this.state.sessionStatus === "escalated" &&
+      this.state.takenBy === null;
   }
 
   /** Fetch the stored session's latest messages; does nothing when there is no session or it is loaded. */
@@ -417,6 +496,7 @@ export class ChatClient {
         this.update({
           messages,
           sessionStatus: page.metadata.status,
+          takenBy: page.metadata.taken_by_name ?? null,
           sessionRating: page.metadata.user_rating ?? null,
           hasOlder: this.cursor !== null,
           historyLoaded: true,
@@ -561,7 +641,10 @@ export class ChatClient {
     }
   }
 
-  /** Hand the conversation to a person: the session becomes `escalated` and takes no more messages. */
+  /**
+   * Ask for a person: the session becomes `escalated`; messages sent from then on are kept for the person, and
+   * their replies are looked for every few seconds.
+   */
   async escalateSession(reason: string): Promise<SessionBody> {
     const why = reason.trim();
     if (!why) throw invalid("Say briefly why you would like to talk to a person.");
@@ -579,11 +662,41 @@ export class ChatClient {
         this.adoptSession(sessionId);
       }
       const session = await this.transport.escalate(sessionId, { reason: why });
-      if (generation === this.generation) this.escalated(session.status);
+      if (generation === this.generation) this.escalated(session.status, session.taken_by_name ?? null);
       return session;
     } catch (e) {
       const error = toChatError(e);
       if (generation === this.generation) this.fail("escalate", error, () => this.escalateSession(reason));
+      throw error;
+    }
+  }
+
+  /**
+   * Take back a request for a person that nobody has taken yet: the session is active again, and the assistant
+   * answers. Once a person has taken it the API refuses (409 escalation_taken, its detail naming them).
+   */
+  async withdrawEscalation(): Promise<SessionBody> {
+    const sessionId = this.state.sessionId;
+    const withdraw = this.transport.withdraw;
+    if (!withdraw) throw new ChatApiError(0, { code: "not_supported", detail: "This chat cannot cancel a request for a person." }, { kind: "unknown" });
+    if (sessionId === null || this.state.sessionStatus !== "escalated") {
+      throw new ChatApiError(400, { code: "session_not_active", detail: "No request for a person is waiting." });
+    }
+    const generation = this.generation;
+    try {
+      const session = await withdraw.call(this.transport, sessionId);
+      if (generation === this.generation) {
+        this.update({ sessionStatus: session.status, takenBy: session.taken_by_name ?? null, ...this.clearedError("withdraw") });
+      }
+      return session;
+    } catch (e) {
+      const error = toChatError(e);
+      if (generation === this.generation) {
+        // Taken already: asking again cannot succeed, and the person's joining is in the history to show now.
+        const taken = error.code === "escalation_taken";
+        this.fail("withdraw", error, taken ? null : () => this.withdrawEscalation());
+        if (taken) this.poller.lookNow();
+      }
       throw error;
     }
   }
@@ -627,10 +740,15 @@ export class ChatClient {
     };
     if (this.streams) return this.deliverStream(message, body, generation);
     try {
-      const reply = await this.transport.chat(body, { idempotencyKey: this.keys.get(message.id) ?? this.newId() });
+      const key = this.keys.get(message.id) ?? this.newId();
+      const reply = await againIfChanged(() => this.transport.chat(body, { idempotencyKey: key }));
       if (generation !== this.generation) return reply;
       this.keys.delete(message.id);
       if (sessionId === null) this.adoptSession(reply.session_id);
+      if (reply.status === "waiting_for_person") {
+        this.keptForPerson(message, reply.metadata.message_id, null);
+        return reply;
+      }
       const answer: ChatMessage = {
         id: reply.metadata.message_id,
         key: reply.metadata.message_id,
@@ -652,6 +770,7 @@ export class ChatClient {
       // The model handed the conversation to a person: the session is escalated on the server, as after
       // escalateSession(), and the client follows it the same way.
       if (escalatedBy(reply)) this.escalated("escalated");
+      else this.answeredByModel();
       return reply;
     } catch (e) {
       throw this.notSent(message, e, generation, null);
@@ -674,18 +793,20 @@ export class ChatClient {
       stopTimer: null,
     };
     this.live = turn;
-    this.update({ canStop: true, stopping: false });
+    const held = this.state.sessionStatus === "escalated";
+    // A message kept for a person has no reply to stop.
+    this.update({ canStop: !held, stopping: false });
     const replyKey = `local-${this.newId()}`;
     try {
       let parts: AsyncIterable<UiMessagePart>;
       try {
-        parts = await stream.call(this.transport, body, { signal: turn.controller.signal });
+        parts = await againIfChanged(() => stream.call(this.transport, body, { signal: turn.controller.signal }));
       } catch (e) {
         throw this.notSent(message, e, generation, null);
       }
       const draft: Draft = {
         key: replyKey, createdAt: this.now().toISOString(), text: "", textPart: null, newParagraph: false, calls: [],
-        metadata: null, failure: null, ended: false,
+        metadata: null, failure: null, ended: false, held,
       };
       let dropped: unknown = null;
       try {
@@ -697,6 +818,8 @@ export class ChatClient {
         dropped = e; // the connection dropped, or the stop's grace ran out
       }
       if (generation !== this.generation) throw superseded();
+      const stored = draft.metadata?.message_id;
+      if (stored && stored === turn.userMessageId) return this.keptForPerson(message, stored, draft.key, draft);
       if (draft.metadata?.message_id) return this.streamed(message, draft, draft.metadata);
       if (draft.ended && draft.failure) {
         // The turn failed before any reply was stored: the message is kept as failed, nothing charged.
@@ -721,12 +844,20 @@ export class ChatClient {
           turn.sessionId = ids.session_id;
           this.adoptSession(ids.session_id);
         }
-        // The server has the message now: it is sent, and its reply is on its way.
+        // The server has the message now: it is sent, and its reply (unless it is kept for a person) is on its way.
         this.keys.delete(message.id);
-        this.show(message, draft);
+        this.showDraft(message, draft);
         if (turn.stopRequested && turn.sessionId !== null) this.requestStop(turn, turn.sessionId).catch(() => undefined);
         return;
       }
+      case "start-step":
+        // A model call: the session was handed back to the AI since the message was sent, and it answers.
+        if (draft.held) {
+          draft.held = false;
+          this.update({ canStop: !turn.stopRequested });
+          this.show(message, draft);
+        }
+        return;
       case "text-start":
         if (draft.text !== "" && part.id !== draft.textPart) draft.newParagraph = true;
         draft.textPart = part.id;
@@ -738,7 +869,7 @@ export class ChatClient {
         }
         draft.text += part.delta;
         draft.textPart = part.id;
-        this.show(message, draft);
+        this.showDraft(message, draft);
         return;
       case "tool-input-available": {
         const call: ChatFunctionCall = {
@@ -746,7 +877,7 @@ export class ChatClient {
         };
         const at = draft.calls.findIndex((c) => c.id === part.toolCallId);
         draft.calls = at === -1 ? [...draft.calls, call] : draft.calls.map((c, n) => (n === at ? call : c));
-        this.show(message, draft);
+        this.showDraft(message, draft);
         return;
       }
       case "tool-output-available":
@@ -754,7 +885,7 @@ export class ChatClient {
         const result = part.type === "tool-output-error" ? { error: part.errorText } : callResult(part.output);
         const status = part.type === "tool-output-error" ? "error" : "ok";
         draft.calls = draft.calls.map((c) => (c.id === part.toolCallId ? { ...c, status, result } : c));
-        this.show(message, draft);
+        this.showDraft(message, draft);
         return;
       }
       case "message-metadata":
@@ -771,7 +902,106 @@ export class ChatClient {
         draft.ended = true;
         return;
       default:
-        return; // start-step, finish-step, text-end: nothing to show
+        return; // finish-step, text-end: nothing to show
+    }
+  }
+
+  /** The draft shown, unless it is held (the message went to a person): then the message alone shows as sent. */
+  private showDraft(message: ChatMessage, draft: Draft): void {
+    if (!draft.held) {
+      this.show(message, draft);
+      return;
+    }
+    const messages = this.state.messages.map((m) =>
+      (m.key === message.key && m.status !== "sent" ? { ...m, status: "sent" as const, error: null } : m));
+    this.update({ messages, status: statusOf(messages) });
+  }
+
+  /**
+   * The server kept the message for the person who has the session (no model answered): it shows as sent, under
+   * the id the history knows it by, with no reply (a draft of one is taken off); the session is escalated.
+   */
+  private keptForPerson(message: ChatMessage, storedId: string, replyKey: string | null, draft?: Draft): ChatResponseBody {
+    const messages = this.state.messages
+      .filter((m) => replyKey === null || m.key !== replyKey)
+      .map((m) => (m.key === message.key ? { ...m, id: storedId, status: "sent" as const, error: null } : m));
+    this.update({ messages, status: statusOf(messages) });
+    if (this.state.sessionStatus !== "escalated") this.escalated("escalated");
+    const metadata = draft?.metadata ?? {};
+    return {
+      session_id: metadata.session_id ?? this.state.sessionId ?? "",
+      message: draft?.text ?? "",
+      role: "assistant",
+      status: "waiting_for_person",
+      function_calls: [],
+      metadata: {
+        tokens: 0, input_tokens: 0, output_tokens: 0, cost_cents: 0, model: metadata.model ?? "",
+        provider: metadata.provider ?? "", message_id: storedId, truncated: false, stopped: metadata.stopped ?? null,
+        estimated: false,
+      },
+    };
+  }
+
+  /** A model answered: a session this client still took for escalated was handed back to the AI. */
+  private answeredByModel(): void {
+    if (this.state.sessionStatus === "escalated") this.update({ sessionStatus: "active", takenBy: null });
+  }
+
+  /**
+   * One look for what a person (or this customer, in another tab) wrote since the last one: it is shown after what
+   * is shown, and the session's status and who has it are taken from the page. A look while a message is on its
+   * way is dropped (that message's answer comes first, and the next look sees the rest).
+   */
+  private async lookForPerson(): Promise<void> {
+    const sessionId = this.state.sessionId;
+    const generation = this.generation;
+    if (sessionId === null || busy(this.state.status)) return;
+    for (let pages = 0; pages < HANDOFF_PAGES_PER_LOOK; pages++) {
+      const after = this.handoffCursor;
+      const page = await this.transport.history(sessionId, after ? { after, limit: this.pageSize } : { limit: this.pageSize });
+      if (generation !== this.generation || sessionId !== this.state.sessionId || busy(this.state.status)) return;
+      this.showNewer(page);
+      if (!page.next_after || this.state.sessionStatus !== "escalated") return;
+      this.handoffCursor = page.next_after;
+    }
+  }
+
+  /** A page of newer messages, shown after the log; a message already shown (by id) is not shown twice. */
+  private showNewer(page: HistoryBody): void {
+    const newest = page.messages[page.messages.length - 1];
+    if (newest) this.handoffCursor = newest.id;
+    const shown = new Set(this.state.messages.map((m) => m.id));
+    const messages = [...this.state.messages];
+    for (const m of page.messages) {
+      if (shown.has(m.id)) continue;
+      // A message this client sent before it knew the API's id for it (an answered turn's) is that one.
+      const local = m.role === "user"
+        ? messages.findIndex((x) => x.role === "user" && x.id.startsWith("local-") && x.content === m.content)
+        : -1;
+      const mine = messages[local];
+      if (mine) messages[local] = { ...mine, id: m.id };
+      else messages.push(fromHistory(m));
+    }
+    const sessionStatus = page.metadata.status;
+    const takenBy = sessionStatus === "escalated" ? page.metadata.taken_by_name ?? null : null;
+    const same = messages.length === this.state.messages.length && messages.every((m, i) => m === this.state.messages[i]);
+    // Most looks find nothing new: no new state, so nothing showing it renders again.
+    if (same && sessionStatus === this.state.sessionStatus && takenBy === this.state.takenBy) return;
+    this.update({ messages, status: statusOf(messages), sessionStatus, takenBy });
+  }
+
+  /** Look for a person's messages while the session is escalated, and only then. */
+  private followHandoff(): void {
+    const follow = this.state.sessionStatus === "escalated" && this.state.sessionId !== null && this.state.historyLoaded;
+    if (follow && !this.poller.isRunning) {
+      this.handoffCursor = newestStoredId(this.state.messages);
+      this.poller.start();
+    } else if (!follow && this.poller.isRunning) {
+      this.poller.stop();
+      this.handoffCursor = null;
+      if (this.state.handoffCheckFailing || this.state.takenBy !== null) {
+        this.state = { ...this.state, handoffCheckFailing: false, takenBy: null };
+      }
     }
   }
 
@@ -827,6 +1057,7 @@ export class ChatClient {
       },
     };
     if (escalatedBy(reply)) this.escalated("escalated");
+    else this.answeredByModel();
     return reply;
   }
 
@@ -852,6 +1083,10 @@ export class ChatClient {
       if (!asked || asked.status === "pending") continue;
       if (asked.status === "failed") throw this.notSent(message, streamError(draft.failure), generation, draft.key);
       const stored = page.messages.slice(at + 1).find((m) => m.role === "assistant");
+      // Kept for the person who has the session: no reply will come, theirs is looked for as any other.
+      if (!stored && draft.held && page.metadata.status === "escalated") {
+        return this.keptForPerson(message, userMessageId, draft.key, draft);
+      }
       if (!stored) continue;
       const answer: ChatMessage = { ...fromHistory(stored), key: draft.key };
       this.place(message, answer);
@@ -963,7 +1198,7 @@ export class ChatClient {
     const messages = place === -1 ? [...settled, ...later]
       : [...settled.slice(0, place + 1), ...later, ...settled.slice(place + 1)];
     this.update({ messages, status: statusOf(messages), sessionStatus: page.metadata.status });
-    if (page.metadata.status === "escalated") this.escalated("escalated");
+    if (page.metadata.status === "escalated") this.escalated("escalated", page.metadata.taken_by_name ?? null);
     if (awaited && awaited.id !== watch.messageId && later.some((m) => m.id === awaited.id)) {
       this.watchPending(watch.sessionId, awaited.id);
     }
@@ -1035,13 +1270,13 @@ export class ChatClient {
   }
 
   /**
-   * The session was handed to a person, by the person (escalateSession) or by the model (escalate_to_human): it takes
-   * no more messages, and an earlier failed request for a person is settled.
+   * The session was handed to a person, by the person (escalateSession) or by the model (escalate_to_human): their
+   * replies are looked for from now on, and an earlier failed request for a person is settled.
    */
-  private escalated(status: SessionStatus): void {
+  private escalated(status: SessionStatus, takenBy: string | null = null): void {
     // A failed request for a person is settled even when a message sent since took its error off the state.
     if (this.retryAction === "escalate") this.retryLast = null;
-    this.update({ sessionStatus: status, ...this.clearedError("escalate") });
+    this.update({ sessionStatus: status, takenBy, ...this.clearedError("escalate") });
   }
 
   private adoptSession(sessionId: string): void {
@@ -1105,6 +1340,7 @@ export class ChatClient {
 
   private update(patch: Partial<ChatState>): void {
     this.state = { ...this.state, ...patch };
+    this.followHandoff();
     for (const listener of [...this.listeners]) listener();
   }
 }

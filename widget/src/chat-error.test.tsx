@@ -29,6 +29,12 @@ afterEach(() => {
 });
 
 describe("ChatApiError", () => {
+  it("does not offer to withdraw again an escalation a person already took", () => {
+    const taken = new ChatApiError(409, { code: "escalation_taken", detail: "Dana has already taken this conversation." });
+    expect([taken.retryable, taken.message]).toEqual([false, "Dana has already taken this conversation."]);
+    expect(new ChatApiError(409, { code: "request_in_progress" }).retryable).toBe(true);
+  });
+
   it("takes a session_not_active error's status only when it is one of the API's session statuses", () => {
     const closed = (status: unknown) =>
       new ChatApiError(400, { code: "session_not_active", detail: "Closed.", status } as Partial<ErrorBody>).sessionStatus;

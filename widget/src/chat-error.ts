@@ -76,7 +76,8 @@ export class ChatApiError extends Error {
     this.status = status;
     this.code = code;
     this.kind = kind;
-    this.retryable = !NOT_RETRYABLE.has(kind) && code !== "provider_not_configured";
+    // A person already has the session (a withdrawal too late): asking again changes nothing.
+    this.retryable = !NOT_RETRYABLE.has(kind) && code !== "provider_not_configured" && code !== "escalation_taken";
     this.limit = typeof body?.limit === "number" ? body.limit : null;
     this.used = typeof body?.used === "number" ? body.used : null;
     this.sessionStatus = sessionStatusOf(body?.status);

@@ -2,11 +2,13 @@
  * The browser-ready demo the local server's page loads (dist/demo/ai-chat-demo.js, React included). The page sets
  *   window.AIChatDemo = { apiBaseUrl, streamUrl?, stream?, token?, sessionType?, theme?, context?, mount? }
  * before loading it. The token comes from there, from the address (`/#token=…`), or from a form that asks for one
- * (`make token USER=alice TENANT=acme` prints one).
+ * (`make token USER=alice TENANT=acme` prints one). With `view=staff` in the address (`/#view=staff&token=…`, a token
+ * from `make token USER=dana TENANT=acme STAFF=1 NAME="Dana Reyes"`) the page is the staff view: the agent inbox.
  */
 import { StrictMode, useState, type FormEvent, type ReactNode } from "react";
 import { createRoot } from "react-dom/client";
 import type { SessionType } from "./api-types";
+import { AIChatAgentInbox } from "./agent-inbox";
 import { AIChatWidget, type AIChatTheme } from "./ai-chat-widget";
 
 export interface AIChatDemoConfig {
@@ -21,6 +23,8 @@ export interface AIChatDemoConfig {
   context?: Record<string, unknown>;
   /** Where the token form goes; a new element at the end of <body> by default. */
   mount?: string;
+  /** staff: the agent inbox instead of the customer's widget (also `view=staff` in the address). */
+  view?: "customer" | "staff";
 }
 
 declare global {
@@ -29,7 +33,10 @@ declare global {
   }
 }
 
-const TOKEN_KEY = "ai-chat-demo:token";
+const config = window.AIChatDemo ?? {};
+const STAFF = staffView(config);
+// The staff view keeps its own token, so one browser can hold a customer's tab and a staff member's.
+const TOKEN_KEY = STAFF ? "ai-chat-demo:staff-token" : "ai-chat-demo:token";
 
 function storedToken(): string | null {
   try {
@@ -41,6 +48,10 @@ function storedToken(): string | null {
 
 function addressToken(): string | null {
   return new URLSearchParams(window.location.hash.slice(1)).get("token");
+}
+
+function staffView(config: AIChatDemoConfig): boolean {
+  return (config.view ?? new URLSearchParams(window.location.hash.slice(1)).get("view")) === "staff";
 }
 
 function Demo({ config }: { config: AIChatDemoConfig }): ReactNode {
@@ -64,13 +75,19 @@ function Demo({ config }: { config: AIChatDemoConfig }): ReactNode {
       {!token && (
         <form onSubmit={save} aria-label="Dev token">
           <p>
-            Paste a dev token to try the widget (in the repository: <code>make token USER=alice TENANT=acme</code>).
+            {STAFF
+              ? <>Paste a staff token to answer waiting conversations (<code>make token USER=dana TENANT=acme STAFF=1 NAME="Dana Reyes"</code>).</>
+              : <>Paste a dev token to try the widget (in the repository: <code>make token USER=alice TENANT=acme</code>).</>}
           </p>
           <input value={draft} onChange={(e) => setDraft(e.target.value)} aria-label="Token" size={50} />{" "}
           <button type="submit">Use this token</button>
         </form>
       )}
-      {token && (
+      {token && STAFF && (
+        <AIChatAgentInbox apiBaseUrl={config.apiBaseUrl ?? ""} getToken={() => token}
+          theme={config.theme === "dark" ? "dark" : "light"} />
+      )}
+      {token && !STAFF && (
         <AIChatWidget
           apiBaseUrl={config.apiBaseUrl ?? ""}
           streamUrl={config.streamUrl}
@@ -85,7 +102,6 @@ function Demo({ config }: { config: AIChatDemoConfig }): ReactNode {
   );
 }
 
-const config = window.AIChatDemo ?? {};
 let mount = config.mount ? document.querySelector(config.mount) : null;
 if (!mount) {
   mount = document.createElement("div");

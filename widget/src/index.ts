@@ -14,7 +14,11 @@ export {
   type SessionStorage,
 } from "./chat-client";
 export { ChatApiError, type ChatErrorKind } from "./chat-error";
-export { API_PREFIX, createFetchTransport, type ChatTransport, type FetchTransportOptions, type TokenSource } from "./transport";
+export { API_PREFIX, createFetchTransport, type ChatTransport, type FetchTransportOptions, type HistoryOptions, type TokenSource } from "./transport";
+export { AIChatAgentInbox, type AIChatAgentInboxProps } from "./agent-inbox";
+export { useAgentInbox, type UseAgentInboxOptions, type UseAgentInboxResult } from "./use-agent-inbox";
+export { createAgentFetchTransport, type AgentTransport, type WaitingPage } from "./agent-transport";
+export { createApiRequests, type ApiRequestOptions, type ApiRequests } from "./api-requests";
 export { Markdown } from "./markdown";
 export { parsePart, readUiMessageStream, SseParser, type StreamMetadata, type UiMessagePart } from "./ui-message-stream";
 export { describeFunctionCall } from "./function-calls";

@@ -47,6 +47,8 @@ describe("createFetchTransport", () => {
     await transport.sessionFeedback("S1", { rating: 4 });
     await transport.rateMessage("S1", "M 1", { rating: "up" });
     await transport.escalate("S1", { reason: "x" });
+    await transport.history("S1", { after: "M 9", limit: 50 });
+    await transport.withdraw?.("S/1");
     expect(fetchMock.mock.calls.map(([url, init]) => `${init?.method} ${url}`)).toEqual([
       "GET https://api.test/api/v1/ai/sessions/S%2F1/history?limit=20&cursor=abc%3D",
       "GET https://api.test/api/v1/ai/sessions/S1/history",
@@ -54,7 +56,11 @@ describe("createFetchTransport", () => {
       "POST https://api.test/api/v1/ai/sessions/S1/feedback",
       "POST https://api.test/api/v1/ai/sessions/S1/messages/M%201/feedback",
       "POST https://api.test/api/v1/ai/sessions/S1/escalate",
+      "GET https://api.test/api/v1/ai/sessions/S1/history?limit=50&after=M+9",
+      "POST https://api.test/api/v1/ai/sessions/S%2F1/withdraw",
     ]);
+    // The withdrawal's body is the empty object the route takes.
+    expect(fetchMock.mock.calls[7]?.[1]?.body).toBe("{}");
   });
 
   it("uses the page's own origin when there is no base URL", async () => {

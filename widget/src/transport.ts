@@ -1,16 +1,18 @@
+import { createApiRequests, type ApiRequestOptions } from "./api-requests";
 import type {
   ChatRequestBody,
   ChatResponseBody,
   CreateSessionBody,
   EscalateBody,
-  ErrorBody,
   HistoryBody,
   MessageRatingBody,
   SessionBody,
   SessionFeedbackBody,
   StopBody,
+  WithdrawBody,
 } from "./api-types";
 import { ChatApiError } from "./chat-error";
+export { API_PREFIX } from "./api-requests";
 import { readUiMessageStream, type UiMessagePart } from "./ui-message-stream";
 
 /**
@@ -22,8 +24,11 @@ export interface ChatTransport {
   chat(body: ChatRequestBody, options: { idempotencyKey: string }): Promise<ChatResponseBody>;
   /** POST /sessions. */
   createSession(body: CreateSessionBody): Promise<SessionBody>;
-  /** GET /sessions/{id}/history: the newest page, or the page before `cursor`. */
-  history(sessionId: string, options?: { cursor?: string | null; limit?: number }): Promise<HistoryBody>;
+  /**
+   * GET /sessions/{id}/history: the newest page, the page before `cursor`, or (with `after`, a message id) only the
+   * messages written after that one, oldest first (`next_after` set when more follow).
+   */
+  history(sessionId: string, options?: HistoryOptions): Promise<HistoryBody>;
   /** POST /sessions/{id}/feedback. */
   sessionFeedback(sessionId: string, body: SessionFeedbackBody): Promise<SessionBody>;
   /** POST /sessions/{id}/messages/{message_id}/feedback. */
@@ -38,78 +43,33 @@ export interface ChatTransport {
   chatStream?(body: ChatRequestBody, options: { signal: AbortSignal }): Promise<AsyncIterable<UiMessagePart>>;
   /** POST /sessions/{id}/stop: the reply streaming in the session ends where it is, and is stored so. */
   stopReply?(sessionId: string): Promise<StopBody>;
+  /**
+   * POST /sessions/{id}/withdraw: take back a request for a person nobody has taken yet (the session is active
+   * again); 409 escalation_taken once a person has. Without this method the widget offers no way to cancel one.
+   */
+  withdraw?(sessionId: string): Promise<SessionBody>;
+}
+
+export interface HistoryOptions {
+  cursor?: string | null;
+  /** A message id: only the messages after it (not with cursor). */
+  after?: string | null;
+  limit?: number;
 }
 
 export type TokenSource = () => string | Promise<string>;
 
-export interface FetchTransportOptions {
-  /** Where the API is: the stack's ApiUrl (routes start with /api/v1/ai); empty for the page's own origin. */
-  apiBaseUrl?: string;
-  /** The Bearer token, asked for before every request so that a refreshed token is used. */
-  getToken: TokenSource;
+export interface FetchTransportOptions extends ApiRequestOptions {
   /**
    * Where POST /chat/stream is: the API's own `/api/v1/ai/chat/stream` by default. In AWS the stream has a URL of
    * its own (the stack's StreamUrl), as the HTTP API cannot stream.
    */
   streamUrl?: string;
-  /** Defaults to the global fetch. */
-  fetch?: typeof fetch;
-}
-
-export const API_PREFIX = "/api/v1/ai";
-
-async function errorBody(response: Response): Promise<Partial<ErrorBody> | null> {
-  try {
-    const body: unknown = await response.json();
-    return typeof body === "object" && body !== null ? (body as Partial<ErrorBody>) : null;
-  } catch {
-    // A proxy's HTML error page, or an empty body: the status alone decides the message.
-    return null;
-  }
 }
 
 /** The default transport: fetch, JSON, `Authorization: Bearer <getToken()>`. */
 export function createFetchTransport(options: FetchTransportOptions): ChatTransport {
-  const base = (options.apiBaseUrl ?? "").replace(/\/+$/, "") + API_PREFIX;
-
-  async function bearer(): Promise<string> {
-    try {
-      return `Bearer ${await options.getToken()}`;
-    } catch (e) {
-      throw new ChatApiError(401, { code: "token_unavailable" }, { cause: e });
-    }
-  }
-
-  async function send(url: string, init: RequestInit): Promise<Response> {
-    // Read at call time, not at creation: tests and apps may replace the global fetch later.
-    const doFetch = options.fetch ?? globalThis.fetch;
-    let response: Response;
-    try {
-      response = await doFetch(url, init);
-    } catch (e) {
-      throw new ChatApiError(0, null, { cause: e });
-    }
-    if (!response.ok) throw new ChatApiError(response.status, await errorBody(response));
-    return response;
-  }
-
-  async function call<T>(method: "GET" | "POST", path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
-    const response = await send(base + path, {
-      method,
-      headers: {
-        Accept: "application/json",
-        Authorization: await bearer(),
-        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-        ...headers,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    try {
-      return (await response.json()) as T;
-    } catch (e) {
-      throw new ChatApiError(response.status, { code: "invalid_response" }, { cause: e, kind: "unknown" });
-    }
-  }
+  const { base, bearer, send, call } = createApiRequests(options);
 
   async function chatStream(body: ChatRequestBody, { signal }: { signal: AbortSignal }): Promise<AsyncIterable<UiMessagePart>> {
     const response = await send(options.streamUrl || `${base}/chat/stream`, {
@@ -132,10 +92,11 @@ export function createFetchTransport(options: FetchTransportOptions): ChatTransp
   return {
     chat: (body, { idempotencyKey }) => call("POST", "/chat", body, { "Idempotency-Key": idempotencyKey }),
     createSession: (body) => call("POST", "/sessions", body),
-    history: (sessionId, { cursor, limit } = {}) => {
+    history: (sessionId, { cursor, after, limit } = {}) => {
       const query = new URLSearchParams();
       if (limit !== undefined) query.set("limit", String(limit));
       if (cursor) query.set("cursor", cursor);
+      if (after) query.set("after", after);
       const qs = query.toString();
       return call("GET", `${session(sessionId)}/history${qs ? `?${qs}` : ""}`);
     },
@@ -145,5 +106,6 @@ export function createFetchTransport(options: FetchTransportOptions): ChatTransp
     escalate: (sessionId, body) => call("POST", `${session(sessionId)}/escalate`, body),
     chatStream,
     stopReply: (sessionId) => call("POST", `${session(sessionId)}/stop`, {}),
+    withdraw: (sessionId) => call("POST", `${session(sessionId)}/withdraw`, {} satisfies WithdrawBody),
   };
 }

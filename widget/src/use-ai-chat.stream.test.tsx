@@ -1,7 +1,7 @@
 import { act, renderHook, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ChatClient } from "./chat-client";
-import { delta, endParts, FakeStreamApi, sse, startParts, storedMessage } from "./testing/fake-stream";
+import { delta, DONE, endParts, FakeStreamApi, sse, startParts, storedMessage } from "./testing/fake-stream";
 import { createFetchTransport } from "./transport";
 import { useAIChat } from "./use-ai-chat";
 
@@ -131,8 +131,64 @@ describe("useAIChat streaming", () => {
       );
       await sent;
     });
-    expect(result.current).toMatchObject({ sessionStatus: "escalated", canSend: false });
+    expect(result.current).toMatchObject({ sessionStatus: "escalated", canSend: true });
     expect(reply(result)).toMatchObject({ content: "A person will take over.", stopped: "escalated" });
+  });
+
+  it("shows a message streamed while a person has the session as sent, with no reply, whatever sentence the server adds", async () => {
+    const { api, result } = setup();
+    const first = sendWithoutWaiting(result, "talk to a person");
+    const body = await api.nextStream();
+    await act(async () => {
+      body.write(startParts("S1", "U1"), delta("Someone will help."), endParts("S1", "M1", { stopped: "escalated" }));
+      await first;
+    });
+    expect(result.current.sessionStatus).toBe("escalated");
+
+    const kept = sendWithoutWaiting(result, "It is about my bill");
+    const next = await api.nextStream();
+    await waitFor(() => expect(result.current.isSending).toBe(true));
+    // Nothing to stop: no model answers a message kept for a person.
+    expect(result.current.canStop).toBe(false);
+    await act(async () => {
+      // As the server answers then: the message stored, the turn's own sentence, its id as the metadata's message_id.
+      next.write(
+        sse({ type: "start", messageMetadata: { session_id: "S1", user_message_id: "U2" } }),
+        sse({ type: "text-start", id: "text-answer" }),
+        sse({ type: "text-delta", id: "text-answer", delta: "A person from our support team has this conversation." }),
+        sse({ type: "text-end", id: "text-answer" }),
+      );
+    });
+    // The server has the message: it is sent, and the sentence never shows as a reply.
+    await waitFor(() => expect(result.current.chatHistory[2]).toMatchObject({ role: "user", status: "sent" }));
+    expect(result.current.chatHistory).toHaveLength(3);
+    await act(async () => {
+      next.write(
+        sse({ type: "message-metadata", messageMetadata: { session_id: "S1", message_id: "U2", tokens: 0, stopped: "escalated" } }),
+        sse({ type: "finish", finishReason: "other" }), DONE,
+      );
+      await expect(kept).resolves.toMatchObject({ status: "waiting_for_person", metadata: { message_id: "U2" } });
+    });
+    expect(result.current.chatHistory.map((m) => [m.role, m.id, m.status]).slice(2)).toEqual([["user", "U2", "sent"]]);
+    expect(result.current).toMatchObject({ sessionStatus: "escalated", isSending: false, canSend: true, canStop: false });
+  });
+
+  it("shows the assistant's reply to a message sent while escalated when the session was handed back meanwhile", async () => {
+    const { api, result } = setup();
+    const first = sendWithoutWaiting(result, "talk to a person");
+    const body = await api.nextStream();
+    await act(async () => {
+      body.write(startParts("S1", "U1"), delta("Someone will help."), endParts("S1", "M1", { stopped: "escalated" }));
+      await first;
+    });
+    const sent = sendWithoutWaiting(result, "Still there?");
+    const next = await api.nextStream();
+    await act(async () => {
+      next.write(startParts("S1", "U2"), delta("Yes, I am back."), endParts("S1", "M2"));
+      await sent;
+    });
+    expect(result.current.chatHistory.at(-1)).toMatchObject({ role: "assistant", id: "M2", content: "Yes, I am back." });
+    expect(result.current.sessionStatus).toBe("active");
   });
 
   it("Stop asks the server to stop, keeps the partial reply marked stopped, and takes messages again", async () => {

@@ -30,7 +30,7 @@ describe("useAIChat", () => {
     expect(result.current.sendError).toBeNull();
   });
 
-  it("keeps each reply's function calls in chatHistory, and follows the model's hand-over in sessionStatus", async () => {
+  it("keeps each reply's function calls in chatHistory, and follows the model's hand-over in sessionStatus, still sending", async () => {
     const transport = new FakeTransport();
     const { result } = renderHook(() => useAIChat({ transport, storage: new MemoryStorage() }));
     const ticket = ticketCall("Router keeps rebooting", "urgent");
@@ -45,7 +45,7 @@ describe("useAIChat", () => {
       await result.current.sendMessage("I want to talk to a person");
     });
     expect(result.current.chatHistory[3]?.functionCalls.map((c) => c.name)).toEqual(["escalate_to_human"]);
-    expect(result.current).toMatchObject({ sessionStatus: "escalated", canSend: false });
+    expect(result.current).toMatchObject({ sessionStatus: "escalated", canSend: true, canWithdraw: true, takenBy: null });
   });
 
   it("is sending while a reply is pending, and not after", async () => {

@@ -13,6 +13,8 @@ export interface UseAIChatOptions extends AIChatConnection {
   client?: ChatClient;
   /** Fetch the stored session's history on mount (default true); the widget does it when opened instead. */
   loadHistory?: boolean;
+  /** While a person has the conversation: how often (ms) to look for their messages (default 4000). */
+  handoffPollMs?: number;
 }
 
 export interface UseAIChatResult {
@@ -37,12 +39,20 @@ export interface UseAIChatResult {
   sendError: ChatApiError | null;
   /** Rate the conversation 1-5, with optional words. */
   submitFeedback: (rating: number, text?: string) => Promise<SessionBody>;
-  /** Hand the conversation to a person; it then takes no more messages. */
+  /** Ask for a person: messages then go to the support team, and their replies show as they come. */
   escalateSession: (reason: string) => Promise<SessionBody>;
+  /** Take back a request for a person nobody has taken yet (canWithdraw); the assistant answers again. */
+  withdrawEscalation: () => Promise<SessionBody>;
+  /** A request for a person waits, taken by nobody yet, and can be withdrawn. */
+  canWithdraw: boolean;
+  /** While escalated: the name of the person who has the conversation, once one has taken it. */
+  takenBy: string | null;
+  /** While escalated: the last few looks for the person's messages failed (they go on). */
+  handoffCheckFailing: boolean;
   sessionId: string | null;
   status: ChatStatus;
   sessionStatus: SessionStatus | null;
-  /** Whether a message can be sent now: the session is open and its history is not loading. */
+  /** Whether a message can be sent now: the session is open (or with a person) and its history is not loading. */
   canSend: boolean;
   /** The last error of any action (sendError is the same for a failed message). */
   error: ChatApiError | null;
@@ -102,6 +112,7 @@ function useClient(options: UseAIChatOptions): ChatClient {
         sessionType,
         storage,
         stream: options.stream,
+        handoffPollMs: options.handoffPollMs,
       }),
       apiBaseUrl,
       streamUrl,
@@ -119,7 +130,7 @@ function useClient(options: UseAIChatOptions): ChatClient {
 export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
   const client = useClient(options);
   const state = useSyncExternalStore(client.subscribe, client.getSnapshot, client.getSnapshot);
-  const { context, loadHistory = true, stream } = options;
+  const { context, loadHistory = true, stream, handoffPollMs } = options;
 
   useEffect(() => {
     client.setContext(context);
@@ -129,6 +140,10 @@ export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
     // Said here, it is this hook's choice for the (perhaps shared) client; unsaid, the client's own stays.
     if (stream !== undefined) client.setStream(stream);
   }, [client, stream]);
+
+  useEffect(() => {
+    if (handoffPollMs !== undefined) client.setHandoffPollMs(handoffPollMs);
+  }, [client, handoffPollMs]);
 
   // Held while mounted: a reply it follows in the history (one being written when the history loaded) is looked
   // for no more once nothing shows the client. Before the load, so a reply the load finds pending is followed.
@@ -143,6 +158,7 @@ export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
       sendMessage: (text: string, ctx?: ChatContext) => client.sendMessage(text, ctx),
       submitFeedback: (rating: number, text?: string) => client.submitFeedback(rating, text),
       escalateSession: (reason: string) => client.escalateSession(reason),
+      withdrawEscalation: () => client.withdrawEscalation(),
       startNewSession: () => client.startNewSession(),
       retry: (messageId?: string) => client.retry(messageId),
       rateMessage: (messageId: string, rating: MessageRating) => client.rateMessage(messageId, rating),
@@ -153,7 +169,6 @@ export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
     [client],
   );
 
-  const open = state.sessionStatus === null || state.sessionStatus === "active";
   return {
     ...actions,
     chatHistory: state.messages,
@@ -165,7 +180,10 @@ export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
     sessionId: state.sessionId,
     status: state.status,
     sessionStatus: state.sessionStatus,
-    canSend: open && state.status !== "loading",
+    canSend: client.isActive && state.status !== "loading",
+    canWithdraw: client.canWithdraw,
+    takenBy: state.takenBy,
+    handoffCheckFailing: state.handoffCheckFailing,
     error: state.error,
     failedAction: state.failedAction,
     sessionRating: state.sessionRating,

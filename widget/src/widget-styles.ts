@@ -75,6 +75,9 @@ export const WIDGET_CSS = `
 .msg-user .bubble { background: var(--user-bg); color: var(--user-fg); border-bottom-right-radius: 4px; white-space: pre-wrap; }
 .msg-assistant .bubble { background: var(--surface); border-bottom-left-radius: 4px; }
 .msg-failed .bubble { opacity: .75; border: 1px dashed var(--error-border); }
+.msg-agent .bubble { border-left: 3px solid var(--accent); }
+.agent-name { margin: 0 0 3px; font-weight: 600; }
+.handoff-marker { align-self: stretch; margin: 2px 0; text-align: center; font-size: 12px; color: var(--muted); }
 .bubble p, .bubble ul, .bubble ol, .bubble pre, .bubble blockquote, .bubble h3, .bubble h4, .bubble h5, .bubble h6 { margin: 0 0 6px; }
 .bubble > :last-child { margin-bottom: 0; }
 .bubble h3, .bubble h4, .bubble h5, .bubble h6 { font-size: 1em; font-weight: 600; }
@@ -118,6 +121,7 @@ export const WIDGET_CSS = `
 .error, .notice { margin: 0 14px 8px; padding: 8px 10px; border-radius: 8px; font-size: 13px; }
 .error { background: var(--error-bg); color: var(--error-fg); border: 1px solid var(--error-border); }
 .notice { background: var(--notice-bg); color: var(--notice-fg); }
+.handoff-offline { margin-top: 4px; font-size: 12px; opacity: .85; }
 .error-actions, .form-actions { display: flex; gap: 8px; margin-top: 6px; flex-wrap: wrap; }
 .small-button { border: 1px solid currentColor; background: transparent; border-radius: 6px; padding: 2px 10px; font-size: 13px; }
 .primary-button { border: none; background: var(--accent); color: var(--accent-fg); border-radius: 8px; padding: 6px 12px; font-weight: 600; }

@@ -11,7 +11,7 @@ import type {
   SessionFeedbackBody,
 } from "../api-types";
 import { ChatApiError } from "../chat-error";
-import type { ChatTransport } from "../transport";
+import type { ChatTransport, HistoryOptions } from "../transport";
 
 type Method = keyof ChatTransport;
 
@@ -53,10 +53,15 @@ interface Stored {
   messages: HistoryMessageBody[];
 }
 
+/** What a person of the support team said while keeping a message from the customer: how the API words it. */
+export const WITH_A_PERSON = "A person from our support team has this conversation: your message is with them, and they will reply here.";
+
 /**
  * An in-memory stand-in for the API, behaving as README describes it: sessions, echoing replies, history pages
- * newest first, the message limit, escalation closing the session, and Idempotency-Key replays. Tests script
- * failures with failNext() and hold answers back with hold().
+ * newest first (or the messages after one, oldest first), the message limit, Idempotency-Key replays, and
+ * escalation: while escalated a message is kept for the person (status waiting_for_person, no reply), and the
+ * support team's side is played with agentReply() and release(). Tests script failures with failNext() and hold
+ * answers back with hold().
  */
 export class FakeTransport implements ChatTransport {
   readonly calls: Call[] = [];
@@ -121,6 +126,19 @@ export class FakeTransport implements ChatTransport {
     } else {
       stored = this.find(body.session_id);
     }
+    if (stored.session.status === "escalated") {
+      const kept = this.message("user", body.message);
+      stored.messages.push(kept);
+      stored.session.message_count = stored.messages.length;
+      return {
+        session_id: stored.session.id, message: WITH_A_PERSON, role: "assistant", status: "waiting_for_person",
+        function_calls: [],
+        metadata: {
+          tokens: 0, input_tokens: 0, output_tokens: 0, cost_cents: 0, model: "", provider: "", message_id: kept.id,
+          stopped: "escalated",
+        },
+      };
+    }
     if (stored.session.status !== "active") {
       throw new ChatApiError(400, {
         code: "session_not_active",
@@ -151,6 +169,7 @@ export class FakeTransport implements ChatTransport {
       session_id: stored.session.id,
       message: answer.content,
       role: "assistant",
+      status: "answered",
       function_calls: calls.map((call) => ({ ...call })),
       metadata: {
         tokens: 10, input_tokens: 6, output_tokens: 4, cost_cents: 0.01, model: "fake-1", provider: "fake",
@@ -169,10 +188,20 @@ export class FakeTransport implements ChatTransport {
     return { ...stored.session };
   }
 
-  async history(sessionId: string, options: { cursor?: string | null; limit?: number } = {}): Promise<HistoryBody> {
+  async history(sessionId: string, options: HistoryOptions = {}): Promise<HistoryBody> {
     await this.enter("history", [sessionId, options]);
     const stored = this.find(sessionId);
     const limit = options.limit ?? 50;
+    if (options.after) {
+      // Ids count up, as the API's do: "after" is every message with a greater one.
+      const newer = stored.messages.filter((m) => m.id > (options.after ?? ""));
+      return {
+        session_id: sessionId,
+        messages: newer.slice(0, limit).map((m) => ({ ...m })),
+        metadata: { ...stored.session },
+        next_after: newer.length > limit ? newer[limit - 1]?.id ?? null : null,
+      };
+    }
     const end = options.cursor ? Number(options.cursor) : stored.messages.length;
     const start = Math.max(0, end - limit);
     return {
@@ -205,6 +234,50 @@ export class FakeTransport implements ChatTransport {
     stored.session.status = "escalated";
     stored.session.escalation_reason = body.reason;
     return { ...stored.session };
+  }
+
+  async withdraw(sessionId: string): Promise<SessionBody> {
+    await this.enter("withdraw", [sessionId]);
+    const stored = this.find(sessionId);
+    if (stored.session.status !== "escalated") {
+      throw new ChatApiError(400, { code: "session_not_active", detail: "No request for a person is waiting.", status: stored.session.status });
+    }
+    const taker = stored.session.taken_by_name;
+    if (taker) {
+      throw new ChatApiError(409, {
+        code: "escalation_taken", taken_by_name: taker,
+        detail: `${taker} is already answering this conversation; the request can no longer be cancelled.`,
+      });
+    }
+    stored.session.status = "active";
+    return { ...stored.session };
+  }
+
+  /** A person of the support team replies in an escalated session; the first reply takes it (a joined marker first). */
+  agentReply(sessionId: string, name: string, content: string): HistoryMessageBody {
+    const stored = this.find(sessionId);
+    if (!stored.session.taken_by_name) {
+      stored.session.taken_by_name = name;
+      stored.messages.push(this.agentMessage(name, `${name} joined the conversation.`, "joined"));
+    }
+    const reply = this.agentMessage(name, content, null);
+    stored.messages.push(reply);
+    stored.session.message_count = stored.messages.length;
+    return reply;
+  }
+
+  /** The person who has the session lets it go: back to the AI (active) or closed (completed), with a left marker. */
+  release(sessionId: string, to: "active" | "completed"): void {
+    const stored = this.find(sessionId);
+    const name = stored.session.taken_by_name ?? "A person";
+    const sentence = to === "active" ? `${name} handed the conversation back to the assistant.` : `${name} closed the conversation.`;
+    stored.messages.push(this.agentMessage(name, sentence, "left"));
+    stored.session.status = to;
+    stored.session.taken_by_name = null;
+  }
+
+  private agentMessage(name: string, content: string, handoff: HistoryMessageBody["handoff"]): HistoryMessageBody {
+    return { ...this.message("user", content), role: "agent", agent_name: name, handoff };
   }
 
   private async enter(method: Method, args: unknown[]): Promise<void> {

@@ -1,0 +1,149 @@
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from "react";
+import type { AgentTransport } from "./agent-transport";
+import { AGENT_INBOX_CSS } from "./agent-inbox-styles";
+import type { HistoryMessageBody, WaitingSessionBody } from "./api-types";
+import { Markdown } from "./markdown";
+import { useAgentInbox } from "./use-agent-inbox";
+
+export interface AIChatAgentInboxProps {
+  /** The stack's ApiUrl; "" for this page's origin. */
+  apiBaseUrl?: string;
+  /** A token of a person of the support team (a STAFF_ROLES role), asked for before each request. */
+  getToken?: () => string | Promise<string>;
+  /** Replaces the network (tests, or an app's own client). */
+  transport?: AgentTransport;
+  /** Milliseconds between looks at the waiting list and the open conversation (default 4000). */
+  pollMs?: number;
+  title?: string;
+  theme?: "light" | "dark";
+}
+
+function waited(seconds: number): string {
+  if (seconds < 60) return "just now";
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  return `${hours} h ${minutes % 60} min`;
+}
+
+function author(message: HistoryMessageBody): string {
+  if (message.role === "user") return "Customer";
+  if (message.role === "assistant") return "Assistant";
+  return message.agent_name ?? "A person";
+}
+
+function WaitingEntry({ entry, open, onOpen }: { entry: WaitingSessionBody; open: boolean; onOpen(): void }): ReactNode {
+  return (
+    <li>
+      <button type="button" className={`inbox-entry${open ? " inbox-entry-open" : ""}`} aria-current={open || undefined}
+        onClick={onOpen}>
+        <span className="inbox-reason">{entry.reason ?? "No reason given"}</span>
+        <span className="inbox-meta">
+          waiting {waited(entry.waiting_seconds)} · {entry.taken_by_name ? `taken by ${entry.taken_by_name}` : "not taken"}
+        </span>
+        {entry.last_customer_message && <span className="inbox-last">“{entry.last_customer_message}”</span>}
+      </button>
+    </li>
+  );
+}
+
+function Message({ message }: { message: HistoryMessageBody }): ReactNode {
+  if (message.role === "agent" && message.handoff) {
+    return <li className="inbox-marker" data-handoff={message.handoff}>{message.content}</li>;
+  }
+  return (
+    <li className={`inbox-msg inbox-msg-${message.role}`} data-role={message.role}>
+      <span className="inbox-author">{author(message)}</span>
+      {message.role === "assistant" ? <Markdown source={message.content} /> : <p className="inbox-text">{message.content}</p>}
+    </li>
+  );
+}
+
+/**
+ * The agent inbox for a platform's admin app: the tenant's conversations waiting for a person, one conversation
+ * with the customer's, the AI's and the persons' messages, a reply box, and handing it back to the AI or closing it.
+ */
+export function AIChatAgentInbox(props: AIChatAgentInboxProps): ReactNode {
+  const inbox = useAgentInbox({ transport: props.transport, apiBaseUrl: props.apiBaseUrl ?? "", getToken: props.getToken,
+    pollMs: props.pollMs });
+  const [draft, setDraft] = useState("");
+  const [announcement, setAnnouncement] = useState("");
+  const seen = useRef<string | null>(null);
+
+  // Say the customer's new messages once each, not the whole conversation when it is opened.
+  useEffect(() => {
+    const last = inbox.messages.at(-1);
+    if (!last) return;
+    if (seen.current !== null && seen.current !== last.id && last.role === "user") {
+      setAnnouncement(`The customer wrote: ${last.content}`);
+    }
+    seen.current = last.id;
+  }, [inbox.messages]);
+  useEffect(() => {
+    seen.current = null;
+  }, [inbox.openId]);
+
+  const escalated = inbox.session?.status === "escalated";
+
+  const send = (e?: FormEvent): void => {
+    e?.preventDefault();
+    const text = draft.trim();
+    if (!text || inbox.busy) return;
+    inbox.reply(text).then(() => setDraft(""), () => undefined); // the failure is in inbox.error
+  };
+  const onKey = (e: KeyboardEvent<HTMLTextAreaElement>): void => {
+    if (e.key === "Enter" && !e.shiftKey) send(e);
+  };
+
+  return (
+    <section className="aichat-inbox" data-theme={props.theme ?? "light"} aria-label={props.title ?? "Conversations waiting for a person"}>
+      <style>{AGENT_INBOX_CSS}</style>
+      <div className="inbox-list">
+        <h2>{props.title ?? "Waiting for a person"}</h2>
+        {inbox.waiting.length === 0 ? <p className="inbox-empty">Nobody is waiting.</p> : (
+          <ul aria-label="Waiting conversations">
+            {inbox.waiting.map((entry) => (
+              <WaitingEntry key={entry.session_id} entry={entry} open={entry.session_id === inbox.openId}
+                onOpen={() => void inbox.open(entry.session_id)} />
+            ))}
+          </ul>
+        )}
+        {inbox.hasMore && <button type="button" onClick={() => void inbox.loadMore()}>Load more</button>}
+      </div>
+      <div className="inbox-conversation">
+        {inbox.error && <p role="alert" className="inbox-error">{inbox.error}</p>}
+        {!inbox.openId ? <p className="inbox-empty">Open a conversation from the list.</p> : (
+          <>
+            <p className="inbox-status">
+              {inbox.session ? (escalated
+                ? (inbox.session.taken_by_name ? `${inbox.session.taken_by_name} has this conversation` : "Nobody has answered yet")
+                : inbox.session.status === "active" ? "Handed back to the assistant" : "Closed") : "Loading…"}
+            </p>
+            <ol className="inbox-messages" role="log" aria-label="Conversation">
+              {inbox.messages.map((m) => <Message key={m.id} message={m} />)}
+            </ol>
+            <p className="sr-only" aria-live="polite">{announcement}</p>
+            {escalated && (
+              <>
+                <form className="inbox-reply" onSubmit={send} aria-label="Reply to the customer">
+                  <textarea value={draft} onChange={(e) => setDraft(e.target.value)} onKeyDown={onKey} rows={3}
+                    aria-label="Your reply" placeholder="Write to the customer… (Enter sends, Shift+Enter adds a line)"
+                    disabled={inbox.busy} />
+                  <button type="submit" disabled={inbox.busy || !draft.trim()}>Send</button>
+                </form>
+                <div className="inbox-actions">
+                  <button type="button" disabled={inbox.busy} onClick={() => void inbox.release("ai").catch(() => undefined)}>
+                    Hand back to AI
+                  </button>
+                  <button type="button" disabled={inbox.busy} onClick={() => void inbox.release("closed").catch(() => undefined)}>
+                    Close conversation
+                  </button>
+                </div>
+              </>
+            )}
+          </>
+        )}
+      </div>
+    </section>
+  );
+}
