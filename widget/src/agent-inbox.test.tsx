@@ -92,6 +92,21 @@ describe("AIChatAgentInbox", () => {
     await screen.findByText("Nobody is waiting.");
   });
 
+  it("stops looking at a conversation once it is handed back, while the waiting list is still refreshed", async () => {
+    const transport = new FakeAgentTransport();
+    transport.waitingSession("S1", "r", "hi");
+    inbox(transport, 20);
+    const log = await openFirst();
+    await within(log).findByText("hi");
+    fireEvent.click(screen.getByRole("button", { name: "Hand back to AI" }));
+    await screen.findByText("Handed back to the assistant");
+    const looks = transport.callsOf("history").length;
+    const lists = transport.callsOf("waiting").length;
+    await act(() => sleep(120));
+    expect(transport.callsOf("history").length).toBe(looks);
+    expect(transport.callsOf("waiting").length).toBeGreaterThan(lists);
+  });
+
   it("closes a conversation", async () => {
     const transport = new FakeAgentTransport();
     transport.waitingSession("S1", "r", "hi");

@@ -12,7 +12,7 @@ export interface AIChatAgentInboxProps {
   getToken?: () => string | Promise<string>;
   /** Replaces the network (tests, or an app's own client). */
   transport?: AgentTransport;
-  /** Milliseconds between looks at the waiting list and the open conversation (default 4000). */
+  /** Milliseconds between looks at the waiting list and, while it is escalated, the open conversation (default 4000). */
   pollMs?: number;
   title?: string;
   theme?: "light" | "dark";

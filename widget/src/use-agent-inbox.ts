@@ -9,7 +9,7 @@ export interface UseAgentInboxOptions {
   transport?: AgentTransport;
   apiBaseUrl?: ApiRequestOptions["apiBaseUrl"];
   getToken?: ApiRequestOptions["getToken"];
-  /** Milliseconds between looks at the waiting list and at the open conversation (default 4000). */
+  /** Milliseconds between looks at the waiting list and, while it is escalated, the open conversation (default 4000). */
   pollMs?: number;
 }
 
@@ -66,6 +66,7 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
   // Read by the timers, which must not restart on every render.
   const openRef = useRef<string | null>(null);
   const messagesRef = useRef<HistoryMessageBody[]>([]);
+  const sessionRef = useRef<SessionBody | null>(null);
 
   const refreshList = useCallback(async () => {
     // The first page again: sessions taken off the list elsewhere (released, withdrawn) disappear from it.
@@ -80,6 +81,7 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
     const merged = [...messagesRef.current, ...incoming.filter((m) => !known.has(m.id))];
     messagesRef.current = merged;
     setMessages(merged);
+    sessionRef.current = meta;
     setSession(meta);
   }, []);
 
@@ -102,7 +104,9 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
     let timer: ReturnType<typeof setTimeout> | undefined;
     const tick = async (): Promise<void> => {
       try {
-        await Promise.all([refreshList(), lookForNew()]);
+        // A released or closed conversation gets nothing more from a person, so only an escalated one is watched.
+        const watching = sessionRef.current?.status === "escalated";
+        await Promise.all([refreshList(), watching ? lookForNew() : Promise.resolve()]);
       } catch (e) {
         if (!stopped) setError(sentence(e));
       }
@@ -129,6 +133,7 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
   const open = useCallback(async (sessionId: string) => {
     openRef.current = sessionId;
     messagesRef.current = [];
+    sessionRef.current = null;
     setOpenId(sessionId);
     setMessages([]);
     setSession(null);
@@ -144,6 +149,7 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
   const close = useCallback(() => {
     openRef.current = null;
     messagesRef.current = [];
+    sessionRef.current = null;
     setOpenId(null);
     setMessages([]);
     setSession(null);
