@@ -59,7 +59,7 @@ describe("AIChatAgentInbox", () => {
     transport.waitingSession("S1", "r", "hi");
     inbox(transport);
     await openFirst();
-    const box = screen.getByRole("textbox", { name: "Your reply" });
+    const box = await screen.findByRole("textbox", { name: "Your reply" });
     fireEvent.change(box, { target: { value: "line one" } });
     fireEvent.keyDown(box, { key: "Enter", shiftKey: true });
     expect(transport.callsOf("reply")).toEqual([]);
@@ -84,7 +84,7 @@ describe("AIChatAgentInbox", () => {
     transport.waitingSession("S1", "Billing dispute", "hi");
     inbox(transport);
     const log = await openFirst();
-    fireEvent.click(screen.getByRole("button", { name: "Hand back to AI" }));
+    fireEvent.click(await screen.findByRole("button", { name: "Hand back to AI" }));
     await within(log).findByText("Dana Reyes handed the conversation back to the assistant.");
     expect(transport.callsOf("release")).toEqual([["S1", "ai", undefined]]);
     expect(screen.getByText("Handed back to the assistant")).toBeTruthy();
@@ -98,7 +98,7 @@ describe("AIChatAgentInbox", () => {
     inbox(transport, 20);
     const log = await openFirst();
     await within(log).findByText("hi");
-    fireEvent.click(screen.getByRole("button", { name: "Hand back to AI" }));
+    fireEvent.click(await screen.findByRole("button", { name: "Hand back to AI" }));
     await screen.findByText("Handed back to the assistant");
     const looks = transport.callsOf("history").length;
     const lists = transport.callsOf("waiting").length;
@@ -112,7 +112,7 @@ describe("AIChatAgentInbox", () => {
     transport.waitingSession("S1", "r", "hi");
     inbox(transport);
     const log = await openFirst();
-    fireEvent.click(screen.getByRole("button", { name: "Close conversation" }));
+    fireEvent.click(await screen.findByRole("button", { name: "Close conversation" }));
     await within(log).findByText("Dana Reyes closed the conversation.");
     expect(transport.callsOf("release")).toEqual([["S1", "closed", undefined]]);
   });
@@ -123,7 +123,7 @@ describe("AIChatAgentInbox", () => {
     inbox(transport);
     await openFirst();
     transport.fail = new ChatApiError(400, { code: "session_not_active", detail: "This session is completed and takes no more messages; start a new session." });
-    const box = screen.getByRole("textbox", { name: "Your reply" });
+    const box = await screen.findByRole("textbox", { name: "Your reply" });
     fireEvent.change(box, { target: { value: "too late" } });
     fireEvent.click(screen.getByRole("button", { name: "Send" }));
     expect((await screen.findByRole("alert")).textContent).toMatch(/completed and takes no more messages/);
