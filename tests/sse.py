@@ -70,11 +70,12 @@ class SseCall:
 
     Every read waits at most `timeout` seconds for bytes, and `read_until` at most `timeout` in all."""
 
-    def __init__(self, base_url: str, path: str, body: Any, token: str | None = None, timeout: float = 20.0) -> None:
+    def __init__(self, base_url: str, path: str, body: Any, token: str | None = None, timeout: float = 20.0,
+                 extra_headers: dict[str, str] | None = None) -> None:
         url = urlsplit(base_url)
         self.timeout = timeout
         self._conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=timeout)
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", **(extra_headers or {})}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         self._conn.request("POST", path, body=json.dumps(body).encode(), headers=headers)

@@ -5,7 +5,7 @@ from typing import Any
 
 from aichat import logs, wiring
 from aichat.http_api import Reply, Request, handle
-from aichat.idempotency import HEADER
+from aichat.idempotency_key import HEADER
 from aichat.models import ChatRequest
 
 services = wiring.services()

@@ -77,8 +77,9 @@ def someone(api: Client) -> tuple[User, str, str]:
     return api.as_user(user_id, tenant), user_id, tenant
 
 
-def open_stream(api: Client, user: User | None, body: dict[str, Any]) -> SseCall:
-    return SseCall(api.server.url, STREAM, body, token=user.token if user else None, timeout=WAIT)
+def open_stream(api: Client, user: User | None, body: dict[str, Any], key: str | None = None) -> SseCall:
+    return SseCall(api.server.url, STREAM, body, token=user.token if user else None, timeout=WAIT,
+                   extra_headers={"Idempotency-Key": key} if key else None)
 
 
 def words(n: int) -> list[str]:
@@ -221,6 +222,35 @@ def test_a_client_that_leaves_mid_stream_changes_nothing_the_turn_reads_the_mode
     assert log.final_sent and not log.closed_early, "the turn read the model's stream to its end"
     tenant_day, user_day = charged(db, tenant, user_id, start)
     assert tenant_day["cost_micros"] == user_day["cost_micros"] == price(usage), "charged the model's final usage"
+    assert_invariant(db, TABLE)
+
+
+def test_a_client_that_dropped_and_sends_again_under_its_key_waits_then_gets_the_whole_reply_charged_once(
+        api: Client, model: FakeProviders, db: Any) -> None:
+    user, user_id, tenant = someone(api)
+    pieces, usage = words(20), Usage(input=58, output=20)
+    model.enqueue("openai", Scripted(deltas=pieces, usage=usage, pause=0.03))
+    index, key, body = len(model.streams), str(uuid.uuid4()), {"message": "tell me a long story", "session_id": None}
+    call = open_stream(api, user, body, key)
+    try:
+        first = call.read_until(lambda parts: len(of_type(parts, "text-delta")) == 2)
+    finally:
+        call.close()  # the connection drops mid-reply; the turn goes on on the server
+    with open_stream(api, user, body, key) as during:
+        assert refused_as_json(during, 409)["code"] == "request_in_progress"
+    model.wait_stream_done(index, WAIT)
+    session_id = start_of(first)["messageMetadata"]["session_id"]
+    settled_reply(user, session_id)
+    with open_stream(api, user, body, key) as again:
+        assert again.status == 200
+        parts = again.read_to_end()
+    assert start_of(parts) == start_of(first), "the first turn's session and user message"
+    assert deltas(parts) == "".join(pieces) and types(parts)[-2:] == ["finish", DONE]
+    assert metadata_of(parts)["cost_cents"] * MICROS_PER_CENT == pytest.approx(price(usage))
+    assert len(model.streams) == index + 1, "the model was asked once"
+    tenant_day, user_day = charged(db, tenant, user_id, start_of(first))
+    assert tenant_day["cost_micros"] == user_day["cost_micros"] == price(usage), "charged once"
+    assert len(history(user, session_id)) == 2
     assert_invariant(db, TABLE)
 
 

@@ -231,3 +231,17 @@ def test_a_keyed_turn_that_died_answers_409_until_swept_then_its_retry_runs_in_t
     history = api.services.sessions.history(alice, retried.session_id, 10, None).messages
     assert [m.status for m in history] == ["failed", "ok", "ok"], "the retry ran in the session the first made"
     assert tenant_cost(dynamodb) == round(retried.metadata.cost_cents * 10_000)
+
+
+def test_a_keyed_retry_of_a_message_kept_for_a_person_gets_the_same_answer_and_keeps_the_message_once(
+        keyed: KeyedChat, provider: ScriptedProvider, dynamodb: Any, api: Api) -> None:
+    session_id = str(keyed.post("My router blinks red", None).body["session_id"])
+    assert api.invoke("escalate", {"reason": "Billing"}, session_id=session_id).status == 200
+    first = keyed.post("Hello? Anyone?", "key-for-a-person", session_id=session_id)
+    again = keyed.post("Hello? Anyone?", "key-for-a-person", session_id=session_id)
+    assert first.status == again.status == 200
+    assert first.body["status"] == "waiting_for_person"
+    assert again.body == first.body, "the retry is told a person will reply, not handed its own words back"
+    history = api.invoke("get_history", session_id=session_id).body
+    assert [m["content"] for m in history["messages"]].count("Hello? Anyone?") == 1
+    assert history["metadata"]["message_count"] == 3 and len(provider.history) == 1

@@ -21,6 +21,7 @@ from fake_providers import FakeProviders, Scripted, Usage
 
 from aichat import wiring
 from aichat.identity import Identity
+from aichat.models import EscalateRequest
 from aichat.pricing import PriceTable
 from aichat.pricing import Usage as Counted
 from aichat.settings import Settings
@@ -213,3 +214,71 @@ def test_the_app_answers_the_widgets_origin_itself_since_a_rest_proxy_adds_no_co
         reply = call(StreamApp(services), body, context=rest_context(), headers={"origin": origin})
         assert reply.status == status
         assert reply.headers.get("access-control-allow-origin") == header, (body, reply.headers)
+
+
+def keyed(app: StreamApp, body: Any, key: str) -> Exchange:
+    return call(app, body, context=rest_context(), headers={"idempotency-key": key})
+
+
+def streamed(reply: Exchange) -> tuple[str, list[str], dict[str, Any]]:
+    """What a reader of the stream is shown: the text, the tools called, and the closing metadata."""
+    parts = reply.parts()
+    text = "".join(p["delta"] for p in parts if p["type"] == "text-delta")
+    tools = [p["toolName"] for p in parts if p["type"] == "tool-input-available"]
+    meta = next(p["messageMetadata"] for p in parts if p["type"] == "message-metadata")
+    return text, tools, meta
+
+
+def test_a_repeat_with_the_same_idempotency_key_streams_the_first_answer_again_and_is_charged_once(
+        app: StreamApp, provider: ScriptedProvider, dynamodb: Any) -> None:
+    body = {"message": "Please create a ticket: router keeps rebooting", "session_id": None}
+    first = keyed(app, body, "stream-key-1")
+    cost = day_counters(dynamodb, "acme", DAY)["cost_micros"]
+    again = keyed(app, body, "stream-key-1")
+    assert first.status == again.status == 200 and again.parts()[-1] == {"type": "finish", "finishReason": "stop"}
+    assert streamed(again) == streamed(first) and streamed(first)[1] == ["create_ticket"]
+    assert again.parts()[0] == first.parts()[0], "the same session and user message"
+    assert len(provider.history) == 2, "the first turn's two model calls (the tool, then the answer), none after"
+    assert day_counters(dynamodb, "acme", DAY)["cost_micros"] == cost
+    tickets = dynamodb.scan(TableName="ai-chat", FilterExpression="begins_with(PK, :t)",
+                            ExpressionAttributeValues={":t": {"S": "TICKET#"}})["Items"]
+    assert len(tickets) == 1, "the tool ran once"
+
+
+def test_the_stream_and_post_chat_share_keys_a_key_reused_for_another_message_is_refused(
+        app: StreamApp, dynamodb: Any) -> None:
+    assert keyed(app, {"message": "Hello"}, "stream-key-2").status == 200
+    cost = day_counters(dynamodb, "acme", DAY)["cost_micros"]
+    other = keyed(app, {"message": "Something else"}, "stream-key-2")
+    assert (other.status, json.loads(other.body)["code"]) == (422, "idempotency_key_reused")
+    assert day_counters(dynamodb, "acme", DAY)["cost_micros"] == cost
+
+
+def test_a_repeat_while_the_first_stream_is_still_answering_gets_409_before_any_stream(
+        app: StreamApp, provider: ScriptedProvider) -> None:
+    during: list[Exchange] = []
+    provider.before_reply = lambda: during.append(keyed(app, {"message": "slow"}, "stream-key-3")) if not during \
+        else None
+    assert keyed(app, {"message": "slow"}, "stream-key-3").status == 200
+    (duplicate,) = during
+    assert (duplicate.status, json.loads(duplicate.body)["code"]) == (409, "request_in_progress")
+    assert duplicate.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize("key", ["x" * 256, "has space"])
+def test_an_unusable_key_on_the_stream_is_422_naming_the_header_and_nothing_is_spent(
+        app: StreamApp, dynamodb: Any, key: str) -> None:
+    reply = keyed(app, {"message": "Hello"}, key)
+    assert (reply.status, json.loads(reply.body)["field"]) == (422, "Idempotency-Key")
+    assert day_counters(dynamodb, "acme", DAY) == {}
+
+
+def test_a_keyed_message_to_a_person_streamed_twice_is_kept_once(app: StreamApp, dynamodb: Any) -> None:
+    session_id = keyed(app, {"message": "Hello"}, "stream-key-4").parts()[0]["messageMetadata"]["session_id"]
+    caller = Identity(user_id="alice", tenant_id="acme", roles=frozenset())
+    app._services.sessions.escalate(caller, session_id, EscalateRequest(reason="Billing"))
+    body = {"message": "Anyone there?", "session_id": session_id}
+    first, again = keyed(app, body, "stream-key-5"), keyed(app, body, "stream-key-5")
+    assert streamed(again) == streamed(first) and streamed(first)[2]["stopped"] == "escalated"
+    kept = [m.content for m in app._services.sessions.history(caller, session_id, 10, None).messages]
+    assert kept.count("Anyone there?") == 1

@@ -142,11 +142,11 @@ def test_the_stream_front_throttles_every_caller_together_and_logs_each_request_
     assert group["RetentionInDays"] == {"Ref": "AccessLogRetentionDays"}
 
 
-def test_the_widgets_origin_may_call_the_stream_and_read_api_gateways_own_refusals(
+def test_the_widgets_origin_may_call_the_stream_with_its_idempotency_key_and_read_api_gateways_own_refusals(
         stream_api: dict[str, Any], stream_function: dict[str, Any]) -> None:
     cors = stream_api["Cors"]
     assert cors["AllowOrigin"] == {"Fn::Sub": "'${AllowedOrigin}'"}
-    assert {"Authorization", "Content-Type"} <= set(cors["AllowHeaders"].strip("'").split(","))
+    assert {"Authorization", "Content-Type", "Idempotency-Key"} <= set(cors["AllowHeaders"].strip("'").split(","))
     assert "POST" in cors["AllowMethods"]
     # The proxy integration adds no CORS header to the function's own answers: the app adds it from this setting.
     assert stream_function["Environment"]["Variables"]["STREAM_ALLOWED_ORIGIN"] == {"Ref": "AllowedOrigin"}

@@ -266,7 +266,7 @@ export interface paths {
         put?: never;
         /**
          * Send a message and get the reply as it is written (AI SDK UI message stream v1)
-         * @description The same body, identity and budgets as POST /chat. A refusal or invalid input is the usual JSON error; once the first model call is reserved the answer is `text/event-stream` in the AI SDK's UI message stream protocol v1 (`useChat` reads it): `start` (its messageMetadata has session_id), per model call `start-step`, `text-start`/`text-delta`/`text-end`, `tool-input-available` and `tool-output-available`/`tool-output-error`, `finish-step`; then `message-metadata` (the metadata of POST /chat's answer, with session_id), `finish` and `data: [DONE]`. A failure after the stream began is an `error` part (and a transient `data-error` part with the code) before `finish`. The turn settles before the stream ends, even if the client left; POST /sessions/{id}/stop ends it early.
+         * @description The same body, identity and budgets as POST /chat. A refusal or invalid input is the usual JSON error; once the first model call is reserved the answer is `text/event-stream` in the AI SDK's UI message stream protocol v1 (`useChat` reads it): `start` (its messageMetadata has session_id), per model call `start-step`, `text-start`/`text-delta`/`text-end`, `tool-input-available` and `tool-output-available`/`tool-output-error`, `finish-step`; then `message-metadata` (the metadata of POST /chat's answer, with session_id), `finish` and `data: [DONE]`. A failure after the stream began is an `error` part (and a transient `data-error` part with the code) before `finish`. The turn settles before the stream ends, even if the client left; POST /sessions/{id}/stop ends it early. A repeat with an answered turn's Idempotency-Key streams its stored answer again (`start`, its tool calls, its text, `message-metadata`, `finish`), charged nothing more.
          */
         post: operations["chatStream"];
         delete?: never;
@@ -2257,7 +2257,10 @@ export interface operations {
     chatStream: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description a retry with the same key (and body) gets the first answer and is charged once */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2318,7 +2321,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description code: `session_changed` */
+            /** @description code: `request_in_progress`, `session_changed` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2326,11 +2329,11 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {unknown} */
-                        code?: "session_changed";
+                        code?: "request_in_progress" | "session_changed";
                     };
                 };
             };
-            /** @description code: `invalid_input` */
+            /** @description code: `idempotency_key_reused`, `invalid_input` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2338,7 +2341,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {unknown} */
-                        code?: "invalid_input";
+                        code?: "idempotency_key_reused" | "invalid_input";
                     };
                 };
             };

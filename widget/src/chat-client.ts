@@ -797,10 +797,15 @@ export class ChatClient {
     // A message kept for a person has no reply to stop.
     this.update({ canStop: !held, stopping: false });
     const replyKey = `local-${this.newId()}`;
+    // Kept until the stream starts: a retry of a message whose stream never began may have reached the server
+    // anyway, and under the same key it is answered from that turn, not run and charged again.
+    const idempotencyKey = this.keys.get(message.id) ?? this.newId();
     try {
       let parts: AsyncIterable<UiMessagePart>;
       try {
-        parts = await againIfChanged(() => stream.call(this.transport, body, { signal: turn.controller.signal }));
+        parts = await againIfChanged(() => stream.call(this.transport, body, {
+          signal: turn.controller.signal, idempotencyKey,
+        }));
       } catch (e) {
         throw this.notSent(message, e, generation, null);
       }

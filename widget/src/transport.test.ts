@@ -116,11 +116,11 @@ describe("createFetchTransport", () => {
     expect(of(401)).toMatchObject({ kind: "auth", retryable: true });
   });
 
-  it("posts a stream to /chat/stream (or streamUrl) with the token and no Idempotency-Key, and reads its parts", async () => {
+  it("posts a stream to /chat/stream (or streamUrl) with the token and the message's Idempotency-Key, and reads its parts", async () => {
     const body = 'data: {"type":"start","messageMetadata":{"session_id":"S1"}}\n\ndata: [DONE]\n\n';
     const answer = () => new Response(body, { status: 200, headers: { "content-type": "text/event-stream; charset=utf-8" } });
     const { transport, request } = transportAnswering(answer);
-    const parts = await transport.chatStream?.({ message: "hi", session_id: null }, { signal: new AbortController().signal });
+    const parts = await transport.chatStream?.({ message: "hi", session_id: null }, { signal: new AbortController().signal, idempotencyKey: "key-1" });
     const read: unknown[] = [];
     for await (const part of parts ?? []) read.push(part);
     expect(read).toEqual([{ type: "start", messageMetadata: { session_id: "S1" } }, { type: "done" }]);
@@ -128,7 +128,7 @@ describe("createFetchTransport", () => {
     expect([init?.method, url]).toEqual(["POST", "https://api.test/api/v1/ai/chat/stream"]);
     expect(headers.get("Authorization")).toBe("Bearer tok");
     expect(headers.get("Accept")).toBe("text/event-stream");
-    expect(headers.has("Idempotency-Key")).toBe(false);
+    expect(headers.get("Idempotency-Key")).toBe("key-1");
     expect(init?.signal).toBeInstanceOf(AbortSignal);
 
     const fetchMock = vi.fn(async () => answer());
@@ -136,20 +136,20 @@ describe("createFetchTransport", () => {
       apiBaseUrl: "https://api.test", streamUrl: "https://stream.test/prod/api/v1/ai/chat/stream", getToken: () => "t",
       fetch: fetchMock as typeof fetch,
     });
-    await elsewhere.chatStream?.({ message: "hi", session_id: null }, { signal: new AbortController().signal });
+    await elsewhere.chatStream?.({ message: "hi", session_id: null }, { signal: new AbortController().signal, idempotencyKey: "key-2" });
     expect(fetchMock.mock.calls[0]).toEqual(["https://stream.test/prod/api/v1/ai/chat/stream", expect.anything()]);
   });
 
   it("rejects a stream refused before it began with the API's error, and an answer that is no stream as invalid", async () => {
-    const signal = new AbortController().signal;
+    const options = { signal: new AbortController().signal, idempotencyKey: "key-3" };
     const refused = transportAnswering(() => jsonResponse(400, { detail: "Limit reached.", code: "session_message_limit_exceeded" }));
-    await expect(refused.transport.chatStream?.({ message: "x", session_id: "S1" }, { signal }))
+    await expect(refused.transport.chatStream?.({ message: "x", session_id: "S1" }, options))
       .rejects.toMatchObject({ status: 400, kind: "limit", message: "Limit reached." });
     const gateway = transportAnswering(() => jsonResponse(401, { message: "Unauthorized" }));
-    await expect(gateway.transport.chatStream?.({ message: "x", session_id: "S1" }, { signal }))
+    await expect(gateway.transport.chatStream?.({ message: "x", session_id: "S1" }, options))
       .rejects.toMatchObject({ status: 401, kind: "auth", code: "http_401" });
     const html = transportAnswering(() => new Response("<html>hi</html>", { status: 200, headers: { "content-type": "text/html" } }));
-    await expect(html.transport.chatStream?.({ message: "x", session_id: "S1" }, { signal }))
+    await expect(html.transport.chatStream?.({ message: "x", session_id: "S1" }, options))
       .rejects.toMatchObject({ code: "invalid_response" });
   });
 

@@ -38,9 +38,10 @@ export interface ChatTransport {
   /**
    * POST /chat/stream: resolves once the answer is a stream, with its parts as they arrive; rejects (as chat does)
    * when the message is refused before the stream began. The iteration rejects when the connection drops or
-   * `signal` aborts it. Without this method the client sends every message with chat().
+   * `signal` aborts it. The key, as chat's, makes a repeat of an answered message stream its first answer again,
+   * charged once. Without this method the client sends every message with chat().
    */
-  chatStream?(body: ChatRequestBody, options: { signal: AbortSignal }): Promise<AsyncIterable<UiMessagePart>>;
+  chatStream?(body: ChatRequestBody, options: { signal: AbortSignal; idempotencyKey: string }): Promise<AsyncIterable<UiMessagePart>>;
   /** POST /sessions/{id}/stop: the reply streaming in the session ends where it is, and is stored so. */
   stopReply?(sessionId: string): Promise<StopBody>;
   /**
@@ -71,10 +72,15 @@ export interface FetchTransportOptions extends ApiRequestOptions {
 export function createFetchTransport(options: FetchTransportOptions): ChatTransport {
   const { base, bearer, send, call } = createApiRequests(options);
 
-  async function chatStream(body: ChatRequestBody, { signal }: { signal: AbortSignal }): Promise<AsyncIterable<UiMessagePart>> {
+  async function chatStream(
+    body: ChatRequestBody, { signal, idempotencyKey }: { signal: AbortSignal; idempotencyKey: string },
+  ): Promise<AsyncIterable<UiMessagePart>> {
     const response = await send(options.streamUrl || `${base}/chat/stream`, {
       method: "POST",
-      headers: { Accept: "text/event-stream", Authorization: await bearer(), "Content-Type": "application/json" },
+      headers: {
+        Accept: "text/event-stream", Authorization: await bearer(), "Content-Type": "application/json",
+        "Idempotency-Key": idempotencyKey,
+      },
       body: JSON.stringify(body),
       signal,
     });

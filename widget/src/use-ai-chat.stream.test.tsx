@@ -48,7 +48,7 @@ describe("useAIChat streaming", () => {
     const [request] = api.requestsTo(/chat\/stream/);
     expect(request?.url).toBe("https://api.test/api/v1/ai/chat/stream");
     expect(request?.headers.get("Authorization")).toBe("Bearer tok");
-    expect(request?.headers.get("Idempotency-Key")).toBeNull(); // the stream takes none: a drop reads the history
+    expect(request?.headers.get("Idempotency-Key")).toMatch(/^\S+$/); // a retry before the stream began repeats it
     expect(request?.body).toEqual({ message: "Hello there", session_id: null, session_type: "customer_support" });
 
     await act(async () => body.write(startParts("S1", "U1"), delta("Hel")));
@@ -314,7 +314,7 @@ describe("useAIChat streaming", () => {
     ]);
   });
 
-  it("a refusal before the stream is the usual failed message: API Gateway's 429 says Not sent and offers a retry", async () => {
+  it("a refusal before the stream is the usual failed message: API Gateway's 429 says Not sent and offers a retry under the same Idempotency-Key", async () => {
     const { api, result } = setup();
     api.refuseNext(429, { message: "Too Many Requests" });
     await act(async () => {
@@ -328,6 +328,10 @@ describe("useAIChat streaming", () => {
       again = result.current.retry();
     });
     const body = await api.nextStream();
+    const keys = api.requestsTo(/chat\/stream/).map((r) => r.headers.get("Idempotency-Key"));
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/^\S+$/);
+    expect(keys[1]).toBe(keys[0]); // it may have reached the server: the same key is answered from that turn
     await act(async () => {
       body.write(startParts("S1", "U1"), delta("Hi!"), endParts("S1", "M1"));
       await again;

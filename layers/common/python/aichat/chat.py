@@ -179,6 +179,13 @@ def _response(session_id: str, reply: MessageRecord) -> ChatResponse:
             stopped=reply.stopped, estimated=reply.estimated))
 
 
+def _kept_for_person(session_id: str, message_id: str) -> ChatResponse:
+    """The API's answer for a message kept for the person who has the session: nothing was called or charged."""
+    return ChatResponse(session_id=session_id, message=_WITH_A_PERSON, status="waiting_for_person",
+                        metadata=ChatMetadata(tokens=0, input_tokens=0, output_tokens=0, cost_cents=0.0, model="",
+                                              provider="", message_id=message_id, stopped="escalated"))
+
+
 def _total(usages: Iterable[Usage]) -> Usage:
     total = Usage(0, 0)
     for u in usages:
@@ -219,40 +226,61 @@ class ChatService:
         With an `idempotency_key` the turn claims the key as it reserves: a retry of an answered turn gets that
         answer back, a retry of one that got no answer runs again in the same session, never charged twice.
         """
+        return _drain(self._keyed(caller, body, remaining_seconds, idempotency_key, streamed=False))
+
+    def stream(self, caller: Identity, body: ChatRequest, remaining_seconds: float | None = None,
+               idempotency_key: str | None = None) -> TurnRun:
+        """The turn as it happens: TurnStarted once its first call is reserved (a refusal raises before it), then
+        steps, text deltas and tool calls; the answer is the generator's return value.
+
+        The turn settles before the generator ends, whoever reads it: a caller whose client left reads it to its
+        end. A stop asked for through the table (StopFlags) ends the reply where it is, stored as `stopped`. With
+        an `idempotency_key`, as for send: a repeat of an answered turn is its stored answer, streamed again.
+        """
+        deadline = self._settings.STREAM_DEADLINE_SECONDS + STREAM_SETTLE_SECONDS
+        remaining = deadline if remaining_seconds is None else min(remaining_seconds, deadline)
+        return self._keyed(caller, body, remaining, idempotency_key, streamed=True)
+
+    def replay(self, caller: Identity, session_id: str, reply_id: str) -> ChatResponse:
+        """The answer a turn gave, rebuilt from its stored reply (for a repeated Idempotency-Key)."""
+        message = self._store.message(session_id, reply_id, caller)
+        # A message kept for a person has no reply of its own: its answer said a person will reply.
+        return _kept_for_person(session_id, message.id) if message.role == "user" else _response(session_id, message)
+
+    def _keyed(self, caller: Identity, body: ChatRequest, remaining_seconds: float | None, key: str | None,
+               streamed: bool) -> TurnRun:
+        """The turn, claiming `key` as it reserves: a repeat of an answered turn gets that answer back, a repeat
+        of one that got no answer runs again in the same session, never charged twice."""
         now = self._clock()
         at = int(now.timestamp())
-        claim = None if idempotency_key is None else KeyClaim(
-            pk=keys.turn_key_pk(caller.tenant_id, caller.user_id, idempotency_key), request_hash=_request_hash(body),
+        claim = None if key is None else KeyClaim(
+            pk=keys.turn_key_pk(caller.tenant_id, caller.user_id, key), request_hash=_request_hash(body),
             claimed_at=at, expires_at=at + self._settings.IDEMPOTENCY_EXPIRY_SECONDS)
+        turn = self._run(caller, body, body.session_id, now, remaining_seconds, claim, streamed)
         try:
-            return _drain(self._run(caller, body, body.session_id, now, remaining_seconds, claim))
+            first = next(turn)  # the key is claimed (or found taken) before the turn's first event
         except KeyTaken as taken:
             assert claim is not None
             if taken.request_hash != claim.request_hash:
                 raise IdempotencyKeyReused() from None
             if taken.status == "ok" and taken.reply_id:
-                return self.replay(caller, taken.session_id, taken.reply_id)
+                replayed = self.replay(caller, taken.session_id, taken.reply_id)
+                yield TurnStarted(session_id=taken.session_id, user_message_id=taken.message_id)
+                for call in replayed.function_calls:
+                    yield ToolRan(call.model_dump(mode="json"))
+                return replayed
             if taken.status != "failed":
                 raise RequestInProgress() from None
             # The earlier turn got no answer and was charged nothing: this retry takes its place, in its session.
-            return _drain(self._run(caller, body, taken.session_id, now, remaining_seconds,
-                                    replace(claim, replaces_failed=True)))
-
-    def stream(self, caller: Identity, body: ChatRequest, remaining_seconds: float | None = None) -> TurnRun:
-        """The turn as it happens: TurnStarted once its first call is reserved (a refusal raises before it), then
-        steps, text deltas and tool calls; the answer is the generator's return value.
-
-        The turn settles before the generator ends, whoever reads it: a caller whose client left reads it to its
-        end. A stop asked for through the table (StopFlags) ends the reply where it is, stored as `stopped`.
-        """
-        now = self._clock()
-        deadline = self._settings.STREAM_DEADLINE_SECONDS + STREAM_SETTLE_SECONDS
-        remaining = deadline if remaining_seconds is None else min(remaining_seconds, deadline)
-        return self._run(caller, body, body.session_id, now, remaining, None, streamed=True)
-
-    def replay(self, caller: Identity, session_id: str, reply_id: str) -> ChatResponse:
-        """The answer a turn gave, rebuilt from its stored reply (for a repeated Idempotency-Key)."""
-        return _response(session_id, self._store.message(session_id, reply_id, caller))
+            turn = self._run(caller, body, taken.session_id, now, remaining_seconds,
+                             replace(claim, replaces_failed=True), streamed)
+            try:
+                first = next(turn)
+            except KeyTaken:
+                raise RequestInProgress() from None  # another retry took the failed turn's place first
+        yield first
+        answer: ChatResponse = yield from turn
+        return answer
 
     def _run(self, caller: Identity, body: ChatRequest, session_id: str | None, now: datetime,
              remaining_seconds: float | None, claim: KeyClaim | None, streamed: bool = False) -> TurnRun:
@@ -262,7 +290,7 @@ class ChatService:
         if turn.session.status == "escalated":
             # A person has the conversation: their message is kept for them, no model is called, nothing charged.
             slot = Charge(Counter.SESSION_MESSAGES, 1, limits.messages_per_session)
-            noted = self._for_person(turn.session, body, now, slot)
+            noted = self._for_person(turn.session, body, now, slot, claim)
             yield TurnStarted(session_id=turn.session.id, user_message_id=noted.metadata.message_id)
             return noted
         self._providers.get(turn.routes[0].provider)  # no key: 503 before anything is reserved or written
@@ -513,20 +541,18 @@ class ChatService:
         self._metrics.answered(last.route.provider, last.route.model, usage.total_tokens, cost, steps.latency_ms)
         return _response(reservation.session_id, reply)
 
-    def _for_person(self, session: SessionRecord, body: ChatRequest, now: datetime, slot: Charge) -> ChatResponse:
+    def _for_person(self, session: SessionRecord, body: ChatRequest, now: datetime, slot: Charge,
+                    claim: KeyClaim | None) -> ChatResponse:
         """Keep the customer's message for the person who has the session; the answer says a person will reply."""
         message = MessageRecord(id=new_id(now), role="user", content=body.message, created_at=iso(now))
         try:
-            self._ledger.note_for_person(session, message, slot)
+            self._ledger.note_for_person(session, message, slot, claim)
         except BudgetRefused as refused:
             raise self._refused(refused, tenant_id=session.tenant_id, session_id=session.id) from None
         logger().info("message kept for a person", extra={"tenant_id": session.tenant_id, "session_id": session.id,
                                                            "user_message_id": message.id})
         self._events.publish(customer_messaged(session, message))
-        return ChatResponse(session_id=session.id, message=_WITH_A_PERSON, status="waiting_for_person",
-                            metadata=ChatMetadata(tokens=0, input_tokens=0, output_tokens=0, cost_cents=0.0,
-                                                  model="", provider="", message_id=message.id,
-                                                  stopped="escalated"))
+        return _kept_for_person(session.id, message.id)
 
     def _escalate(self, caller: Identity, session_id: str, reason: str) -> None:
         self._sessions.escalate(caller, session_id, EscalateRequest(reason=reason), by="model")

@@ -9,7 +9,6 @@ own reserve transaction, so even a record lost after the charge cannot make a re
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
@@ -20,7 +19,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
 
-from aichat.errors import IdempotencyKeyReused, InvalidInput, RequestInProgress, StorageUnavailable
+from aichat.errors import IdempotencyKeyReused, RequestInProgress, StorageUnavailable
+from aichat.idempotency_key import checked_key
 from aichat.identity import Identity
 from aichat.models import ChatRequest, ChatResponse
 
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
     from aichat.chat import ChatService
 
-HEADER = "idempotency-key"
-_VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as HTTP header values are safest
 # Without a Lambda context (local runs) a stuck in-progress record frees itself after the chat function's timeout.
 _LOCAL_REMAINING_MILLIS = 60_000
 
@@ -70,11 +68,9 @@ class IdempotentChat:
     def send(self, caller: Identity, body: ChatRequest, key: str | None, lambda_context: Any = None) -> ChatResponse:
         """Answer the message; with a key, answer a repeat of it from the first run instead of running it again."""
         remaining = _remaining_seconds(lambda_context)
+        key = checked_key(key)
         if key is None:
             return self._chat.send(caller, body, remaining)
-        if not _VALID_KEY.fullmatch(key):
-            raise InvalidInput("The Idempotency-Key header must be 1-255 visible ASCII characters, such as a UUID.",
-                               field="Idempotency-Key")
         # The whole request is hashed to check a repeat is the same request; the key part names the record.
         request = {"tenant_id": caller.tenant_id, "user_id": caller.user_id, "key": key,
                    "body": body.model_dump(mode="json")}

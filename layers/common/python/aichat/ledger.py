@@ -221,16 +221,19 @@ class TurnLedger:
                     (user_day.transact_item(self._table), user_day),
                     (self._pending_put(session, message, reservation), None)]
         if claim is not None:
-            entries.append((self._claim_put(claim, reservation), None))
+            entries.append((self._claim_put(claim, reservation.tenant_id, reservation.user_id,
+                                            reservation.session_id, reservation.message_id), None))
         self._run_budgeted(entries, session, day)
         return reservation
 
-    def note_for_person(self, session: SessionRecord, message: MessageRecord, slot: Charge) -> None:
+    def note_for_person(self, session: SessionRecord, message: MessageRecord, slot: Charge,
+                        claim: KeyClaim | None = None) -> None:
         """Store a customer's message in an escalated session for the person who will answer: no model call, so
         nothing reserved or charged, but the message takes `slot` on the session's message count.
 
-        SessionNotFound unless the session is the caller's, SessionNotActive unless it is still escalated,
-        BudgetRefused when the session has no message left.
+        A keyed message claims its key in the same transaction, answered at once (its reply is the message itself).
+        KeyTaken if an earlier request holds the key; SessionNotFound unless the session is the caller's,
+        SessionNotActive unless it is still escalated, BudgetRefused when the session has no message left.
         """
         meta = Update(key=items.session_key(session.id), sets={"updated_at": s(message.created_at),
                                                                "expires_at": n(self._expiry())})
@@ -244,9 +247,15 @@ class TurnLedger:
                        "ConditionExpression": "attribute_not_exists(SK)"}}
         # The waiting list shows it too (an unconditional update: a session escalated before the list had no entry).
         noted = last_message_update(session.id, message, self._table)
+        run = [meta.transact_item(self._table), put, noted]
+        if claim is not None:
+            run.append(self._claim_put(claim, session.tenant_id, session.user_id, session.id, message.id,
+                                       status="ok", reply_id=message.id))
         try:
-            transact(self._db, [meta.transact_item(self._table), put, noted])
+            transact(self._db, run)
         except Cancelled as cancelled:
+            for reason, entry in zip(cancelled.reasons, run, strict=False):
+                self._check_key_free(reason, entry)
             reason = cancelled.reasons[0] if cancelled.reasons else {}
             if reason.get("Code") != "ConditionalCheckFailed":
                 raise RuntimeError(f"message transaction cancelled for no known reason: {cancelled.reasons}") from None
@@ -379,16 +388,19 @@ class TurnLedger:
         })
         return {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(SK)"}}
 
-    def _claim_put(self, claim: KeyClaim, r: Reservation) -> Item:
-        item = {"PK": s(claim.pk), "SK": s(keys.TURN_KEY_SK), "tenant_id": s(r.tenant_id), "user_id": s(r.user_id),
-                "session_id": s(r.session_id), "message_id": s(r.message_id), "turn_status": s("pending"),
+    def _claim_put(self, claim: KeyClaim, tenant_id: str, user_id: str, session_id: str, message_id: str,
+                   status: str = "pending", reply_id: str | None = None) -> Item:
+        item = {"PK": s(claim.pk), "SK": s(keys.TURN_KEY_SK), "tenant_id": s(tenant_id), "user_id": s(user_id),
+                "session_id": s(session_id), "message_id": s(message_id), "turn_status": s(status),
                 "request_hash": s(claim.request_hash), "expires_at": n(claim.expires_at)}
+        if reply_id is not None:
+            item["reply_id"] = s(reply_id)
         # An expired claim counts as none: DynamoDB's TTL deletes items only eventually.
         condition = "attribute_not_exists(PK) OR expires_at < :now"
         values: Item = {":now": n(claim.claimed_at)}
         if claim.replaces_failed:
             condition += " OR (turn_status = :failed AND session_id = :session)"
-            values.update({":failed": s("failed"), ":session": s(r.session_id)})
+            values.update({":failed": s("failed"), ":session": s(session_id)})
         return {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": condition,
                         "ExpressionAttributeValues": values, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
 
@@ -464,17 +476,22 @@ class TurnLedger:
                     continue
                 self._explain(cancelled, run, session)
 
+    def _check_key_free(self, reason: dict[str, Any], entry: Item) -> None:
+        """KeyTaken, naming the earlier request, if this entry is a key's claim and the key was already claimed."""
+        if reason.get("Code") != "ConditionalCheckFailed" or entry.get("Put", {}).get("Item", {}).get(
+                "SK") != s(keys.TURN_KEY_SK):
+            return
+        old = reason.get("Item") or self._db.get_item(
+            TableName=self._table, Key={"PK": entry["Put"]["Item"]["PK"], "SK": s(keys.TURN_KEY_SK)},
+            ConsistentRead=True).get("Item", {})
+        raise KeyTaken(str_attr(old, "session_id") or "", str_attr(old, "message_id") or "",
+                       str_attr(old, "turn_status") or "pending", str_attr(old, "reply_id"),
+                       str_attr(old, "request_hash") or "") from None
+
     def _explain(self, cancelled: Cancelled, run: list[tuple[Item, Update | None]], session: SessionRecord) -> None:
         for reason, (entry, _) in zip(cancelled.reasons, run, strict=True):
             # A key's earlier turn decides the answer before any limit does: its retry is answered, not refused.
-            if reason.get("Code") == "ConditionalCheckFailed" and entry.get("Put", {}).get("Item", {}).get(
-                    "SK") == s(keys.TURN_KEY_SK):
-                old = reason.get("Item") or self._db.get_item(
-                    TableName=self._table, Key={"PK": entry["Put"]["Item"]["PK"], "SK": s(keys.TURN_KEY_SK)},
-                    ConsistentRead=True).get("Item", {})
-                raise KeyTaken(str_attr(old, "session_id") or "", str_attr(old, "message_id") or "",
-                               str_attr(old, "turn_status") or "pending", str_attr(old, "reply_id"),
-                               str_attr(old, "request_hash") or "") from None
+            self._check_key_free(reason, entry)
         for reason, (entry, update) in zip(cancelled.reasons, run, strict=True):
             if reason.get("Code") != "ConditionalCheckFailed":
                 continue

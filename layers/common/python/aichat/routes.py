@@ -54,6 +54,8 @@ class ApiRoute:
 
 
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": 100}
+_IDEMPOTENCY_KEY = Param("Idempotency-Key", "header", {"type": "string", "pattern": "^[!-~]{1,255}$"},
+                         "a retry with the same key (and body) gets the first answer and is charged once")
 _CURSOR = Param("cursor", "query", {"type": "string"}, "the next_cursor (or X-Next-Cursor) of the previous page")
 # Every route behind the authorizer can answer these: the token's claims are read by the function too, and each
 # reads or writes the table.
@@ -66,8 +68,7 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("POST", f"{API_PREFIX}/chat", "ChatFunction", "chat",
              "chat", "Send a message and get the assistant's reply",
              models.ChatResponse, request=models.ChatRequest,
-             params=(Param("Idempotency-Key", "header", {"type": "string", "pattern": "^[!-~]{1,255}$"},
-                           "a retry with the same key (and body) gets the first answer and is charged once"),),
+             params=(_IDEMPOTENCY_KEY,),
              errors=(*_EVERY, errors.InvalidInput, errors.IdempotencyKeyReused, errors.RequestInProgress,
                      errors.SessionNotFound, errors.SessionNotActive, errors.SessionChanged, *_LIMITS, *_PROVIDER,
                      errors.ModelNotPriced),
@@ -164,8 +165,9 @@ ROUTES: tuple[ApiRoute, ...] = (
 STREAM_ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("POST", f"{API_PREFIX}/chat/stream", "ChatStreamFunction", "chat_stream",
              "chatStream", "Send a message and get the reply as it is written (AI SDK UI message stream v1)",
-             models.ChatResponse, request=models.ChatRequest, streams=True,
-             errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.SessionNotActive,
+             models.ChatResponse, request=models.ChatRequest, streams=True, params=(_IDEMPOTENCY_KEY,),
+             errors=(*_EVERY, errors.InvalidInput, errors.IdempotencyKeyReused, errors.RequestInProgress,
+                     errors.SessionNotFound, errors.SessionNotActive,
                      errors.SessionChanged, *_LIMITS, errors.ProviderNotConfigured, errors.ModelNotPriced),
              description="The same body, identity and budgets as POST /chat. A refusal or invalid input is the usual "
                          "JSON error; once the first model call is reserved the answer is `text/event-stream` in "
@@ -175,6 +177,8 @@ STREAM_ROUTES: tuple[ApiRoute, ...] = (
                          "`finish-step`; then `message-metadata` (the metadata of POST /chat's answer, with "
                          "session_id), `finish` and `data: [DONE]`. A failure after the stream began is an `error` "
                          "part (and a transient `data-error` part with the code) before `finish`. The turn settles "
-                         "before the stream ends, even if the client left; POST /sessions/{id}/stop ends it early.",
+                         "before the stream ends, even if the client left; POST /sessions/{id}/stop ends it early. "
+                         "A repeat with an answered turn's Idempotency-Key streams its stored answer again "
+                         "(`start`, its tool calls, its text, `message-metadata`, `finish`), charged nothing more.",
              example={"message": "How do I reset a customer password?", "session_id": None}),
 )

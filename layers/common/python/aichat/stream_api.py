@@ -22,6 +22,7 @@ from typing import Any
 
 from aichat import logs, ui_stream
 from aichat.http_api import Reply, Request, error_reply, request_keys_of
+from aichat.idempotency_key import HEADER, checked_key
 from aichat.models import ChatRequest
 from aichat.routes import API_PREFIX
 from aichat.turn_events import TurnStarted
@@ -103,7 +104,8 @@ class StreamApp:
         request = Request(event, settings)
         try:
             caller, body = request.caller(), request.body(ChatRequest)
-            turn = self._services.chat.stream(caller, body, _remaining_seconds(event))
+            key = checked_key(request.header(HEADER))
+            turn = self._services.chat.stream(caller, body, _remaining_seconds(event), key)
             first = next(turn)
             if not isinstance(first, TurnStarted):
                 raise RuntimeError(f"a turn begins with TurnStarted, not {first!r}")
