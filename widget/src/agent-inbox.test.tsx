@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import { AIChatAgentInbox } from "./agent-inbox";
 import { createAgentFetchTransport } from "./agent-transport";
@@ -6,7 +6,7 @@ import { ChatApiError } from "./chat-error";
 import { FakeAgentTransport } from "./testing/fake-agent-transport";
 
 afterEach(() => {
-  document.body.innerHTML = "";
+  cleanup(); // unmounted, so no inbox goes on polling into the next test or past the file's end
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
