@@ -5,16 +5,26 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	echo $$p; break; fi; done)
 VENV := .venv
 BIN := $(VENV)/bin
+# uv installs every Python dependency from a lock: uv.lock for the project (.venv), locks/*.txt for the tool venvs.
+# uv itself comes from locks/uv.txt through pip, with its hashes checked.
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
 WIDGET_DEPS := widget/node_modules/.package-lock.json
 WIDGET_DEMO := widget/dist/demo/ai-chat-demo.js
 
-.PHONY: install dev test lint unit integration template bench bench-server token clean widget-build widget-test widget-e2e mutation
+.PHONY: install dev test lint unit integration template bench bench-server token clean widget-build widget-test widget-e2e \
+	mutation lock deps-upgrade pytest
 
-$(BIN)/pytest: pyproject.toml
+$(UV): locks/uv.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install --quiet --require-hashes --no-deps -r locks/uv.txt
+	@touch $@
+
+# Exactly what uv.lock pins, nothing else; --locked: a lock out of step with pyproject.toml is an error, not re-resolved.
+$(BIN)/pytest: pyproject.toml uv.lock $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --quiet --python $(PYTHON)
 	@touch $@
 
 # No install scripts: DynamoDB Local ships its jar, and swagger-ui-dist's dependency would only phone home.
@@ -30,7 +40,7 @@ lint: install
 
 # cfn-lint and `sam validate --lint`, then the SAM transform the tests read (.venv-sam), then checkov (.venv-checkov):
 # each tool in a virtualenv of its own.
-template:
+template: $(UV)
 	bash scripts/lint-template.sh
 	bash scripts/transform-template.sh
 	bash scripts/checkov-template.sh
@@ -41,8 +51,23 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration
 
-test: install lint template widget-test widget-e2e
-	$(BIN)/pytest
+# Every test and linter, one stage after another, each stage's time printed as it ends and all of them at the end
+# (.stage-times). pytest runs on every core (xdist; a file's tests stay on one worker, so a module's server starts
+# once) and names its slowest tests.
+TIMED := bash scripts/timed.sh
+test:
+	@rm -f .stage-times
+	@$(TIMED) install $(MAKE) --no-print-directory install
+	@$(TIMED) lint $(MAKE) --no-print-directory lint
+	@$(TIMED) template $(MAKE) --no-print-directory template
+	@$(TIMED) widget-test $(MAKE) --no-print-directory widget-test
+	@$(TIMED) widget-e2e $(MAKE) --no-print-directory widget-e2e
+	@$(TIMED) pytest $(MAKE) --no-print-directory pytest
+	@echo "Stage times:" && cat .stage-times
+
+PYTEST_WORKERS ?= auto
+pytest: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 dev: install $(WIDGET_DEMO)
 	$(BIN)/python -m localdev
@@ -68,8 +93,26 @@ token: install
 	@$(BIN)/python -m localdev.token --user "$(USER)" --tenant "$(TENANT)" $(if $(ADMIN),--admin) \
 		$(if $(STAFF),--role support) $(if $(NAME),--name "$(NAME)")
 
+# After editing pyproject.toml's dependencies: the lock, and the requirements files `sam build` reads, exported from it.
+# They carry hashes, and pip (which sam build runs) refuses a file whose hashes do not match what it downloads.
+lock: $(UV)
+	$(UV) lock --quiet
+	$(UV) export --frozen --quiet --no-default-groups --no-emit-project > layers/common/python/requirements.txt
+	$(UV) export --frozen --quiet --only-group chat-stream --no-emit-project > functions/chat_stream/requirements.txt
+	$(UV) export --frozen --quiet --only-group stream-authorizer --no-emit-project \
+		> functions/stream_authorizer/requirements.txt
+
+# An upgrade on purpose: every Python lock to the newest releases the constraints admit, then the whole suite.
+# Review `git diff` and commit the locks with the suite green. uv itself is bumped by hand in locks/uv.in.
+deps-upgrade: $(UV)
+	$(UV) lock --quiet --upgrade
+	cd locks && for tool in sam checkov; do \
+		../$(UV) pip compile --quiet --upgrade --universal --generate-hashes --python-version 3.11 $$tool.in -o $$tool.txt; \
+	done
+	$(MAKE) lock test
+
 clean:
-	rm -rf $(VENV) .venv-sam .venv-checkov node_modules .pytest_cache .mypy_cache .ruff_cache widget/node_modules widget/dist
+	rm -rf $(VENV) $(UV_VENV) .venv-sam .venv-checkov node_modules .pytest_cache .mypy_cache .ruff_cache widget/node_modules widget/dist
 
 # The React widget (widget/): its own npm package. The demo bundle is what the local server's page (/) loads.
 $(WIDGET_DEPS): widget/package.json widget/package-lock.json

@@ -11,9 +11,15 @@ from localdev.template import load_template
 TABLES = {"Table": "TABLE_NAME", "IdempotencyTable": "IDEMPOTENCY_TABLE_NAME"}
 
 
+def _properties(resource: str) -> dict[str, Any]:
+    """A table's properties in template.yaml."""
+    properties: dict[str, Any] = load_template(TEMPLATE)["Resources"][resource]["Properties"]
+    return properties
+
+
 def table_definition(table_name: str, resource: str = "Table") -> dict[str, Any]:
     """CreateTable arguments from one of the template's tables (keys, attributes, indexes)."""
-    props = load_template(TEMPLATE)["Resources"][resource]["Properties"]
+    props = _properties(resource)
     definition: dict[str, Any] = {
         "TableName": table_name,
         "AttributeDefinitions": props["AttributeDefinitions"],
@@ -32,6 +38,6 @@ def create_table(client: Any, table_name: str, resource: str = "Table") -> None:
     """Create one of the template's tables and turn on its TTL, as the stack would."""
     client.create_table(**table_definition(table_name, resource))
     client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
-    ttl = load_template(TEMPLATE)["Resources"][resource]["Properties"].get("TimeToLiveSpecification")
+    ttl = _properties(resource).get("TimeToLiveSpecification")
     if ttl:
         client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)

@@ -8,8 +8,6 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 venv="$repo_root/.venv-checkov"
-# The version these results were checked with; a newer checkov may bring new checks, so it is a deliberate bump.
-checkov_version="3.3.30"
 
 # Skipped on every resource, because they fit none of this product's:
 #   CKV_AWS_117  Lambda functions inside a VPC. The functions reach only AWS's public endpoints (DynamoDB, SNS,
@@ -20,20 +18,11 @@ checkov_version="3.3.30"
 #                provider keys are read from Secrets Manager or SSM by name at run time.
 global_skips="CKV_AWS_117,CKV_AWS_173"
 
-# shellcheck source=scripts/find-python.sh
-source "$repo_root/scripts/find-python.sh"
-
-if [[ "$("$venv/bin/checkov" --version 2>/dev/null || true)" != "$checkov_version" ]]; then
-    if [[ ! -x "$venv/bin/python" ]] || ! "$venv/bin/python" --version >/dev/null 2>&1; then
-        python="$(find_python)"
-        echo "Creating $venv with $("$python" --version 2>&1) ($python)"
-        rm -rf "$venv"
-        "$python" -m venv "$venv"
-        "$venv/bin/python" -m pip install -qq --upgrade pip
-    fi
-    echo "Installing checkov $checkov_version into $venv"
-    "$venv/bin/python" -m pip install -qq "checkov==$checkov_version"
-fi
+# The version these results were checked with is pinned in locks/checkov.in (a newer checkov may bring new checks, so
+# it is a deliberate bump); locks/checkov.txt pins it and everything it needs.
+# shellcheck source=scripts/tool-venv.sh
+source "$repo_root/scripts/tool-venv.sh"
+tool_venv "$venv" "$repo_root/locks/checkov.txt"
 
 results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT

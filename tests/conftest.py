@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import botocore.session
+import aws_clients
 import pytest
 from fake_providers import FakeProviders
 from moto import mock_aws
@@ -102,7 +102,7 @@ def fake() -> Iterator[FakeProviders]:
 
 
 def dynamodb_client(endpoint_url: str | None = None) -> Any:
-    return botocore.session.get_session().create_client("dynamodb", region_name=REGION, endpoint_url=endpoint_url)
+    return aws_clients.client("dynamodb", region_name=REGION, endpoint_url=endpoint_url)
 
 
 @pytest.fixture(scope="session")
@@ -139,13 +139,13 @@ def dynamodb(moto_aws: None) -> Any:
 
 @pytest.fixture
 def sns(moto_aws: None) -> Any:
-    return botocore.session.get_session().create_client("sns", region_name=REGION)
+    return aws_clients.client("sns", region_name=REGION)
 
 
 @pytest.fixture
 def eventbridge(moto_aws: None) -> Any:
     """moto's EventBridge, where the domain events go (its default bus exists already)."""
-    return botocore.session.get_session().create_client("events", region_name=REGION)
+    return aws_clients.client("events", region_name=REGION)
 
 
 @pytest.fixture

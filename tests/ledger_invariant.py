@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import botocore.session
+import aws_clients
 from botocore.config import Config
 
 from localdev import dynamodb_local
@@ -258,7 +258,7 @@ def client(endpoint: str) -> Any:
     """A DynamoDB client for DynamoDB Local: its own fake credentials (a module-scoped fixture builds it before the
     per-test environment is set), and it gives up within seconds when the server is down."""
     config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
-    return botocore.session.get_session().create_client(
+    return aws_clients.client(
         "dynamodb", region_name=REGION, endpoint_url=endpoint, config=config,
         aws_access_key_id="testing", aws_secret_access_key="testing")
 

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from contract.local_api import Client
+from contract.local_api import Client, local_server
 from localdev import process
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[process.RunningServer]:
-    with process.started("--in-memory", "--timing", "--quiet") as running:
+def server(dynamodb_local_url: str) -> Iterator[process.RunningServer]:
+    with local_server(dynamodb_local_url, "--timing", "--quiet") as running:
         yield running
 
 

@@ -16,13 +16,14 @@ import pytest
 from counters import day_counters
 
 from aichat.pricing import MICROS_PER_CENT
-from contract.local_api import Client, Reply
-from localdev import database, process
+from contract.local_api import Client, Reply, local_server, table_client
+from localdev import process
 
 pytestmark = pytest.mark.dynamodb_local
 
 IN_FLIGHT = 50
 TENANT = "budget-tenant"
+TABLE = "ai-chat-budget"
 
 
 def chat_micros(reply: Reply) -> int:
@@ -38,21 +39,21 @@ def one_chat_micros(client: Client) -> int:
 
 
 @pytest.fixture(scope="module")
-def limited(one_chat_micros: int) -> Iterator[tuple[Client, int]]:
+def limited(one_chat_micros: int, dynamodb_local_url: str) -> Iterator[tuple[Client, int]]:
     limit_micros = 10 * one_chat_micros
     cents = Decimal(limit_micros) / MICROS_PER_CENT
     # MAX_TOKENS near a real reply's length, so that a reservation (the worst case) is near a chat's real cost.
     env = {"DAILY_COST_LIMIT_CENTS": str(cents), "MAX_TOKENS": "60", "MAX_SESSIONS_PER_USER_PER_DAY": "1000"}
-    with process.started("--in-memory", "--quiet", env=env) as running:
+    with local_server(dynamodb_local_url, "--quiet", table=TABLE, env=env) as running:
         yield Client(running), limit_micros
 
 
-def tenant_spend(endpoint: str, days: set[str]) -> int:
+def tenant_spend(server: process.RunningServer, days: set[str]) -> int:
     """The tenant's day counter, read straight from the server's DynamoDB."""
-    db = database.client(endpoint, "us-east-1")
+    db = table_client(server)
     total = 0
     for day in days:
-        total += day_counters(db, TENANT, day).get("cost_micros", 0)
+        total += day_counters(db, TENANT, day, table=TABLE).get("cost_micros", 0)
     return total
 
 
@@ -80,7 +81,7 @@ def test_fifty_parallel_chats_over_http_never_spend_past_the_tenants_daily_limit
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
-    spent = tenant_spend(client.server.dynamodb_endpoint, days)
+    spent = tenant_spend(client.server, days)
     assert spent <= limit_micros
     assert spent == sum(chat_micros(r) for r in ok), "the counter is the sum of the answered chats' costs"
     listed = [s for u in users for s in u.get("/api/v1/ai/sessions/my").body]

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from contract.local_api import Client, User
+from contract.local_api import Client, User, local_server
 from localdev import process
 
 pytestmark = pytest.mark.dynamodb_local
@@ -27,9 +27,9 @@ TOOLS = {"CUSTOM_TOOLS": json.dumps([LINE_STATUS]),
 
 
 @pytest.fixture(scope="module")
-def tools_client() -> Iterator[Client]:
+def tools_client(dynamodb_local_url: str) -> Iterator[Client]:
     """A server of its own, started with the custom tool configured in its environment."""
-    with process.started("--in-memory", "--quiet", env=TOOLS) as running:
+    with local_server(dynamodb_local_url, "--quiet", env=TOOLS) as running:
         yield Client(running)
 
 

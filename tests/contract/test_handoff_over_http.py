@@ -20,13 +20,13 @@ from fake_providers import FakeProviders
 from ledger_invariant import assert_invariant
 
 from aichat.chat import AGENT_TURN
-from contract.local_api import Client, User, fake_model_env, table_client
+from contract.local_api import Client, User, fake_model_env, local_server, table_client
 from localdev import process
 
 pytestmark = pytest.mark.dynamodb_local
 
 API = "/api/v1/ai"
-TABLE = "ai-chat"
+TABLE = "ai-chat-handoff"
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +37,9 @@ def model() -> Iterator[FakeProviders]:
 
 
 @pytest.fixture(scope="module")
-def handoff_server(model: FakeProviders) -> Iterator[process.RunningServer]:
+def handoff_server(model: FakeProviders, dynamodb_local_url: str) -> Iterator[process.RunningServer]:
     env = fake_model_env(model.openai_url)
-    with process.started("--in-memory", "--quiet", env=env) as running:
+    with local_server(dynamodb_local_url, "--quiet", table=TABLE, env=env) as running:
         yield running
 
 
@@ -84,13 +84,13 @@ def test_the_whole_handoff_a_person_answers_inside_the_session_and_hands_it_back
         api: Client, model: FakeProviders, db: Any, tenant: str) -> None:
     person, session_id = escalated_session(api, tenant)
     requests = len(model.sent("openai"))
-    cost = day_counters(db, tenant, today())
+    cost = day_counters(db, tenant, today(), table=TABLE)
 
     kept = person.post(f"{API}/chat", {"message": "Hello? Is anyone there?", "session_id": session_id})
     assert (kept.status, kept.body["status"]) == (200, "waiting_for_person"), kept.raw
     assert "will reply here" in kept.body["message"], "message stays a string: a sentence saying who has it"
     assert len(model.sent("openai")) == requests, "no model call while a person has the session"
-    assert day_counters(db, tenant, today()) == cost, "nothing charged: every cost counter unchanged"
+    assert day_counters(db, tenant, today(), table=TABLE) == cost, "nothing charged: every cost counter unchanged"
     mine = kept.body["metadata"]["message_id"]
 
     dana = staff(api, tenant)
@@ -124,7 +124,8 @@ def test_the_whole_handoff_a_person_answers_inside_the_session_and_hands_it_back
     assert AGENT_TURN.format(name="Dana Reyes", content="Hi, Dana here: refunded.") in contents
     assert "Hello? Is anyone there?" in contents, "the message kept for the person is context too"
     assert not [c for c in contents if isinstance(c, str) and "joined the conversation" in c]
-    assert day_counters(db, tenant, today())["cost_micros"] > cost["cost_micros"], "the model's answer is charged"
+    charged = day_counters(db, tenant, today(), table=TABLE)["cost_micros"]
+    assert charged > cost["cost_micros"], "the model's answer is charged"
     assert_invariant(db, TABLE)
 
 

@@ -24,14 +24,14 @@ from aichat import keys
 from aichat.pricing import MICROS_PER_CENT, PriceTable
 from aichat.pricing import Usage as Tokens
 from aichat.providers.registry import DEFAULT_MODELS
-from contract.local_api import Client, User, fake_model_env, table_client
+from contract.local_api import Client, User, fake_model_env, local_server, table_client
 from localdev import process
 
 pytestmark = pytest.mark.dynamodb_local
 
 API = "/api/v1/ai"
 STREAM = f"{API}/chat/stream"
-TABLE = "ai-chat"
+TABLE = "ai-chat-stream"
 MODEL = DEFAULT_MODELS["openai"]  # what the server answers with, and is priced at, with LLM_PROVIDER=openai
 WAIT = 10.0  # the longest any one wait here takes
 
@@ -44,10 +44,10 @@ def model() -> Iterator[FakeProviders]:
 
 
 @pytest.fixture(scope="module")
-def stream_server(model: FakeProviders) -> Iterator[process.RunningServer]:
+def stream_server(model: FakeProviders, dynamodb_local_url: str) -> Iterator[process.RunningServer]:
     """A server of its own whose model calls go to the fake; a stop is noticed within 0.05 s."""
     env = fake_model_env(model.openai_url, STOP_CHECK_SECONDS="0.05")
-    with process.started("--in-memory", "--quiet", env=env) as running:
+    with local_server(dynamodb_local_url, "--quiet", table=TABLE, env=env) as running:
         yield running
 
 

@@ -7,7 +7,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import botocore.session
+import aws_clients
 import pytest
 from botocore.config import Config
 from conftest import REGION, FakeClock, ScriptedProvider
@@ -29,7 +29,7 @@ DAY = "2026-11-24"
 @pytest.fixture
 def services(dynamodb_local_url: str, clock: FakeClock) -> wiring.Services:
     # One connection per request in flight, as each Lambda container has its own.
-    client = botocore.session.get_session().create_client(
+    client = aws_clients.client(
         "dynamodb", region_name=REGION, endpoint_url=dynamodb_local_url, config=Config(max_pool_connections=RATINGS))
     name = f"ai-chat-{uuid.uuid4().hex[:8]}"
     create_table(client, name)

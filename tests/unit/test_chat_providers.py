@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import botocore.session
+import aws_clients
 import pytest
 from conftest import Api, FakeClock
 from counters import day_counters
@@ -246,7 +246,7 @@ def test_an_unknown_session_type_in_the_model_map_is_a_configuration_error(base:
 
 
 def aws(service: str) -> Any:
-    return botocore.session.get_session().create_client(service, region_name="us-east-1")
+    return aws_clients.client(service, region_name="us-east-1")
 
 
 @pytest.mark.parametrize("stored", ["sk-from-secrets-manager", '{"api_key": "sk-from-secrets-manager"}'])

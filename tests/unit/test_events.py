@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import botocore.session
+import aws_clients
 import pytest
 from conftest import REGION, Api, FakeClock, ScriptedProvider
 
@@ -35,7 +35,7 @@ BuildApi = Callable[..., Api]
 @pytest.fixture
 def published(eventbridge: Any) -> Published:
     """Every event EventBridge delivered from source ai-chat so far, through a rule on the default bus to a queue."""
-    sqs = botocore.session.get_session().create_client("sqs", region_name=REGION)
+    sqs = aws_clients.client("sqs", region_name=REGION)
     queue = sqs.create_queue(QueueName="ai-chat-events")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     eventbridge.put_rule(Name="ai-chat", EventPattern=json.dumps({"source": [SOURCE]}))
@@ -112,7 +112,7 @@ class FakeEventBridge:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 
     def close(self) -> None:
         self._server.shutdown()
@@ -281,7 +281,7 @@ def test_a_ticket_turn_whose_entry_eventbridge_keeps_failing_answers_with_the_ti
 
 def test_only_the_entries_eventbridge_failed_are_sent_again(
         fake_bus: FakeEventBridge, capsys: pytest.CaptureFixture[str]) -> None:
-    client = botocore.session.get_session().create_client("events", region_name=REGION, endpoint_url=fake_bus.url)
+    client = aws_clients.client("events", region_name=REGION, endpoint_url=fake_bus.url)
     first, second = (DomainEvent(EventName.TICKET_CREATED, {"n": n}, {"session_id": f"01S{n}"}) for n in (1, 2))
     fake_bus.answers = [throttle(lambda i: i == 1)]
     output(capsys)

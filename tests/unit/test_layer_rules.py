@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -118,13 +117,6 @@ def test_ids_sort_by_time_even_within_one_millisecond() -> None:
     ids = [new_id(moment) for _ in range(200)]
     assert ids == sorted(ids) and len(set(ids)) == 200 and all(len(i) == 26 for i in ids)
     assert new_id(datetime(2026, 1, 2, tzinfo=UTC)) > ids[-1]
-
-
-def test_the_layer_requirements_match_pyprojects_runtime_dependencies() -> None:
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    layer = [line.strip() for line in (ROOT / "layers/common/python/requirements.txt").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
-    assert sorted(declared) == sorted(layer)
 
 
 def test_every_provider_is_declared_once_with_settings_that_exist_for_its_key() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import aws_clients
 import pytest
 from conftest import Api, ScriptedProvider, error_code
 
@@ -296,9 +297,8 @@ def _event_with_claims(claims: dict[str, str]) -> dict[str, Any]:
 
 
 def _subscribe_queue(sns: Any, topic_arn: str) -> Any:
-    import botocore.session
 
-    sqs = botocore.session.get_session().create_client("sqs", region_name="us-east-1")
+    sqs = aws_clients.client("sqs", region_name="us-east-1")
     url = sqs.create_queue(QueueName="support")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
