@@ -7,14 +7,17 @@ A scripted reply may ask for tools: OpenAI's `message.tool_calls` (finish_reason
 
 A request with `"stream": true` is answered as each API streams (server-sent events, chunked, one write per event),
 and each such stream is recorded in `streams` (a StreamLog: when events went out, whether the client left early).
+A streamed reply can fail on the wire (`fault`): closed, reset, cut mid-event, silent, or with the API's error event.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import select
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -37,6 +40,12 @@ class Usage:
 
 
 DEFAULT_TEXT = "Hello from the fake model."
+# How a streamed reply fails, where its finishing events (or, with `fault_after`, its next event) would go:
+# "close": the connection is closed (FIN) before the body's end; "reset": it is reset (RST, SO_LINGER 0);
+# "truncate": half of the next event is sent, its chunk and its SSE line cut, then closed; "silence": nothing more
+# is sent and the connection is held until the client leaves (HOLD_SECONDS at most); "error": the API's own error
+# event (an overloaded model), then the body's end.
+Fault = Literal["close", "reset", "truncate", "silence", "error"]
 # A tool call the fake answers with: (id, name, arguments), the arguments an object (or, for OpenAI, any JSON text).
 FakeCall = tuple[str, str, "dict[str, Any] | str"]
 
@@ -60,6 +69,8 @@ class Scripted:
     deltas: list[str] | None = None
     pause: float = 0.0  # seconds between events
     cut_before_usage: bool = False  # stop after the text and tool events: no finish, no usage, no end of body
+    fault: Fault | None = None  # fail this way after the text and tool events (and after `hold_last`, if given)
+    fault_after: int | None = None  # with `fault`: fail after this many events instead (1: after the preamble)
     hold_last: threading.Event | None = None  # wait for it (at most HOLD_SECONDS) before the finish and usage
     message_deltas: int = 1  # Anthropic: message_delta events, each with the cumulative output so far
 
@@ -211,6 +222,14 @@ def anthropic_stream(model: str, request: dict[str, Any], reply: Scripted) -> tu
     return head, [*tail, sse({"type": "message_stop"}, "message_stop")]
 
 
+def error_event(api: Api) -> bytes:
+    """The event each API sends when it fails inside a stream it had begun: an overloaded model."""
+    if api == "openai":
+        return sse({"error": {"message": "The server had an error while processing your request.",
+                              "type": "server_error", "param": None, "code": None}})
+    return sse({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, "error")
+
+
 def error(api: Api, status: int) -> dict[str, Any]:
     """An error body in the API's own format."""
     if api == "openai":
@@ -301,6 +320,11 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     fake: FakeProviders
 
+    def handle(self) -> None:
+        # A client that resets a kept-alive connection it is done with is not worth a traceback on stderr.
+        with contextlib.suppress(ConnectionResetError):
+            super().handle()
+
     def do_POST(self) -> None:
         self._received_at = time.monotonic()
         api = PATHS.get(self.path.split("?")[0])
@@ -344,6 +368,8 @@ class Handler(BaseHTTPRequestHandler):
         with self.fake._lock:
             self.fake.streams.append(log)
         head, tail = ([reply.raw], []) if reply.raw is not None else stream_events(api, body, reply)
+        if reply.fault_after is not None:
+            head, tail = head[:reply.fault_after], head[reply.fault_after:] + tail
         try:
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
@@ -359,6 +385,9 @@ class Handler(BaseHTTPRequestHandler):
                 return
             if reply.hold_last is not None:
                 self._wait(HOLD_SECONDS, reply.hold_last)
+            if reply.fault is not None:
+                self._fail(log, api, reply.fault, tail[0] if tail else b"")
+                return
             for i, event in enumerate(tail):
                 self._event(log, event, reply.pause, last=i == len(tail) - 1)
             if not tail:
@@ -370,6 +399,22 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             log.done.set()
+
+    def _fail(self, log: StreamLog, api: Api, fault: Fault, upcoming: bytes) -> None:
+        """Fail the stream on the wire as `fault` says (Fault); `upcoming` is the event that was due next."""
+        self.close_connection = True
+        if fault == "error":
+            self._event(log, error_event(api), 0.0, last=True)
+        elif fault == "truncate":
+            half = upcoming[:max(1, len(upcoming) // 2)]
+            self.wfile.write(b"%x\r\n%s" % (len(upcoming), half))  # the chunk says more than is sent
+            self.wfile.flush()
+        elif fault == "silence":
+            self._wait(HOLD_SECONDS)
+        elif fault == "reset":
+            # Linger 0: close() sends RST instead of FIN, as a dropped connection or a crashed proxy does.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
 
     def _event(self, log: StreamLog, event: bytes, pause: float, last: bool = False) -> None:
         """One event, as one chunk; the last one with the chunk that ends the body, in the same write, so

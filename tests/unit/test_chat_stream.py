@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import FakeClock, ScriptedProvider
 from counters import day_counters
-from fake_providers import FakeProviders, Scripted, Usage
+from fake_providers import FakeProviders, Scripted, Usage, split_arguments
 from ledger_invariant import assert_invariant
 
 from aichat import keys, ui_stream, wiring
@@ -24,6 +24,7 @@ from aichat.identity import Identity
 from aichat.models import ChatRequest, CreateSessionRequest, StopRequest
 from aichat.pricing import PriceTable
 from aichat.pricing import Usage as Counted
+from aichat.providers import Completion, CompletionRequest, StreamPart, ToolCallDelta
 from aichat.settings import Settings
 from aichat.stops import StopWatch
 from aichat.turn_events import TurnStarted
@@ -224,7 +225,56 @@ def test_a_stream_cut_before_its_usage_keeps_the_text_and_charges_an_estimate_wi
     assert_invariant(dynamodb, "ai-chat")
 
 
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_a_stream_cut_after_only_tool_argument_bytes_keeps_the_turn_settled_at_an_estimate_counting_those_bytes(
+        provider: str, sdk_settings: Settings, fake: FakeProviders, dynamodb: Any, sns: Any, eventbridge: Any,
+        clock: FakeClock) -> None:
+    services = sdk_services(sdk_settings, provider, dynamodb, sns, eventbridge, clock)
+    arguments = {"title": "Line drops", "priority": "urgent", "description": None}
+    call = ("call_1" if provider == "openai" else "toolu_1", "create_ticket", arguments)
+    fake.enqueue(provider, Scripted(tool_calls=[call], cut_before_usage=True))
+    parts = streamed(services, "My line drops, open a ticket")
+    kinds = [p["type"] for p in parts]
+    assert "tool-input-available" not in kinds, "an unfinished call is never run"
+    assert kinds[-4:] == ["error", "data-error", "message-metadata", "finish"]
+    meta = metadata_of(parts)
+    assert (meta["estimated"], meta["stopped"]) == (True, "provider_error")
+    # An output token per byte of the arguments that arrived, as a cut text is charged per byte of its text.
+    assert meta["output_tokens"] == len(json.dumps(arguments).encode())
+    user, reply = stored(services, meta["session_id"])
+    assert (user["status"], reply["estimated"], reply["function_calls"]) == ("ok", True, [])
+    assert reply["content"] == text_of(parts) != "", "the reply says what happened"
+    charged = day_counters(dynamodb, "acme", DAY)["cost_micros"]
+    model = {"openai": "gpt-4o-mini", "anthropic": "claude-sonnet-4-6"}[provider]
+    assert charged == PriceTable().worst_case_micros(model, meta["input_tokens"], meta["output_tokens"])
+    assert 0 < charged <= int(raw_message(dynamodb, meta["session_id"], user["id"])["reserved_micros"]["N"])
+    assert len(fake.sent(provider)) == 1, "a cut stream is not retried"
+    assert_invariant(dynamodb, "ai-chat")
+
+
 # --- stop --------------------------------------------------------------------------------------------------------
+
+
+class ArgumentsThenHold:
+    """A model that streams a tool call's arguments, then holds its stream open until released."""
+
+    name = "offline"
+
+    def __init__(self, arguments: str) -> None:
+        self.arguments = arguments
+        self.sent = threading.Event()  # every piece of the arguments was yielded
+        self.release = threading.Event()
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        raise AssertionError("only streamed")
+
+    def stream(self, request: CompletionRequest) -> Iterator[StreamPart]:
+        for piece in split_arguments(self.arguments):
+            yield ToolCallDelta(0, piece)
+        self.sent.set()
+        self.release.wait(30)
+        yield Completion(text="", usage=Counted(10, 10), model=request.model, provider=self.name,
+                         stop_reason="tool_calls")
 
 
 def test_a_stop_through_the_table_ends_the_reply_where_it_is_and_closes_the_providers_stream(
@@ -255,6 +305,36 @@ def test_a_stop_through_the_table_ends_the_reply_where_it_is_and_closes_the_prov
     session = dynamodb.get_item(TableName="ai-chat", Key={"PK": {"S": keys.session_pk(first.session_id)},
                                                           "SK": {"S": keys.SESSION_SK}})["Item"]
     assert session["stop_turn"]["S"] == first.user_message_id == user["id"], "the stop went through the table"
+    charged = day_counters(dynamodb, "acme", DAY)["cost_micros"]
+    assert 0 < charged <= int(raw_message(dynamodb, first.session_id, user["id"])["reserved_micros"]["N"])
+    assert_invariant(dynamodb, "ai-chat")
+
+
+def test_a_stop_while_tool_arguments_stream_charges_an_output_token_per_argument_byte_that_arrived(
+        settings: Settings, dynamodb: Any, sns: Any, eventbridge: Any, clock: FakeClock) -> None:
+    model = ArgumentsThenHold('{"title": "Line drops", "priority": "urgent", "description": null}')
+    services = wiring.build(settings.model_copy(update={"STOP_CHECK_SECONDS": 0.05}), dynamodb=dynamodb, sns=sns,
+                            events=eventbridge, providers={"offline": model}, clock=clock)
+    turn = services.chat.stream(ALICE, ChatRequest(message="My line drops, open a ticket"))
+    first = next(turn)
+    assert isinstance(first, TurnStarted)
+
+    def stop_once_the_arguments_were_sent() -> None:
+        if model.sent.wait(30):
+            services.sessions.stop(ALICE, first.session_id, StopRequest())
+
+    stopper = threading.Thread(target=stop_once_the_arguments_were_sent)
+    stopper.start()
+    try:
+        parts = parts_of(ui_stream.chunks(first, turn))
+    finally:
+        model.release.set()
+        stopper.join(30)
+    meta = metadata_of(parts)
+    assert (meta["stopped"], meta["estimated"]) == ("stopped", True)
+    assert meta["output_tokens"] == len(model.arguments.encode())
+    user, reply = stored(services, first.session_id)
+    assert reply["function_calls"] == [], "an unfinished call is never run"
     charged = day_counters(dynamodb, "acme", DAY)["cost_micros"]
     assert 0 < charged <= int(raw_message(dynamodb, first.session_id, user["id"])["reserved_micros"]["N"])
     assert_invariant(dynamodb, "ai-chat")

@@ -11,13 +11,23 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fake_providers import FakeProviders, Scripted, Usage
+from fake_providers import FakeProviders, Scripted, Usage, stream_events
 
 from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
 from aichat.pricing import Usage as Counted
-from aichat.providers import Completion, CompletionRequest, Provider, StreamPart, TextDelta, ToolCall, ToolSpec, Turn
+from aichat.providers import (
+    Completion,
+    CompletionRequest,
+    Provider,
+    StreamPart,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolSpec,
+    Turn,
+)
 from aichat.providers.anthropic import AnthropicProvider
-from aichat.providers.faults import malformed, stream_cut
+from aichat.providers.faults import incomplete, malformed, unreachable
 from aichat.providers.openai import OpenAIProvider
 
 APIS = ["openai", "anthropic"]
@@ -139,6 +149,27 @@ def test_tool_call_pieces_are_assembled_into_the_calls_in_their_order(api: str, 
 
 
 @pytest.mark.parametrize("api", APIS)
+def test_tool_call_arguments_are_yielded_piece_by_piece_as_they_arrive_after_the_text_and_before_the_completion(
+        api: str, fake: FakeProviders) -> None:
+    first = {"title": "Router blinks red"}
+    second = {"reason": "The user asked for a person."}
+    fake.enqueue(api, Scripted(text="Opening a ticket.", tool_calls=[("call_1", "create_ticket", first),
+                                                                     ("call_2", "escalate_to_human", second)]))
+    parts = list(build(api, fake).stream(request(api, tools=(TICKET,))))
+    kinds = [type(p) for p in parts]
+    assert kinds.index(ToolCallDelta) > max(i for i, kind in enumerate(kinds) if kind is TextDelta)
+    assert kinds[-1] is Completion and kinds.count(Completion) == 1
+    pieces = [p for p in parts if isinstance(p, ToolCallDelta)]
+    assert all(p.arguments for p in pieces), "empty pieces are not passed on"
+    assert [p.index for p in pieces] == sorted(p.index for p in pieces)
+    completion = parts[-1]
+    assert isinstance(completion, Completion)
+    for index, call in enumerate(completion.tool_calls):
+        assert "".join(p.arguments for p in pieces if p.index == index) == json.dumps([first, second][index])
+        assert json.loads(call.arguments) == [first, second][index]
+
+
+@pytest.mark.parametrize("api", APIS)
 def test_a_reply_of_tool_calls_only_streams_no_text(api: str, fake: FakeProviders) -> None:
     fake.enqueue(api, Scripted(tool_calls=[("call_1", "create_ticket", {"title": "x"})]))
     deltas, (completion,) = split(list(build(api, fake).stream(request(api, tools=(TICKET,)))))
@@ -171,15 +202,27 @@ def test_an_event_that_is_not_json_is_an_unreadable_answer(api: str, fake: FakeP
 
 
 @pytest.mark.parametrize("api", APIS)
-def test_a_stream_cut_before_its_usage_raises_stream_cut_after_yielding_what_arrived(
+def test_a_stream_closed_before_its_usage_yields_what_arrived_then_raises_the_sdk_error_as_mapped(
         api: str, fake: FakeProviders) -> None:
+    # Whether that is a cut stream is the failover's to say, where parts are counted (tests/unit/test_stream_faults).
     fake.enqueue(api, Scripted(deltas=["Check ", "the cable"], cut_before_usage=True))
     parts: list[StreamPart] = []
     error = until_cut(build(api, fake).stream(request(api)), parts)
     assert [p.text for p in parts if isinstance(p, TextDelta)] == ["Check ", "the cable"]
     assert not any(isinstance(p, Completion) for p in parts)
-    assert error.code == "provider_error" and error.detail == stream_cut().detail and error.transient
+    assert error.code == "provider_error" and error.detail == unreachable().detail and error.transient
     assert not fake.wait_stream_done().final_sent
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_a_stream_that_ends_cleanly_without_its_usage_raises_incomplete_after_yielding_what_arrived(
+        api: str, fake: FakeProviders) -> None:
+    head, _ = stream_events(api, {"model": MODELS[api]}, Scripted(deltas=["Check ", "the cable"]))
+    fake.enqueue(api, Scripted(raw=b"".join(head)))  # the body ends properly, with no finish and no usage
+    parts: list[StreamPart] = []
+    error = until_cut(build(api, fake).stream(request(api)), parts)
+    assert [p.text for p in parts if isinstance(p, TextDelta)] == ["Check ", "the cable"]
+    assert error.detail == incomplete().detail and error.transient
 
 
 @pytest.mark.parametrize("wait", ["hold_last", "pause"])

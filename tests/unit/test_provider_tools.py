@@ -14,7 +14,17 @@ import pytest
 from fake_providers import FakeProviders, Scripted
 
 from aichat.errors import ProviderError
-from aichat.providers import Completion, CompletionRequest, Provider, ToolCall, ToolResult, ToolSpec, Turn
+from aichat.providers import (
+    Completion,
+    CompletionRequest,
+    Provider,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolResult,
+    ToolSpec,
+    Turn,
+)
 from aichat.providers.anthropic import AnthropicProvider
 from aichat.providers.offline import OfflineProvider
 from aichat.providers.openai import OpenAIProvider
@@ -350,6 +360,15 @@ def test_offline_create_a_ticket_calls_create_ticket_with_the_words_after_it_as_
                                           "description": None}
     assert (answer.text, answer.stop_reason) == ("", "tool_calls")
     assert answer.usage.output_tokens > 0
+
+
+def test_offline_streams_a_tool_calls_arguments_piece_by_piece_before_the_completion_that_holds_the_call() -> None:
+    *pieces, answer = OfflineProvider().stream(offline_request(Turn("user", "Please create a ticket: no dial tone")))
+    assert isinstance(answer, Completion)
+    (call,) = answer.tool_calls
+    assert len(pieces) > 1 and all(isinstance(p, ToolCallDelta) and p.index == 0 and p.arguments for p in pieces)
+    assert "".join(p.arguments for p in pieces if isinstance(p, ToolCallDelta)) == call.arguments
+    assert not any(isinstance(p, TextDelta) for p in pieces)
 
 
 def test_offline_create_a_ticket_alone_is_a_normal_support_request() -> None:

@@ -5,8 +5,9 @@ their results, at most MAX_TOOL_STEPS calls in all. Each call reserves its own w
 `advance` charges a finished call and reserves the next in one transaction, so no call ever runs unbudgeted.
 
 POST /chat and POST /chat/stream run the same turn (`_run`, a generator of TurnEvents): /chat drains it and answers
-with its result, the stream sends each event as it happens. A streamed call that is stopped, or cut after text
-arrived, keeps that text and is charged an upper bound of what it used (never above its reservation): `estimated`.
+with its result, the stream sends each event as it happens. A streamed call that is stopped, or cut after part of
+its reply (text or tool-call arguments) arrived, keeps its text and is charged an upper bound of what it used (never
+above its reservation): `estimated`.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from aichat.metrics import ChatMetrics
 from aichat.models import ChatMetadata, ChatRequest, ChatResponse, EscalateRequest, FunctionCall
 from aichat.pricing import PriceTable, Usage, micros_to_cents
 from aichat.prompts import Prompts
-from aichat.providers import Completion, CompletionRequest, ModelRoute, TextDelta, ToolCall, ToolResult, Turn
+from aichat.providers import Completion, CompletionRequest, ModelRoute, ToolCall, ToolCallDelta, ToolResult, Turn
 from aichat.providers.failover import Failover, StreamStopped
 from aichat.providers.registry import Providers
 from aichat.records import MessageRecord, SessionRecord
@@ -74,6 +75,8 @@ _STEP_LIMIT = "I stopped after {steps} steps; the actions listed are what was do
 _PROVIDER_FAILED = ("I did the actions listed, but could not write an answer: the model provider failed. Send your "
                     "message again to continue.")
 _BUDGET_STOPPED = "I did the actions listed, but had to stop there:"
+_CUT_IN_A_TOOL_CALL = ("The model provider's reply was cut while the model was writing a tool call, so no tool was "
+                       "run. Send your message again to continue.")
 _WITH_A_PERSON = ("A person from our support team has this conversation: your message is with them, and they will "
                   "reply here.")
 # A stream's reservation may be swept this long after its deadline: room for its tools' last call and the settle.
@@ -103,14 +106,25 @@ class _Answer:
 
 @dataclass
 class _Heard:
-    """What a streamed model call has sent so far: the route answering, and its text."""
+    """What a streamed model call has sent so far: the route answering, its text, and how many bytes of tool-call
+    arguments (which the provider bills as output too)."""
 
     route: ModelRoute | None = None
     pieces: list[str] = field(default_factory=list)
+    argument_bytes: int = 0
 
     @property
     def text(self) -> str:
         return "".join(self.pieces)
+
+    @property
+    def anything(self) -> bool:
+        """Part of the reply arrived, so the provider billed it."""
+        return bool(self.pieces or self.argument_bytes)
+
+    @property
+    def output_bytes(self) -> int:
+        return len(self.text.encode()) + self.argument_bytes
 
 
 @dataclass
@@ -368,10 +382,12 @@ class ChatService:
             "provider": turn.routes[0].provider, "model": turn.routes[0].model, "code": code,
             "step": reservation.step, **_ids(reservation)})
         self._metrics.provider_failed(turn.routes[0].provider, code)
-        if heard.pieces:
-            # A stream cut after text arrived: the provider billed it, so keep it, charged an upper bound.
+        if heard.anything:
+            # A stream cut after part of its reply arrived: the provider billed it, so keep it, charged an upper
+            # bound. Only a tool call's arguments arrived: that call never ran, and the reply says so.
+            text = heard.text or (_PROVIDER_FAILED if steps.records else _CUT_IN_A_TOOL_CALL)
             return self._settle(reservation, turn, user_message, steps, self._estimated(heard, turn, request),
-                                heard.text, code)
+                                text, code)
         if steps.records:
             # Tools have acted: keep what was done, charged what its finished model calls cost.
             return self._settle(reservation, turn, user_message, steps, None, _PROVIDER_FAILED, code)
@@ -384,26 +400,29 @@ class ChatService:
 
     def _call(self, routes: list[ModelRoute], request: CompletionRequest, started: float, watch: StopWatch | None,
               heard: _Heard, step: int) -> Generator[TurnEvent, None, tuple[ModelRoute, Completion]]:
-        """One model call: whole (no `watch`), or streamed, each piece of text an event as it arrives."""
+        """One model call: whole (no `watch`), or streamed, each piece of text an event as it arrives (a tool call's
+        argument pieces are counted in `heard`, not shown: the call is shown once it has run)."""
         if watch is None:
             return self._failover.complete(routes, request, started)
         for route, part in self._stream_failover.stream(routes, request, started, watch,
                                                         self._settings.STOP_CHECK_SECONDS):
             heard.route = route
-            if isinstance(part, TextDelta):
-                if part.text:
-                    heard.pieces.append(part.text)
-                    yield ReplyText(step, part.text)
-                continue
-            return route, part
+            if isinstance(part, Completion):
+                return route, part
+            if isinstance(part, ToolCallDelta):
+                heard.argument_bytes += len(part.arguments.encode())
+            elif part.text:
+                heard.pieces.append(part.text)
+                yield ReplyText(step, part.text)
         raise ProviderError("The model provider's stream ended without its reply; send your message again.")
 
     def _estimated(self, heard: _Heard, turn: _Turn, request: CompletionRequest) -> _Answer:
         """A streamed call that ended without the provider's usage, charged at most what it can have used: every
-        input token the request can hold, and an output token per byte of text received (up to max_tokens)."""
+        input token the request can hold, and an output token per byte received, text and tool-call arguments (up
+        to max_tokens)."""
         route = heard.route or turn.routes[0]
         usage = Usage(input_tokens=request.input_token_bound(),
-                      output_tokens=min(len(heard.text.encode()), request.max_tokens))
+                      output_tokens=min(heard.output_bytes, request.max_tokens))
         cost = self._prices.worst_case_micros(route.model, usage.input_tokens, usage.output_tokens)
         completion = Completion(text=heard.text, usage=usage, model=route.model, provider=route.provider,
                                 stop_reason="stopped")

@@ -125,8 +125,18 @@ class TextDelta:
     text: str
 
 
-# What a provider's stream yields: text as it comes, then one Completion (the whole reply and its usage).
-StreamPart = TextDelta | Completion
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """A piece of a streamed tool call's argument JSON text, as the provider sent it (maybe cut mid-token); `index`
+    is the call's place among the reply's tool calls, from 0."""
+
+    index: int
+    arguments: str
+
+
+# What a provider's stream yields: text and tool-call arguments as they come (never an empty piece), then one
+# Completion (the whole reply and its usage).
+StreamPart = TextDelta | ToolCallDelta | Completion
 
 
 class Provider(Protocol):
@@ -137,11 +147,13 @@ class Provider(Protocol):
     def complete(self, request: CompletionRequest) -> Completion: ...
 
     def stream(self, request: CompletionRequest) -> Iterator[StreamPart]:
-        """The reply as it is written: TextDelta for each piece of text, then, last, the Completion whose text is
-        every delta joined, with its tool calls assembled and the usage the provider reported at the end.
+        """The reply as it is written: TextDelta for each piece of text and ToolCallDelta for each piece of a tool
+        call's arguments, then, last, the Completion whose text is every TextDelta joined, with its tool calls
+        assembled and the usage the provider reported at the end.
 
-        A stream that ends before the provider reported its usage raises `stream_cut()` (faults); SDK errors are
-        mapped as `complete` maps them. Closing the generator closes the provider's HTTP stream, so it stops
-        writing (and billing).
+        Every failure raises as `complete` maps it (SDK and transport errors alike); a stream that ends before the
+        provider reported its usage raises `incomplete()` (faults). Whether a failure cuts the reply short is not
+        the adapter's to say: once a part was yielded, failover makes a transient failure `stream_cut()`. Closing
+        the generator closes the provider's HTTP stream, so it stops writing (and billing).
         """
         ...

@@ -13,11 +13,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anthropic
-import httpx2  # the SDK's transport: its errors escape the SDK while a stream is read
+import httpx2  # the SDK's transport: sdk_faults maps its errors too
 
 from aichat.pricing import Usage
-from aichat.providers import Completion, CompletionRequest, StreamPart, TextDelta, ToolCall, ToolSpec, Turn
-from aichat.providers.faults import malformed, sdk_faults, stream_cut
+from aichat.providers import (
+    Completion,
+    CompletionRequest,
+    StreamPart,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolSpec,
+    Turn,
+)
+from aichat.providers.faults import incomplete, malformed, sdk_faults
 
 # The tool_use ids the API accepts; an id from another provider that does not fit is mapped (_tool_use_id).
 _TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
@@ -36,27 +45,18 @@ class AnthropicProvider:
 
     def complete(self, request: CompletionRequest) -> Completion:
         """One message, or ProviderError / ProviderTimeout / ProviderNotConfigured."""
-        with sdk_faults(self.name, anthropic):
+        with sdk_faults(self.name, anthropic, httpx2):
             response = self._client.messages.create(**_arguments(request))
         return _completion(response, request)
 
     def stream(self, request: CompletionRequest) -> Iterator[StreamPart]:
-        """The message as it is written: TextDelta pieces, then the Completion (see Provider.stream)."""
+        """The message as it is written: text and argument pieces, then the Completion (see Provider.stream)."""
         reply = _StreamedReply(request.model)
-        with sdk_faults(self.name, anthropic):
+        with sdk_faults(self.name, anthropic, httpx2):
             events = self._client.messages.create(**_arguments(request), stream=True)
             with events:  # closes the HTTP stream when the caller stops early (GeneratorExit) or anything fails
-                try:
-                    for event in events:
-                        if text := reply.add(event):
-                            yield TextDelta(text)
-                except httpx2.TimeoutException as e:
-                    # Raised as the SDK raises it before the stream, so it is mapped the same way.
-                    raise anthropic.APITimeoutError(request=events.response.request) from e
-                except httpx2.RequestError as e:
-                    # The connection dropped after the reply began: some of it arrived, so it is a cut, not a
-                    # provider that could not be reached.
-                    raise stream_cut() from e
+                for event in events:
+                    yield from reply.add(event)
         yield reply.completion()
 
 
@@ -181,10 +181,12 @@ def _completion(response: Any, request: CompletionRequest) -> Completion:
 
 @dataclass
 class _PartialCall:
-    """A streamed tool_use block so far: its id and name, and its input as pieces of JSON text."""
+    """A streamed tool_use block so far: its id and name, its place among the calls, its input as pieces of JSON
+    text."""
 
     id: Any
     name: Any
+    index: int
     pieces: list[str] = field(default_factory=list)
 
     def call(self) -> ToolCall:
@@ -207,58 +209,64 @@ class _StreamedReply:
     finished: bool = False  # a message_delta came: the usage is final
     stop: str | None = None
 
-    def add(self, event: Any) -> str:
-        """Take in one event; returns the text it carries ("" for none)."""
+    def add(self, event: Any) -> list[TextDelta | ToolCallDelta]:
+        """Take in one event; the parts of the reply it carries."""
         # Unvalidated models, as in _completion: check every field this reads.
         try:
             take = _TAKES.get(event.type)  # the others (content_block_stop, message_stop) carry nothing
-            text = take(self, event) if take else ""
+            return take(self, event) if take else []
         except (AttributeError, TypeError) as e:
             raise malformed() from e
+
+    def _text(self, text: Any) -> list[TextDelta | ToolCallDelta]:
         if not isinstance(text, str):
             raise malformed()
-        if text:
-            self.texts.append(text)
-        return text
+        if not text:
+            return []
+        self.texts.append(text)
+        return [TextDelta(text)]
 
-    def _message_start(self, event: Any) -> str:
+    def _message_start(self, event: Any) -> list[TextDelta | ToolCallDelta]:
         message = event.message
         if isinstance(getattr(message, "model", None), str) and message.model:
             self.model = message.model
         self.counts.update(_reported(message.usage))
-        return ""
+        return []
 
-    def _content_block_start(self, event: Any) -> Any:
+    def _content_block_start(self, event: Any) -> list[TextDelta | ToolCallDelta]:
         block = event.content_block
         if block.type == "tool_use":
-            self.calls[event.index] = _PartialCall(block.id, block.name)
-        return block.text if block.type == "text" else ""
+            self.calls[event.index] = _PartialCall(block.id, block.name, index=len(self.calls))
+        return self._text(block.text) if block.type == "text" else []
 
-    def _content_block_delta(self, event: Any) -> Any:
+    def _content_block_delta(self, event: Any) -> list[TextDelta | ToolCallDelta]:
         delta = event.delta
         if delta.type == "input_json_delta":
-            if event.index not in self.calls or not isinstance(delta.partial_json, str):
+            call = self.calls.get(event.index)
+            if call is None or not isinstance(delta.partial_json, str):
                 raise malformed()
-            self.calls[event.index].pieces.append(delta.partial_json)
-        return delta.text if delta.type == "text_delta" else ""  # thinking, signatures, citations: not reply text
+            call.pieces.append(delta.partial_json)
+            return [ToolCallDelta(call.index, delta.partial_json)] if delta.partial_json else []
+        # Thinking, signatures, citations: not reply text.
+        return self._text(delta.text) if delta.type == "text_delta" else []
 
-    def _message_delta(self, event: Any) -> str:
+    def _message_delta(self, event: Any) -> list[TextDelta | ToolCallDelta]:
         self.counts.update(_reported(event.usage))
         self.finished = True
         self.stop = event.delta.stop_reason or self.stop
-        return ""
+        return []
 
     def completion(self) -> Completion:
-        """The whole reply; stream_cut() when the stream ended before Anthropic reported its final usage."""
+        """The whole reply; incomplete() when the stream ended before Anthropic reported its final usage."""
         if not self.finished:
-            raise stream_cut()
+            raise incomplete()
         calls = tuple(call.call() for _, call in sorted(self.calls.items()))
         return Completion(text="".join(self.texts), usage=_usage(self.counts), model=self.model,
                           provider="anthropic", stop_reason=str(self.stop or "unknown"), tool_calls=calls)
 
 
 # What each event that carries part of the reply adds to it.
-_TAKES: dict[str, Callable[[_StreamedReply, Any], Any]] = {
+_TAKES: dict[str, Callable[[_StreamedReply, Any], list[TextDelta | ToolCallDelta]]] = {
     "message_start": _StreamedReply._message_start, "content_block_start": _StreamedReply._content_block_start,
     "content_block_delta": _StreamedReply._content_block_delta, "message_delta": _StreamedReply._message_delta,
 }

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
 from aichat.logs import logger
-from aichat.providers import Completion, CompletionRequest, ModelRoute, Provider, StreamPart, TextDelta
-from aichat.providers.faults import timed_out
+from aichat.providers import Completion, CompletionRequest, ModelRoute, Provider, StreamPart
+from aichat.providers.faults import incomplete, stream_cut, timed_out
 from aichat.settings import Settings
 
 T = TypeVar("T")
@@ -85,18 +85,23 @@ class Failover:
 
     def stream(self, routes: Sequence[ModelRoute], request: CompletionRequest, started: float,
                stop_requested: Callable[[], bool], check_every: float) -> Iterator[tuple[ModelRoute, StreamPart]]:
-        """The reply of the first route that starts one, part by part with the route: text, then the Completion.
+        """The reply of the first route that starts one, part by part with the route: text and tool-call argument
+        pieces, then the Completion.
 
-        Retries and the fallback apply only until a route has sent its first part; after that an error, the
-        deadline (ProviderTimeout) or a stop (StreamStopped, `stop_requested` asked at least every `check_every`
-        seconds while waiting) ends the stream, and the provider's stream is closed.
+        One rule for a provider that fails, whatever failed (SDK, transport, the provider's own error event): before
+        the first part, nothing of the reply arrived, so the error stands as the adapter mapped it and is retried or
+        falls back like `complete`'s. After it, the reply is cut: a transient error or a timeout of the provider's
+        becomes `stream_cut()` (raised from it; what arrived was yielded and is kept), and nothing is retried. A
+        non-transient error stays what it is, the turn's own deadline stays a ProviderTimeout and a stop stays
+        StreamStopped (`stop_requested` asked at least every `check_every` seconds while waiting): they are not the
+        provider's failure. However it ends early, the provider's stream is closed.
         """
         route, (feed, part) = self._first_route(routes, request, started, lambda provider, attempt: self._first_part(
             provider, attempt, started, stop_requested, check_every))
         try:
             while True:
                 yield route, part
-                if not isinstance(part, TextDelta):
+                if isinstance(part, Completion):
                     return
                 part = feed.next(lambda: self._remaining(started), stop_requested, check_every)
         finally:
@@ -215,16 +220,20 @@ def within(seconds: float, call: Callable[[], Completion]) -> Completion:
 
 class _Feed:
     """A provider's stream read in a daemon thread, so the reader waits for each part within the wall-clock
-    deadline however slowly the provider sends; closed, the thread closes the provider's stream at its next part."""
+    deadline however slowly the provider sends; closed, the thread closes the provider's stream at its next part.
+
+    It counts the parts it hands over: the provider's failure after the first is a cut stream (Failover.stream)."""
 
     def __init__(self, provider: Provider, request: CompletionRequest) -> None:
         self._parts: queue.SimpleQueue[tuple[StreamPart | None, BaseException | None]] = queue.SimpleQueue()
         self._closed = threading.Event()
+        self._handed = 0  # parts handed to the reader
         threading.Thread(target=self._read, args=(provider, request), name="provider-stream", daemon=True).start()
 
     def _read(self, provider: Provider, request: CompletionRequest) -> None:
-        parts = provider.stream(request)
+        parts: Iterator[StreamPart] | None = None
         try:
+            parts = provider.stream(request)
             for part in parts:
                 if self._closed.is_set():
                     return
@@ -239,28 +248,36 @@ class _Feed:
 
     def next(self, remaining: Callable[[], float], stop_requested: Callable[[], bool],
              check_every: float) -> StreamPart:
-        """The next part; ProviderTimeout past the deadline, StreamStopped once a stop is asked for."""
+        """The next part; ProviderTimeout past the deadline, StreamStopped once a stop is asked for, the provider's
+        failure as it raised it before the first part and as a cut stream after it (Failover.stream's rule)."""
         while True:
             left = remaining()
             if left <= 0:
-                raise timed_out()
+                raise timed_out()  # the turn's deadline: ours, not the provider's failure, so never a cut
             try:
                 part, error = self._parts.get(timeout=min(left, check_every))
             except queue.Empty:
                 if stop_requested():
                     raise StreamStopped() from None
                 continue
-            if error is not None:
-                raise error
             if part is None:
-                raise ProviderError("The model provider's stream ended without its reply; send your message again.",
-                                    transient=True)
+                failure = error if error is not None else incomplete()  # it ended without its Completion
+                if self._handed and _cuts(failure):
+                    raise stream_cut() from failure
+                raise failure
             if stop_requested():
                 raise StreamStopped()
+            self._handed += 1
             return part
 
     def close(self) -> None:
         self._closed.set()
+
+
+def _cuts(failure: BaseException) -> bool:
+    """Whether a provider's failure after part of its reply arrived cuts the reply short: a timeout or a transient
+    error does; anything else (an unreadable answer, a refusal, a bug) is reported as it is."""
+    return isinstance(failure, ProviderTimeout) or (isinstance(failure, ProviderError) and failure.transient)
 
 
 def _log(message: str, **fields: Any) -> None:

@@ -53,8 +53,24 @@ def malformed() -> ProviderError:
     )
 
 
+def incomplete() -> ProviderError:
+    """The 502 for a stream that ended before the provider said its reply was done (no final usage)."""
+    return ProviderError(
+        "The model provider's stream ended before its reply was complete. Your message was kept and nothing was "
+        "charged; try again in a moment.", transient=True,
+    )
+
+
+def failed_mid_stream() -> ProviderError:
+    """The 502 for an error the provider reported inside a stream it had begun (an overloaded model, say)."""
+    return ProviderError(
+        "The model provider failed while answering. Your message was kept and nothing was charged; try again "
+        "shortly.", transient=True,
+    )
+
+
 def stream_cut() -> ProviderError:
-    """The 502 for a stream that ended before the provider reported what it used (cut mid-reply)."""
+    """The 502 for a stream that failed after part of its reply arrived (failover decides it: the part is kept)."""
     return ProviderError(
         "The model provider's stream ended before the reply was complete. What arrived is kept; send your message "
         "again to continue.", transient=True,
@@ -108,8 +124,12 @@ def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) ->
 
 
 @contextmanager
-def sdk_faults(provider: str, sdk: ModuleType) -> Iterator[None]:
-    """Turn the errors of an SDK built on the shared Stainless layout (openai, anthropic) into the project's own."""
+def sdk_faults(provider: str, sdk: ModuleType, transport: ModuleType) -> Iterator[None]:
+    """Turn the errors of an SDK built on the shared Stainless layout (openai, anthropic), and those of its HTTP
+    transport (httpx2 for both) that can escape it while a stream is read, into the project's own.
+
+    The transport is passed in rather than imported: this module is loaded by functions that never call a model.
+    """
     try:
         yield
     except sdk.APITimeoutError as e:  # a subclass of APIConnectionError: caught first
@@ -118,6 +138,16 @@ def sdk_faults(provider: str, sdk: ModuleType) -> Iterator[None]:
         raise unreachable() from e
     except sdk.APIStatusError as e:
         # Not chained: an authentication error's message can quote part of the key.
+        if e.status_code < 400:
+            # An error event inside a stream that began well (Anthropic's carry the stream's 200).
+            raise failed_mid_stream() from None
         raise status_error(provider, e.status_code, e.response.headers) from None
     except (sdk.APIResponseValidationError, ValueError) as e:
         raise malformed() from e
+    except sdk.APIError:
+        # What is left of the SDK's own errors: an error object inside a stream (OpenAI's). Not chained, as above.
+        raise failed_mid_stream() from None
+    except transport.TimeoutException as e:
+        raise timed_out() from e
+    except transport.RequestError as e:
+        raise unreachable() from e

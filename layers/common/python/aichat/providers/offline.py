@@ -15,7 +15,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from aichat.pricing import Usage
-from aichat.providers import Completion, CompletionRequest, StreamPart, TextDelta, ToolCall, ToolSpec, Turn
+from aichat.providers import (
+    Completion,
+    CompletionRequest,
+    StreamPart,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolSpec,
+    Turn,
+)
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 # A streamed word: the word and the spaces after it (or leading spaces), so the deltas join to the reply exactly.
@@ -47,11 +56,15 @@ class OfflineProvider:
         return self.stream_completion(self.complete(request))
 
     def stream_completion(self, completion: Completion) -> Iterator[StreamPart]:
-        """A finished completion as the stream that would have sent it: its text word by word, then itself."""
-        for word in _WORD.findall(completion.text):
+        """A finished completion as the stream that would have sent it: its text word by word, then each tool
+        call's arguments word by word, then itself."""
+        pieces: list[TextDelta | ToolCallDelta] = [TextDelta(word) for word in _WORD.findall(completion.text)]
+        pieces += [ToolCallDelta(index, word) for index, call in enumerate(completion.tool_calls)
+                   for word in _WORD.findall(call.arguments)]
+        for piece in pieces:
             if self._pause:
                 time.sleep(self._pause)
-            yield TextDelta(word)
+            yield piece
         yield completion
 
     def complete(self, request: CompletionRequest) -> Completion:

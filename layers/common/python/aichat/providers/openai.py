@@ -10,11 +10,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import httpx2  # the SDK's transport: sdk_faults maps its errors too
 import openai
 
 from aichat.pricing import Usage
-from aichat.providers import Completion, CompletionRequest, StreamPart, TextDelta, ToolCall, ToolSpec, Turn
-from aichat.providers.faults import malformed, sdk_faults, stream_cut
+from aichat.providers import (
+    Completion,
+    CompletionRequest,
+    StreamPart,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolSpec,
+    Turn,
+)
+from aichat.providers.faults import incomplete, malformed, sdk_faults
 
 # OpenAI refuses a tool call id longer than this (400 string_above_max_length); ids of other providers are shorter,
 # but one from elsewhere that is not is mapped, the same way for the call and its result.
@@ -34,28 +44,20 @@ class OpenAIProvider:
 
     def complete(self, request: CompletionRequest) -> Completion:
         """One chat completion, or ProviderError / ProviderTimeout / ProviderNotConfigured."""
-        with sdk_faults(self.name, openai):
+        with sdk_faults(self.name, openai, httpx2):
             response = self._client.chat.completions.create(**self._arguments(request))
         return _completion(response, request)
 
     def stream(self, request: CompletionRequest) -> Iterator[StreamPart]:
-        """The completion as it is written: TextDelta pieces, then the Completion (see Provider.stream)."""
+        """The completion as it is written: text and argument pieces, then the Completion (see Provider.stream)."""
         reply = _StreamedReply(request.model)
-        with sdk_faults(self.name, openai):
+        with sdk_faults(self.name, openai, httpx2):
             # include_usage: without it OpenAI never says what a streamed reply used.
             chunks = self._client.chat.completions.create(**self._arguments(request), stream=True,
                                                           stream_options={"include_usage": True})
             with chunks:  # closes the HTTP stream when the caller stops early (GeneratorExit) or anything fails
-                try:
-                    for chunk in chunks:
-                        if text := reply.add(chunk):
-                            yield TextDelta(text)
-                except openai.APITimeoutError:
-                    raise
-                except openai.APIConnectionError as e:
-                    # The connection dropped after the reply began: some of it arrived, so it is a cut, not a
-                    # provider that could not be reached.
-                    raise stream_cut() from e
+                for chunk in chunks:
+                    yield from reply.add(chunk)
         yield reply.completion()
 
     def _arguments(self, request: CompletionRequest) -> dict[str, Any]:
@@ -171,22 +173,24 @@ class _StreamedReply:
     usage: Usage | None = None
     stop: str | None = None
 
-    def add(self, chunk: Any) -> str:
-        """Take in one chunk; returns the text it carries ("" for none)."""
+    def add(self, chunk: Any) -> list[TextDelta | ToolCallDelta]:
+        """Take in one chunk; the parts of the reply it carries: its text, then its pieces of tool arguments."""
         # Unvalidated models, as in _completion: check every field this reads.
+        arguments: list[ToolCallDelta] = []
         try:
             if isinstance(getattr(chunk, "model", None), str) and chunk.model:
                 self.model = chunk.model
             if getattr(chunk, "usage", None) is not None:
                 self.usage = _usage(chunk.usage)
             if not chunk.choices:
-                return ""  # the usage chunk (include_usage) has no choices
+                return []  # the usage chunk (include_usage) has no choices
             choice = chunk.choices[0]
             delta = choice.delta
             # A refusal is the model's answer too, as in _completion.
             text = (delta.content or "") + (getattr(delta, "refusal", None) or "")
             for piece in getattr(delta, "tool_calls", None) or []:
-                self._add_call(piece)
+                if added := self._add_call(piece):
+                    arguments.append(added)
             if choice.finish_reason is not None:
                 self.stop = str(choice.finish_reason)
         except (AttributeError, IndexError, TypeError, ValueError) as e:
@@ -195,9 +199,10 @@ class _StreamedReply:
             raise malformed()
         if text:
             self.texts.append(text)
-        return text
+        return [*([TextDelta(text)] if text else []), *arguments]
 
-    def _add_call(self, piece: Any) -> None:
+    def _add_call(self, piece: Any) -> ToolCallDelta | None:
+        """Take in one piece of a tool call; the piece of its arguments it carries, if any."""
         index = piece.index
         if not isinstance(index, int):
             raise malformed()
@@ -211,11 +216,12 @@ class _StreamedReply:
             if not isinstance(arguments, str):
                 raise malformed()
             call.arguments.append(arguments)
+        return ToolCallDelta(index, arguments) if arguments else None
 
     def completion(self) -> Completion:
-        """The whole reply; stream_cut() when the stream ended before OpenAI reported its usage."""
+        """The whole reply; incomplete() when the stream ended before OpenAI reported its usage."""
         if self.usage is None:
-            raise stream_cut()
+            raise incomplete()
         calls = tuple(_call(call.id, call.name, "".join(call.arguments))
                       for _, call in sorted(self.calls.items()) if call.type in (None, "function"))
         return Completion(text="".join(self.texts), usage=self.usage, model=self.model, provider="openai",
