@@ -99,6 +99,7 @@ class StreamLog:
     events: int = 0  # SSE events written ([DONE] included)
     final_sent: bool = False  # the last event ([DONE] / message_stop) went out
     closed_early: bool = False  # the client closed the connection before the fake was done
+    closed_while_waiting: bool = False  # … noticed while the fake waited between events, not at its next write
     done: threading.Event = field(default_factory=threading.Event)  # the fake stopped writing this stream
 
 
@@ -281,7 +282,7 @@ class FakeProviders:
         """The JSON bodies the SDK sent to one API, oldest first."""
         return [r.body for r in self.requests if r.api == api]
 
-    def wait_stream_done(self, index: int = 0, timeout: float = 2.0) -> StreamLog:
+    def wait_stream_done(self, index: int = 0, timeout: float = 10.0) -> StreamLog:
         """The log of the `index`th stream once the fake stopped writing it; AssertionError after `timeout`."""
         deadline = time.monotonic() + timeout
         while len(self.streams) <= index:
@@ -307,7 +308,11 @@ class FakeProviders:
 
 
 class _ClientGone(Exception):
-    """The client closed the connection of a stream the fake was still writing."""
+    """The client closed the connection; `waiting`: noticed while the fake waited, before its next write."""
+
+    def __init__(self, waiting: bool = False) -> None:
+        super().__init__()
+        self.waiting = waiting
 
 
 class _Stopping(Exception):
@@ -392,8 +397,9 @@ class Handler(BaseHTTPRequestHandler):
                 self._event(log, event, reply.pause, last=i == len(tail) - 1)
             if not tail:
                 self.wfile.write(b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError, _ClientGone):
+        except (BrokenPipeError, ConnectionResetError, _ClientGone) as gone:
             log.closed_early = True
+            log.closed_while_waiting = isinstance(gone, _ClientGone) and gone.waiting
             self.close_connection = True
         except _Stopping:
             self.close_connection = True
@@ -444,7 +450,7 @@ class Handler(BaseHTTPRequestHandler):
             # Readable means closed: the client sends nothing more on this connection while it reads.
             readable, _, _ = select.select([self.connection], [], [], min(remaining, 0.01))
             if readable and self._client_gone():
-                raise _ClientGone
+                raise _ClientGone(waiting=True)
 
     def _client_gone(self) -> bool:
         """Whether the client closed its end of the connection (EOF or reset waiting to be read)."""

@@ -317,11 +317,11 @@ def test_a_function_error_too_large_to_read_whole_still_gives_its_error_type(
 
 def test_a_function_slower_than_the_tools_timeout_is_an_error_and_the_turn_goes_on(
         registry: ToolRegistry, context: ToolContext, fake_lambda: FakeLambda) -> None:
-    fake_lambda.answer_next(Reply(b'{"late": true}', delay=5))
+    fake_lambda.answer_next(Reply(b'{"late": true}', delay=60))
     started = time.monotonic()
     error_of(run(registry, context, "slow_lookup", {"subscriber_id": "4411"}), "took too long", "0.5 s",
              "do not tell the user it was done")
-    assert time.monotonic() - started < 4.5, "the function's answer is not waited for"
+    assert time.monotonic() - started < 30, "the function's answer (60 s away) is not waited for"
     # The invocation goes on in the background (on a loaded machine it may not even have been sent yet): it reaches
     # the function once, and its read timeout is never followed by a second try.
     deadline = time.monotonic() + 10
