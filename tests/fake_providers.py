@@ -143,6 +143,21 @@ def success(api: Api, request: dict[str, Any], reply: Scripted) -> dict[str, Any
     }
 
 
+def anthropic_refusal(body: dict[str, Any]) -> str | None:
+    """Why Anthropic would answer these messages with 400, or None: a message with no content (but a last assistant
+    one), or a text block that is empty or whitespace only."""
+    messages = body.get("messages") or []
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if not content and not (i == len(messages) - 1 and message.get("role") == "assistant"):
+            return (f"messages.{i}: all messages must have non-empty content except for the optional final "
+                    "assistant message")
+        blocks = content if isinstance(content, list) else [{"type": "text", "text": content}] if content else []
+        if any(b.get("type") == "text" and not str(b.get("text", "")).strip() for b in blocks):
+            return f"messages.{i}: text content blocks must contain non-whitespace text"
+    return None
+
+
 def split_arguments(text: str) -> list[str]:
     """Tool arguments in three pieces (two for a short text), as providers stream them."""
     step = max(1, -(-len(text) // 3))
@@ -254,7 +269,9 @@ def write(out: Any, payload: bytes, trickle: float, stopping: threading.Event) -
 class FakeProviders:
     """The server, its scripted replies and the requests it received."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, anthropic_rules: bool = False) -> None:
+        # anthropic_rules: refuse messages as Anthropic does (anthropic_refusal), before any scripted reply is used.
+        self.anthropic_rules = anthropic_rules
         self.requests: list[Recorded] = []
         self.streams: list[StreamLog] = []
         self._queues: dict[Api, deque[Scripted]] = {"openai": deque(), "anthropic": deque()}
@@ -341,6 +358,11 @@ class Handler(BaseHTTPRequestHandler):
         with self.fake._lock:
             self.fake.requests.append(Recorded(api, self.path, {k.lower(): v for k, v in self.headers.items()},
                                                body))
+        refusal = anthropic_refusal(body) if api == "anthropic" and self.fake.anthropic_rules else None
+        if refusal is not None:
+            refused = {"type": "error", "error": {"type": "invalid_request_error", "message": refusal}}
+            self._send(400, json.dumps(refused).encode(), {})
+            return
         reply = self.fake._next(api)
         if reply.delay and self.fake._stopping.wait(reply.delay):
             return

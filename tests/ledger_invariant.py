@@ -4,8 +4,9 @@ The invariant (aichat/ledger.py), after any fault:
 - every cost counter equals the settled cost of the `ok` replies charged to it plus the `reserved_micros` of the
   user messages still `pending` charged to it. A day counter (USAGE#<tenant>#<day>, SK TENANT or USER#<user>) is
   charged by the messages of that tenant (and user) whose `day` is that day; a session by its own messages;
-- a session's message_count is its `ok` messages, plus its `failed` user messages (each keeps its slot), plus two
-  slots for each `pending` user message; a handoff marker (a person joined or left) holds none.
+- a session's message_count is its `ok` user and assistant messages, plus its `failed` user messages (each keeps
+  its slot), plus two slots for each `pending` user message; a person's messages (role agent) hold none of it;
+- a session's agent_message_count is its messages of role agent: a person's replies and the joined/left markers.
 
 The checker reads the table with a Scan, which only tests do, and parses the raw items itself rather than through
 the product's mapping, so a mistake there cannot hide one in the ledger.
@@ -167,10 +168,12 @@ def violations(state: Snapshot) -> list[str]:
     """Every way the table breaks the ledger's invariant, one sentence each naming the counter; [] if none."""
     expected = _Expected()
     slots: dict[str, int] = defaultdict(int)
+    agents: dict[str, int] = defaultdict(int)
     problems: list[str] = []
     for m in state.messages:
         problems += _status_problems(m)
         slots[m.session_id] += _slots(m)
+        agents[m.session_id] += m.role == "agent"
         amount, what = _charge(m)
         if not amount:
             continue
@@ -194,6 +197,10 @@ def violations(state: Snapshot) -> list[str]:
             owner = state.sessions.get(sid, {})
             problems.append(f"session {sid} (tenant {_s(owner, 'tenant_id')}, user {_s(owner, 'user_id')}): "
                             f"message_count is {count}, but its messages hold {slots.get(sid, 0)} slots")
+        written = _n(state.sessions.get(sid, {}), "agent_message_count")
+        if written != agents.get(sid, 0):
+            problems.append(f"session {sid}: agent_message_count is {written}, but it holds {agents.get(sid, 0)} "
+                            "messages of role agent (replies and joined/left markers)")
     return problems
 
 
@@ -209,10 +216,11 @@ def _charge(m: StoredMessage) -> tuple[int, str]:
 
 
 def _slots(m: StoredMessage) -> int:
-    """The session's message slots a message holds: a pending turn two (its reply's too), a failed one its own."""
+    """The customer's message slots a message holds: a pending turn two (its reply's too), a failed one its own; a
+    person's message none (it is counted apart, in agent_message_count)."""
     if m.role == "user":
         return {"ok": 1, "failed": 1, "pending": 2}.get(m.status, 0)
-    if m.handoff is not None:
+    if m.role == "agent":
         return 0
     return 1 if m.status == "ok" else 0
 

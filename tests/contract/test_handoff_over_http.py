@@ -200,7 +200,31 @@ def test_people_replying_at_once_all_replies_are_kept_in_order_and_the_session_i
     assert sorted(m["content"] for m in agents[1:]) == [f"reply {i}" for i in range(len(people))]
     ids = [m["id"] for m in history["messages"]]
     assert ids == sorted(ids), "history is in the order the messages were written"
-    assert history["metadata"]["message_count"] == 2 + len(people), "a slot per reply, none for the marker"
+    assert history["metadata"]["message_count"] == 2, "a person's replies and markers take none of the customer's"
+    session = db.get_item(TableName=TABLE, Key={"PK": {"S": f"SESSION#{session_id}"}, "SK": {"S": "SESSION"}})
+    assert session["Item"]["agent_message_count"] == {"N": str(1 + len(people))}, "counted apart, marker too"
     (entry,) = staff(api, tenant).get(f"{API}/agent/sessions?status=escalated").body
     assert entry["taken_by_name"] == taker
+    assert_invariant(db, TABLE)
+
+
+def test_staff_replies_never_lock_the_customer_out_after_the_hand_back_only_their_own_messages_reach_the_limit(
+        api: Client, db: Any, tenant: str) -> None:
+    """Issue 26, R9: a limit of 6 once stood at 12 after a person's replies, refusing the customer at once."""
+    db.put_item(TableName=TABLE, Item={"PK": {"S": f"TENANT#{tenant}"}, "SK": {"S": "CONFIG"},
+                                       "max_messages_per_session": {"N": "6"}})
+    person, session_id = escalated_session(api, tenant)  # a chat: 2 of the customer's 6
+    kept = person.post(f"{API}/chat", {"message": "Hello?", "session_id": session_id})
+    assert kept.body["status"] == "waiting_for_person", kept.raw  # 3
+    dana = staff(api, tenant)
+    for i in range(10):
+        assert dana.post(f"{API}/agent/sessions/{session_id}/messages", {"content": f"reply {i}"}).status == 201
+    assert dana.post(f"{API}/agent/sessions/{session_id}/release", {"to": "ai"}).body["status"] == "active"
+
+    answer = person.post(f"{API}/chat", {"message": "Thanks! One more question", "session_id": session_id})
+    assert answer.status == 200, answer.raw
+    assert answer.body["status"] == "answered"  # 5
+    refused = person.post(f"{API}/chat", {"message": "And another", "session_id": session_id})
+    assert (refused.status, refused.body["code"], refused.body["limit"], refused.body["used"]) == (
+        400, "session_message_limit_exceeded", 6, 5), refused.raw
     assert_invariant(db, TABLE)

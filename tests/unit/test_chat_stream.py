@@ -135,7 +135,7 @@ def test_a_provider_failing_before_any_text_releases_the_turn_and_ends_the_strea
         services: wiring.Services, provider: ScriptedProvider, dynamodb: Any) -> None:
     provider.fail_next(ProviderError("The model provider failed (HTTP 500).", transient=False))
     parts = streamed(services, "Hello")
-    assert [p["type"] for p in parts] == ["start", "start-step", "finish-step", "error", "data-error", "finish"]
+    assert [p["type"] for p in parts] == ["start", "start-step", "finish-step", "data-error", "error", "finish"]
     (error,) = [p for p in parts if p["type"] == "data-error"]
     assert error["data"]["code"] == "provider_error" and error["transient"] is True
     assert parts[-1]["finishReason"] == "error"
@@ -212,8 +212,8 @@ def test_a_stream_cut_before_its_usage_keeps_the_text_and_charges_an_estimate_wi
     fake.enqueue("openai", Scripted(deltas=["The ", "line ", "is "], cut_before_usage=True))
     parts = streamed(services, "Is my line up?")
     assert text_of(parts) == "The line is "
-    assert [p["type"] for p in parts][-6:] == ["text-end", "finish-step", "error", "data-error",
-                                               "message-metadata", "finish"]
+    assert [p["type"] for p in parts][-6:] == ["text-end", "finish-step", "data-error", "message-metadata",
+                                               "error", "finish"]
     assert parts[-1]["finishReason"] == "error"
     meta = metadata_of(parts)
     assert (meta["estimated"], meta["stopped"]) == (True, "provider_error")
@@ -236,7 +236,7 @@ def test_a_stream_cut_after_only_tool_argument_bytes_keeps_the_turn_settled_at_a
     parts = streamed(services, "My line drops, open a ticket")
     kinds = [p["type"] for p in parts]
     assert "tool-input-available" not in kinds, "an unfinished call is never run"
-    assert kinds[-4:] == ["error", "data-error", "message-metadata", "finish"]
+    assert kinds[-4:] == ["data-error", "message-metadata", "error", "finish"]
     meta = metadata_of(parts)
     assert (meta["estimated"], meta["stopped"]) == (True, "provider_error")
     # An output token per byte of the arguments that arrived, as a cut text is charged per byte of its text.

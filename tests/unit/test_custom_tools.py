@@ -280,13 +280,23 @@ def test_arguments_naming_another_tenant_under_an_open_schema_stay_inside_argume
     ({"subscriber_id": "4"}, "subscriber_id: must be at least 2 characters"),
     ('{"subscriber_id": "4411"', "not valid JSON"),
     ("[1, 2]", "must be a JSON object"),
-    ('{"subscriber_id": "a\\ud800b"}', "lone surrogate"),
+    ('{"subscriber_id": "4411", "days": 1e400}', "days: not a finite number"),
+    ('{"subscriber_id": "4411", "days": NaN}', "days: not a finite number"),
     (json.dumps({"subscriber_id": "x" * 9000}), "larger than 8192 bytes"),
 ])
 def test_arguments_the_schema_refuses_are_an_error_before_any_invocation(
         registry: ToolRegistry, context: ToolContext, fake_lambda: FakeLambda, arguments: Any, says: str) -> None:
     error_of(run(registry, context, "open_lookup", arguments), says)
     assert fake_lambda.invocations == [], "the function never saw the call"
+
+
+def test_a_lone_surrogate_in_the_arguments_reaches_the_function_as_a_replacement_character(
+        registry: ToolRegistry, context: ToolContext, fake_lambda: FakeLambda) -> None:
+    fake_lambda.answer_next(Reply(json.dumps({"status": "up"}).encode()))
+    outcome = run(registry, context, "lookup_line", '{"subscriber_id": "44\\ud80011"}')
+    assert outcome.record["status"] == "ok" and outcome.record["arguments"] == {"subscriber_id": "44\ufffd11"}
+    (invocation,) = fake_lambda.invocations
+    assert invocation.payload["arguments"] == {"subscriber_id": "44\ufffd11"}
 
 
 def test_a_validation_error_names_the_field_without_echoing_the_models_value(

@@ -17,6 +17,7 @@ from test_events import Published, of_type, published  # noqa: F401 - published 
 
 from aichat.chat import AGENT_TURN
 from aichat.events import EventName
+from aichat.handoffs import Handoffs
 from aichat.identity import Identity
 
 DAY = "2026-11-24"
@@ -134,7 +135,7 @@ def test_a_bad_reply_is_refused_naming_the_field_and_changes_nothing(api: Api, b
     assert staff(api, "agent_list_sessions").body[0]["taken_by"] is None
 
 
-def test_a_release_leaves_a_marker_saying_who_handed_it_back_and_markers_take_no_message_slot(
+def test_a_release_leaves_a_marker_saying_who_handed_it_back_and_a_persons_messages_take_no_customer_slot(
         api: Api, dynamodb: Any) -> None:
     session_id = escalated(api)
     before = api.invoke("get_history", session_id=session_id).body["metadata"]["message_count"]
@@ -144,7 +145,10 @@ def test_a_release_leaves_a_marker_saying_who_handed_it_back_and_markers_take_no
     assert [(m["handoff"], m["content"]) for m in history["messages"] if m["role"] == "agent"] == [
         ("joined", "Sam Support joined the conversation."), (None, "Refunded."),
         ("left", "Sam Support handed the conversation back to the assistant.")]
-    assert history["metadata"]["message_count"] == before + 1, "the reply holds a slot, its markers none"
+    assert history["metadata"]["message_count"] == before, "neither the reply nor its markers hold a customer slot"
+    session = dynamodb.get_item(TableName="ai-chat", Key={"PK": {"S": f"SESSION#{session_id}"},
+                                                          "SK": {"S": "SESSION"}})["Item"]
+    assert session["agent_message_count"] == {"N": "3"}, "they are counted apart: the reply and both markers"
     assert_invariant(dynamodb, "ai-chat")
 
 
@@ -222,3 +226,75 @@ def test_a_reply_that_loses_the_race_to_take_the_session_is_stored_after_the_win
         ("Sam Support", "Sam Support joined the conversation."), ("Sam Support", "Sam first"), ("Alex", "Alex second")]
     assert handoffs.session(session_id, alex).taken_by == "sam"
     assert_invariant(dynamodb, "ai-chat")
+
+
+def limit_messages(dynamodb: Any, tenant: str, limit: int) -> None:
+    """The tenant's own MAX_MESSAGES_PER_SESSION (its config item; the tests' settings cache it for no time)."""
+    dynamodb.put_item(TableName="ai-chat", Item={"PK": {"S": f"TENANT#{tenant}"}, "SK": {"S": "CONFIG"},
+                                                 "max_messages_per_session": {"N": str(limit)}})
+
+
+def test_staff_replies_never_lock_the_customer_out_they_chat_on_until_their_own_messages_reach_the_limit(
+        api: Api, dynamodb: Any) -> None:
+    """Issue 26, R9: twelve counted against a limit of six once refused the customer at once after the hand-back."""
+    limit_messages(dynamodb, "acme", 6)
+    session_id = escalated(api)  # a chat: 2 of the customer's 6
+    assert api.chat("Hello? Anyone?", session_id).body["status"] == "waiting_for_person"  # 3
+    for i in range(10):
+        assert staff(api, "agent_reply", session_id, {"content": f"reply {i}"}).status == 201
+    assert staff(api, "agent_release", session_id, {"to": "ai"}).body["status"] == "active"
+
+    answered = api.chat("Thanks, one more question", session_id)
+    assert answered.status == 200, answered.body
+    assert answered.body["status"] == "answered"  # 5
+    refused = api.chat("And another", session_id)
+    assert (refused.status, error_code(refused), refused.body["limit"], refused.body["used"]) == (
+        400, "session_message_limit_exceeded", 6, 5), "refused only when the customer's own messages reach it"
+    assert_invariant(dynamodb, "ai-chat")
+
+
+def test_a_persons_messages_have_a_bound_of_their_own_past_it_a_reply_is_refused_and_a_release_still_hands_back(
+        api: Api, dynamodb: Any, clock: Any) -> None:
+    api.services.sessions.handoffs = Handoffs(dynamodb, "ai-chat", 90, clock, max_agent_messages=4)
+    session_id = escalated(api)
+    for text in ("one", "two", "three"):  # the first brings the joined marker: four of four
+        assert staff(api, "agent_reply", session_id, {"content": text}).status == 201
+    refused = staff(api, "agent_reply", session_id, {"content": "four"})
+    assert (refused.status, error_code(refused), refused.body["limit"], refused.body["used"]) == (
+        400, "agent_message_limit_exceeded", 4, 4)
+    assert "Hand it back to the assistant or close it" in refused.body["detail"]
+    assert [m["content"] for m in api.invoke("get_history", session_id=session_id).body["messages"]][-1] == "three"
+
+    released = staff(api, "agent_release", session_id, {"to": "ai"})
+    assert (released.status, released.body["status"]) == (200, "active"), "a release is never refused for it"
+    assert api.chat("Thanks!", session_id).body["status"] == "answered", "the customer is never locked out"
+    assert_invariant(dynamodb, "ai-chat")  # five of role agent: the left marker passes the bound, counted
+
+
+def test_the_waiting_list_pages_to_its_end_with_the_cursor_it_hands_out(api: Api, clock: Any) -> None:
+    """Issue 26, R3: its cursor carries `<time>#<id>`, once refused (422) on page 2."""
+    waiting = []
+    for customer in ("user-1", "user-2", "user-3"):
+        waiting.append(escalated(api, customer))
+        clock.advance(seconds=1)
+    seen: list[str] = []
+    query = {"status": "escalated", "limit": "1"}
+    for _ in range(len(waiting) + 1):
+        page = staff(api, "agent_list_sessions", query=query)
+        assert page.status == 200, page.body
+        seen += [entry["session_id"] for entry in page.body]
+        if "x-next-cursor" not in page.headers:
+            break
+        query = {**query, "cursor": page.headers["x-next-cursor"]}
+    assert seen == waiting, "each once, oldest escalation first"
+
+
+def test_a_waiting_list_cursor_is_a_position_not_a_key_to_another_tenants_list_or_another_route(api: Api) -> None:
+    escalated(api, "user-1")
+    escalated(api, "user-2")
+    cursor = staff(api, "agent_list_sessions", query={"limit": "1"}).headers["x-next-cursor"]
+    other = staff(api, "agent_list_sessions", query={"limit": "1", "cursor": cursor}, tenant="globex")
+    assert (other.status, other.body) == (200, []), "another tenant's staff read only their own list"
+    elsewhere = api.invoke("list_sessions", query={"cursor": cursor})
+    assert (elsewhere.status, elsewhere.body["field"]) == (422, "cursor")
+    assert "another list (waiting)" in elsewhere.body["detail"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 from conftest import Api, error_code
@@ -12,12 +13,20 @@ from aichat.models import MAX_ID_LENGTH
 LONG_ID = "A" * (MAX_ID_LENGTH + 1)
 
 
+STAFF = {"user": "sam", "roles": "[support]"}
+
+
 @pytest.mark.parametrize("cursor", ["\x7f", "", "%%%", base64.urlsafe_b64encode(b"A" * 2000).decode(),
-                                    base64.urlsafe_b64encode(b"01AB#x").decode()])
-def test_a_cursor_this_api_did_not_make_is_422_naming_cursor(api: Api, cursor: str) -> None:
-    api.new_session()
-    for name in ("list_sessions", "get_history"):
-        kw = {"session_id": api.new_session()} if name == "get_history" else {}
+                                    base64.urlsafe_b64encode(b"01AB#x").decode(),
+                                    base64.urlsafe_b64encode(b"2026-11-24T12:00:00.000Z#01AB").decode()])
+def test_a_cursor_this_api_did_not_make_is_422_naming_cursor_on_every_route_that_takes_one(
+        api: Api, cursor: str) -> None:
+    escalated = api.new_session()
+    assert api.invoke("escalate", {"reason": "help"}, session_id=escalated).status == 200
+    routes: dict[str, dict[str, Any]] = {
+        "list_sessions": {}, "get_history": {"session_id": api.new_session()},
+        "agent_list_sessions": STAFF, "agent_get_history": {"session_id": escalated, **STAFF}}
+    for name, kw in routes.items():
         reply = api.invoke(name, query={"cursor": cursor}, **kw)
         if cursor == "":
             assert reply.status == 200, "an empty cursor counts as none"

@@ -230,9 +230,11 @@ def test_a_stream_that_ends_cleanly_without_its_usage_raises_incomplete_after_yi
 def test_closing_the_stream_after_the_first_delta_closes_the_connection_before_the_reply_ends(
         api: str, wait: str, fake: FakeProviders) -> None:
     held = threading.Event()
-    fake.enqueue(api, Scripted(hold_last=held) if wait == "hold_last" else Scripted(pause=1.0))
+    # A pause of 5 s between events (the first delta waits one too): time enough for the client's close to land
+    # inside the next one even on a loaded machine.
+    fake.enqueue(api, Scripted(hold_last=held) if wait == "hold_last" else Scripted(pause=5.0))
     try:
-        stream = build(api, fake, timeout=10).stream(request(api))
+        stream = build(api, fake, timeout=30).stream(request(api))
         assert first_delta(stream).text == "Hello"
         stream.close()
         log = fake.wait_stream_done()

@@ -270,11 +270,34 @@ def test_a_validation_failure_names_each_field_without_echoing_its_value(registr
     assert ticket_items(dynamodb) == []
 
 
-def test_a_lone_surrogate_in_an_argument_is_refused_by_field(registry: ToolRegistry, context: ToolContext,
-                                                              dynamodb: Any) -> None:
-    outcome = run(registry, context, "create_ticket", '{"title": "a\\ud800", "priority": "low"}')
-    assert_error(outcome, "title", "lone surrogate")
-    assert ticket_items(dynamodb) == []
+def test_a_lone_surrogate_in_an_argument_becomes_a_replacement_character_and_the_call_runs(
+        registry: ToolRegistry, context: ToolContext, dynamodb: Any) -> None:
+    outcome = run(registry, context, "create_ticket", '{"title": "a\\ud800 \\ud83d\\ude00", "priority": "low"}')
+    assert outcome.record["status"] == "ok"
+    assert outcome.record["arguments"]["title"] == outcome.record["result"]["title"] == "a\ufffd \U0001f600"
+    (ticket,) = ticket_items(dynamodb)
+    assert ticket["title"]["S"] == "a\ufffd \U0001f600"
+
+
+def test_a_lone_surrogate_in_an_argument_model_is_still_refused_by_field() -> None:
+    # The arguments a model sends are made whole before they are checked; a tool called otherwise is still guarded.
+    with pytest.raises(arguments_module.CallRefused, match=r"title: .*lone surrogate"):
+        arguments_module.validate(BUILT_IN_TOOLS[0].Arguments, {"title": "a\ud800", "priority": "low"})
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ('{"title": "t", "priority": "low", "count": 1e400}', "count"),
+    ('{"title": "t", "priority": "low", "nested": {"n": [1, -1e999]}}', "nested.n.1"),
+    ('{"title": "t", "priority": "low", "n": NaN}', "n"),
+    ('{"title": "t", "priority": "low", "n": -Infinity}', "n"),
+])
+def test_a_number_that_is_not_finite_is_refused_naming_it_and_is_recorded_as_written(
+        registry: ToolRegistry, context: ToolContext, dynamodb: Any, text: str, field: str) -> None:
+    outcome = run(registry, context, "create_ticket", text)
+    assert_error(outcome, f"{field}: not a finite number")
+    assert ticket_items(dynamodb) == [], "nothing ran"
+    recorded = json.dumps(outcome.record, allow_nan=False)  # no inf or NaN anywhere in the record
+    assert json.loads(recorded)["arguments"]["title"] == "t"
 
 
 def test_an_unknown_tool_is_an_error_naming_the_available_ones(registry: ToolRegistry, context: ToolContext) -> None:

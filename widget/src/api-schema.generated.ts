@@ -212,7 +212,7 @@ export interface paths {
         put?: never;
         /**
          * Staff: reply to the customer in an escalated session
-         * @description Stored with role agent and the staff member's display name; the first reply takes the session (who, when) and announces AgentJoined.
+         * @description Stored with role agent and the staff member's display name; the first reply takes the session (who, when) and announces AgentJoined. A person's messages take none of the customer's message limit; they have their own bound per session (400 agent_message_limit_exceeded past it), and a release is never refused for it.
          */
         post: operations["agentReply"];
         delete?: never;
@@ -1154,7 +1154,7 @@ export interface operations {
             query?: {
                 /** @description sessions per page */
                 limit?: number;
-                /** @description the next_cursor (or X-Next-Cursor) of the previous page */
+                /** @description the next_cursor (or X-Next-Cursor) of this route's previous page, as it came; another route's is 422 */
                 cursor?: string;
             };
             header?: never;
@@ -1229,7 +1229,7 @@ export interface operations {
             query?: {
                 /** @description messages per page */
                 limit?: number;
-                /** @description the next_cursor (or X-Next-Cursor) of the previous page */
+                /** @description the next_cursor (or X-Next-Cursor) of this route's previous page, as it came; another route's is 422 */
                 cursor?: string;
                 /** @description a message id: only the messages written after it, oldest first, in one Query (to wait for a reply cheaply); not with cursor */
                 after?: string;
@@ -1781,7 +1781,7 @@ export interface operations {
                 status?: "escalated";
                 /** @description sessions per page */
                 limit?: number;
-                /** @description the next_cursor (or X-Next-Cursor) of the previous page */
+                /** @description the next_cursor (or X-Next-Cursor) of this route's previous page, as it came; another route's is 422 */
                 cursor?: string;
             };
             header?: never;
@@ -1868,7 +1868,7 @@ export interface operations {
             query?: {
                 /** @description messages per page */
                 limit?: number;
-                /** @description the next_cursor (or X-Next-Cursor) of the previous page */
+                /** @description the next_cursor (or X-Next-Cursor) of this route's previous page, as it came; another route's is 422 */
                 cursor?: string;
                 /** @description a message id: only the messages written after it */
                 after?: string;
@@ -1993,7 +1993,7 @@ export interface operations {
                     "application/json": components["schemas"]["MessageOut"];
                 };
             };
-            /** @description code: `session_not_active`, `tenant_missing` */
+            /** @description code: `agent_message_limit_exceeded`, `session_not_active`, `tenant_missing` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2001,7 +2001,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {unknown} */
-                        code?: "session_not_active" | "tenant_missing";
+                        code?: "agent_message_limit_exceeded" | "session_not_active" | "tenant_missing";
                     };
                 };
             };

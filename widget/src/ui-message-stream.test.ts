@@ -105,11 +105,11 @@ describe("readUiMessageStream", () => {
   it("passes error parts on, and ends with the body when it closes without [DONE]", async () => {
     const parts = await read([
       sse({ type: "start", messageMetadata: { session_id: "S1", user_message_id: "U1" } }),
-      sse({ type: "error", errorText: "The model provider failed." }),
       sse({ type: "data-error", data: { code: "provider_error", detail: "The model provider failed.", session_id: "S1" }, transient: true }),
+      sse({ type: "error", errorText: "The model provider failed." }),
       sse({ type: "finish", finishReason: "error" }),
     ]);
-    expect(parts.map((p) => p.type)).toEqual(["start", "error", "data-error", "finish"]);
+    expect(parts.map((p) => p.type)).toEqual(["start", "data-error", "error", "finish"]);
   });
 
   it("rejects when the connection drops, after the parts that did arrive", async () => {

@@ -288,8 +288,9 @@ describe("useAIChat streaming", () => {
     await act(async () => {
       body.write(
         startParts("S1", "U1"),
-        sse({ type: "error", errorText: "The AI provider failed to answer. Try again in a moment." }),
+        // As the server ends a failed turn: the code first, as useChat reads nothing after `error`.
         sse({ type: "data-error", data: { code: "provider_error", detail: "The AI provider failed to answer. Try again in a moment.", session_id: "S1" }, transient: true }),
+        sse({ type: "error", errorText: "The AI provider failed to answer. Try again in a moment." }),
         sse({ type: "finish", finishReason: "error" }),
         "data: [DONE]\n\n",
       );
@@ -312,6 +313,36 @@ describe("useAIChat streaming", () => {
     expect(result.current.chatHistory.map((m) => [m.role, m.content, m.status])).toEqual([
       ["user", "hello", "sent"], ["assistant", "Hello!", "sent"],
     ]);
+  });
+
+  it("a stream its provider cut keeps the partial reply as stored, from the metadata sent before the error part", async () => {
+    const { api, result } = setup();
+    const sent = sendWithoutWaiting(result, "answer me");
+    const body = await api.nextStream();
+    const detail = "The model provider's reply was cut short; what arrived is kept. Send your message again to continue.";
+    await act(async () => {
+      body.write(
+        startParts("S1", "U1"),
+        delta("Half of an answer"),
+        sse({ type: "text-end", id: "text-1" }),
+        sse({ type: "finish-step" }),
+        sse({ type: "data-error", data: { code: "provider_error", detail, session_id: "S1" }, transient: true }),
+        sse({
+          type: "message-metadata",
+          messageMetadata: {
+            session_id: "S1", tokens: 30, input_tokens: 20, output_tokens: 10, cost_cents: 0.02, model: "m", provider: "openai",
+            message_id: "M1", truncated: false, stopped: "provider_error", estimated: true,
+          },
+        }),
+        sse({ type: "error", errorText: detail }),
+        sse({ type: "finish", finishReason: "error" }),
+        DONE,
+      );
+      await expect(sent).resolves.toMatchObject({ message: "Half of an answer", metadata: { message_id: "M1", stopped: "provider_error" } });
+    });
+    expect(reply(result)).toMatchObject({ id: "M1", status: "sent", content: "Half of an answer", stopped: "provider_error", estimated: true });
+    expect(result.current.chatHistory[0]).toMatchObject({ role: "user", status: "sent" });
+    expect(api.requestsTo(/history/)).toEqual([]); // the stream said everything: nothing is read again
   });
 
   it("a refusal before the stream is the usual failed message: API Gateway's 429 says Not sent and offers a retry under the same Idempotency-Key", async () => {

@@ -8,6 +8,11 @@ POST /chat and POST /chat/stream run the same turn (`_run`, a generator of TurnE
 with its result, the stream sends each event as it happens. A streamed call that is stopped, or cut after part of
 its reply (text or tool-call arguments) arrived, keeps its text and is charged an upper bound of what it used (never
 above its reservation): `estimated`.
+
+Whatever fails once the first call is reserved, the turn ends settled (a provider answered: it is charged) or
+released (nothing answered) before the generator ends, also when its reader stops reading it. What a model sends
+(text, tool-call ids, names and arguments) is made whole (aichat.whole_text) as it arrives, so no half of a
+character reaches a stream or the table. Each route's tools run within that route's own deadline.
 """
 
 from __future__ import annotations
@@ -15,13 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from aichat import keys
-from aichat.budgets import BudgetRefused, Charge, Counter, chat_charges, new_session_charge, refusal
+from aichat.budgets import BudgetRefused, Charge, Counter, Limits, chat_charges, new_session_charge, refusal
 from aichat.clock import Clock, iso, utc_day
 from aichat.errors import (
     ChatError,
@@ -52,7 +57,16 @@ from aichat.metrics import ChatMetrics
 from aichat.models import ChatMetadata, ChatRequest, ChatResponse, EscalateRequest, FunctionCall
 from aichat.pricing import PriceTable, Usage, micros_to_cents
 from aichat.prompts import Prompts
-from aichat.providers import Completion, CompletionRequest, ModelRoute, ToolCall, ToolCallDelta, ToolResult, Turn
+from aichat.providers import (
+    Completion,
+    CompletionRequest,
+    ModelRoute,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolResult,
+    Turn,
+)
 from aichat.providers.failover import Failover, StreamStopped
 from aichat.providers.registry import Providers
 from aichat.records import MessageRecord, SessionRecord
@@ -64,6 +78,7 @@ from aichat.tenants import TenantLimitsCache
 from aichat.tickets import TicketStore
 from aichat.tools import ToolContext, ToolRegistry
 from aichat.turn_events import ReplyText, StepFinished, StepStarted, ToolRan, TurnEvent, TurnStarted
+from aichat.whole_text import WholePieces, whole
 
 # What the tool calls of one turn may take of its reply's item, results and arguments included.
 MAX_TURN_TOOL_BYTES = 200_000
@@ -77,6 +92,8 @@ _PROVIDER_FAILED = ("I did the actions listed, but could not write an answer: th
 _BUDGET_STOPPED = "I did the actions listed, but had to stop there:"
 _CUT_IN_A_TOOL_CALL = ("The model provider's reply was cut while the model was writing a tool call, so no tool was "
                        "run. Send your message again to continue.")
+_INTERRUPTED = ("Something went wrong on our side before I could finish this answer; any actions listed were done. "
+                "Send your message again to continue.")
 _WITH_A_PERSON = ("A person from our support team has this conversation: your message is with them, and they will "
                   "reply here.")
 # A stream's reservation may be swept this long after its deadline: room for its tools' last call and the settle.
@@ -106,11 +123,13 @@ class _Answer:
 
 @dataclass
 class _Heard:
-    """What a streamed model call has sent so far: the route answering, its text, and how many bytes of tool-call
-    arguments (which the provider bills as output too)."""
+    """What a streamed model call has sent so far: the route answering, its text (whole, as passed on), and how many
+    bytes of text and of tool-call arguments arrived (the provider bills both as output)."""
 
     route: ModelRoute | None = None
     pieces: list[str] = field(default_factory=list)
+    whole: WholePieces = field(default_factory=WholePieces)
+    text_bytes: int = 0
     argument_bytes: int = 0
 
     @property
@@ -120,11 +139,11 @@ class _Heard:
     @property
     def anything(self) -> bool:
         """Part of the reply arrived, so the provider billed it."""
-        return bool(self.pieces or self.argument_bytes)
+        return bool(self.text_bytes or self.argument_bytes)
 
     @property
     def output_bytes(self) -> int:
-        return len(self.text.encode()) + self.argument_bytes
+        return self.text_bytes + self.argument_bytes
 
 
 @dataclass
@@ -139,21 +158,45 @@ class _Steps:
     tool_bytes: int = 0
     over_reservation: bool = False
     stop_reads: int = 0  # how often a stream read its stop flag
+    calls_run: int = 0  # tool calls handed to their tools (refused ones not counted), for MAX_TOOL_CALLS_PER_TURN
+    finished: bool = False  # a settle or a release was tried: nothing else may end the turn again
 
     def add_call(self, record: dict[str, Any]) -> None:
         self.records.append(record)
         self.tool_bytes += len(json.dumps(record).encode())
 
-    def add_step(self, completion: Completion, results: tuple[ToolResult, ...]) -> None:
+    def add_step(self, completion: Completion, records: list[dict[str, Any]], results: tuple[ToolResult, ...]) -> None:
+        """A model call whose tool calls ran (or were refused): `records` and `results` are theirs, in its order."""
         text = completion.text[:MAX_STEP_TEXT]
         self.tool_bytes += len(text.encode())
         self.stored.append({"text": text, "call_ids": [c.id for c in completion.tool_calls]})
-        self.turns += [Turn(role="assistant", content=text, tool_calls=completion.tool_calls),
+        # The calls as recorded, as a later turn replays them: the model is never sent back a lone surrogate or an
+        # infinity that its own JSON escaped (a provider refuses the request, or its SDK cannot encode it).
+        self.turns += [Turn(role="assistant", content=text, tool_calls=tuple(sent_call(r) for r in records)),
                        Turn(role="tool", content="", tool_results=results)]
+
+
+@dataclass
+class _Live:
+    """Where a running turn is, for whatever ends it: its reservation now, the request its next model call sends,
+    what its calls and tools did, the answered call not charged yet, and what the current call has sent so far."""
+
+    reservation: Reservation
+    request: CompletionRequest
+    steps: _Steps = field(default_factory=_Steps)
+    answer: _Answer | None = None
+    heard: _Heard = field(default_factory=_Heard)
 
 
 # How a person's reply is shown to the model once the session is handed back: marked as a human agent's.
 AGENT_TURN = "[{name}, a person of the support team, wrote to the customer:] {content}"
+
+
+def sent_call(record: dict[str, Any]) -> ToolCall:
+    """A recorded tool call as a model is sent it: its arguments as recorded (parsed, or the text the model wrote)."""
+    arguments = record["arguments"]
+    return ToolCall(id=record["id"], name=record["name"],
+                    arguments=arguments if isinstance(arguments, str) else json.dumps(arguments))
 
 
 def replayed(message: MessageRecord) -> list[Turn]:
@@ -172,9 +215,8 @@ def replayed(message: MessageRecord) -> list[Turn]:
         made = [calls[i] for i in step.get("call_ids", []) if i in calls]
         if not made:
             continue
-        turns.append(Turn(role="assistant", content=str(step.get("text") or ""), tool_calls=tuple(
-            ToolCall(id=c["id"], name=c["name"], arguments=c["arguments"] if isinstance(c["arguments"], str)
-                     else json.dumps(c["arguments"])) for c in made)))
+        turns.append(Turn(role="assistant", content=str(step.get("text") or ""),
+                          tool_calls=tuple(sent_call(c) for c in made)))
         turns.append(Turn(role="tool", content="", tool_results=tuple(
             ToolResult(call_id=c["id"], content=json.dumps(c["result"]), is_error=c["status"] == "error")
             for c in made)))
@@ -318,35 +360,69 @@ class ChatService:
             raise self._refused(refused, tenant_id=caller.tenant_id,
                                 session_id=None if turn.is_new else turn.session.id) from None
         request_keys(session_id=reservation.session_id)  # on every later line, the failover's retries included
-        yield TurnStarted(session_id=reservation.session_id, user_message_id=user_message.id)
-        session = replace(turn.session, id=reservation.session_id)
+        live = _Live(reservation, turn.request)
+        try:
+            yield TurnStarted(session_id=reservation.session_id, user_message_id=user_message.id)
+            answer: ChatResponse = yield from self._steps(caller, now, turn, user_message, limits, live, streamed)
+            return answer
+        except GeneratorExit:
+            # Its reader stopped reading (a failure of its own): the turn still ends here, never left pending.
+            try:
+                if not live.steps.finished:
+                    logger().warning("turn left by its reader; ended here", extra={"step": live.reservation.step,
+                                                                                    **_ids(live.reservation)})
+                    self._end_early(None, turn, user_message, live)
+            except Exception:
+                logger().exception("a turn its reader left could not be ended; the sweeper will release it",
+                                   extra=_ids(live.reservation))
+            raise
+        except Exception as e:
+            if live.steps.finished:  # settled or released already (or tried to): the error is the turn's answer
+                raise
+            logger().exception("turn failed after its reservation", extra={"step": live.reservation.step,
+                                                                           **_ids(live.reservation)})
+            ended = self._end_early(e, turn, user_message, live)
+            if ended is None:
+                if isinstance(e, ChatError):  # released: the caller retries in the session the turn made
+                    e.extra.setdefault("session_id", live.reservation.session_id)
+                raise
+            return ended
+
+    def _steps(self, caller: Identity, now: datetime, turn: _Turn, user_message: MessageRecord,
+               limits: Limits, live: _Live, streamed: bool) -> TurnRun:
+        """The turn's model calls, each reserved, and the tools they ask for, to its settled answer."""
+        session = replace(turn.session, id=live.reservation.session_id)
         context = ToolContext(caller=caller, session=session, turn_id=user_message.id, now=iso(now),
                               tickets=self._tickets,
                               escalate=lambda reason: self._escalate(caller, session.id, reason))
-        steps = _Steps()
-        request = turn.request
+        steps = live.steps
         watch = self._stops.watch(session.id, user_message.id, self._settings.STOP_CHECK_SECONDS) if streamed else None
-        started = (self._stream_failover if streamed else self._failover).start()
+        # Each route's own deadline bounds its model calls and its tools alike.
+        failover = self._stream_failover if streamed else self._failover
+        started = failover.start()
         while True:
+            reservation, request = live.reservation, live.request
             called = time.perf_counter()
-            heard = _Heard()
+            live.heard, live.answer = _Heard(), None
             yield StepStarted(reservation.step)
             try:
-                answered, completion = yield from self._call(turn.routes, request, started, watch, heard,
+                answered, completion = yield from self._call(turn.routes, request, started, watch, live.heard,
                                                              reservation.step)
             except StreamStopped:
                 steps.stop_reads = watch.reads if watch else 0
                 logger().info("stream stopped", extra={"step": reservation.step, **_ids(reservation)})
                 yield StepFinished(reservation.step)
-                return self._settle(reservation, turn, user_message, steps, self._estimated(heard, turn, request),
-                                    heard.text, "stopped")
+                return self._settle(reservation, turn, user_message, steps,
+                                    self._estimated(live.heard, turn, request), live.heard.text, "stopped")
+            except GeneratorExit:
+                raise
             except BaseException as e:
                 steps.stop_reads = watch.reads if watch else 0
-                return self._failed(e, reservation, turn, user_message, steps, heard, request)
+                return self._failed(e, reservation, turn, user_message, steps, live.heard, request)
             steps.latency_ms += (time.perf_counter() - called) * 1000
             steps.stop_reads = watch.reads if watch else 0
-            answer = _Answer(answered, completion, self._prices.cost_micros(answered.model,
-                                                                             recordable(completion.usage)))
+            answer = live.answer = _Answer(answered, completion,
+                                           self._prices.cost_micros(answered.model, recordable(completion.usage)))
             if not completion.tool_calls:
                 yield StepFinished(reservation.step)
                 return self._settle(reservation, turn, user_message, steps, answer, completion.text, None)
@@ -356,23 +432,44 @@ class ChatService:
                 yield StepFinished(reservation.step)
                 return self._settle(reservation, turn, user_message, steps, answer, text, "max_tool_steps")
             ran = len(steps.records)
-            ends_turn = self._run_tools(completion, turn, context, steps, started)
+            ends_turn = self._run_tools(completion, turn, context, steps, lambda: failover.time_left(started))
             for record in steps.records[ran:]:
                 yield ToolRan(record)
             yield StepFinished(reservation.step)
             if ends_turn:
                 return self._settle(reservation, turn, user_message, steps, answer, _ESCALATED, "escalated")
-            request = replace(request, messages=(*request.messages, *steps.turns[-2:]))
+            request = live.request = replace(request, messages=(*request.messages, *steps.turns[-2:]))
             try:
-                reservation = self._ledger.advance(
+                live.reservation = self._ledger.advance(
                     reservation, session, answer.cost_micros, recordable(completion.usage).total_tokens,
                     chat_charges(limits, self._worst_case(turn, request)))
             except BudgetRefused as refused:
                 error = self._refused(refused, step=reservation.step + 1, **_ids(reservation))
                 return self._settle(reservation, turn, user_message, steps, answer,
                                     f"{_BUDGET_STOPPED} {error.detail}", error.code)
-            steps.over_reservation |= answer.cost_micros > reservation.amount_micros
+            # Charged by the advance: from here it is one of the turn's answered calls, not the one in hand.
+            steps.over_reservation |= answer.cost_micros > live.reservation.amount_micros
             steps.answers.append(answer)
+            live.answer = None
+
+    def _end_early(self, error: Exception | None, turn: _Turn, user_message: MessageRecord,
+                   live: _Live) -> ChatResponse | None:
+        """End a turn that failed (`error`) or was left by its reader (None) where it is: settled when a provider
+        answered (what its calls cost) and the answer, else released and None."""
+        code = error.code if isinstance(error, ChatError) else "internal_error"
+        reservation, steps, heard = live.reservation, live.steps, live.heard
+        if live.answer is not None:
+            completion = live.answer.completion
+            text = ("" if completion.tool_calls else completion.text) or _INTERRUPTED
+            return self._settle(reservation, turn, user_message, steps, live.answer, text, code)
+        if heard.anything:
+            # Part of a streamed reply arrived: billed, so charged an upper bound, as a stopped one is.
+            return self._settle(reservation, turn, user_message, steps,
+                                self._estimated(heard, turn, live.request), heard.text or _INTERRUPTED, code)
+        if steps.answers:
+            return self._settle(reservation, turn, user_message, steps, None, _INTERRUPTED, code)
+        self._release(reservation, steps)
+        return None
 
     def _failed(self, error: BaseException, reservation: Reservation, turn: _Turn, user_message: MessageRecord,
                 steps: _Steps, heard: _Heard, request: CompletionRequest) -> ChatResponse:
@@ -392,7 +489,7 @@ class ChatService:
             # Tools have acted: keep what was done, charged what its finished model calls cost.
             return self._settle(reservation, turn, user_message, steps, None, _PROVIDER_FAILED, code)
         # No answer, so nothing to charge: give the reservation back (or leave it to the sweeper).
-        self._release(reservation)
+        self._release(reservation, steps)
         if isinstance(error, ChatError):
             # The session exists now (a first message made it): the caller retries there, not in a new one.
             error.extra.setdefault("session_id", reservation.session_id)
@@ -401,19 +498,28 @@ class ChatService:
     def _call(self, routes: list[ModelRoute], request: CompletionRequest, started: float, watch: StopWatch | None,
               heard: _Heard, step: int) -> Generator[TurnEvent, None, tuple[ModelRoute, Completion]]:
         """One model call: whole (no `watch`), or streamed, each piece of text an event as it arrives (a tool call's
-        argument pieces are counted in `heard`, not shown: the call is shown once it has run)."""
+        argument pieces are counted in `heard`, not shown: the call is shown once it has run). What the model sent
+        is made whole: the streamed pieces joined are the completion's text."""
         if watch is None:
-            return self._failover.complete(routes, request, started)
+            route, completion = self._failover.complete(routes, request, started)
+            return route, _whole(completion)
         for route, part in self._stream_failover.stream(routes, request, started, watch,
                                                         self._settings.STOP_CHECK_SECONDS):
             heard.route = route
             if isinstance(part, Completion):
-                return route, part
+                rest = heard.whole.end()
+                if rest:
+                    heard.pieces.append(rest)
+                    yield ReplyText(step, rest)
+                return route, _whole(part)
             if isinstance(part, ToolCallDelta):
-                heard.argument_bytes += len(part.arguments.encode())
-            elif part.text:
-                heard.pieces.append(part.text)
-                yield ReplyText(step, part.text)
+                heard.argument_bytes += _size(part.arguments)
+            elif isinstance(part, TextDelta):
+                heard.text_bytes += _size(part.text)
+                piece = heard.whole.add(part.text)
+                if piece:
+                    heard.pieces.append(piece)
+                    yield ReplyText(step, piece)
         raise ProviderError("The model provider's stream ended without its reply; send your message again.")
 
     def _estimated(self, heard: _Heard, turn: _Turn, request: CompletionRequest) -> _Answer:
@@ -436,24 +542,34 @@ class ChatService:
         return error
 
     def _run_tools(self, completion: Completion, turn: _Turn, context: ToolContext, steps: _Steps,
-                   started: float) -> bool:
-        """Run the calls the model asked for, in its order, recording each; True if one of them ends the turn."""
+                   time_left: Callable[[], float]) -> bool:
+        """Run the calls the model asked for, in its order, recording each, within `time_left()` seconds (the
+        route's deadline) and the caps on calls; True if one of them ends the turn."""
         offered = self._tools.for_session_type(turn.session.session_type)
         results: list[ToolResult] = []
         ends_turn = False
+        run_in_step = refused = 0
         for call in completion.tool_calls:
-            if steps.tool_bytes >= MAX_TURN_TOOL_BYTES or ends_turn:
-                why = ("not run: the turn already ended" if ends_turn
-                       else "not run: this turn's tool output is full; answer with what you have")
+            why = ("not run: the turn already ended" if ends_turn
+                   else self._tools.caps.refusal(run_in_step, steps.calls_run)
+                   or ("not run: this turn's tool output is full; answer with what you have"
+                       if steps.tool_bytes >= MAX_TURN_TOOL_BYTES else None))
+            if why is not None:
                 outcome = self._tools.refuse(call, why)
+                refused += 1
             else:
-                outcome = self._tools.run(call, offered, context, self._failover.time_left(started))
+                outcome = self._tools.run(call, offered, context, time_left())
+                run_in_step += 1
+                steps.calls_run += 1
             steps.add_call(outcome.record)
             results.append(outcome.result)
             ends_turn = ends_turn or outcome.ends_turn
             logger().info("tool called", extra={"tool": call.name, "status": outcome.record["status"],
                                                 "tool_call_id": call.id})
-        steps.add_step(completion, tuple(results))
+        if refused:
+            logger().warning("tool calls not run", extra={"asked": len(completion.tool_calls), "refused": refused,
+                                                          "calls_run": steps.calls_run})
+        steps.add_step(completion, steps.records[-len(results):], tuple(results))
         return ends_turn
 
     def _worst_case(self, turn: _Turn, request: CompletionRequest) -> int:
@@ -467,7 +583,8 @@ class ChatService:
                 f"This session's model has no price, so no reply can be budgeted. An administrator must {e}; until "
                 "then, start a new session.") from None
 
-    def _release(self, reservation: Reservation) -> None:
+    def _release(self, reservation: Reservation, steps: _Steps) -> None:
+        steps.finished = True
         try:
             self._ledger.release(reservation, iso(self._clock()))
         except Exception:
@@ -520,6 +637,7 @@ class ChatService:
         over = steps.over_reservation or (answer is not None and answer.cost_micros > reservation.amount_micros)
         estimated = answer is not None and answer.estimated
         uncounted = recordable(answer.completion.usage).total_tokens if answer else 0
+        steps.finished = True
         try:
             done = self._clock()
             user_message = replace(user_message, tokens=usage.input_tokens, day=reservation.day)
@@ -575,6 +693,17 @@ class ChatService:
 
     def _escalate(self, caller: Identity, session_id: str, reason: str) -> None:
         self._sessions.escalate(caller, session_id, EscalateRequest(reason=reason), by="model")
+
+
+def _whole(completion: Completion) -> Completion:
+    """The completion with its text, and its tool calls' ids, names and arguments, made whole."""
+    return replace(completion, text=whole(completion.text), tool_calls=tuple(
+        ToolCall(id=whole(c.id), name=whole(c.name), arguments=whole(c.arguments)) for c in completion.tool_calls))
+
+
+def _size(piece: str) -> int:
+    """A piece's UTF-8 bytes as the provider sent them, a half of a character counted as the three it would take."""
+    return len(piece.encode("utf-8", "surrogatepass"))
 
 
 def _drain(turn: TurnRun) -> ChatResponse:

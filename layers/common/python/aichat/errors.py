@@ -120,6 +120,12 @@ class DailySessionLimitExceeded(LimitExceeded):
     code = "daily_session_limit_exceeded"
 
 
+class AgentMessageLimitExceeded(LimitExceeded):
+    """Staff wrote as many messages into one session as it holds for people (aichat/handoffs.py)."""
+
+    code = "agent_message_limit_exceeded"
+
+
 class EscalationNotDelivered(ChatError):
     status = 503
     code = "escalation_not_delivered"

@@ -14,19 +14,23 @@ from typing import TYPE_CHECKING
 
 from aichat import items, keys
 from aichat.clock import Clock, iso, utc_now
-from aichat.cursors import decode_cursor, encode_cursor
-from aichat.errors import EscalationTaken, InvalidInput, SessionNotActive, SessionNotFound
+from aichat.cursors import WAITING, decode_cursor, encode_cursor
+from aichat.errors import AgentMessageLimitExceeded, EscalationTaken, SessionNotActive, SessionNotFound
 from aichat.identity import Identity
 from aichat.ids import new_id
 from aichat.models import SessionStatus
 from aichat.records import MessageRecord, SessionRecord
-from aichat.transactions import Cancelled, Item, n, s, str_attr, transact
+from aichat.transactions import Cancelled, Item, int_attr, n, s, str_attr, transact
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 # What a waiting-list entry keeps of the customer's latest message.
 MAX_WAITING_TEXT = 500
+# A person's messages in one session: replies, and the joined and left lines. They take none of the customer's
+# MAX_MESSAGES_PER_SESSION (it bounds the model turns a customer may spend, and a person's reply spends none), so the
+# session's agent_message_count bounds them on their own: past it a reply is refused, a release never is.
+MAX_AGENT_MESSAGES_PER_SESSION = 500
 _TAKEN = ("taken_by", "taken_by_name", "taken_at")
 
 
@@ -62,12 +66,13 @@ def last_message_update(session_id: str, message: MessageRecord, table: str) -> 
 class Handoffs:
     """Escalated sessions as their customers hand them over and their tenant's staff read and answer them."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int,
-                 clock: Clock = utc_now) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int, clock: Clock = utc_now,
+                 max_agent_messages: int = MAX_AGENT_MESSAGES_PER_SESSION) -> None:
         self._db = client
         self._table = table_name
         self._retention_seconds = retention_days * 86_400
         self._clock = clock
+        self._max_agent_messages = max_agent_messages
 
     def escalate(self, session_id: str, caller: Identity, reason: str, now: str) -> SessionRecord:
         """Escalate an active session of the caller's and put it on its tenant's waiting list, in one transaction,
@@ -127,17 +132,16 @@ class Handoffs:
             "Limit": limit,
         }
         if cursor is not None:
-            escalated_at, _, session_id = decode_cursor(cursor).rpartition("#")
-            if not escalated_at or not session_id:
-                raise InvalidInput("cursor is not one this list handed out; pass its X-Next-Cursor as it came.",
-                                   field="cursor")
+            escalated_at, session_id = decode_cursor(cursor, WAITING)
             request["ExclusiveStartKey"] = {**marker_key(session_id), "GSI1PK": s(keys.waiting_key(tenant_id)),
                                             "GSI1SK": s(keys.waiting_sort_key(escalated_at, session_id))}
         page = self._db.query(**request)
         rows = page.get("Items", [])
         next_cursor = None
         if page.get("LastEvaluatedKey") and rows:
-            next_cursor = encode_cursor(str_attr(rows[-1], "GSI1SK") or "")
+            # The parts the marker's sort key was made of (waiting_marker), so the next page starts right after it.
+            escalated_at, _, session_id = (str_attr(rows[-1], "GSI1SK") or "").rpartition("#")
+            next_cursor = encode_cursor(WAITING, escalated_at, session_id)
         return rows, next_cursor
 
     def session(self, session_id: str, staff: Identity) -> SessionRecord:
@@ -151,7 +155,10 @@ class Handoffs:
     def reply(self, session: SessionRecord, staff: Identity, content: str) -> tuple[list[MessageRecord], bool]:
         """Store a person's reply in the escalated session (SessionNotActive otherwise). The first reply also takes
         the session (who, when) and writes a "joined" marker before it, all in one transaction, so two people
-        replying at once take it once. Returns the messages written, in order, and whether this call took it."""
+        replying at once take it once. Returns the messages written, in order, and whether this call took it.
+
+        The reply and its marker count on the session's agent_message_count, never on the customer's message_count;
+        AgentMessageLimitExceeded when they would pass MAX_AGENT_MESSAGES_PER_SESSION."""
         name = staff.display_name or staff.user_id
         for take in (session.taken_by is None, False):
             now = self._clock()
@@ -162,16 +169,20 @@ class Handoffs:
                                              handoff="joined"))
             written.append(MessageRecord(id=new_id(now), role="agent", content=content, created_at=iso(now),
                                          agent_id=staff.user_id, agent_name=name))
+            room = self._max_agent_messages - len(written)  # the most the count may hold before this write
+            if room < 0:
+                raise self._agent_limit(session.agent_message_count)
             sets = "SET updated_at = :now, expires_at = :expires"
-            condition = "user_id = :user AND #status = :escalated"
+            condition = ("user_id = :user AND #status = :escalated AND "
+                         "(attribute_not_exists(agent_message_count) OR agent_message_count <= :room)")
             values: Item = {":now": s(iso(now)), ":expires": n(self._expiry()), ":escalated": s("escalated"),
-                            ":user": s(session.user_id)}
+                            ":user": s(session.user_id), ":room": n(room), ":written": n(len(written))}
             if take:
                 sets += ", taken_by = :me, taken_by_name = :name, taken_at = :now"
                 condition += " AND attribute_not_exists(taken_by)"
                 values.update({":me": s(staff.user_id), ":name": s(name)})
-            meta = self._session_update(session.id, staff, sets + " ADD message_count :one", condition,
-                                        {**values, ":one": n(1)}, owner_check="tenant_id = :tenant")
+            meta = self._session_update(session.id, staff, sets + " ADD agent_message_count :written", condition,
+                                        values, owner_check="tenant_id = :tenant")
             entries = [meta, *({"Put": {"TableName": self._table,
                                         "Item": items.message_item(session, m, self._expiry()),
                                         "ConditionExpression": "attribute_not_exists(SK)"}} for m in written)]
@@ -188,6 +199,8 @@ class Handoffs:
                 old = _old(cancelled)
                 if str_attr(old, "status") == "escalated" and str_attr(old, "taken_by") and take:
                     continue  # someone took it first: reply without taking, after their marker
+                if str_attr(old, "status") == "escalated" and int_attr(old, "agent_message_count") > room:
+                    raise self._agent_limit(int_attr(old, "agent_message_count")) from None
                 raise SessionNotActive(str_attr(old, "status") or "closed") from None
             return written, take
         raise AssertionError("unreachable: the second pass never takes")  # pragma: no cover
@@ -202,10 +215,13 @@ class Handoffs:
                     else f"{name} closed the conversation.")
         left = MessageRecord(id=new_id(now), role="agent", content=sentence, created_at=iso(now),
                              agent_id=staff.user_id, agent_name=name, handoff="left")
+        # Never refused for the bound on a person's messages: a session nobody can answer must still go back to
+        # the model (or close), so its "left" line counts but may pass MAX_AGENT_MESSAGES_PER_SESSION, one per
+        # release, and a release needs a new escalation first.
         meta = self._session_update(session.id, staff, "SET #status = :status, updated_at = :now REMOVE "
-                                    + ", ".join(_TAKEN), "#status = :escalated",
-                                    {":status": s(status), ":now": s(iso(now)), ":escalated": s("escalated")},
-                                    owner_check="tenant_id = :tenant")
+                                    + ", ".join(_TAKEN) + " ADD agent_message_count :one", "#status = :escalated",
+                                    {":status": s(status), ":now": s(iso(now)), ":escalated": s("escalated"),
+                                     ":one": n(1)}, owner_check="tenant_id = :tenant")
         try:
             transact(self._db, [meta, {"Delete": {"TableName": self._table, "Key": marker_key(session.id)}},
                                 {"Put": {"TableName": self._table,
@@ -241,3 +257,9 @@ class Handoffs:
 
     def _expiry(self) -> int:
         return int(self._clock().timestamp()) + self._retention_seconds
+
+    def _agent_limit(self, used: int) -> AgentMessageLimitExceeded:
+        return AgentMessageLimitExceeded(
+            f"This session holds the most messages a person may write in one session ({self._max_agent_messages}, "
+            "the joined and left lines included). Hand it back to the assistant or close it; the customer can ask "
+            "for a person again in a new session.", limit=self._max_agent_messages, used=used)

@@ -20,7 +20,8 @@ class SessionRecord:
     model: str
     created_at: str
     updated_at: str
-    message_count: int = 0
+    message_count: int = 0  # the customer's: their messages and the model's replies (MAX_MESSAGES_PER_SESSION)
+    agent_message_count: int = 0  # staff's: replies and joined/left lines (MAX_AGENT_MESSAGES_PER_SESSION)
     total_tokens: int = 0
     total_cost_micros: int = 0
     user_rating: int | None = None

@@ -56,7 +56,8 @@ class ApiRoute:
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": 100}
 _IDEMPOTENCY_KEY = Param("Idempotency-Key", "header", {"type": "string", "pattern": "^[!-~]{1,255}$"},
                          "a retry with the same key (and body) gets the first answer and is charged once")
-_CURSOR = Param("cursor", "query", {"type": "string"}, "the next_cursor (or X-Next-Cursor) of the previous page")
+_CURSOR = Param("cursor", "query", {"type": "string"},
+                "the next_cursor (or X-Next-Cursor) of this route's previous page, as it came; another route's is 422")
 # Every route behind the authorizer can answer these: the token's claims are read by the function too, and each
 # reads or writes the table.
 _EVERY = (errors.Unauthorized, errors.TenantMissing, errors.StorageUnavailable)
@@ -145,9 +146,11 @@ ROUTES: tuple[ApiRoute, ...] = (
              request=models.AgentMessageRequest,
              example={"content": "Hi, I'm Sam from support: I can see the double charge and have refunded it."},
              description="Stored with role agent and the staff member's display name; the first reply takes the "
-                         "session (who, when) and announces AgentJoined.",
+                         "session (who, when) and announces AgentJoined. A person's messages take none of the "
+                         "customer's message limit; they have their own bound per session (400 "
+                         "agent_message_limit_exceeded past it), and a release is never refused for it.",
              errors=(*_EVERY, errors.Forbidden, errors.InvalidInput, errors.SessionNotFound,
-                     errors.SessionNotActive)),
+                     errors.SessionNotActive, errors.AgentMessageLimitExceeded)),
     ApiRoute("POST", f"{API_PREFIX}/agent/sessions/{{session_id}}/release", "AgentReleaseFunction", "agent_release",
              "agentRelease", "Staff: hand the session back to the AI, or close it", models.SessionOut,
              request=models.ReleaseRequest, example={"to": "ai", "note": "Refund issued"},

@@ -199,6 +199,10 @@ class Settings(BaseModel):
         default_factory=lambda: dict[SessionType, tuple[str, ...]](DEFAULT_TOOLS_BY_SESSION_TYPE))
     # Model calls in one chat turn: the first, and one more after each round of tool calls the model asks for.
     MAX_TOOL_STEPS: Annotated[int, Field(ge=1, le=8)] = 4
+    # Tool calls a turn runs: of one model call's (a model may ask for dozens at once), and in all. Every call may
+    # act (a ticket, an event, a Lambda invocation), so a call past either is refused to the model, nothing run.
+    MAX_TOOL_CALLS_PER_STEP: Annotated[int, Field(ge=1, le=32)] = 8
+    MAX_TOOL_CALLS_PER_TURN: Annotated[int, Field(ge=1, le=100)] = 20
 
     @field_validator("USER_DAILY_COST_LIMIT_CENTS", "LLM_PROVIDER", "LLM_MODEL", "DYNAMODB_ENDPOINT_URL",
                      "ESCALATION_TOPIC_ARN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LLM_FALLBACK_PROVIDER",
@@ -266,6 +270,15 @@ class Settings(BaseModel):
                 raise PydanticCustomError("repeated_tool", "{name} names a tool more than once",
                                           {"name": session_type})
         return {**DEFAULT_TOOLS_BY_SESSION_TYPE, **value}
+
+    @field_validator("MAX_TOOL_CALLS_PER_TURN")
+    @classmethod
+    def _a_turn_runs_at_least_a_steps_calls(cls, value: int, info: ValidationInfo) -> int:
+        per_step = info.data.get("MAX_TOOL_CALLS_PER_STEP")
+        if per_step is not None and value < per_step:
+            raise PydanticCustomError("cap_below_step_cap", "must be at least MAX_TOOL_CALLS_PER_STEP ({per_step})",
+                                      {"per_step": per_step})
+        return value
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from aichat import items, keys
-from aichat.cursors import decode_cursor, encode_cursor
+from aichat.cursors import HISTORY, MY_SESSIONS, decode_cursor, encode_cursor
 from aichat.errors import MessageNotFound, SessionNotFound
 from aichat.identity import Identity
 from aichat.records import MessageRecord, SessionRecord
@@ -62,7 +62,8 @@ class Store:
         values: Item = {":pk": s(keys.session_pk(session_id))}
         condition = "PK = :pk"
         if cursor is not None:
-            values[":before"] = s(keys.message_sk(decode_cursor(cursor)))
+            (before,) = decode_cursor(cursor, HISTORY)
+            values[":before"] = s(keys.message_sk(before))
             condition += " AND SK < :before"
         page = self._db.query(
             TableName=self._table, KeyConditionExpression=condition, ExpressionAttributeValues=values,
@@ -81,7 +82,7 @@ class Store:
             if str_attr(item, "tenant_id") != caller.tenant_id or str_attr(item, "user_id") != caller.user_id:
                 raise SessionNotFound()
         messages = [items.message_record(i) for i in reversed(rows)]
-        next_cursor = encode_cursor(messages[0].id) if page.get("LastEvaluatedKey") and messages else None
+        next_cursor = encode_cursor(HISTORY, messages[0].id) if page.get("LastEvaluatedKey") and messages else None
         return session, messages, next_cursor
 
     def newer(self, session_id: str, caller: Identity, after: str,
@@ -132,14 +133,15 @@ class Store:
             "ScanIndexForward": False, "Limit": limit,
         }
         if cursor is not None:
-            session_id = decode_cursor(cursor)
+            (session_id,) = decode_cursor(cursor, MY_SESSIONS)
             request["ExclusiveStartKey"] = {
                 **items.session_key(session_id), "GSI1PK": s(keys.owner_key(caller.tenant_id, caller.user_id)),
                 "GSI1SK": s(session_id),
             }
         page = self._db.query(**request)
         sessions = [items.session_record(i) for i in page.get("Items", [])]
-        next_cursor = encode_cursor(sessions[-1].id) if page.get("LastEvaluatedKey") and sessions else None
+        next_cursor = (encode_cursor(MY_SESSIONS, sessions[-1].id) if page.get("LastEvaluatedKey") and sessions
+                       else None)
         return sessions, next_cursor
 
     # --- sessions ------------------------------------------------------------------------------

@@ -78,9 +78,14 @@ def _tool(spec: ToolSpec) -> dict[str, Any]:
 
 def _messages(turns: tuple[Turn, ...]) -> list[Any]:
     """The turns as Messages API messages, roles alternating: a tool turn is a `user` message of tool_result
-    blocks, and consecutive messages of one role (tool results, then the user's next words) become one."""
+    blocks, an assistant turn that says nothing is left out, and consecutive messages of one role (tool results, then
+    the user's next words; the user's words around a reply left out) become one."""
     messages: list[dict[str, Any]] = []
     for turn in turns:
+        if _says_nothing(turn):
+            # A reply stopped before its first token, or an empty answer: the API refuses an empty assistant message
+            # (but the last), so sending it would fail every later turn of the session.
+            continue
         role, content = _message(turn)
         if messages and messages[-1]["role"] == role:
             messages[-1]["content"] = _blocks(messages[-1]["content"]) + _blocks(content)
@@ -89,12 +94,22 @@ def _messages(turns: tuple[Turn, ...]) -> list[Any]:
     return messages
 
 
+def _says_nothing(turn: Turn) -> bool:
+    """An assistant turn with no text (whitespace is none) and no tool calls: nothing the API would accept."""
+    return turn.role == "assistant" and not turn.tool_calls and not _has_text(turn.content)
+
+
+def _has_text(text: str) -> bool:
+    # The API refuses a text block of whitespace only ("must contain non-whitespace text"), as it does an empty one.
+    return bool(text.strip())
+
+
 def _message(turn: Turn) -> tuple[str, str | list[dict[str, Any]]]:
     if turn.role == "tool":
         return "user", [{"type": "tool_result", "tool_use_id": _tool_use_id(result.call_id),
                          "content": result.content, "is_error": result.is_error} for result in turn.tool_results]
     if turn.role == "assistant" and turn.tool_calls:
-        text = [{"type": "text", "text": turn.content}] if turn.content else []
+        text = [{"type": "text", "text": turn.content}] if _has_text(turn.content) else []
         return "assistant", text + [{"type": "tool_use", "id": _tool_use_id(call.id), "name": call.name,
                                      "input": _input(call.arguments)} for call in turn.tool_calls]
     return turn.role, turn.content
@@ -104,7 +119,7 @@ def _blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Content as a list of blocks; empty text is left out (the API refuses an empty text block)."""
     if isinstance(content, list):
         return content
-    return [{"type": "text", "text": content}] if content else []
+    return [{"type": "text", "text": content}] if _has_text(content) else []
 
 
 def _input(arguments: str) -> dict[str, Any]:

@@ -83,7 +83,12 @@ def _tool(spec: ToolSpec) -> dict[str, Any]:
 
 
 def _messages(turn: Turn) -> list[dict[str, Any]]:
-    """One turn as chat messages: a tool turn is one `tool` message per result, each naming its call."""
+    """One turn as chat messages: a tool turn is one `tool` message per result, each naming its call; an assistant
+    turn with neither text nor tool calls is none."""
+    if turn.role == "assistant" and not turn.content and not turn.tool_calls:
+        # A reply stopped before its first token, or an empty answer: no provider is sent an empty reply (Anthropic
+        # refuses one); OpenAI takes the user's messages around it one after the other.
+        return []
     if turn.role == "tool":
         return [{"role": "tool", "tool_call_id": _call_id(result.call_id), "content": result.content}
                 for result in turn.tool_results]

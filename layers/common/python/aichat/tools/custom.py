@@ -8,12 +8,14 @@ every function but chat) loads none of them.
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aichat.providers import ToolSpec
 from aichat.settings import Settings
+from aichat.tools.results import TargetFailed
 from aichat.tools.tool import ToolContext
 
 if TYPE_CHECKING:
@@ -54,7 +56,23 @@ class CustomTool:
         so the call's record keeps what the model sent."""
         caller = {"tenant_id": context.caller.tenant_id, "user_id": context.caller.user_id,
                   "session_id": context.session.id}
-        return self.target(copy.deepcopy(arguments), caller)
+        try:
+            return self.target(copy.deepcopy(arguments), caller)
+        except (SystemExit, KeyboardInterrupt) as e:
+            # The target's own sys.exit() (argparse's, click's) or interrupt: a failed call, told to the model like
+            # any other failure; the turn goes on and settles.
+            if _may_be_a_persons_interrupt(e):
+                raise
+            raise TargetFailed(type(e).__name__) from e
+
+
+def _may_be_a_persons_interrupt(error: SystemExit | KeyboardInterrupt) -> bool:
+    """A KeyboardInterrupt on the main thread: maybe Ctrl-C, not the target's to turn into a failed call."""
+    # Nothing outside a target raises SystemExit into it. A KeyboardInterrupt from outside is a signal (Ctrl-C under
+    # `make dev`; Lambda sends none), which Python raises on the main thread only; the registry runs targets on a
+    # thread of their own, where one is always the target's own doing. GeneratorExit and asyncio's CancelledError
+    # are left alone: a plain call cannot receive either from the turn, and they mean closing, not failing.
+    return isinstance(error, KeyboardInterrupt) and threading.current_thread() is threading.main_thread()
 
 
 def custom_tools(settings: Settings, lambda_clients: LambdaClients | None = None) -> tuple[CustomTool, ...]:

@@ -14,7 +14,8 @@ from aichat.models import SessionType
 from aichat.providers import ToolCall, ToolResult, ToolSpec
 from aichat.settings import Settings
 from aichat.tools import arguments
-from aichat.tools.arguments import CallRefused
+from aichat.tools.arguments import CallRefused, NotFinite
+from aichat.tools.caps import ToolCallCaps
 from aichat.tools.create_ticket import CREATE_TICKET
 from aichat.tools.custom import CustomTool, custom_tools
 from aichat.tools.deadline import TookTooLong, run_within
@@ -65,6 +66,7 @@ class ToolRegistry:
         # Made once, at start: a tool whose schema strict mode cannot express stops the function here, named.
         self._specs = {name: _spec(tool) for name, tool in self._tools.items()}
         self.max_steps = settings.MAX_TOOL_STEPS
+        self.caps = ToolCallCaps.from_settings(settings)
 
     def for_session_type(self, session_type: SessionType) -> tuple[AnyTool, ...]:
         """The tools a session of this type offers its model, in the configured order."""
@@ -163,6 +165,8 @@ def _parsed(call: ToolCall) -> tuple[dict[str, Any] | CallRefused, dict[str, Any
     written."""
     try:
         parsed = arguments.parse(call.arguments)
+    except NotFinite as refused:
+        return refused, refused.shown
     except CallRefused as refused:
         return refused, _raw(call.arguments)
     return parsed, parsed
