@@ -112,3 +112,32 @@ def test_a_tool_call_holding_non_finite_numbers_still_streams_to_finish_and_done
     tool_input, tool_output = parts[2:4]
     assert tool_input["input"] == {"limit": None, "ratio": None}
     assert tool_output["output"] == {"score": None}
+
+
+def test_a_part_that_cannot_be_made_closes_the_turn_before_the_stream_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    closed: list[str] = []
+
+    def turn() -> Generator[TurnEvent, None, ChatResponse]:
+        try:
+            yield StepStarted(1)
+            yield ReplyText(1, "Hel")
+            yield ReplyText(1, "lo")
+        finally:
+            closed.append("turn closed")  # where the real turn settles or releases its reservation
+        return answer()
+
+    made = ui_stream.UiMessageParts.of
+
+    def of(self: ui_stream.UiMessageParts, event: TurnEvent) -> list[dict[str, Any]]:
+        if isinstance(event, ReplyText):
+            raise RuntimeError("a bug while making a part")
+        return made(self, event)
+
+    monkeypatch.setattr(ui_stream.UiMessageParts, "of", of)
+    stream = ui_stream.chunks(STARTED, turn())
+    body = b""
+    for chunk in stream:
+        body += chunk
+        if chunk == ui_stream.DONE:
+            assert closed == ["turn closed"], "the turn ended before the stream's last part"
+    assert [p["type"] for p in parts_of(body)][-2:] == ["error", "finish"]

@@ -142,6 +142,11 @@ def chunks(first: TurnStarted, turn: Iterator[TurnEvent]) -> Iterator[bytes]:
     except Exception as e:
         if not isinstance(e, ChatError):
             logger().exception("stream failed")
+        # A part that could not be made leaves the turn suspended: closing it settles or releases it now, before
+        # the response ends (a turn that raised is closed already, and closing it again does nothing).
+        close = getattr(turn, "close", None)
+        if close is not None:
+            close()
         closing = parts.failed(e, first.session_id)
     yield from map(sse, closing)
     yield DONE
