@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fake_providers import FakeProviders
 
 from contract.local_api import Client, local_server
 from localdev import process
@@ -19,3 +20,11 @@ def server(dynamodb_local_url: str) -> Iterator[process.RunningServer]:
 @pytest.fixture(scope="session")
 def client(server: process.RunningServer) -> Client:
     return Client(server)
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[FakeProviders]:
+    """The loopback OpenAI and Anthropic a module's own server sends its model calls to (one per module)."""
+    fake = FakeProviders()
+    yield fake
+    fake.close()

@@ -30,13 +30,6 @@ TABLE = "ai-chat-handoff"
 
 
 @pytest.fixture(scope="module")
-def model() -> Iterator[FakeProviders]:
-    fake = FakeProviders()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture(scope="module")
 def handoff_server(model: FakeProviders, dynamodb_local_url: str) -> Iterator[process.RunningServer]:
     env = fake_model_env(model.openai_url)
     with local_server(dynamodb_local_url, "--quiet", table=TABLE, env=env) as running:

@@ -56,13 +56,6 @@ class Served:
         return f"{'call' if self.api == 'openai' else 'toolu'}_{n}"
 
 
-@pytest.fixture(scope="module")
-def model() -> Iterator[FakeProviders]:
-    fake = FakeProviders()
-    yield fake
-    fake.close()
-
-
 def model_env(api: Api, fake: FakeProviders) -> dict[str, str]:
     if api == "openai":
         key = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake.openai_url}

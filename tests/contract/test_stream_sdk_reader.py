@@ -35,13 +35,6 @@ TICKET = {"title": "Line drops every evening", "priority": "urgent", "descriptio
 
 
 @pytest.fixture(scope="module")
-def model() -> Iterator[FakeProviders]:
-    fake = FakeProviders()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture(scope="module")
 def sdk_server(model: FakeProviders, dynamodb_local_url: str) -> Iterator[process.RunningServer]:
     """A server of its own whose model calls go to the fake; a stop is noticed within 0.05 s."""
     env = fake_model_env(model.openai_url, STOP_CHECK_SECONDS="0.05")
