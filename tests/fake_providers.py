@@ -71,7 +71,8 @@ class Scripted:
     cut_before_usage: bool = False  # stop after the text and tool events: no finish, no usage, no end of body
     fault: Fault | None = None  # fail this way after the text and tool events (and after `hold_last`, if given)
     fault_after: int | None = None  # with `fault`: fail after this many events instead (1: after the preamble)
-    hold_last: threading.Event | None = None  # wait for it (at most HOLD_SECONDS) before the finish and usage
+    # Wait for it (at most HOLD_SECONDS) before the finish and usage; a reply not streamed waits before any byte.
+    hold_last: threading.Event | None = None
     message_deltas: int = 1  # Anthropic: message_delta events, each with the cumulative output so far
 
     def __post_init__(self) -> None:
@@ -366,6 +367,12 @@ class Handler(BaseHTTPRequestHandler):
         reply = self.fake._next(api)
         if reply.delay and self.fake._stopping.wait(reply.delay):
             return
+        if reply.hold_last is not None and body.get("stream") is not True:
+            try:
+                self._wait(HOLD_SECONDS, reply.hold_last)
+            except (_ClientGone, _Stopping):
+                self.close_connection = True
+                return
         if body.get("stream") is True and reply.status == 200:
             self._stream(api, body, reply)
             return

@@ -19,7 +19,6 @@ from counters import day_counters
 from fake_providers import FakeProviders
 from ledger_invariant import assert_invariant
 
-from aichat.chat import AGENT_TURN
 from contract.local_api import Client, User, fake_model_env, local_server, table_client
 from localdev import process
 
@@ -114,7 +113,8 @@ def test_the_whole_handoff_a_person_answers_inside_the_session_and_hands_it_back
     assert (answer.status, answer.body["status"]) == (200, "answered"), answer.raw
     (request,) = model.sent("openai")[requests:]
     contents = [m.get("content") for m in request["messages"]]
-    assert AGENT_TURN.format(name="Dana Reyes", content="Hi, Dana here: refunded.") in contents
+    assert {"role": "system", "content": f'<support_person_reply id="{reply.body["id"]}" name="Dana Reyes">\n'
+            "Hi, Dana here: refunded.\n</support_person_reply>"} in request["messages"], "framed where only we write"
     assert "Hello? Is anyone there?" in contents, "the message kept for the person is context too"
     assert not [c for c in contents if isinstance(c, str) and "joined the conversation" in c]
     charged = day_counters(db, tenant, today(), table=TABLE)["cost_micros"]

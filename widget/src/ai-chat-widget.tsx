@@ -10,7 +10,7 @@ import {
 } from "react";
 import type { AIChatConnection } from "./ai-chat-provider";
 import type { ChatContext, SessionType } from "./api-types";
-import type { ChatClient, ChatMessage } from "./chat-client";
+import { TAKEN_BY_PERSON, type ChatClient, type ChatMessage } from "./chat-client";
 import type { ChatApiError } from "./chat-error";
 import { describeFunctionCall, FunctionCallList } from "./function-calls";
 import { Markdown } from "./markdown";
@@ -269,6 +269,7 @@ export function replyAnnouncement(messages: readonly ChatMessage[]): string {
   const last = messages[messages.length - 1];
   if (!last || last.role !== "assistant") return "The assistant did not reply.";
   if (last.stopped === "stopped") return `Reply stopped. ${spoken(last)}`.trim();
+  if (last.stopped === TAKEN_BY_PERSON) return "A person from the support team has the conversation now.";
   return `The assistant replied: ${spoken(last)}`;
 }
 
@@ -416,6 +417,10 @@ function Message({ message, chat }: { message: ChatMessage; chat: UseAIChatResul
   // A failed message can be sent again unless the reason it failed would just happen again.
   const retryable = failed && chat.canSend && (message.error === null || message.error.retryable);
   const calls = mine ? [] : message.functionCalls;
+  // A person took the session while this reply was written: the conversation is theirs from there, so none of the
+  // model's words are shown (the server kept none), only the tools that ran before the take, if any.
+  const overtaken = message.role === "assistant" && message.stopped === TAKEN_BY_PERSON && !streaming;
+  if (overtaken && calls.length === 0) return null;
   const waiting = streaming && message.content.trim() === "";
   const note = mine ? null : stoppedNote(message.stopped);
   // A reply can be rated once it has the API's id (a streaming one gets it when it is stored).
@@ -428,7 +433,7 @@ function Message({ message, chat }: { message: ChatMessage; chat: UseAIChatResul
       {message.role === "agent" && <div className="meta agent-name">{message.agentName ?? "A person"} (support team)</div>}
       {calls.length > 0 && <FunctionCallList calls={calls} />}
       {/* A turn that ended with its tools (a hand-over to a person) may have no text: then the list is the reply. */}
-      {(mine || streaming || calls.length === 0 || message.content.trim() !== "") && (
+      {!overtaken && (mine || streaming || calls.length === 0 || message.content.trim() !== "") && (
         <div className="bubble">
           {mine ? message.content : waiting ? <TypingDots /> : <Markdown source={message.content} />}
         </div>

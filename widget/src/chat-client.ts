@@ -60,7 +60,9 @@ export interface ChatMessage {
   functionCalls: readonly ChatFunctionCall[];
   /**
    * Why a reply ended before the model's own answer: `stopped` (stop() ended it; the text is as far as it went),
-   * `escalated`, a limit's code, `max_tool_steps`, a provider error (`provider_…`, the text cut short); else null.
+   * `escalated`, `taken_by_person` (a person took the session while it ran: the server kept no text of it, and the
+   * widget shows none), a limit's code, `max_tool_steps`, a provider error (`provider_…`, the text cut short); else
+   * null.
    */
   stopped: string | null;
   /** The provider never reported the reply's usage (a stream stopped or cut short): its cost is an upper bound. */
@@ -148,6 +150,8 @@ const HANDOFF_FAILURES_SHOWN = 3;
 const HANDOFF_PAGES_PER_LOOK = 5;
 
 export const DEFAULT_SESSION_TYPE: SessionType = "customer_support";
+/** `stopped` of a reply whose turn a person took the session from: no tool ran and no text was kept after that. */
+export const TAKEN_BY_PERSON = "taken_by_person";
 
 export function storageKeyFor(sessionType: SessionType): string {
   return `ai-chat:session:${sessionType}`;
@@ -200,10 +204,14 @@ function fromPage(messages: readonly HistoryMessageBody[], awaited: HistoryMessa
   return messages.map((m) => (m === awaited ? { ...fromHistory(m), status: "pending" as const } : fromHistory(m)));
 }
 
-/** Whether a reply's turn handed the session to a person: it stopped there, or escalate_to_human ran. */
+/**
+ * Whether a reply's turn handed the session to a person: it stopped there, a person took the session while it ran
+ * (`taken_by_person`), or escalate_to_human ran.
+ */
 function escalatedBy(reply: ChatResponseBody): boolean {
   return (
     reply.metadata.stopped === "escalated" ||
+    reply.metadata.stopped === TAKEN_BY_PERSON ||
     (reply.function_calls ?? []).some((call) => call.name === "escalate_to_human" && call.status === "ok")
   );
 }

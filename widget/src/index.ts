@@ -4,6 +4,7 @@ export { AIChatProvider, type AIChatConnection } from "./ai-chat-provider";
 export {
   ChatClient,
   DEFAULT_SESSION_TYPE,
+  TAKEN_BY_PERSON,
   storageKeyFor,
   type ChatAction,
   type ChatClientOptions,

@@ -162,7 +162,9 @@ export class FakeTransport implements ChatTransport {
     stored.messages.push(answer);
     stored.session.message_count = stored.messages.length;
     const stopped = turn?.stopped ?? null;
-    if (stopped === "escalated" || calls.some((c) => c.name === "escalate_to_human" && c.status === "ok")) {
+    if (stopped === "taken_by_person") answer.stopped = stopped;  // as the history shows such a reply
+    if (stopped === "escalated" || stopped === "taken_by_person" ||
+        calls.some((c) => c.name === "escalate_to_human" && c.status === "ok")) {
       stored.session.status = "escalated";
     }
     const reply: ChatResponseBody = {

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from aichat import keys
+from aichat import call_records, keys
 from aichat.budgets import BudgetRefused, Charge, Counter, Limits, chat_charges, new_session_charge, refusal
 from aichat.clock import Clock, iso, utc_day
 from aichat.errors import (
@@ -48,13 +48,14 @@ from aichat.ledger import (
     KeyTaken,
     Reservation,
     TurnLedger,
+    TurnOvertaken,
     fit_reply,
     recordable,
     sweep_after,
 )
 from aichat.logs import logger, request_keys
 from aichat.metrics import ChatMetrics
-from aichat.models import ChatMetadata, ChatRequest, ChatResponse, EscalateRequest, FunctionCall
+from aichat.models import TAKEN_BY_PERSON, ChatMetadata, ChatRequest, ChatResponse, EscalateRequest, FunctionCall
 from aichat.pricing import PriceTable, Usage, micros_to_cents
 from aichat.prompts import Prompts
 from aichat.providers import (
@@ -80,8 +81,13 @@ from aichat.tools import ToolContext, ToolRegistry
 from aichat.turn_events import ReplyText, StepFinished, StepStarted, ToolRan, TurnEvent, TurnStarted
 from aichat.whole_text import WholePieces, whole
 
-# What the tool calls of one turn may take of its reply's item, results and arguments included.
+# What the tool calls of one turn may take of its reply's item, results and arguments included: function_calls and
+# tool_steps as the item stores them, never more (aichat.call_records bounds each record), so the settle always fits.
 MAX_TURN_TOOL_BYTES = 200_000
+# A step's entry in tool_steps without its text and ids ({"text": "", "call_ids": []}, and a separator).
+_STEP_ENTRY_BYTES = 30
+# The most a step's text takes as stored (each character may take up to 12 bytes escaped).
+_MAX_STEP_TEXT_BYTES = 8 * 1024
 # A model call's text kept beside the tools it called (the model's own thinking aloud; the answer comes after).
 MAX_STEP_TEXT = 2_000
 
@@ -155,23 +161,38 @@ class _Steps:
     stored: list[dict[str, Any]] = field(default_factory=list)  # per model call that asked for tools: text, call ids
     turns: list[Turn] = field(default_factory=list)  # the assistant and tool turns to send the model next
     latency_ms: float = 0.0
-    tool_bytes: int = 0
+    tool_bytes: int = 0  # what `records` and `stored` take as the item stores them (at most MAX_TURN_TOOL_BYTES)
     over_reservation: bool = False
     stop_reads: int = 0  # how often a stream read its stop flag
     calls_run: int = 0  # tool calls handed to their tools (refused ones not counted), for MAX_TOOL_CALLS_PER_TURN
     finished: bool = False  # a settle or a release was tried: nothing else may end the turn again
 
-    def add_call(self, record: dict[str, Any]) -> None:
-        self.records.append(record)
-        self.tool_bytes += len(json.dumps(record).encode())
+    def room(self) -> int:
+        """The tool bytes the turn may still keep, its current step's own entry set aside."""
+        return MAX_TURN_TOOL_BYTES - self.tool_bytes - _STEP_ENTRY_BYTES - (0 if self.stored else 2)
 
-    def add_step(self, completion: Completion, records: list[dict[str, Any]], results: tuple[ToolResult, ...]) -> None:
-        """A model call whose tool calls ran (or were refused): `records` and `results` are theirs, in its order."""
+    def add_call(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """Keep a call's record in what is left of MAX_TURN_TOOL_BYTES: whole, its arguments cut, or (a model that
+        asked for hundreds of calls) not at all; the record as kept."""
+        kept = call_records.squeezed(record, self.room() - (0 if self.records else 2))
+        if kept is not None:
+            self.tool_bytes += call_records.cost(kept) + (0 if self.records else 2)
+            self.records.append(kept)
+        return kept
+
+    def add_step(self, completion: Completion, records: list[dict[str, Any]], kept: list[dict[str, Any]],
+                 results: tuple[ToolResult, ...]) -> None:
+        """A model call whose tool calls ran (or were refused): `records` and `results` are all of theirs, in its
+        order, `kept` those of them the reply keeps (add_call)."""
         text = completion.text[:MAX_STEP_TEXT]
-        self.tool_bytes += len(text.encode())
-        self.stored.append({"text": text, "call_ids": [c.id for c in completion.tool_calls]})
-        # The calls as recorded, as a later turn replays them: the model is never sent back a lone surrogate or an
-        # infinity that its own JSON escaped (a provider refuses the request, or its SDK cannot encode it).
+        if kept:  # its entry's room was set aside as they were kept; a step with none kept is never replayed
+            room = min(_MAX_STEP_TEXT_BYTES, self.room() + 2)  # the room set aside holds the text's quotes
+            stored = call_records.preview(text, room)
+            self.tool_bytes += _STEP_ENTRY_BYTES + (0 if self.stored else 2) + call_records.stored_size(stored) - 2
+            self.stored.append({"text": stored, "call_ids": [r["id"] for r in kept]})
+        # The calls as recorded (each field bounded, ids as their results name them), as a later turn replays them:
+        # the model is never sent back a lone surrogate or an infinity that its own JSON escaped (a provider refuses
+        # the request, or its SDK cannot encode it).
         self.turns += [Turn(role="assistant", content=text, tool_calls=tuple(sent_call(r) for r in records)),
                        Turn(role="tool", content="", tool_results=results)]
 
@@ -188,10 +209,6 @@ class _Live:
     heard: _Heard = field(default_factory=_Heard)
 
 
-# How a person's reply is shown to the model once the session is handed back: marked as a human agent's.
-AGENT_TURN = "[{name}, a person of the support team, wrote to the customer:] {content}"
-
-
 def sent_call(record: dict[str, Any]) -> ToolCall:
     """A recorded tool call as a model is sent it: its arguments as recorded (parsed, or the text the model wrote)."""
     arguments = record["arguments"]
@@ -201,12 +218,12 @@ def sent_call(record: dict[str, Any]) -> ToolCall:
 
 def replayed(message: MessageRecord) -> list[Turn]:
     """A stored message as the turns a model is sent: a reply's tool calls and results come before its text, and a
-    person's reply is an assistant turn marked as theirs (a marker of them joining or leaving is not sent)."""
+    person's reply is a turn of its own, which each provider frames so the model's replies cannot pass for it."""
     if message.role == "agent" and message.handoff:
-        return []
+        return []  # a marker of a person joining or leaving is for people, not the model
     if message.role == "agent":
-        return [Turn(role="assistant", content=AGENT_TURN.format(name=message.agent_name or "A person",
-                                                                 content=message.content))]
+        # Not an assistant turn marked in its text: the model was once made to repeat such a marker (issue 27 R8).
+        return [Turn(role="agent", content=message.content, name=message.agent_name or "A person", ref=message.id)]
     if message.role != "assistant":
         return [Turn(role="user", content=message.content)]
     calls = {c["id"]: c for c in message.function_calls or []}
@@ -431,6 +448,11 @@ class ChatService:
                 text = completion.text or _STEP_LIMIT.format(steps=self._tools.max_steps)
                 yield StepFinished(reservation.step)
                 return self._settle(reservation, turn, user_message, steps, answer, text, "max_tool_steps")
+            if self._stops.taken(session.id, user_message.id):
+                # A person took the session while the model answered: their conversation now, so no tool runs.
+                logger().info("turn overtaken by a person", extra={"step": reservation.step, **_ids(reservation)})
+                yield StepFinished(reservation.step)
+                return self._settle(reservation, turn, user_message, steps, answer, "", TAKEN_BY_PERSON)
             ran = len(steps.records)
             ends_turn = self._run_tools(completion, turn, context, steps, lambda: failover.time_left(started))
             for record in steps.records[ran:]:
@@ -447,6 +469,10 @@ class ChatService:
                 error = self._refused(refused, step=reservation.step + 1, **_ids(reservation))
                 return self._settle(reservation, turn, user_message, steps, answer,
                                     f"{_BUDGET_STOPPED} {error.detail}", error.code)
+            except TurnOvertaken:
+                # Taken while its tools ran: no further model call; what they did is kept, the call in hand charged.
+                logger().info("turn overtaken by a person", extra={"step": reservation.step, **_ids(reservation)})
+                return self._settle(reservation, turn, user_message, steps, answer, "", TAKEN_BY_PERSON)
             # Charged by the advance: from here it is one of the turn's answered calls, not the one in hand.
             steps.over_reservation |= answer.cost_micros > live.reservation.amount_micros
             steps.answers.append(answer)
@@ -547,13 +573,16 @@ class ChatService:
         route's deadline) and the caps on calls; True if one of them ends the turn."""
         offered = self._tools.for_session_type(turn.session.session_type)
         results: list[ToolResult] = []
+        records: list[dict[str, Any]] = []
+        kept: list[dict[str, Any]] = []
         ends_turn = False
         run_in_step = refused = 0
         for call in completion.tool_calls:
+            # A call runs only while its record, however large, fits whole: what acted is always kept.
             why = ("not run: the turn already ended" if ends_turn
                    else self._tools.caps.refusal(run_in_step, steps.calls_run)
                    or ("not run: this turn's tool output is full; answer with what you have"
-                       if steps.tool_bytes >= MAX_TURN_TOOL_BYTES else None))
+                       if steps.room() - 2 < call_records.MAX_RECORD_BYTES else None))
             if why is not None:
                 outcome = self._tools.refuse(call, why)
                 refused += 1
@@ -561,15 +590,17 @@ class ChatService:
                 outcome = self._tools.run(call, offered, context, time_left())
                 run_in_step += 1
                 steps.calls_run += 1
-            steps.add_call(outcome.record)
+            records.append(outcome.record)
+            kept += [record] if (record := steps.add_call(outcome.record)) is not None else []
             results.append(outcome.result)
             ends_turn = ends_turn or outcome.ends_turn
-            logger().info("tool called", extra={"tool": call.name, "status": outcome.record["status"],
-                                                "tool_call_id": call.id})
-        if refused:
+            logger().info("tool called", extra={"tool": outcome.record["name"], "status": outcome.record["status"],
+                                                "tool_call_id": outcome.record["id"]})
+        if refused or len(kept) < len(records):
             logger().warning("tool calls not run", extra={"asked": len(completion.tool_calls), "refused": refused,
-                                                          "calls_run": steps.calls_run})
-        steps.add_step(completion, steps.records[-len(results):], tuple(results))
+                                                          "calls_run": steps.calls_run,
+                                                          "not_kept": len(records) - len(kept)})
+        steps.add_step(completion, records, kept, tuple(results))
         return ends_turn
 
     def _worst_case(self, turn: _Turn, request: CompletionRequest) -> int:
@@ -651,6 +682,8 @@ class ChatService:
                 estimated=estimated,
             )
             settled = self._ledger.settle(reservation, user_message, reply, uncounted, iso(done))
+            # A person who took the session meanwhile gets the conversation: the reply is stored without text.
+            reply = settled or reply
         except Exception as e:
             logger().exception("settle failed; the turn stays pending until the sweeper releases it",
                                extra=_ids(reservation))
@@ -664,7 +697,7 @@ class ChatService:
                 "model": last.route.model, "tokens": usage.total_tokens, "input_tokens": reply.input_tokens,
                 "output_tokens": usage.output_tokens, "cost_micros": cost, "latency_ms": round(steps.latency_ms),
                 "truncated": truncated, "stop_reason": last.completion.stop_reason, "model_calls": len(answers),
-                "tool_calls": len(steps.records), "stopped": stopped, "estimated": estimated,
+                "tool_calls": len(steps.records), "stopped": reply.stopped, "estimated": estimated,
                 "stop_reads": steps.stop_reads})
         else:
             logger().error("turn was released before it settled; its reply is not stored", extra=_ids(reservation))

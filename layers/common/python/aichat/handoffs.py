@@ -5,6 +5,10 @@ partition, oldest escalation first: new key values on an existing index, so no G
 message item of the session like any other (role `agent`), carrying the session's own tenant and user, so every
 ownership check of the customer's reads still holds. Staff act only within their own tenant, and only on sessions
 that are or were escalated.
+
+The take (the first reply) also names the session's last turn (`live_turn`) as `taken_turn` and as `stop_turn`, in
+the same transaction: a turn still running then stops streaming (aichat/stops.py), runs no tool and stores no more
+model text (aichat/ledger.py: it settles overtaken), so the customer sees only the person from there on.
 """
 
 from __future__ import annotations
@@ -154,8 +158,9 @@ class Handoffs:
 
     def reply(self, session: SessionRecord, staff: Identity, content: str) -> tuple[list[MessageRecord], bool]:
         """Store a person's reply in the escalated session (SessionNotActive otherwise). The first reply also takes
-        the session (who, when) and writes a "joined" marker before it, all in one transaction, so two people
-        replying at once take it once. Returns the messages written, in order, and whether this call took it.
+        the session (who, when), overtakes any turn still running in it and writes a "joined" marker before it, all
+        in one transaction, so two people replying at once take it once. Returns the messages written, in order,
+        and whether this call took it.
 
         The reply and its marker count on the session's agent_message_count, never on the customer's message_count;
         AgentMessageLimitExceeded when they would pass MAX_AGENT_MESSAGES_PER_SESSION."""
@@ -178,7 +183,12 @@ class Handoffs:
             values: Item = {":now": s(iso(now)), ":expires": n(self._expiry()), ":escalated": s("escalated"),
                             ":user": s(session.user_id), ":room": n(room), ":written": n(len(written))}
             if take:
-                sets += ", taken_by = :me, taken_by_name = :name, taken_at = :now"
+                # The session's last turn, if it is still running, ends without a word more (a stream within
+                # STOP_CHECK_SECONDS); one that ended already is not changed. No turn yet: "", naming none.
+                sets += (", taken_by = :me, taken_by_name = :name, taken_at = :now, "
+                         "taken_turn = if_not_exists(live_turn, :no_turn), stop_turn = if_not_exists(live_turn, "
+                         ":no_turn)")
+                values[":no_turn"] = s("")
                 condition += " AND attribute_not_exists(taken_by)"
                 values.update({":me": s(staff.user_id), ":name": s(name)})
             meta = self._session_update(session.id, staff, sets + " ADD agent_message_count :written", condition,

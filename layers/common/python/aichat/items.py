@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, fields, replace
 from typing import Any, TypeVar
 
 from aichat import keys
+from aichat.call_records import readable_calls
 from aichat.errors import SessionNotActive, SessionNotFound
 from aichat.identity import Identity
 from aichat.records import MessageRecord, SessionRecord
@@ -45,8 +46,12 @@ def session_record(item: Item) -> SessionRecord:
 
 
 def message_record(item: Item) -> MessageRecord:
-    """The message an item holds."""
-    return _record(MessageRecord, item, id=keys.message_id_from_sk(str_attr(item, "SK") or ""))
+    """The message an item holds; its tool calls as they can be shown (a record stored nested too deep, before
+    aichat.call_records bounded it, as a preview)."""
+    record = _record(MessageRecord, item, id=keys.message_id_from_sk(str_attr(item, "SK") or ""))
+    if not record.function_calls:
+        return record
+    return replace(record, function_calls=readable_calls(record.function_calls))
 
 
 # --- one mapping for both: a record's fields are its item's attributes, by name -----------------------------------
@@ -85,13 +90,22 @@ def _record(cls: type[_R], item: Item, **given: Any) -> _R:
         elif "BOOL" in attribute:
             values[f.name] = bool(attribute["BOOL"])
         elif f.name in _JSON_FIELDS:
-            values[f.name] = json.loads(attribute["S"])
+            values[f.name] = _json(attribute["S"])
         elif "S" in attribute:
             values[f.name] = attribute["S"]
     for f in fields(cls):  # fields without a default that an old item lacks
         if f.name not in values and f.default is MISSING:
             values[f.name] = ""
     return cls(**values)
+
+
+def _json(text: str) -> Any:
+    """A JSON attribute's value; None for one nested deeper than the parser goes (no write makes one), so the rest
+    of its item still reads."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        return None
 
 
 def owned_session(item: Item, caller: Identity) -> SessionRecord:

@@ -5,6 +5,10 @@ turns charged to it plus the reservations still pending, and every user's messag
 A reservation is charged to the day it was made on, however long its turn runs. Settle and release apply only to
 a message still `pending`, so each happens once; a turn whose invocation died is released by the sweeper once its
 `sweep_after` has passed (set beyond the invocation's own deadline, so a live turn is never swept).
+
+A turn a person took the session from while it ran (the take names it as the session's `taken_turn`, see
+aichat/handoffs.py) advances no further and settles overtaken: charged what its calls cost, its reply stored with no
+text and `stopped: taken_by_person`, so the customer's conversation goes on with the person alone.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from aichat.budgets import BudgetRefused, Charge, Counter
 from aichat.clock import Clock, iso, utc_now
 from aichat.errors import SessionChanged
 from aichat.handoffs import last_message_update
+from aichat.models import TAKEN_BY_PERSON
 from aichat.pricing import Usage
 from aichat.records import MessageRecord, SessionRecord
 from aichat.transactions import Cancelled, Item, Update, int_attr, n, s, str_attr, transact
@@ -87,6 +92,23 @@ class KeyTaken(Exception):
         self.status = status
         self.reply_id = reply_id
         self.request_hash = request_hash
+
+
+class TurnOvertaken(Exception):
+    """A person took the session while this turn ran: it may call no model and run no tool any more."""
+
+
+def overtaken(reply: MessageRecord) -> MessageRecord:
+    """A reply as an overtaken turn stores it: no model text (the person has the conversation), its cost and the
+    tools that ran before the take kept."""
+    return replace(reply, content="", stopped=TAKEN_BY_PERSON, truncated=False)
+
+
+def _not_taken(update: Update, turn_id: str) -> Update:
+    """Apply only while no person has taken the session from the turn `turn_id`."""
+    update.values[":turn"] = s(turn_id)
+    update.conditions.append("(attribute_not_exists(taken_turn) OR taken_turn <> :turn)")
+    return update
 
 
 @dataclass(frozen=True)
@@ -273,7 +295,8 @@ class TurnLedger:
 
         `next_charges` are the next call's cost charges (the turn's message slots are reserved once, by `reserve`).
         BudgetRefused names the first limit the next call does not fit, and nothing changed: the turn is still
-        pending with this reservation, for `settle` to charge. RuntimeError if the turn is no longer pending.
+        pending with this reservation, for `settle` to charge. TurnOvertaken, nothing changed either, once a person
+        has taken the session from the turn. RuntimeError if the turn is no longer pending.
         """
         next_amount = max((c.amount for c in next_charges if c.counter is Counter.TENANT_DAY_COST), default=0)
         # The counters move from holding this call's reservation to holding its cost plus the next reservation:
@@ -289,7 +312,8 @@ class TurnLedger:
         # Only from the reservation this call held: an advance retried after it committed changes nothing.
         user.values[":held"] = n(reservation.amount_micros)
         user.conditions.append("reserved_micros = :held")
-        meta = Update(key=items.session_key(reservation.session_id)).add(total_tokens=step_tokens)
+        meta = _not_taken(Update(key=items.session_key(reservation.session_id)).add(total_tokens=step_tokens),
+                          reservation.message_id)
         tenant_day, user_day = self._day_updates(reservation.tenant_id, reservation.user_id, reservation.day)
         for update in (tenant_day, user_day):
             update.add(tokens=step_tokens)
@@ -300,17 +324,29 @@ class TurnLedger:
                 _apply_day_charge(charge, tenant_day, user_day)
         self._run_budgeted([(user.transact_item(self._table), user), (meta.transact_item(self._table), meta),
                             (tenant_day.transact_item(self._table), tenant_day),
-                            (user_day.transact_item(self._table), user_day)], session, reservation.day)
+                            (user_day.transact_item(self._table), user_day)], session, reservation.day,
+                           turn_id=reservation.message_id)
         return following
 
     def settle(self, reservation: Reservation, user_message: MessageRecord, reply: MessageRecord,
-               total_tokens: int, now: str) -> bool:
-        """Charge the real cost instead of the reservation, store the reply and mark the user's message ok.
+               total_tokens: int, now: str) -> MessageRecord | None:
+        """Charge the real cost instead of the reservation, store the reply and mark the user's message ok; the
+        reply as stored, which is `overtaken(reply)` when a person took the session from the turn meanwhile.
 
         `reply.cost_micros` is the whole turn's cost, `total_tokens` the tokens not yet counted (a turn with tools
         counted its earlier calls' as it advanced). The cost is charged as given, even past a limit (it is what
-        the provider bills). False if the turn was already settled or released (nothing changed).
+        the provider bills). None if the turn was already settled or released (nothing changed).
         """
+        try:
+            return reply if self._settle(reservation, user_message, reply, total_tokens, now) else None
+        except TurnOvertaken:
+            # Charged all the same (the provider answered), but the person has the conversation: no text after them.
+            stored = overtaken(reply)
+            return stored if self._settle(reservation, user_message, stored, total_tokens, now) else None
+
+    def _settle(self, reservation: Reservation, user_message: MessageRecord, reply: MessageRecord,
+                total_tokens: int, now: str) -> bool:
+        """One settle transaction; a reply not yet overtaken only while no person took the session (TurnOvertaken)."""
         delta = reply.cost_micros - reservation.charged_micros - reservation.amount_micros
         user = Update(key=items.message_key(reservation.session_id, reservation.message_id),
                       sets={"status": s("ok"), "tokens": n(user_message.tokens)},
@@ -320,10 +356,16 @@ class TurnLedger:
         meta = Update(key=items.session_key(reservation.session_id),
                       sets={"updated_at": s(now), "expires_at": n(self._expiry())})
         meta.add(total_cost_micros=delta, total_tokens=total_tokens)
+        if reply.stopped != TAKEN_BY_PERSON:
+            _not_taken(meta, reservation.message_id)
         reply_put = {"Put": {"TableName": self._table, "Item": items.message_item(session, reply, self._expiry()),
                              "ConditionExpression": "attribute_not_exists(SK)"}}
-        return self._once([user.transact_item(self._table), reply_put, *counters, meta.transact_item(self._table),
-                           *self._claim_outcome(reservation, "ok", reply.id)], f"settle-{reservation.message_id}")
+        run = [user.transact_item(self._table), reply_put, *counters, meta.transact_item(self._table),
+               *self._claim_outcome(reservation, "ok", reply.id)]
+        # The overtaken form is another transaction: its own token (36 characters at most), or DynamoDB refuses it as
+        # the first one changed.
+        token = f"{'taken' if reply.stopped == TAKEN_BY_PERSON else 'settle'}-{reservation.message_id}"
+        return self._once(run, token, overtaken_at=2 + len(counters))  # the session's entry
 
     def release(self, reservation: Reservation, now: str, *, by: str = "release") -> bool:
         """Give back a reservation whose call got no answer: nothing charged, the user's message kept `failed`.
@@ -459,8 +501,10 @@ class TurnLedger:
         item = self._db.get_item(TableName=self._table, Key=update.key).get("Item", {})
         return int_attr(item, attr)
 
-    def _run_budgeted(self, entries: list[tuple[Item, Update | None]], session: SessionRecord, day: str) -> None:
-        """Run a budgeted transaction (with the tenant-day marker the first time); BudgetRefused if a limit failed."""
+    def _run_budgeted(self, entries: list[tuple[Item, Update | None]], session: SessionRecord, day: str,
+                      turn_id: str | None = None) -> None:
+        """Run a budgeted transaction (with the tenant-day marker the first time); BudgetRefused if a limit failed,
+        TurnOvertaken if a person took the session from the turn `turn_id`."""
         marker = (session.tenant_id, day)
         with_marker = marker not in self._active_marked
         while True:
@@ -474,7 +518,7 @@ class TurnLedger:
                     self._active_marked.add(marker)  # another container wrote it first
                     with_marker = False
                     continue
-                self._explain(cancelled, run, session)
+                self._explain(cancelled, run, session, turn_id)
 
     def _check_key_free(self, reason: dict[str, Any], entry: Item) -> None:
         """KeyTaken, naming the earlier request, if this entry is a key's claim and the key was already claimed."""
@@ -488,7 +532,8 @@ class TurnLedger:
                        str_attr(old, "turn_status") or "pending", str_attr(old, "reply_id"),
                        str_attr(old, "request_hash") or "") from None
 
-    def _explain(self, cancelled: Cancelled, run: list[tuple[Item, Update | None]], session: SessionRecord) -> None:
+    def _explain(self, cancelled: Cancelled, run: list[tuple[Item, Update | None]], session: SessionRecord,
+                 turn_id: str | None = None) -> None:
         for reason, (entry, _) in zip(cancelled.reasons, run, strict=True):
             # A key's earlier turn decides the answer before any limit does: its retry is answered, not refused.
             self._check_key_free(reason, entry)
@@ -503,18 +548,23 @@ class TurnLedger:
             if old is None:
                 old = self._db.get_item(TableName=self._table, Key=update.key, ConsistentRead=True).get("Item", {})
             if update.key == items.session_key(session.id):
+                if turn_id is not None and str_attr(old, "taken_turn") == turn_id:
+                    raise TurnOvertaken() from None  # escalated and taken: the owner's, and not a limit
                 items.check_owned_active(old, session)
             for charge, attr in update.charges:
                 if charge.max_before is not None and int_attr(old, attr) > charge.max_before:
                     raise BudgetRefused(charge, int_attr(old, attr)) from None
         raise RuntimeError(f"transaction cancelled for no known reason: {cancelled.reasons}") from None
 
-    def _once(self, transaction: list[Item], request_token: str) -> bool:
+    def _once(self, transaction: list[Item], request_token: str, overtaken_at: int | None = None) -> bool:
         try:
             transact(self._db, transaction, request_token)
         except Cancelled as cancelled:
             if cancelled.reasons and cancelled.reasons[0].get("Code") == "ConditionalCheckFailed":
                 return False  # no longer pending: settled or released already
+            if (overtaken_at is not None and len(cancelled.reasons) > overtaken_at
+                    and cancelled.reasons[overtaken_at].get("Code") == "ConditionalCheckFailed"):
+                raise TurnOvertaken() from None  # the session's entry: a person took it from the turn
             raise RuntimeError(f"turn transaction cancelled for no known reason: {cancelled.reasons}") from None
         return True
 

@@ -14,6 +14,10 @@ SessionStatus = Literal["active", "completed", "escalated", "abandoned"]
 MessageStatus = Literal["ok", "pending", "failed"]
 MessageRating = Literal["up", "down"]
 
+# `stopped` of a turn a person took the session from while it ran (the first staff reply takes it): it ran no
+# tool and stored no model text after the take, and is charged for what the provider answered.
+TAKEN_BY_PERSON = "taken_by_person"
+
 MAX_CONTEXT_BYTES = 8 * 1024
 # Deeper than any context needs, and far from the depth where serializing it fails (pydantic stops at a few
 # hundred levels, so a deeper context would be stored and then break every read of its session).
@@ -115,8 +119,9 @@ _TRUNCATED = ("the reply was cut short: the model stopped at the deployment's MA
               "what MAX_TOKENS allows or a message can hold")
 _STOPPED = ("why the turn ended before the model's own answer: `stopped` (the stop route ended a streamed reply; the "
             "text is as far as it went), the code of the limit that refused its next model call, max_tool_steps, "
-            "escalated (a person takes over) or a provider error (after tools ran, or cutting a stream short); null "
-            "otherwise")
+            "escalated (a person takes over), taken_by_person (a person took the session while the turn ran: it ran "
+            "no tool and kept no model text after that, `message`/`content` is empty, and it is charged for what the "
+            "provider answered) or a provider error (after tools ran, or cutting a stream short); null otherwise")
 _ESTIMATED = ("the provider never reported this reply's usage (a stream stopped or cut short): tokens and cost are "
               "an upper bound, never more than the turn reserved")
 
@@ -130,6 +135,9 @@ class FunctionCall(_Response):
         "the arguments the model gave, as a JSON object; the text it wrote when that was not a JSON object"))
     status: Literal["ok", "error"]
     result: dict[str, Any] = Field(description="what the tool returned; on error, {\"error\": <why>}")
+    truncated: bool = Field(default=False, description=(
+        "the arguments or the result were too large or nested too deep to keep whole: `arguments` is the start of "
+        "the text the model wrote, `result` {\"preview\": the start of its text}"))
 
 
 class ChatMetadata(_Response):

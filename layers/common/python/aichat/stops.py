@@ -4,6 +4,9 @@ In AWS the stop route and the stream are different functions (often different co
 through the table: each turn's reserve writes its user message's id as the session's `live_turn`; a stop copies it
 to `stop_turn` in one conditional update; the stream reads `stop_turn` at most once per STOP_CHECK_SECONDS and
 stops when it names its own turn. A stop therefore reaches exactly the turn that was live when it was asked for.
+
+A person taking the session (aichat/handoffs.py) sets the same flag, and names the turn as `taken_turn` too: the
+stream stops as for a stop, and any turn reads `taken` before it runs tools, so none runs after the take.
 """
 
 from __future__ import annotations
@@ -57,6 +60,12 @@ class StopFlags:
               monotonic: Callable[[], float] = time.monotonic) -> StopWatch:
         """A check for the stream of turn `turn_id`, reading the flag at most once per `every` seconds."""
         return StopWatch(lambda: self._stop_turn(session_id) == turn_id, every, monotonic)
+
+    def taken(self, session_id: str, turn_id: str) -> bool:
+        """Whether a person has taken the session from the turn `turn_id` (read now, strongly consistent)."""
+        item = self._db.get_item(TableName=self._table, Key=items.session_key(session_id),
+                                 ProjectionExpression="taken_turn", ConsistentRead=True).get("Item")
+        return str_attr(item, "taken_turn") == turn_id
 
     def _stop_turn(self, session_id: str) -> str | None:
         item = self._db.get_item(TableName=self._table, Key=items.session_key(session_id),

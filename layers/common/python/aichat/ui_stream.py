@@ -19,7 +19,7 @@ from typing import Any, TypeGuard
 
 from aichat.errors import ChatError
 from aichat.logs import logger
-from aichat.models import ChatResponse
+from aichat.models import TAKEN_BY_PERSON, ChatResponse
 from aichat.turn_events import ReplyText, StepStarted, ToolRan, TurnEvent, TurnStarted
 
 # The response headers of a UI message stream; no-transform and X-Accel-Buffering keep proxies from holding it.
@@ -29,9 +29,10 @@ DONE = b"data: [DONE]\n\n"
 _INTERNAL = "Something went wrong on our side while answering; the reply so far is kept. Try again shortly."
 _PROVIDER_CUT = ("The model provider's reply was cut short; what arrived is kept. Send your message again to "
                  "continue.")
-# How an answered turn may end short of its model's last word without having failed: a stop, a hand-over, the step
-# limit, and (by suffix) a budget that refused the next model call. Any other `stopped` is an error code.
-_ANSWER_ENDINGS = frozenset({"stopped", "escalated", "max_tool_steps"})
+# How an answered turn may end short of its model's last word without having failed: a stop, a hand-over, a person
+# taking the session, the step limit, and (by suffix) a budget that refused the next model call. Any other
+# `stopped` is an error code.
+_ANSWER_ENDINGS = frozenset({"stopped", "escalated", TAKEN_BY_PERSON, "max_tool_steps"})
 
 
 def sse(part: dict[str, Any]) -> bytes:
@@ -191,4 +192,4 @@ def _finish_reason(answer: ChatResponse) -> str:
     """An answer's finish reason; a failed turn's (`error`) is written by _failure_parts instead."""
     if answer.metadata.stopped is None:
         return "length" if answer.metadata.truncated else "stop"
-    return "other"  # stopped, escalated, max_tool_steps, a limit reached after tools
+    return "other"  # stopped, escalated, taken_by_person, max_tool_steps, a limit reached after tools

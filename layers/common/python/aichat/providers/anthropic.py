@@ -8,8 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import anthropic
@@ -19,12 +20,14 @@ from aichat.pricing import Usage
 from aichat.providers import (
     Completion,
     CompletionRequest,
+    ProviderStream,
     StreamPart,
     TextDelta,
     ToolCall,
     ToolCallDelta,
     ToolSpec,
     Turn,
+    people_note,
 )
 from aichat.providers.faults import incomplete, malformed, sdk_faults
 
@@ -49,12 +52,17 @@ class AnthropicProvider:
             response = self._client.messages.create(**_arguments(request))
         return _completion(response, request)
 
-    def stream(self, request: CompletionRequest) -> Iterator[StreamPart]:
+    def stream(self, request: CompletionRequest) -> ProviderStream:
         """The message as it is written: text and argument pieces, then the Completion (see Provider.stream)."""
+        return ProviderStream(partial(self._stream, request))
+
+    def _stream(self, request: CompletionRequest, line: ProviderStream) -> Generator[StreamPart, None, None]:
         reply = _StreamedReply(request.model)
         with sdk_faults(self.name, anthropic, httpx2):
             events = self._client.messages.create(**_arguments(request), stream=True)
-            with events:  # closes the HTTP stream when the caller stops early (GeneratorExit) or anything fails
+            # `events` closes the HTTP stream when the caller stops early (GeneratorExit) or anything fails; `line`
+            # lets another thread hang it up while a read waits on Anthropic.
+            with events, line.reading(events.response):
                 for event in events:
                     yield from reply.add(event)
         yield reply.completion()
@@ -63,7 +71,11 @@ class AnthropicProvider:
 def _arguments(request: CompletionRequest) -> dict[str, Any]:
     """The messages.create() arguments a request becomes, streamed or not."""
     # No temperature: this SDK no longer offers sampling settings, and current Claude models refuse them.
-    arguments: dict[str, Any] = {"model": request.model, "system": request.system,
+    # The Messages API has no system message among the turns: a person's replies are framed on the user's side, and
+    # the system prompt, which only the caller writes, lists them by id (see _message).
+    note = people_note(request.messages)
+    arguments: dict[str, Any] = {"model": request.model,
+                                 "system": f"{request.system}\n\n{note}" if note else request.system,
                                  "messages": _messages(request.messages), "max_tokens": request.max_tokens}
     if request.timeout_seconds is not None:
         arguments["timeout"] = request.timeout_seconds
@@ -107,12 +119,16 @@ def _has_text(text: str) -> bool:
 def _message(turn: Turn) -> tuple[str, str | list[dict[str, Any]]]:
     if turn.role == "tool":
         return "user", [{"type": "tool_result", "tool_use_id": _tool_use_id(result.call_id),
-                         "content": result.content, "is_error": result.is_error} for result in turn.tool_results]
+                         "content": result.content, "is_error": result.is_error} for result in turn.sent_results()]
     if turn.role == "assistant" and turn.tool_calls:
-        text = [{"type": "text", "text": turn.content}] if _has_text(turn.content) else []
+        text = [{"type": "text", "text": turn.text()}] if _has_text(turn.content) else []
         return "assistant", text + [{"type": "tool_use", "id": _tool_use_id(call.id), "name": call.name,
-                                     "input": _input(call.arguments)} for call in turn.tool_calls]
-    return turn.role, turn.content
+                                     "input": _input(call.arguments)} for call in turn.sent_calls()]
+    if turn.role == "agent":
+        # A block of its own on the user's side (the model writes only the assistant's): the customer's text beside
+        # it is escaped, so this frame is the only one, and the system prompt names it.
+        return "user", [{"type": "text", "text": turn.text()}]
+    return turn.role, turn.text()
 
 
 def _blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -126,7 +142,7 @@ def _input(arguments: str) -> dict[str, Any]:
     """The arguments a call was made with, as the object tool_use carries; {} when they are not a JSON object."""
     try:
         value = json.loads(arguments)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's own limit: not an object we can send back
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -208,7 +224,7 @@ class _PartialCall:
         text = "".join(self.pieces)
         try:
             value = json.loads(text) if text.strip() else {}  # a tool without parameters streams no input
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: input nested past the parser's own limit
             raise malformed() from e
         return _call(self.id, self.name, value)
 

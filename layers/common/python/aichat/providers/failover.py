@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
 from aichat.logs import logger
-from aichat.providers import Completion, CompletionRequest, ModelRoute, Provider, StreamPart
+from aichat.providers import Completion, CompletionRequest, ModelRoute, Provider, ProviderStream, StreamPart
 from aichat.providers.faults import incomplete, stream_cut, timed_out
 from aichat.settings import Settings
 
@@ -220,13 +220,16 @@ def within(seconds: float, call: Callable[[], Completion]) -> Completion:
 
 class _Feed:
     """A provider's stream read in a daemon thread, so the reader waits for each part within the wall-clock
-    deadline however slowly the provider sends; closed, the thread closes the provider's stream at its next part.
+    deadline however slowly the provider sends; closed, it hangs up the provider's connection at once (a
+    ProviderStream's), so a provider gone silent stops writing and billing now, not at its next part.
 
     It counts the parts it hands over: the provider's failure after the first is a cut stream (Failover.stream)."""
 
     def __init__(self, provider: Provider, request: CompletionRequest) -> None:
         self._parts: queue.SimpleQueue[tuple[StreamPart | None, BaseException | None]] = queue.SimpleQueue()
         self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._stream: Iterator[StreamPart] | None = None  # the provider's, once the thread has it
         self._handed = 0  # parts handed to the reader
         threading.Thread(target=self._read, args=(provider, request), name="provider-stream", daemon=True).start()
 
@@ -234,6 +237,10 @@ class _Feed:
         parts: Iterator[StreamPart] | None = None
         try:
             parts = provider.stream(request)
+            with self._lock:
+                self._stream = parts
+            if self._closed.is_set():
+                return  # closed before the stream was known to close(): do not even open it
             for part in parts:
                 if self._closed.is_set():
                     return
@@ -271,7 +278,13 @@ class _Feed:
             return part
 
     def close(self) -> None:
+        """Stop reading: a ProviderStream is hung up from this thread, since closing it is the reading thread's and
+        that thread may be blocked on a provider that sends nothing; any other stream ends at its next part."""
         self._closed.set()
+        with self._lock:  # after the flag: either the thread sees it, or this sees the stream
+            stream = self._stream
+        if isinstance(stream, ProviderStream):
+            stream.hang_up()
 
 
 def _cuts(failure: BaseException) -> bool:

@@ -6,8 +6,9 @@ The only module that imports `openai`; the registry imports it on first use, so 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import httpx2  # the SDK's transport: sdk_faults maps its errors too
@@ -17,12 +18,14 @@ from aichat.pricing import Usage
 from aichat.providers import (
     Completion,
     CompletionRequest,
+    ProviderStream,
     StreamPart,
     TextDelta,
     ToolCall,
     ToolCallDelta,
     ToolSpec,
     Turn,
+    people_note,
 )
 from aichat.providers.faults import incomplete, malformed, sdk_faults
 
@@ -48,21 +51,28 @@ class OpenAIProvider:
             response = self._client.chat.completions.create(**self._arguments(request))
         return _completion(response, request)
 
-    def stream(self, request: CompletionRequest) -> Iterator[StreamPart]:
+    def stream(self, request: CompletionRequest) -> ProviderStream:
         """The completion as it is written: text and argument pieces, then the Completion (see Provider.stream)."""
+        return ProviderStream(partial(self._stream, request))
+
+    def _stream(self, request: CompletionRequest, line: ProviderStream) -> Generator[StreamPart, None, None]:
         reply = _StreamedReply(request.model)
         with sdk_faults(self.name, openai, httpx2):
             # include_usage: without it OpenAI never says what a streamed reply used.
             chunks = self._client.chat.completions.create(**self._arguments(request), stream=True,
                                                           stream_options={"include_usage": True})
-            with chunks:  # closes the HTTP stream when the caller stops early (GeneratorExit) or anything fails
+            # `chunks` closes the HTTP stream when the caller stops early (GeneratorExit) or anything fails; `line`
+            # lets another thread hang it up while a read waits on OpenAI.
+            with chunks, line.reading(chunks.response):
                 for chunk in chunks:
                     yield from reply.add(chunk)
         yield reply.completion()
 
     def _arguments(self, request: CompletionRequest) -> dict[str, Any]:
         """The create() arguments a request becomes, streamed or not."""
-        messages: list[Any] = [{"role": "system", "content": request.system}]
+        note = people_note(request.messages)  # the rule and the ids of a person's replies, if any are sent
+        messages: list[Any] = [{"role": "system", "content": f"{request.system}\n\n{note}" if note else
+                                request.system}]
         for turn in request.messages:
             messages += _messages(turn)
         arguments: dict[str, Any] = {"model": request.model, "messages": messages,
@@ -84,19 +94,24 @@ def _tool(spec: ToolSpec) -> dict[str, Any]:
 
 def _messages(turn: Turn) -> list[dict[str, Any]]:
     """One turn as chat messages: a tool turn is one `tool` message per result, each naming its call; an assistant
-    turn with neither text nor tool calls is none."""
+    turn with neither text nor tool calls is none; a person's reply is a `system` message holding its frame."""
     if turn.role == "assistant" and not turn.content and not turn.tool_calls:
         # A reply stopped before its first token, or an empty answer: no provider is sent an empty reply (Anthropic
         # refuses one); OpenAI takes the user's messages around it one after the other.
         return []
+    if turn.role == "agent":
+        # Only the caller writes system messages (the model writes assistant ones, the customer user ones), and the
+        # API takes them anywhere in the conversation: so the person's reply keeps its place and nobody can forge it.
+        # `system`, not `developer`: every chat model and compatible server takes it (o-series read it as developer).
+        return [{"role": "system", "content": turn.text()}]
     if turn.role == "tool":
         return [{"role": "tool", "tool_call_id": _call_id(result.call_id), "content": result.content}
-                for result in turn.tool_results]
+                for result in turn.sent_results()]
     if turn.role == "assistant" and turn.tool_calls:
-        return [{"role": "assistant", "content": turn.content or None, "tool_calls": [
+        return [{"role": "assistant", "content": turn.text() or None, "tool_calls": [
             {"id": _call_id(call.id), "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
-            for call in turn.tool_calls]}]
-    return [{"role": turn.role, "content": turn.content}]
+            for call in turn.sent_calls()]}]
+    return [{"role": turn.role, "content": turn.text()}]
 
 
 def _call_id(call_id: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from aichat.call_records import MAX_DEPTH, too_deep
 from aichat.models import LONE_SURROGATE
 from aichat.whole_text import whole_value
 
@@ -45,7 +46,7 @@ class _Literal:
 
 def parse(text: str) -> dict[str, Any]:
     """The JSON object the text holds, its strings whole (aichat.whole_text); CallRefused when it is too large, not
-    JSON or not an object, NotFinite when it holds a number that is not finite."""
+    JSON, not an object or nested MAX_DEPTH deep, NotFinite when it holds a number that is not finite."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_ARGUMENTS_BYTES:
         raise CallRefused(f"the arguments are larger than {MAX_ARGUMENTS_BYTES} bytes; send shorter values")
     try:
@@ -57,6 +58,10 @@ def parse(text: str) -> dict[str, Any]:
         raise CallRefused("the arguments are not valid JSON; send one JSON object") from None
     if not isinstance(value, dict):
         raise CallRefused(f"the arguments must be a JSON object, not {_json_type(value)}")
+    if too_deep(value):
+        # Deep nesting is no argument a tool takes, and its record could not be shown (pydantic stops at 256).
+        raise CallRefused(f"the arguments nest objects and arrays more than {MAX_DEPTH} levels deep; send flatter "
+                          "arguments")
     made_whole: dict[str, Any] = whole_value(value)
     where = _literals(made_whole, ())
     if where:

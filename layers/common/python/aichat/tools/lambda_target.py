@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aichat.settings import Settings
-from aichat.tools.results import MAX_RESULT_BYTES, ResultTooLarge, ResultUnreadable, TargetFailed
+from aichat.tools.results import MAX_RESULT_BYTES, ResultTooDeep, ResultTooLarge, ResultUnreadable, TargetFailed
 
 # A client for a read timeout (the tool's own limit): built on the tool's first call.
 LambdaClients = Callable[[float], Any]
@@ -61,6 +61,8 @@ class LambdaTarget:
             result = json.loads(body)
         except ValueError:  # not JSON, or not UTF-8
             raise ResultUnreadable() from None
+        except RecursionError:  # nested deeper than the parser goes
+            raise ResultTooDeep() from None
         if not isinstance(result, dict):
             raise ResultUnreadable()
         return result
@@ -78,7 +80,7 @@ def _error_type(body: bytes, function_error: str) -> str:
     try:
         error = json.loads(body)
         kind = error.get("errorType") if isinstance(error, dict) else None
-    except ValueError:  # cut at the read limit, or not JSON: look for the field itself
+    except (ValueError, RecursionError):  # cut at the read limit, not JSON, too deep: look for the field itself
         found = _ERROR_TYPE.search(body)
         kind = found.group(1).decode() if found else None
     if isinstance(kind, str) and re.fullmatch(r"[A-Za-z0-9_.$:-]{1,100}", kind):

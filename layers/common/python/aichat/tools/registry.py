@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from aichat import call_records
 from aichat.errors import ChatError, ConfigurationError
 from aichat.logs import logger
 from aichat.models import SessionType
@@ -20,7 +21,7 @@ from aichat.tools.create_ticket import CREATE_TICKET
 from aichat.tools.custom import CustomTool, custom_tools
 from aichat.tools.deadline import TookTooLong, run_within
 from aichat.tools.escalate_to_human import ESCALATE_TO_HUMAN
-from aichat.tools.results import MAX_RESULT_BYTES, ResultTooLarge, ResultUnreadable, TargetFailed
+from aichat.tools.results import MAX_RESULT_BYTES, ResultTooDeep, ResultTooLarge, ResultUnreadable, TargetFailed
 from aichat.tools.schema import spec
 from aichat.tools.tool import Tool, ToolContext
 
@@ -31,8 +32,6 @@ BUILT_IN_TOOLS: tuple[Tool[Any], ...] = (CREATE_TICKET, ESCALATE_TO_HUMAN)
 # A built-in (its arguments a pydantic model) or one of CUSTOM_TOOLS (a JSON Schema and a target).
 AnyTool = Tool[Any] | CustomTool
 
-_MAX_RECORDED_ARGUMENTS = arguments.MAX_ARGUMENTS_BYTES
-
 
 @dataclass(frozen=True)
 class ToolOutcome:
@@ -40,7 +39,9 @@ class ToolOutcome:
     the turn ends with it."""
 
     result: ToolResult
-    record: dict[str, Any]  # {"id", "name", "arguments", "status": "ok"|"error", "result"}
+    # {"id", "name", "arguments", "status": "ok"|"error", "result"[, "truncated": true]}, each field bounded
+    # (aichat.call_records); the result's call_id is the record's id, so the two stay paired.
+    record: dict[str, Any]
     ends_turn: bool = False
 
 
@@ -89,8 +90,8 @@ class ToolRegistry:
             result = _run(tool, _checked(tool, parsed), context, time_left)
         except CallRefused as refused:
             return _error(call, recorded, refused.message)
-        return ToolOutcome(ToolResult(call.id, result), _record(call, recorded, "ok", json.loads(result)),
-                           ends_turn=tool.ends_turn)
+        return ToolOutcome(ToolResult(call_records.call_id(call.id), result),
+                           _record(call, recorded, "ok", json.loads(result)), ends_turn=tool.ends_turn)
 
     def refuse(self, call: ToolCall, message: str) -> ToolOutcome:
         """An error outcome for a call the turn will not run (the turn ended, its tool output is full)."""
@@ -130,6 +131,10 @@ def _run(tool: AnyTool, valid: Any, context: ToolContext, time_left: float) -> s
         logger().error("tool result unusable", extra={"tool": tool.name})
         raise CallRefused(f"{tool.name} gave back a result that could not be read; whether it finished is "
                        "unknown") from None
+    except ResultTooDeep:
+        logger().warning("tool result too deep", extra={"tool": tool.name})
+        raise CallRefused(f"{tool.name} gave back a result nested more than {call_records.MAX_DEPTH} levels deep, "
+                          "which cannot be used; whether it finished is unknown") from None
     except ResultTooLarge as e:
         logger().warning("tool result too large", extra={"tool": tool.name, "bytes": e.size})
         raise CallRefused(f"{tool.name} gave back a result too large to use (over {MAX_RESULT_BYTES} bytes); "
@@ -150,6 +155,8 @@ def _json_object(result: Any) -> str:
     """The result as the JSON text the model gets; ResultUnreadable or ResultTooLarge when it cannot be that."""
     if not isinstance(result, dict):
         raise ResultUnreadable()
+    if call_records.too_deep(result):  # before serializing it: the encoder fails past a thousand levels
+        raise ResultTooDeep()
     try:
         content = json.dumps(result, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         size = len(content.encode())
@@ -162,27 +169,21 @@ def _json_object(result: Any) -> str:
 
 def _parsed(call: ToolCall) -> tuple[dict[str, Any] | CallRefused, dict[str, Any] | str]:
     """The call's arguments parsed (or why they do not parse), and as its record keeps them: parsed, else as
-    written."""
+    written (bounded by the record)."""
     try:
         parsed = arguments.parse(call.arguments)
     except NotFinite as refused:
         return refused, refused.shown
     except CallRefused as refused:
-        return refused, _raw(call.arguments)
+        return refused, call.arguments
     return parsed, parsed
-
-
-def _raw(text: str) -> str:
-    """Arguments that did not parse, as the record keeps them: the text, cut to the size arguments may have."""
-    return arguments.preview(text, _MAX_RECORDED_ARGUMENTS)
 
 
 def _error(call: ToolCall, args: dict[str, Any] | str, message: str) -> ToolOutcome:
     body = {"error": message}
-    return ToolOutcome(ToolResult(call.id, json.dumps(body, ensure_ascii=False), is_error=True),
+    return ToolOutcome(ToolResult(call_records.call_id(call.id), json.dumps(body, ensure_ascii=False), is_error=True),
                        _record(call, args, "error", body))
 
 
 def _record(call: ToolCall, args: dict[str, Any] | str, status: str, result: dict[str, Any]) -> dict[str, Any]:
-    return {"id": call.id, "name": arguments.preview(call.name, 64), "arguments": args, "status": status,
-            "result": result}
+    return call_records.record(call.id, call.name, args, call.arguments, status, result)

@@ -1,5 +1,5 @@
-"""What a tool may give back (a JSON object of at most MAX_RESULT_BYTES), and how a custom tool's target fails, as
-types the registry turns into a sentence for the model."""
+"""What a tool may give back (a JSON object of at most MAX_RESULT_BYTES, nested at most MAX_DEPTH deep), and how
+a custom tool's target fails, as types the registry turns into a sentence for the model."""
 
 from __future__ import annotations
 
@@ -18,6 +18,10 @@ class TargetFailed(Exception):
 
 class ResultUnreadable(Exception):
     """The target gave back something that is not a JSON object."""
+
+
+class ResultTooDeep(Exception):
+    """The result nests objects and arrays deeper than a record may keep (aichat.call_records.MAX_DEPTH)."""
 
 
 class ResultTooLarge(Exception):
