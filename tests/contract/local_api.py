@@ -23,6 +23,15 @@ def fake_model_env(openai_url: str, **extra: str) -> dict[str, str]:
             "LLM_MAX_RETRIES": "0", **extra}
 
 
+def fake_provider_env(model: Any, api: str, **extra: str) -> dict[str, str]:
+    """A server's settings to send its model calls to the loopback fake (a FakeProviders) in `api`'s wire format,
+    `openai` or `anthropic`, never retried."""
+    if api == "openai":
+        return fake_model_env(model.openai_url, **extra)
+    return {"LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": model.anthropic_url,
+            "LLM_MAX_RETRIES": "0", **extra}
+
+
 @contextlib.contextmanager
 def local_server(dynamodb_url: str, *args: str, table: str | None = None,
                  env: Mapping[str, str] | None = None) -> Iterator[process.RunningServer]:

@@ -15,7 +15,7 @@ from fake_providers import FakeProviders, Scripted, anthropic_refusal
 from ledger_invariant import assert_invariant
 from sse import SseCall, of_type, start_of, types
 
-from contract.local_api import Client, User, local_server, table_client
+from contract.local_api import Client, User, fake_provider_env, local_server, table_client
 from localdev import process
 
 pytestmark = pytest.mark.dynamodb_local
@@ -35,8 +35,7 @@ def model() -> Iterator[FakeProviders]:
 @pytest.fixture(scope="module")
 def anthropic_server(model: FakeProviders, dynamodb_local_url: str) -> Iterator[process.RunningServer]:
     """A server of its own whose model is Anthropic at the fake, never retried; a stop is noticed within 0.05 s."""
-    env = {"LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": model.anthropic_url,
-           "LLM_MAX_RETRIES": "0", "STOP_CHECK_SECONDS": "0.05"}
+    env = fake_provider_env(model, "anthropic", STOP_CHECK_SECONDS="0.05")
     with local_server(dynamodb_local_url, "--quiet", table=TABLE, env=env) as running:
         yield running
 

@@ -24,7 +24,7 @@ from aichat import keys
 from aichat.pricing import PriceTable
 from aichat.pricing import Usage as Tokens
 from aichat.providers.registry import DEFAULT_MODELS
-from contract.local_api import Client, User, local_server, table_client
+from contract.local_api import Client, User, fake_provider_env, local_server, table_client
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -57,11 +57,7 @@ class Served:
 
 
 def model_env(api: Api, fake: FakeProviders) -> dict[str, str]:
-    if api == "openai":
-        key = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake.openai_url}
-    else:
-        key = {"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": fake.anthropic_url}
-    return {"LLM_PROVIDER": api, "LLM_MAX_RETRIES": "0", "LLM_DEADLINE_SECONDS": str(CHAT_DEADLINE), **key,
+    return {**fake_provider_env(fake, api), "LLM_DEADLINE_SECONDS": str(CHAT_DEADLINE),
             "CUSTOM_TOOLS": json.dumps([LINE_STATUS]),
             "TOOLS_BY_SESSION_TYPE": json.dumps({"customer_support": ["create_ticket", "line_status"]})}
 

@@ -14,7 +14,7 @@ import pytest
 from fake_providers import FakeProviders, Scripted
 from ledger_invariant import assert_invariant
 
-from contract.local_api import Client, User, fake_model_env, local_server, table_client
+from contract.local_api import Client, User, fake_provider_env, local_server, table_client
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -29,9 +29,7 @@ def served(request: pytest.FixtureRequest, model: FakeProviders, dynamodb_local_
     """(api, client, table client, table) of a local server whose model calls go to the fake in that API's format."""
     api: str = request.param
     table = f"ai-chat-person-turns-{api}"
-    env = fake_model_env(model.openai_url) if api == "openai" else {
-        "LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": model.anthropic_url,
-        "LLM_MAX_RETRIES": "0"}
+    env = fake_provider_env(model, api)
     with local_server(dynamodb_local_url, "--quiet", table=table, env=env) as running:
         yield api, Client(running), table_client(running), table
 

@@ -24,7 +24,7 @@ from sse import DONE, SseCall, deltas, metadata_of, of_type, start_of, types
 from aichat import keys
 from aichat.pricing import PriceTable
 from aichat.providers.registry import DEFAULT_MODELS
-from contract.local_api import Client, User, fake_model_env, local_server, table_client
+from contract.local_api import Client, User, fake_provider_env, local_server, table_client
 from localdev import process
 
 pytestmark = pytest.mark.dynamodb_local
@@ -56,12 +56,8 @@ def table_of(api: str) -> str:
 
 def model_env(api: str, model: FakeProviders) -> dict[str, str]:
     """The server's settings: the fake in `api`'s format, never retried, a stop noticed within 0.05 s."""
-    env = fake_model_env(model.openai_url, STOP_CHECK_SECONDS=str(STOP_CHECK_SECONDS),
-                         LLM_TIMEOUT_SECONDS=str(READ_TIMEOUT))
-    if api == "anthropic":
-        env |= {"LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": "sk-ant-test",
-                "ANTHROPIC_BASE_URL": model.anthropic_url, "LLM_MAX_RETRIES": "0"}
-    return env
+    return fake_provider_env(model, api, STOP_CHECK_SECONDS=str(STOP_CHECK_SECONDS),
+                             LLM_TIMEOUT_SECONDS=str(READ_TIMEOUT))
 
 
 @pytest.fixture(scope="module", params=APIS)

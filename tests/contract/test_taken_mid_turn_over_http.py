@@ -20,7 +20,7 @@ from ledger_invariant import assert_invariant, scan
 from sse import DONE, SseCall, deltas, metadata_of, of_type, start_of, types
 
 from aichat.pricing import MICROS_PER_CENT
-from contract.local_api import Client, Reply, User, fake_model_env, local_server, table_client
+from contract.local_api import Client, Reply, User, fake_provider_env, local_server, table_client
 from localdev import process
 
 pytestmark = pytest.mark.dynamodb_local
@@ -40,10 +40,7 @@ def provider(request: pytest.FixtureRequest) -> Api:
 @pytest.fixture(scope="module")
 def taken_server(model: FakeProviders, dynamodb_local_url: str, provider: Api) -> Iterator[process.RunningServer]:
     """A server of its own per provider, its model calls going to the fake; a stop is noticed within 0.05 s."""
-    env = fake_model_env(model.openai_url, STOP_CHECK_SECONDS="0.05")
-    if provider == "anthropic":
-        env.update({"LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": "sk-ant-test",
-                    "ANTHROPIC_BASE_URL": model.anthropic_url})
+    env = fake_provider_env(model, provider, STOP_CHECK_SECONDS="0.05")
     with local_server(dynamodb_local_url, "--quiet", table=f"ai-chat-taken-{provider}", env=env) as running:
         yield running
 

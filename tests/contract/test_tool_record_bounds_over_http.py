@@ -28,7 +28,7 @@ from aichat.chat import MAX_TURN_TOOL_BYTES
 from aichat.pricing import PriceTable
 from aichat.pricing import Usage as Tokens
 from aichat.providers.registry import DEFAULT_MODELS
-from contract.local_api import Client, User, local_server, table_client
+from contract.local_api import Client, User, fake_provider_env, local_server, table_client
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -52,13 +52,9 @@ class Served:
 
 
 def model_env(api: Api, fake: FakeProviders) -> dict[str, str]:
-    if api == "openai":
-        key = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake.openai_url}
-    else:
-        key = {"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": fake.anthropic_url}
     path = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
     # The caps at their largest: the worst case a deployment can configure.
-    return {"LLM_PROVIDER": api, "LLM_MAX_RETRIES": "0", **key, "PYTHONPATH": path,
+    return {**fake_provider_env(fake, api), "PYTHONPATH": path,
             "MAX_TOOL_STEPS": "8", "MAX_TOOL_CALLS_PER_STEP": "32", "MAX_TOOL_CALLS_PER_TURN": "100",
             "SESSION_COST_LIMIT_CENTS": "100000", "DAILY_COST_LIMIT_CENTS": "1000000",
             "CUSTOM_TOOLS": json.dumps([DEEP_TOOL, WIDE_TOOL]),
