@@ -15,7 +15,6 @@ from localdev.streams import StreamRoute
 TITLE = "AI chat - local server"
 DYNAMODB_LINE = "  DynamoDB: "
 READY = "AI chat is running at "
-_KEYS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 
 
 def database(db: Database, tables: str) -> str:
@@ -25,17 +24,16 @@ def database(db: Database, tables: str) -> str:
 
 def model(settings: Any, environ: Mapping[str, str]) -> str:
     """Which model answers chats, and whether its provider's key is set."""
+    from aichat.providers.catalog import key_variable_names, known
+
     name = settings.provider
     if name == "offline":
-        return ("offline: a deterministic local model (set OPENAI_API_KEY or ANTHROPIC_API_KEY to use a real "
-                "one)")
-    from aichat.providers.registry import DEFAULT_MODELS
-
-    chosen = settings.LLM_MODEL or DEFAULT_MODELS.get(name, "its default model")
-    key = _KEYS.get(name, "")
-    if any(environ.get(k) for k in (key, f"{key}_SECRET", f"{key}_PARAMETER")):
-        return f"{name}, {chosen} (its key is set)"
-    return f"{name}, {chosen} - but {key} is not set, so chats will answer 503 provider_not_configured"
+        return f"offline: a deterministic local model (set {' or '.join(key_variable_names())} to use a real one)"
+    entry = known(name)
+    chosen = settings.LLM_MODEL or entry.default_model or "its default model"
+    if not entry.key_variable or any(environ.get(k) for k in entry.key_settings()):
+        return f"{name}, {chosen} (its key is set)" if entry.key_variable else f"{name}, {chosen}"
+    return f"{name}, {chosen} - but {entry.key_variable} is not set, so chats will answer 503 provider_not_configured"
 
 
 def ready(url: str) -> str:

@@ -16,7 +16,7 @@ from localdev.database import LOCAL_CREDENTIALS, Database
 from localdev.table import TABLES
 
 # The template's table names, which the layer also uses by default.
-DEFAULT_TABLE_NAMES = {"TABLE_NAME": "ai-chat", "IDEMPOTENCY_TABLE_NAME": "ai-chat-idempotency"}
+DEFAULT_TABLE_NAMES = {"TABLE_NAME": "ai-chat"}
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 

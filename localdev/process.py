@@ -18,7 +18,15 @@ from localdev.paths import ROOT
 from localdev.token import secret_from
 
 # The child must not pick up a developer's keys, endpoint or port: it runs the offline model on its own database.
-_NOT_INHERITED = ("PORT", "DYNAMODB_ENDPOINT_URL", "TABLE_NAME", "LLM_", "OPENAI_", "ANTHROPIC_", "AWS_")
+_NOT_INHERITED = ("PORT", "DYNAMODB_ENDPOINT_URL", "TABLE_NAME", "LLM_", "AWS_")
+
+
+def _not_inherited() -> tuple[str, ...]:
+    """The prefixes above, and each catalog provider's (OPENAI_ covers its key, base URL and other settings)."""
+    from aichat.providers.catalog import PROVIDERS
+
+    prefixes = (p.key_variable.removesuffix("API_KEY") for p in PROVIDERS.values() if p.key_variable)
+    return (*_NOT_INHERITED, *prefixes, *(v for p in PROVIDERS.values() for v in p.settings()))
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,8 @@ def _wait_until_ready(process: subprocess.Popen[bytes], log: Path, timeout: floa
 @contextlib.contextmanager
 def started(*args: str, env: Mapping[str, str] | None = None, timeout: float = 60.0) -> Iterator[RunningServer]:
     """`python -m localdev --port 0 *args` with `env` added, until the block ends; its output in a log file."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
+    not_inherited = _not_inherited()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(not_inherited)}
     environ.update({"PYTHONUNBUFFERED": "1", "LLM_PROVIDER": "offline", **(env or {})})
     with tempfile.TemporaryDirectory(prefix="localdev-") as tmp:
         log = Path(tmp) / "server.log"

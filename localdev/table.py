@@ -8,7 +8,7 @@ from localdev.paths import TEMPLATE
 from localdev.template import load_template
 
 # Each table of the template, and the setting that names it.
-TABLES = {"Table": "TABLE_NAME", "IdempotencyTable": "IDEMPOTENCY_TABLE_NAME"}
+TABLES = {"Table": "TABLE_NAME"}
 
 
 def _properties(resource: str) -> dict[str, Any]:

@@ -133,7 +133,6 @@ def moto_aws() -> Iterator[None]:
 def dynamodb(moto_aws: None) -> Any:
     client = dynamodb_client()
     create_table(client, "ai-chat")
-    create_table(client, "ai-chat-idempotency", "IdempotencyTable")
     return client
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from aichat import logs, wiring
 from aichat.http_api import Reply, Request, handle
-from aichat.idempotency_key import HEADER
+from aichat.idempotency_key import HEADER, checked_key
 from aichat.models import ChatRequest
 
 services = wiring.services()
@@ -15,7 +15,16 @@ wiring.warm_chat(services)
 
 def chat(request: Request, context: Any = None) -> Reply:
     caller, body = request.caller(), request.body(ChatRequest)
-    return Reply(services.idempotent_chat.send(caller, body, request.header(HEADER), context))
+    key = checked_key(request.header(HEADER))
+    # The key is claimed in the turn's own reserve transaction, as the stream's is: a repeat gets the stored answer.
+    return Reply(services.chat.send(caller, body, remaining_seconds(context), idempotency_key=key))
+
+
+def remaining_seconds(context: Any) -> float | None:
+    """How long this invocation may still run, from the Lambda context; None without one (local runs)."""
+    if context is None or not hasattr(context, "get_remaining_time_in_millis"):
+        return None
+    return float(context.get_remaining_time_in_millis()) / 1000
 
 
 @logs.api_handler

@@ -38,7 +38,7 @@ def local_server(dynamodb_url: str, *args: str, table: str | None = None,
     """`python -m localdev` on the run's one DynamoDB Local (the `dynamodb_local_url` fixture), with tables of its own
     named after `table`: each server started this way saves a JVM start of several seconds."""
     table = table or f"ai-chat-{uuid.uuid4().hex[:8]}"
-    tables = {"DYNAMODB_ENDPOINT_URL": dynamodb_url, "TABLE_NAME": table, "IDEMPOTENCY_TABLE_NAME": f"{table}-idem"}
+    tables = {"DYNAMODB_ENDPOINT_URL": dynamodb_url, "TABLE_NAME": table}
     with process.started("--create-table", *args, env={**tables, **(env or {})}) as running:
         yield running
 

@@ -27,12 +27,26 @@ def chat_function() -> dict[str, Any]:
     return properties
 
 
-def test_the_chat_function_may_write_and_delete_idempotency_records_and_read_keys_by_name(
+def test_the_chat_function_may_write_and_delete_in_its_one_table_and_read_keys_by_name(
         chat_function: dict[str, Any]) -> None:
     statements = [s for policy in chat_function["Policies"] for s in policy.get("Statement", [])]
-    actions = {a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    actions = {a for s in statements for a in _actions(s)}
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} <= actions
     assert {"secretsmanager:GetSecretValue", "ssm:GetParameter"} <= actions
+    tables = [s["Resource"] for s in statements if any(a.startswith("dynamodb:") for a in _actions(s))]
+    assert tables == [{"Fn::GetAtt": ["Table", "Arn"]}], "its Idempotency-Key claims are in the ledger's table"
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return list(action) if isinstance(action, list) else [action]
+
+
+@pytest.mark.parametrize("function", MODEL_FUNCTIONS)
+def test_neither_model_function_loads_powertools_idempotency(function: str) -> None:
+    # The key is claimed in the turn's reserve transaction: no second mechanism to import at every cold start.
+    watched = ("aws_lambda_powertools.utilities.idempotency", "aichat.idempotency")
+    assert loaded_after_import(function, watched) == []
 
 
 def test_after_a_restore_provider_clients_are_built_afresh_and_randomness_reseeded(

@@ -1,4 +1,5 @@
-"""POST /chat with an Idempotency-Key, through the chat handler on moto: one answer and one charge per key."""
+"""POST /chat with an Idempotency-Key, through the chat handler on moto: one answer and one charge per key, held by
+the key's claim in the turn's own reserve transaction (the ledger's TURNKEY# item), as the stream's is."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from botocore.exceptions import EndpointConnectionError
 from conftest import Api, Reply, ScriptedProvider, load_event, load_function
 from counters import day_counters
 
-from aichat.errors import ChatError, ProviderError
+from aichat.errors import ProviderError
 
 DAY = "2026-11-24"
 
@@ -25,13 +26,13 @@ class KeyedChat:
         self.module.services = api.services
 
     def post(self, message: str, key: str | None, *, session_id: str | None = None, user: str = "user-1",
-             tenant: str = "acme") -> Reply:
+             tenant: str = "acme", context: Any = None) -> Reply:
         event = load_event("chat")
         event["requestContext"]["authorizer"]["jwt"]["claims"].update(sub=user, tenant_id=tenant, roles="[]")
         event["body"] = json.dumps({"message": message, "session_id": session_id})
         if key is not None:
             event["headers"]["idempotency-key"] = key
-        result = self.module.lambda_handler(event, None)
+        result = self.module.lambda_handler(event, context)
         return Reply(result["statusCode"], json.loads(result["body"]), result.get("headers") or {})
 
 
@@ -111,49 +112,46 @@ def test_an_unusable_key_is_422_naming_the_header(keyed: KeyedChat, provider: Sc
     assert provider.history == []
 
 
-def test_records_live_in_their_own_table_hashed_small_and_expiring(keyed: KeyedChat, dynamodb: Any,
-                                                                    provider: ScriptedProvider) -> None:
-    import time
-
+def test_a_key_is_claimed_in_the_ledger_table_hashed_small_and_expiring_with_the_key(
+        keyed: KeyedChat, dynamodb: Any, provider: ScriptedProvider, clock: Any) -> None:
     provider.answer_next(lambda a: dataclasses.replace(a, text="語" * 100_000))  # 300 KB, ~600 KB JSON-escaped
     first = keyed.post("hello", "key-with-user-secret")
     assert first.status == 200 and len(first.body["message"]) == 100_000
-    (record,) = dynamodb.scan(TableName="ai-chat-idempotency")["Items"]
-    assert record["status"]["S"] == "COMPLETED"
-    assert "key-with-user-secret" not in json.dumps(record) and "user-1" not in record["id"]["S"]
-    assert len(record["data"]["S"]) < 200, "the reply's ids, never its text"
-    assert 3500 < int(record["expiration"]["N"]) - time.time() <= 3600, "the table's TTL attribute deletes it"
+    (claim,) = _claims(dynamodb)
+    assert claim["turn_status"]["S"] == "ok" and claim["reply_id"]["S"] == first.body["metadata"]["message_id"]
+    assert "key-with-user-secret" not in json.dumps(claim) and "user-1" not in claim["PK"]["S"]
+    assert len(json.dumps(claim)) < 1000, "the reply's ids, never its text"
+    now = int(clock().timestamp())
+    assert int(claim["expires_at"]["N"]) - now == 3600, "the table's TTL attribute deletes it"
     again = keyed.post("hello", "key-with-user-secret")
     assert again.body == first.body and len(provider.history) == 1, "rebuilt from the stored reply"
 
 
-def test_a_retry_after_the_record_was_lost_past_the_charge_is_answered_from_the_ledger_not_charged_again(
-        api: Api, provider: ScriptedProvider, dynamodb: Any) -> None:
-    from aichat.identity import Identity
-    from aichat.models import ChatRequest
+def test_post_chat_keeps_no_record_but_the_ledgers_claim(keyed: KeyedChat, dynamodb: Any) -> None:
+    assert keyed.post("hello", "one-key").status == 200
+    assert dynamodb.list_tables()["TableNames"] == ["ai-chat"]
+    assert len(_claims(dynamodb)) == 1
 
-    alice = Identity(user_id="alice", tenant_id="acme", roles=frozenset())
-    expired_at_once = _Context(remaining_millis=1)  # its in-progress record expires at once, as after a timeout
 
-    def records_unwritable(model: Any, params: dict[str, Any], **_: Any) -> None:
-        if model.name == "UpdateItem" and params.get("TableName") == "ai-chat-idempotency":
-            raise EndpointConnectionError(endpoint_url="http://dynamodb")
+def test_a_keyed_retry_after_a_fault_past_the_charge_gets_the_stored_answer_and_is_not_charged_again(
+        keyed: KeyedChat, provider: ScriptedProvider, dynamodb: Any, api: Api,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    settle = api.services.ledger.settle
 
-    dynamodb.meta.events.register("before-parameter-build.dynamodb.UpdateItem", records_unwritable)
-    try:
-        with pytest.raises(ChatError) as lost:
-            api.services.idempotent_chat.send(alice, ChatRequest(message="charge me once"), "key-9", expired_at_once)
-    finally:
-        dynamodb.meta.events.unregister("before-parameter-build.dynamodb.UpdateItem", records_unwritable)
-    assert (lost.value.status, lost.value.code) == (503, "storage_unavailable")
+    def committed_then_lost(*args: Any, **kwargs: Any) -> Any:
+        settle(*args, **kwargs)  # the transaction commits; its answer is lost on the way back
+        raise EndpointConnectionError(endpoint_url="http://dynamodb")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(api.services.ledger, "settle", committed_then_lost)
+        lost = keyed.post("charge me once", "key-9")
+    assert lost.status == 503
     charged = tenant_cost(dynamodb)
     assert charged > 0 and len(provider.history) == 1, "the turn was answered and charged"
-
-    retried = api.services.idempotent_chat.send(alice, ChatRequest(message="charge me once"), "key-9",
-                                                expired_at_once)
-    assert len(provider.history) == 1 and tenant_cost(dynamodb) == charged, "charged once"
-    history = api.services.sessions.history(alice, retried.session_id, 10, None).messages
-    assert [m.content for m in history] == ["charge me once", retried.message]
+    retried = keyed.post("charge me once", "key-9")
+    assert retried.status == 200 and len(provider.history) == 1 and tenant_cost(dynamodb) == charged, "charged once"
+    history = api.invoke("get_history", session_id=retried.body["session_id"]).body["messages"]
+    assert [m["content"] for m in history] == ["charge me once", retried.body["message"]]
 
 
 def test_a_failed_first_message_keeps_its_session_and_its_keyed_retry_lands_there_taking_no_second_slot(
@@ -206,13 +204,17 @@ def _user_day(dynamodb: Any) -> dict[str, int]:
     return day_counters(dynamodb, "acme", DAY, "user-1")
 
 
-def test_a_keyed_turn_that_died_answers_409_until_swept_then_its_retry_runs_in_the_same_session(
-        provider: ScriptedProvider, dynamodb: Any, api: Api, clock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from aichat.identity import Identity
-    from aichat.models import ChatRequest
+def _claims(dynamodb: Any) -> list[dict[str, Any]]:
+    """The ledger's Idempotency-Key claims (TURNKEY# items)."""
+    items: list[dict[str, Any]] = dynamodb.scan(TableName="ai-chat", FilterExpression="begins_with(PK, :k)",
+                                                ExpressionAttributeValues={":k": {"S": "TURNKEY#"}})["Items"]
+    return items
 
-    alice, ask = Identity(user_id="user-1", tenant_id="acme", roles=frozenset()), ChatRequest(message="there?")
-    short_lived = _Context(remaining_millis=1)  # Powertools' in-progress record outlives the invocation by nothing
+
+def test_a_keyed_turn_that_died_answers_409_until_swept_then_its_retry_runs_in_the_same_session(
+        keyed: KeyedChat, provider: ScriptedProvider, dynamodb: Any, api: Api, clock: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    short_lived = _Context(remaining_millis=1)  # the turn may be swept as soon as its grace period is over
 
     def killed(*_: Any, **__: Any) -> bool:
         raise KeyboardInterrupt  # the invocation dies between the answer and the settle
@@ -220,17 +222,16 @@ def test_a_keyed_turn_that_died_answers_409_until_swept_then_its_retry_runs_in_t
     with monkeypatch.context() as patch:
         patch.setattr(api.services.ledger, "settle", killed)
         with pytest.raises(KeyboardInterrupt):
-            api.services.idempotent_chat.send(alice, ask, "key-5", short_lived)
-    with pytest.raises(ChatError) as pending:
-        api.services.idempotent_chat.send(alice, ask, "key-5", short_lived)
-    assert pending.value.code == "request_in_progress", "the ledger's claim holds while the turn is pending"
+            keyed.post("there?", "key-5", context=short_lived)
+    pending = keyed.post("there?", "key-5", context=short_lived)
+    assert (pending.status, pending.body["code"]) == (409, "request_in_progress"), "the claim holds while pending"
     clock.advance(minutes=20)
     assert api.services.sweep_turns().released == 1
-    retried = api.services.idempotent_chat.send(alice, ask, "key-5", short_lived)
-    assert len(provider.history) == 2
-    history = api.services.sessions.history(alice, retried.session_id, 10, None).messages
-    assert [m.status for m in history] == ["failed", "ok", "ok"], "the retry ran in the session the first made"
-    assert tenant_cost(dynamodb) == round(retried.metadata.cost_cents * 10_000)
+    retried = keyed.post("there?", "key-5", context=short_lived)
+    assert retried.status == 200 and len(provider.history) == 2
+    history = api.invoke("get_history", session_id=retried.body["session_id"]).body["messages"]
+    assert [m["status"] for m in history] == ["failed", "ok", "ok"], "the retry ran in the session the first made"
+    assert tenant_cost(dynamodb) == round(retried.body["metadata"]["cost_cents"] * 10_000)
 
 
 def test_a_keyed_retry_of_a_message_kept_for_a_person_gets_the_same_answer_and_keeps_the_message_once(

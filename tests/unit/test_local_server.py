@@ -89,8 +89,8 @@ def test_an_endpoint_on_this_machine_gets_stand_in_credentials_and_any_other_kee
 
 def test_table_names_are_the_templates_unless_the_environment_names_others() -> None:
     environ = {"TABLE_NAME": "mine"}
-    assert environment.table_names(environ) == {"Table": "mine", "IdempotencyTable": "ai-chat-idempotency"}
-    assert environ["IDEMPOTENCY_TABLE_NAME"] == "ai-chat-idempotency"
+    assert environment.table_names(environ) == {"Table": "mine"}
+    assert environment.table_names({}) == {"Table": "ai-chat"}
 
 
 def test_only_the_templates_plain_global_values_are_applied_and_the_environment_wins() -> None:

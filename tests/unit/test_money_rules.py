@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from aichat import pricing
 from aichat.budgets import (
     BudgetRefused,
     Charge,
@@ -43,6 +42,7 @@ from aichat.ledger import (
     sweep_after,
 )
 from aichat.pricing import Price, PriceTable, Usage, cents_to_micros, micros_to_cents, price_problem
+from aichat.providers import catalog
 from aichat.settings import Settings
 
 # Every rate different, none of them 1, so that a rate applied to the wrong count, or divided by, shows.
@@ -150,9 +150,9 @@ def test_a_model_without_a_price_is_a_configuration_error_showing_the_entry_that
 
 
 def test_openai_bills_cache_writes_as_input_and_anthropic_has_a_rate_for_each() -> None:
-    assert pricing._openai("5.00", "30.00", "0.50") == Price(Decimal("5.00"), Decimal("30.00"),
+    assert catalog._openai("5.00", "30.00", "0.50") == Price(Decimal("5.00"), Decimal("30.00"),
                                                              cache_read=Decimal("0.50"), cache_write=None)
-    assert pricing._anthropic("3.00", "15.00", "0.30", "3.75") == Price(
+    assert catalog._anthropic("3.00", "15.00", "0.30", "3.75") == Price(
         Decimal("3.00"), Decimal("15.00"), cache_read=Decimal("0.30"), cache_write=Decimal("3.75"))
 
 

@@ -453,19 +453,12 @@ def test_each_alarm_watches_a_metric_the_layer_publishes_with_the_dimensions_it_
         assert alarm["Dimensions"] == [{"Name": "service", "Value": "ai-chat"}], name
 
 
-def test_idempotency_records_have_a_table_of_their_own_in_powertools_layout_only_chat_may_touch(
+def test_the_ledger_is_the_only_table_so_each_idempotency_key_is_claimed_in_its_turns_own_transaction(
         template: dict[str, Any]) -> None:
-    table = template["Resources"]["IdempotencyTable"]["Properties"]
-    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}], "Powertools' documented layout"
-    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
-    assert "GlobalSecondaryIndexes" not in table
-    chat = functions(template)["ChatFunction"]
-    assert chat["Environment"]["Variables"]["IDEMPOTENCY_TABLE_NAME"] == {"Ref": "IdempotencyTable"}
-    arn = {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+    tables = [name for name, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"]
+    assert tables == ["Table"], "no second table of Idempotency-Key records: the reserve's TURNKEY# item is the one"
     for name, properties in functions(template).items():
-        granted = [s for policy in properties.get("Policies", []) if isinstance(policy, dict)
-                   for s in policy.get("Statement", []) if s.get("Resource") == arn]
-        assert bool(granted) == (name == "ChatFunction"), name
+        assert "IDEMPOTENCY_TABLE_NAME" not in properties.get("Environment", {}).get("Variables", {}), name
 
 
 # create_ticket and escalate_to_human; POST …/escalate; a person joining, replying, releasing.

@@ -23,55 +23,12 @@ class Price:
     cache_write: Decimal | None = None
 
 
-def _openai(input: str, output: str, cached: str) -> Price:
-    # OpenAI bills cache writes as plain input; only cache hits are cheaper.
-    return Price(Decimal(input), Decimal(output), cache_read=Decimal(cached))
+def built_in_prices() -> dict[str, Price]:
+    """Every price the provider catalog declares, by model (read at call time, so a catalog entry added counts)."""
+    # Imported here: the catalog builds its entries from Price, so it imports this module first.
+    from aichat.providers.catalog import PROVIDERS
 
-
-def _anthropic(input: str, output: str, cache_hit: str, cache_write: str) -> Price:
-    # cache_write is the 5-minute rate: the adapters never ask for 1-hour caching.
-    return Price(Decimal(input), Decimal(output), cache_read=Decimal(cache_hit), cache_write=Decimal(cache_write))
-
-
-_OPUS = _anthropic("5.00", "25.00", "0.50", "6.25")
-_SONNET_4 = _anthropic("3.00", "15.00", "0.30", "3.75")
-_HAIKU_4_5 = _anthropic("1.00", "5.00", "0.10", "1.25")
-
-# USD per million tokens, from the providers' price lists (developers.openai.com/api/docs/pricing,
-# platform.claude.com/docs/en/about-claude/pricing) as of late 2026. PRICES in settings overrides or extends this;
-# a model priced by prompt length (Claude Haiku 5.5) is left out, so using it needs a PRICES entry at its top rate.
-BUILT_IN_PRICES: dict[str, Price] = {
-    "offline-1": Price(Decimal("1.00"), Decimal("2.00")),
-    "gpt-5.5": _openai("5.00", "30.00", "0.50"),
-    "gpt-5.4": _openai("2.50", "15.00", "0.25"),
-    "gpt-5.4-mini": _openai("0.75", "4.50", "0.075"),
-    "gpt-5.4-nano": _openai("0.20", "1.25", "0.02"),
-    "gpt-5.2": _openai("1.75", "14.00", "0.175"),
-    "gpt-5": _openai("1.25", "10.00", "0.125"),
-    "gpt-5-mini": _openai("0.25", "2.00", "0.025"),
-    "gpt-5-nano": _openai("0.05", "0.40", "0.005"),
-    "gpt-4.1": _openai("2.00", "8.00", "0.50"),
-    "gpt-4.1-mini": _openai("0.40", "1.60", "0.10"),
-    "gpt-4.1-nano": _openai("0.10", "0.40", "0.025"),
-    "gpt-4o": _openai("2.50", "10.00", "1.25"),
-    "gpt-4o-mini": _openai("0.15", "0.60", "0.075"),
-    "claude-fable-5-1": _anthropic("10.00", "50.00", "0.25", "12.50"),
-    "claude-fable-5": _anthropic("10.00", "50.00", "1.00", "12.50"),
-    "claude-opus-5": _OPUS,
-    "claude-opus-4-8": _OPUS,
-    "claude-opus-4-7": _OPUS,
-    "claude-opus-4-6": _OPUS,
-    "claude-opus-4-5": _OPUS,
-    "claude-opus-4-5-20251101": _OPUS,
-    "claude-sonnet-5-5": _anthropic("2.00", "10.00", "0.10", "2.50"),
-    "claude-sonnet-5": _anthropic("2.00", "10.00", "0.20", "2.50"),
-    "claude-sonnet-4-6": _SONNET_4,
-    "claude-sonnet-4-5": _SONNET_4,
-    "claude-sonnet-4-5-20250929": _SONNET_4,
-    "claude-haiku-4-5": _HAIKU_4_5,
-    "claude-haiku-4-5-20251001": _HAIKU_4_5,
-    "claude-opus-4-1": _anthropic("15.00", "75.00", "1.50", "18.75"),
-}
+    return {model: price for provider in PROVIDERS.values() for model, price in provider.prices.items()}
 
 
 PRICE_FIELDS = tuple(f.name for f in fields(Price))
@@ -110,7 +67,7 @@ class PriceTable:
     """Prices by model name; a model without a price is a configuration error, never a free call."""
 
     def __init__(self, overrides: Mapping[str, Mapping[str, Decimal]] | None = None) -> None:
-        self._prices = dict(BUILT_IN_PRICES)
+        self._prices = built_in_prices()
         for model, price in (overrides or {}).items():
             problem = price_problem(model, price)
             if problem:

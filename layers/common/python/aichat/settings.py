@@ -10,15 +10,33 @@ from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from aichat.errors import ConfigurationError
 from aichat.models import SessionType
 from aichat.pricing import price_problem
-from aichat.providers.catalog import BY_PREFERENCE, PROVIDERS
+from aichat.providers import catalog
 
-ProviderName = Literal["offline", "openai", "anthropic"]
+
+def _a_known_provider(name: str) -> str:
+    # Read at validation time, not fixed as a Literal: a provider is known by its catalog entry alone.
+    if name not in catalog.PROVIDERS:
+        raise PydanticCustomError("unknown_provider", "unknown provider '{name}'; use {known}",
+                                  {"name": name, "known": ", ".join(catalog.PROVIDERS)})
+    return name
+
+
+ProviderName = Annotated[str, AfterValidator(_a_known_provider)]
 # The built-in tools a model may call (aichat.tools holds them; a test checks the two agree).
 ToolName = Literal["create_ticket", "escalate_to_human"]
 
@@ -101,8 +119,6 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     TABLE_NAME: str = "ai-chat"
-    # Powertools Idempotency's records (POST /chat's Idempotency-Key), in a table of their own.
-    IDEMPOTENCY_TABLE_NAME: str = "ai-chat-idempotency"
     DYNAMODB_ENDPOINT_URL: str | None = None
     AWS_REGION: str = "us-east-1"
     ESCALATION_TOPIC_ARN: str | None = None
@@ -146,10 +162,14 @@ class Settings(BaseModel):
     # Any OpenAI-compatible server (Azure OpenAI, vLLM, Ollama, a gateway), or an Anthropic-compatible one.
     OPENAI_BASE_URL: str | None = None
     ANTHROPIC_BASE_URL: str | None = None
+    # The key and base URL settings of a catalog provider without fields of its own above (those keep theirs, as the
+    # deployed and documented names): filled from the variables its entry names, read through setting().
+    PROVIDER_SETTINGS: dict[str, str] = Field(default_factory=dict, repr=False)
     # OpenAI's current models take max_completion_tokens; some compatible servers (Ollama) only read max_tokens.
     OPENAI_MAX_TOKENS_PARAMETER: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
 
-    # How long a retried POST /chat with the same Idempotency-Key gets the first answer back.
+    # How long a repeat under the same Idempotency-Key (POST /chat or its stream) gets the first answer back: the
+    # life of the key's claim in the ledger (TURNKEY#).
     IDEMPOTENCY_EXPIRY_SECONDS: Annotated[int, Field(ge=60, le=7 * 86_400)] = 3600
 
     DAILY_COST_LIMIT_CENTS: Annotated[Decimal, Field(ge=0)] = Decimal(10000)
@@ -213,6 +233,18 @@ class Settings(BaseModel):
     def _blank_is_unset(cls, value: Any) -> Any:
         # CloudFormation parameters cannot be null, so an empty string means "not set".
         return None if value == "" else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _catalog_variables_without_fields(cls, data: Any) -> Any:
+        # A provider added by its catalog entry alone has no field here: its variables are kept aside, blank unset.
+        if not isinstance(data, Mapping):
+            return data
+        extra = {name: str(data[name]) for name in catalog.variables()
+                 if name not in cls.model_fields and data.get(name) not in (None, "")}
+        if not extra:
+            return data
+        return {**data, "PROVIDER_SETTINGS": {**data.get("PROVIDER_SETTINGS", {}), **extra}}
 
     @field_validator("STAFF_ROLES", mode="before")
     @classmethod
@@ -283,7 +315,8 @@ class Settings(BaseModel):
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
         """Validate settings from an environment mapping; a bad value raises ConfigurationError naming it."""
-        values: dict[str, Any] = {name: environ[name] for name in cls.model_fields if name in environ}
+        names = (*cls.model_fields, *catalog.variables())
+        values: dict[str, Any] = {name: environ[name] for name in names if name in environ}
         for name in _JSON_FIELDS:
             if values.get(name):
                 try:
@@ -299,14 +332,19 @@ class Settings(BaseModel):
             problems = "; ".join(f"{_where(err['loc'])}: {err['msg']}" for err in e.errors())
             raise ConfigurationError(f"invalid settings: {problems}") from e
 
+    def setting(self, name: str) -> str | None:
+        """A provider's setting by its variable name: its field, else what PROVIDER_SETTINGS holds; None if unset."""
+        value = getattr(self, name) if name in type(self).model_fields else self.PROVIDER_SETTINGS.get(name)
+        return None if value is None else str(value)
+
     @property
-    def provider(self) -> ProviderName:
+    def provider(self) -> str:
         """The default provider: the one named, else the first with a key, else offline."""
         if self.LLM_PROVIDER:
             return self.LLM_PROVIDER
-        for name in BY_PREFERENCE:
-            if any(getattr(self, setting) for setting in PROVIDERS[name].key_settings()):
-                return name  # type: ignore[return-value]
+        for name in catalog.by_preference():
+            if any(self.setting(variable) for variable in catalog.PROVIDERS[name].key_settings()):
+                return name
         return "offline"
 
 

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
     from aichat.chat import ChatService
     from aichat.handoff import HandoffService
-    from aichat.idempotency import IdempotentChat
     from aichat.usage import UsageService
 
 
@@ -76,14 +75,6 @@ class Services:
 
     def _db(self) -> DynamoDBClient:
         return self._dynamodb or aws_client("dynamodb", self.settings, self.settings.DYNAMODB_ENDPOINT_URL)
-
-    @cached_property
-    def idempotent_chat(self) -> IdempotentChat:
-        """The chat service behind POST /chat's Idempotency-Key, keeping its records in their own table."""
-        from aichat.idempotency import IdempotentChat
-
-        return IdempotentChat(self.chat, self._db(), self.settings.IDEMPOTENCY_TABLE_NAME,
-                              self.settings.IDEMPOTENCY_EXPIRY_SECONDS)
 
     def preload_providers(self) -> list[str]:
         """Import the configured providers' SDKs now, so a SnapStart snapshot holds them; returns the modules."""
@@ -180,7 +171,7 @@ def services() -> Services:
 
 def warm_chat(services: Services) -> list[str]:
     """Build the chat service and import its SDKs at init (what SnapStart snapshots); returns the SDK modules."""
-    services.idempotent_chat.send  # noqa: B018 - built now, so the snapshot holds it
+    services.chat  # noqa: B018 - built now, so the snapshot holds it
     modules = services.preload_providers()
     refresh_after_restore(services)
     return modules

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anthropic
 import httpx2  # the SDK's transport: sdk_faults maps its errors too
@@ -29,7 +29,10 @@ from aichat.providers import (
     Turn,
     people_note,
 )
-from aichat.providers.faults import incomplete, malformed, sdk_faults
+from aichat.providers.faults import incomplete, malformed, not_configured, sdk_faults
+
+if TYPE_CHECKING:
+    from aichat.settings import Settings
 
 # The tool_use ids the API accepts; an id from another provider that does not fit is mapped (_tool_use_id).
 _TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
@@ -301,3 +304,10 @@ _TAKES: dict[str, Callable[[_StreamedReply, Any], list[TextDelta | ToolCallDelta
     "message_start": _StreamedReply._message_start, "content_block_start": _StreamedReply._content_block_start,
     "content_block_delta": _StreamedReply._content_block_delta, "message_delta": _StreamedReply._message_delta,
 }
+
+
+def build(settings: Settings, api_key: str | None, base_url: str | None) -> AnthropicProvider:
+    """The provider as its catalog entry builds it."""
+    if not api_key:
+        raise not_configured("anthropic")
+    return AnthropicProvider(api_key, base_url=base_url, timeout=settings.LLM_TIMEOUT_SECONDS)

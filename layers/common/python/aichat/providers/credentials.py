@@ -35,14 +35,14 @@ class ApiKeys:
         if not settings:
             raise not_configured(provider)
         key, secret_variable, parameter_variable = settings
-        direct = getattr(self._settings, key)
+        direct = self._settings.setting(key)
         if direct:
             return str(direct)
         prefix = key.removesuffix("_API_KEY")
-        secret = getattr(self._settings, secret_variable)
+        secret = self._settings.setting(secret_variable)
         if secret:
             return _key_from(self._read("secretsmanager", secret, secret_variable), prefix)
-        parameter = getattr(self._settings, parameter_variable)
+        parameter = self._settings.setting(parameter_variable)
         if parameter:
             return _key_from(self._read("ssm", parameter, parameter_variable), prefix)
         raise not_configured(provider)

@@ -12,7 +12,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aichat.pricing import Usage
 from aichat.providers import (
@@ -25,6 +25,10 @@ from aichat.providers import (
     ToolSpec,
     Turn,
 )
+from aichat.providers.catalog import key_variable_names
+
+if TYPE_CHECKING:
+    from aichat.settings import Settings
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 # A streamed word: the word and the spaces after it (or leading spaces), so the deltas join to the reply exactly.
@@ -111,7 +115,7 @@ def _plain_reply(messages: tuple[Turn, ...]) -> str:
     return (
         f"(offline model) You said: \u201c{_clip(last, 200)}\u201d. "
         f"I can see {earlier} earlier message{'s' if earlier != 1 else ''} in this conversation. "
-        "Set OPENAI_API_KEY or ANTHROPIC_API_KEY for real answers."
+        f"Set {' or '.join(key_variable_names())} for real answers."
     )
 
 
@@ -195,3 +199,8 @@ def _json(text: str) -> Any:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def build(settings: Settings, api_key: str | None, base_url: str | None) -> OfflineProvider:
+    """The provider as its catalog entry builds it: no key, no server."""
+    return OfflineProvider(pause_seconds=settings.OFFLINE_STREAM_PAUSE_SECONDS)

@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx2  # the SDK's transport: sdk_faults maps its errors too
 import openai
@@ -27,7 +27,10 @@ from aichat.providers import (
     Turn,
     people_note,
 )
-from aichat.providers.faults import incomplete, malformed, sdk_faults
+from aichat.providers.faults import incomplete, malformed, not_configured, sdk_faults
+
+if TYPE_CHECKING:
+    from aichat.settings import Settings
 
 # OpenAI refuses a tool call id longer than this (400 string_above_max_length); ids of other providers are shorter,
 # but one from elsewhere that is not is mapped, the same way for the call and its result.
@@ -246,3 +249,11 @@ class _StreamedReply:
                       for _, call in sorted(self.calls.items()) if call.type in (None, "function"))
         return Completion(text="".join(self.texts), usage=self.usage, model=self.model, provider="openai",
                           stop_reason=self.stop or "unknown", tool_calls=calls)
+
+
+def build(settings: Settings, api_key: str | None, base_url: str | None) -> OpenAIProvider:
+    """The provider as its catalog entry builds it."""
+    if not api_key:
+        raise not_configured("openai")
+    return OpenAIProvider(api_key, base_url=base_url, timeout=settings.LLM_TIMEOUT_SECONDS,
+                          max_tokens_parameter=settings.OPENAI_MAX_TOKENS_PARAMETER)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, get_args
 
 from aichat.errors import ConfigurationError, ProviderNotConfigured
@@ -14,33 +14,35 @@ from aichat.providers.catalog import PROVIDERS
 from aichat.providers.credentials import ApiKeys
 from aichat.settings import Settings
 
-
-def _offline(settings: Settings, keys: ApiKeys) -> Provider:
-    from aichat.providers.offline import OfflineProvider
-
-    return OfflineProvider(pause_seconds=settings.OFFLINE_STREAM_PAUSE_SECONDS)
+# A provider's build function, named by its catalog entry: (settings, api key, base URL) -> Provider.
+ProviderFactory = Callable[[Settings, str | None, str | None], Provider]
 
 
-def _openai(settings: Settings, keys: ApiKeys) -> Provider:
-    api_key = keys.get("openai")  # before the import: a deployment without a key never pays for the SDK
-    from aichat.providers.openai import OpenAIProvider
-
-    return OpenAIProvider(api_key, base_url=settings.OPENAI_BASE_URL, timeout=settings.LLM_TIMEOUT_SECONDS,
-                          max_tokens_parameter=settings.OPENAI_MAX_TOKENS_PARAMETER)
-
-
-def _anthropic(settings: Settings, keys: ApiKeys) -> Provider:
-    api_key = keys.get("anthropic")
-    from aichat.providers.anthropic import AnthropicProvider
-
-    return AnthropicProvider(api_key, base_url=settings.ANTHROPIC_BASE_URL, timeout=settings.LLM_TIMEOUT_SECONDS)
+def _build(name: str, settings: Settings, keys: ApiKeys) -> Provider:
+    """The named provider, from its catalog entry: the key read before the import, so a deployment without one never
+    pays for the SDK."""
+    entry = PROVIDERS[name]
+    api_key = keys.get(name) if entry.key_variable else None
+    base_url = settings.setting(entry.base_url_variable) if entry.base_url_variable else None
+    module, _, function = entry.build.partition(":")
+    factory: ProviderFactory = getattr(importlib.import_module(module), function)
+    return factory(settings, api_key, base_url)
 
 
-_FACTORIES: dict[str, Callable[[Settings, ApiKeys], Provider]] = {
-    "offline": _offline, "openai": _openai, "anthropic": _anthropic,
-}
-# Known without importing a provider, so a function that never calls a model never loads its SDK.
-DEFAULT_MODELS = {name: p.default_model for name, p in PROVIDERS.items()}
+class _DefaultModels(Mapping[str, str]):
+    """Each provider's default model, read from the catalog as it is now: known without importing an SDK."""
+
+    def __getitem__(self, provider: str) -> str:
+        return PROVIDERS[provider].default_model
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(PROVIDERS)
+
+    def __len__(self) -> int:
+        return len(PROVIDERS)
+
+
+DEFAULT_MODELS: Mapping[str, str] = _DefaultModels()
 
 
 class Providers:
@@ -64,13 +66,12 @@ class Providers:
         """The named provider, or ProviderNotConfigured saying what to set."""
         with self._lock:
             if name not in self._built:
-                factory = _FACTORIES.get(name)
-                if factory is None:
+                if name not in PROVIDERS or not PROVIDERS[name].build:
                     raise ProviderNotConfigured(
                         f"The {name} provider is not available in this deployment; an administrator must set "
-                        f"LLM_PROVIDER to one of {sorted(_FACTORIES)}."
+                        f"LLM_PROVIDER to one of {sorted(n for n, p in PROVIDERS.items() if p.build)}."
                     )
-                self._built[name] = factory(self._settings, self._keys)
+                self._built[name] = _build(name, self._settings, self._keys)
             return self._built[name]
 
     def default(self, session_type: str | None = None) -> tuple[str, str]:
