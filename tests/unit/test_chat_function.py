@@ -81,7 +81,8 @@ BOTH_KEYS = {"OPENAI_API_KEY": "sk-x", "ANTHROPIC_API_KEY": "sk-y"}
 
 @pytest.mark.parametrize("function", NON_MODEL_FUNCTIONS)
 def test_no_function_but_chat_imports_a_provider_sdk_or_the_tools_even_with_both_configured(function: str) -> None:
-    watched = ("openai", "anthropic", "aichat.tools", "aichat.tickets", "aichat.chat")
+    watched = ("openai", "anthropic", "aichat.tools", "aichat.tickets", "aichat.chat", "aichat.turn_loop",
+               "aichat.turn_dependencies")
     assert loaded_after_import(function, watched, LLM_PROVIDER="openai", LLM_FALLBACK_PROVIDER="anthropic",
                                **BOTH_KEYS) == []
 

@@ -24,7 +24,7 @@ def test_a_take_while_a_tool_runs_keeps_the_tool_but_calls_no_model_again_and_st
         settings: Settings, dynamodb: Any, provider: ScriptedProvider, clock: FakeClock) -> None:
     services = build(settings, dynamodb, provider, clock)
     session_id = services.chat.send(ALICE, ChatRequest(message="hello")).session_id
-    store = services.chat._tickets
+    store = services.chat._deps.people.tickets
     create = store.create
 
     def taken_meanwhile(*args: Any, **kwargs: Any) -> Any:

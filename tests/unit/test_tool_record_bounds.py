@@ -8,12 +8,12 @@ import pytest
 
 from aichat import call_records
 from aichat.call_records import MAX_CALL_ID_CHARS, MAX_DEPTH, MAX_RECORD_BYTES
-from aichat.chat import MAX_TURN_TOOL_BYTES, _Steps
 from aichat.ledger import MAX_REPLY_BYTES
 from aichat.models import FunctionCall
 from aichat.pricing import Usage
 from aichat.providers import Completion
 from aichat.tools.arguments import CallRefused, parse
+from aichat.turn_progress import MAX_TURN_TOOL_BYTES, Steps
 
 GRIN = "\U0001f600"
 
@@ -55,7 +55,7 @@ def test_a_stored_record_nested_too_deep_reads_back_as_a_preview_that_serializes
 
 
 def test_a_turns_records_never_pass_their_budget_whatever_the_model_asks_for() -> None:
-    steps = _Steps()
+    steps = Steps()
     for _ in range(8):
         made = [call_records.record(GRIN * 64 + str(i), GRIN * 64, {"n": "n" * 8_100}, "{}",
                                     "ok" if i % 3 else "error", {"t": "é" * 5_400}) for i in range(300)]

@@ -61,17 +61,18 @@ class Services:
         from aichat.providers.failover import Failover, RetryPolicy
         from aichat.tickets import TicketStore
         from aichat.tools import ToolRegistry
+        from aichat.turn_dependencies import ModelAccess, PersonSide, TurnDeps
 
         tickets = TicketStore(self._db(), self.settings.TABLE_NAME, retention_days=self.settings.RETENTION_DAYS,
                               clock=self._clock, events=self._events)
         policy = RetryPolicy.from_settings(self.settings)
-        return ChatService(self.settings, self.store, self.ledger, self._providers, self._prices,
-                           Prompts(self.settings.SYSTEM_PROMPTS), self._limits, self._clock,
-                           Failover(self._providers.get, policy), ChatMetrics(),
-                           ToolRegistry(self.settings), tickets, self.sessions, self.sessions.stops,
-                           Failover(self._providers.get, replace(policy,
-                                                                 deadline=self.settings.STREAM_DEADLINE_SECONDS)),
-                           self._events)
+        models = ModelAccess(self._providers, self._prices, Prompts(self.settings.SYSTEM_PROMPTS),
+                             Failover(self._providers.get, policy),
+                             Failover(self._providers.get, replace(policy,
+                                                                   deadline=self.settings.STREAM_DEADLINE_SECONDS)))
+        people = PersonSide(self.sessions, self.sessions.stops, tickets, self._events)
+        return ChatService(TurnDeps(self.settings, self.store, self.ledger, self._limits, self._clock, ChatMetrics(),
+                                    ToolRegistry(self.settings), models, people))
 
     def _db(self) -> DynamoDBClient:
         return self._dynamodb or aws_client("dynamodb", self.settings, self.settings.DYNAMODB_ENDPOINT_URL)
