@@ -11,10 +11,9 @@ from typing import Any
 import anthropic
 import pytest
 from fake_providers import FakeProviders, anthropic_refusal
+from sdk_providers import real_provider
 
 from aichat.providers import Completion, CompletionRequest, Provider, ToolCall, ToolResult, Turn
-from aichat.providers.anthropic import AnthropicProvider
-from aichat.providers.openai import OpenAIProvider
 
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}
 FIRST, SECOND, THIRD = "My router blinks red.", "Hello? Are you there?", "Still red."
@@ -29,10 +28,7 @@ def fake() -> Iterator[FakeProviders]:
 
 
 def build(api: str, fake: FakeProviders) -> Provider:
-    if api == "openai":
-        return OpenAIProvider("sk-test-openai", base_url=fake.openai_url, timeout=2.0,
-                              max_tokens_parameter="max_completion_tokens")
-    return AnthropicProvider("sk-ant-test", base_url=fake.anthropic_url, timeout=2.0)
+    return real_provider(api, fake)
 
 
 def answer(api: str, fake: FakeProviders, *turns: Turn, streamed: bool = False) -> Completion:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fake_providers import FakeProviders, Scripted, Usage, stream_events
+from sdk_providers import real_provider
 
 from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
 from aichat.pricing import Usage as Counted
@@ -26,9 +27,7 @@ from aichat.providers import (
     ToolSpec,
     Turn,
 )
-from aichat.providers.anthropic import AnthropicProvider
 from aichat.providers.faults import incomplete, malformed, unreachable
-from aichat.providers.openai import OpenAIProvider
 
 APIS = ["openai", "anthropic"]
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}
@@ -38,10 +37,7 @@ TICKET = ToolSpec(name="create_ticket", description="Open a support ticket.",
 
 
 def build(api: str, fake: FakeProviders, timeout: float = 2.0) -> Provider:
-    if api == "openai":
-        return OpenAIProvider("sk-test-openai", base_url=fake.openai_url, timeout=timeout,
-                              max_tokens_parameter="max_completion_tokens")
-    return AnthropicProvider("sk-ant-test", base_url=fake.anthropic_url, timeout=timeout)
+    return real_provider(api, fake, timeout)
 
 
 def request(api: str, **changes: Any) -> CompletionRequest:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fake_providers import FakeProviders, Scripted
+from sdk_providers import real_provider
 
 from aichat.errors import ProviderError
 from aichat.providers import (
@@ -25,9 +26,7 @@ from aichat.providers import (
     ToolSpec,
     Turn,
 )
-from aichat.providers.anthropic import AnthropicProvider
 from aichat.providers.offline import OfflineProvider
-from aichat.providers.openai import OpenAIProvider
 
 TICKET = ToolSpec(
     name="create_ticket", description="Open a support ticket for the user's problem.",
@@ -49,10 +48,7 @@ ANTHROPIC_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 
 
 def build(api: str, fake: FakeProviders) -> Provider:
-    if api == "openai":
-        return OpenAIProvider("sk-test-openai", base_url=fake.openai_url, timeout=2.0,
-                              max_tokens_parameter="max_completion_tokens")
-    return AnthropicProvider("sk-ant-test", base_url=fake.anthropic_url, timeout=2.0)
+    return real_provider(api, fake)
 
 
 def request(api: str, *turns: Turn, tools: tuple[ToolSpec, ...] = TOOLS) -> CompletionRequest:

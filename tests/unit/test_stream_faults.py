@@ -19,6 +19,7 @@ import httpx2
 import openai
 import pytest
 from fake_providers import FakeProviders, Fault, Scripted, split_arguments, sse, stream_events
+from sdk_providers import real_provider
 
 from aichat.errors import ChatError, ProviderError, ProviderTimeout
 from aichat.providers import (
@@ -32,7 +33,6 @@ from aichat.providers import (
     ToolSpec,
     Turn,
 )
-from aichat.providers.anthropic import AnthropicProvider
 from aichat.providers.failover import Failover, RetryPolicy, StreamStopped
 from aichat.providers.faults import (
     failed_mid_stream,
@@ -42,7 +42,6 @@ from aichat.providers.faults import (
     timed_out,
     unreachable,
 )
-from aichat.providers.openai import OpenAIProvider
 
 APIS = ["openai", "anthropic"]
 OTHER = {"openai": "anthropic", "anthropic": "openai"}
@@ -64,10 +63,7 @@ def read_timeout(fault: Fault | None) -> float:
 
 
 def build(api: str, fake: FakeProviders, timeout: float = PATIENT) -> Provider:
-    if api == "openai":
-        return OpenAIProvider("sk-test-openai", base_url=fake.openai_url, timeout=timeout,
-                              max_tokens_parameter="max_completion_tokens")
-    return AnthropicProvider("sk-ant-test", base_url=fake.anthropic_url, timeout=timeout)
+    return real_provider(api, fake, timeout)
 
 
 def request(api: str, **changes: Any) -> CompletionRequest:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from fake_providers import HOLD_SECONDS, Api, FakeProviders, Scripted, StreamLog, stream_events
+from sdk_providers import real_provider
 
 from aichat.errors import ProviderTimeout
 from aichat.providers import (
@@ -33,9 +34,7 @@ from aichat.providers import (
     ToolSpec,
     Turn,
 )
-from aichat.providers.anthropic import AnthropicProvider
 from aichat.providers.failover import Failover, RetryPolicy, StreamStopped
-from aichat.providers.openai import OpenAIProvider
 
 APIS: list[Api] = ["openai", "anthropic"]
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}
@@ -50,10 +49,7 @@ assert HOLD_SECONDS > READ_TIMEOUT > HUNG_UP_WITHIN, "the fake stays silent past
 
 
 def build(api: str, fake: FakeProviders) -> Provider:
-    if api == "openai":
-        return OpenAIProvider("sk-test-openai", base_url=fake.openai_url, timeout=READ_TIMEOUT,
-                              max_tokens_parameter="max_completion_tokens")
-    return AnthropicProvider("sk-ant-test", base_url=fake.anthropic_url, timeout=READ_TIMEOUT)
+    return real_provider(api, fake, READ_TIMEOUT)
 
 
 def request(api: str, **changes: Any) -> CompletionRequest:
