@@ -24,7 +24,7 @@ def database(db: Database, tables: str) -> str:
 
 def model(settings: Any, environ: Mapping[str, str]) -> str:
     """Which model answers chats, and whether its provider's key is set."""
-    from aichat.providers.catalog import key_variable_names, known
+    from aichat.core.provider_catalog import key_variable_names, known
 
     name = settings.provider
     if name == "offline":

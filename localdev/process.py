@@ -23,7 +23,7 @@ _NOT_INHERITED = ("PORT", "DYNAMODB_ENDPOINT_URL", "TABLE_NAME", "LLM_", "AWS_")
 
 def _not_inherited() -> tuple[str, ...]:
     """The prefixes above, and each catalog provider's (OPENAI_ covers its key, base URL and other settings)."""
-    from aichat.providers.catalog import PROVIDERS
+    from aichat.core.provider_catalog import PROVIDERS
 
     prefixes = (p.key_variable.removesuffix("API_KEY") for p in PROVIDERS.values() if p.key_variable)
     return (*_NOT_INHERITED, *prefixes, *(v for p in PROVIDERS.values() for v in p.settings()))

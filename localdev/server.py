@@ -115,9 +115,9 @@ def serve(args: argparse.Namespace, environ: MutableMapping[str, str]) -> int:
         environment.log_events_without_a_bus(environ)
         put_layer_on_path()
         # The layer is imported only now, with the environment it reads at import in place.
-        from aichat.errors import ConfigurationError
-        from aichat.routes import STREAM_ROUTES
-        from aichat.settings import load_settings
+        from aichat.api.routes import STREAM_ROUTES
+        from aichat.core.errors import ConfigurationError
+        from aichat.core.settings import load_settings
 
         try:
             settings = load_settings()

@@ -121,6 +121,6 @@ def _request_context(request: HttpRequest, route: StreamRoute, claims: Mapping[s
 
 
 def stream_routes(table: Iterable[Any], root: Path) -> list[StreamRoute]:
-    """The route table's streaming routes (aichat.routes.STREAM_ROUTES), each with its code folder."""
+    """The route table's streaming routes (aichat.api.routes.STREAM_ROUTES), each with its code folder."""
     return [StreamRoute(method=r.method, path=r.path, function=r.function, code_dir=root / "functions" / r.code)
             for r in table]

@@ -191,12 +191,12 @@ def calls_per_route() -> dict[str, dict[str, int]]:
     from moto import mock_aws
 
     from aichat import wiring
-    from aichat.clock import utc_day, utc_now
-    from aichat.identity import Identity
-    from aichat.ids import new_id
-    from aichat.models import ChatRequest, CreateSessionRequest, EscalateRequest, FeedbackRequest, StopRequest
-    from aichat.records import MessageRecord
-    from aichat.settings import Settings
+    from aichat.core.clock import utc_day, utc_now
+    from aichat.core.identity import Identity
+    from aichat.core.ids import new_id
+    from aichat.core.models import ChatRequest, CreateSessionRequest, EscalateRequest, FeedbackRequest, StopRequest
+    from aichat.core.records import MessageRecord
+    from aichat.core.settings import Settings
     from localdev.table import create_table
 
     results: dict[str, dict[str, int]] = {}

@@ -239,11 +239,11 @@ def stream_breakdown(streams: int) -> None:
     from fake_providers import FakeProviders, Scripted
 
     from aichat import wiring
-    from aichat.identity import Identity
-    from aichat.models import ChatRequest
+    from aichat.core.identity import Identity
+    from aichat.core.models import ChatRequest
+    from aichat.core.settings import Settings
     from aichat.providers.openai import OpenAIProvider
-    from aichat.settings import Settings
-    from aichat.turn_events import ReplyText
+    from aichat.turn.stream_events import ReplyText
     from localdev import dynamodb_local
     from localdev.table import create_table
 

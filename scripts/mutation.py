@@ -29,7 +29,7 @@ STAGE = ROOT / ".mutation"
 LOG = STAGE / "mutmut.log"
 LAYER_PACKAGE = "layers/common/python/aichat"
 # Modules of which only these functions are mutation-tested; every other module counts whole.
-PURE_FUNCTIONS = {"aichat.ledger": ("sweep_after", "recordable", "fit_reply", "_has_surrogates")}
+PURE_FUNCTIONS = {"aichat.table.ledger.reservations": ("sweep_after", "recordable", "fit_reply", "_has_surrogates")}
 # A mutant that made a test fail, or the tests run past their time limit, is detected.
 DETECTED = ("killed", "timeout", "caught by type check")
 

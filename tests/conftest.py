@@ -18,12 +18,12 @@ import pytest
 from fake_providers import FakeProviders
 from moto import mock_aws
 
-from aichat import settings as settings_module
 from aichat import wiring
-from aichat.errors import ChatError
-from aichat.providers import Completion, CompletionRequest, StreamPart
+from aichat.core import settings as settings_module
+from aichat.core.errors import ChatError
+from aichat.core.settings import Settings
+from aichat.providers.interface import Completion, CompletionRequest, StreamPart
 from aichat.providers.offline import OfflineProvider
-from aichat.settings import Settings
 from localdev.table import create_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,7 +165,6 @@ def services(settings: Settings, dynamodb: Any, sns: Any, eventbridge: Any, prov
 
 
 # --- handlers, loaded the way Lambda loads them ----------------------------------------------------------
-
 
 
 def load_event(name: str) -> dict[str, Any]:

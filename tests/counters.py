@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from aichat import keys
+from aichat.table import keys
 
 
 def day_counters(db: Any, tenant: str, day: str, user: str | None = None, table: str = "ai-chat") -> dict[str, int]:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from aichat.pricing import Usage
-from aichat.providers import Completion, CompletionRequest, StreamPart, TextDelta, Turn
-from aichat.settings import Settings
+from aichat.core.pricing import Usage
+from aichat.core.settings import Settings
+from aichat.providers.interface import Completion, CompletionRequest, StreamPart, TextDelta, Turn
 
 
 class EchoProvider:

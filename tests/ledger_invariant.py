@@ -1,6 +1,6 @@
 """The turn ledger's invariant over a whole table, and DynamoDB Local that can be stopped and started again.
 
-The invariant (aichat/ledger.py), after any fault:
+The invariant (aichat/table/ledger/), after any fault:
 - every cost counter equals the settled cost of the `ok` replies charged to it plus the `reserved_micros` of the
   user messages still `pending` charged to it. A day counter (USAGE#<tenant>#<day>, SK TENANT or USER#<user>) is
   charged by the messages of that tenant (and user) whose `day` is that day; a session by its own messages;

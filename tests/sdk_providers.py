@@ -7,8 +7,8 @@ from typing import Literal
 
 from fake_providers import FakeProviders
 
-from aichat.providers import Provider
 from aichat.providers.anthropic import AnthropicProvider
+from aichat.providers.interface import Provider
 from aichat.providers.openai import OpenAIProvider
 
 APIS = ["openai", "anthropic"]

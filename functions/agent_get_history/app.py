@@ -3,8 +3,9 @@
 
 from typing import Any
 
-from aichat import logs, wiring
-from aichat.http_api import Reply, Request, handle
+from aichat import wiring
+from aichat.api.http_edge import Reply, Request, handle
+from aichat.core import logs
 
 services = wiring.services()
 

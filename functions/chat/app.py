@@ -3,10 +3,11 @@
 from functools import partial
 from typing import Any
 
-from aichat import logs, wiring
-from aichat.http_api import Reply, Request, handle
-from aichat.idempotency_key import HEADER, checked_key
-from aichat.models import ChatRequest
+from aichat import wiring
+from aichat.api.http_edge import Reply, Request, handle
+from aichat.api.idempotency_key import HEADER, checked_key
+from aichat.core import logs
+from aichat.core.models import ChatRequest
 
 services = wiring.services()
 # Init work (the chat service, its SDK imports) is what SnapStart snapshots; connections are made after restore.

@@ -3,7 +3,7 @@ budgets. An ASGI app (`app`): in AWS it runs under the Lambda Web Adapter in res
 serves the same app."""
 
 from aichat import wiring
-from aichat.stream_api import StreamApp
+from aichat.api.stream_app import StreamApp
 
 services = wiring.services()
 # Init work (the chat service, its SDK imports) happens once per container, before the first request.

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from aichat import logs, metrics, wiring
+from aichat import wiring
+from aichat.core import logs, metrics
 
 services = wiring.services()
 

@@ -7,8 +7,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from aichat import logs, openapi
-from aichat.http_api import Reply
+from aichat.api import openapi
+from aichat.api.http_edge import Reply
+from aichat.core import logs
 
 HERE = Path(__file__).resolve().parent
 # The Makefile (sam build) copies each file into static/; run from the repository, they are read from node_modules.

@@ -2,9 +2,10 @@
 
 from typing import Any
 
-from aichat import logs, wiring
-from aichat.http_api import Reply, Request, handle
-from aichat.models import StopRequest
+from aichat import wiring
+from aichat.api.http_edge import Reply, Request, handle
+from aichat.core import logs
+from aichat.core.models import StopRequest
 
 services = wiring.services()
 

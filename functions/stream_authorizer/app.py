@@ -4,9 +4,9 @@ does, and allows the stage with the claims as strings; a refused token is API Ga
 import functools
 from typing import Any
 
-from aichat import logs
-from aichat.settings import load_settings
-from aichat.token_authorizer import JwksUnavailable, TokenRefused, TokenVerifier, authorizer_response
+from aichat.api.token_authorizer import JwksUnavailable, TokenRefused, TokenVerifier, authorizer_response
+from aichat.core import logs
+from aichat.core.settings import load_settings
 
 
 @functools.cache

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 from counters import day_counters
 
-from aichat.pricing import MICROS_PER_CENT
+from aichat.core.pricing import MICROS_PER_CENT
 from contract.local_api import Client, Reply, local_server, table_client
 from localdev import process
 

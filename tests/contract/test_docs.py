@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from aichat.openapi import build_spec
+from aichat.api.openapi import build_spec
 from contract.local_api import Client
 
 pytestmark = pytest.mark.dynamodb_local

@@ -1,7 +1,7 @@
 """schemathesis against the running server, with a valid admin token: whatever it sends, valid or not, no 5xx, no
 traceback in any body, and every answer as the OpenAPI document describes it.
 
-The document is aichat.openapi's, built here rather than fetched: schemathesis's lazy loader (from a fixture) does
+The document is aichat.api.openapi's, built here rather than fetched: schemathesis's lazy loader (from a fixture) does
 not run on pytest 9, and test_docs checks that the server's /openapi.json is exactly this document.
 
 The examples are derandomized, so CI sees the same requests each run; FUZZ_EXAMPLES=500 FUZZ_RANDOM=1 explores more.
@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from schemathesis.core import NOT_SET
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance, unsupported_method
 
-from aichat.openapi import build_spec
+from aichat.api.openapi import build_spec
 from contract.local_api import Client
 
 pytestmark = pytest.mark.dynamodb_local

@@ -20,10 +20,10 @@ from fake_providers import Api, FakeProviders, Scripted, Usage
 from ledger_invariant import assert_invariant
 from sse import DONE, Part, SseCall, deltas, metadata_of, of_type, start_of, types
 
-from aichat import keys
-from aichat.pricing import PriceTable
-from aichat.pricing import Usage as Tokens
+from aichat.core.pricing import PriceTable
+from aichat.core.pricing import Usage as Tokens
 from aichat.providers.registry import DEFAULT_MODELS
+from aichat.table import keys
 from contract.local_api import Client, User, fake_provider_env, local_server, table_client
 
 pytestmark = pytest.mark.dynamodb_local

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from aichat import routes
+from aichat.api import routes
 from contract.local_api import Client, Reply, User
 
 pytestmark = pytest.mark.dynamodb_local

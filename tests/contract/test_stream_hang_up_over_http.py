@@ -21,9 +21,9 @@ from fake_providers import HOLD_SECONDS, Api, FakeProviders, Scripted, StreamLog
 from ledger_invariant import assert_invariant
 from sse import DONE, SseCall, deltas, metadata_of, of_type, start_of, types
 
-from aichat import keys
-from aichat.pricing import PriceTable
+from aichat.core.pricing import PriceTable
 from aichat.providers.registry import DEFAULT_MODELS
+from aichat.table import keys
 from contract.local_api import Client, User, fake_provider_env, local_server, table_client
 from localdev import process
 

@@ -20,10 +20,10 @@ from fake_providers import FakeProviders, Scripted, Usage
 from ledger_invariant import assert_invariant
 from sse import DONE, SseCall, deltas, metadata_of, of_type, start_of, types
 
-from aichat import keys
-from aichat.pricing import MICROS_PER_CENT, PriceTable
-from aichat.pricing import Usage as Tokens
+from aichat.core.pricing import MICROS_PER_CENT, PriceTable
+from aichat.core.pricing import Usage as Tokens
 from aichat.providers.registry import DEFAULT_MODELS
+from aichat.table import keys
 from contract.local_api import Client, User, fake_model_env, local_server, table_client
 from localdev import process
 

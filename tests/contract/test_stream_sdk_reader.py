@@ -19,9 +19,10 @@ import pytest
 from fake_providers import FakeProviders, Scripted, Usage
 from sdk_reader import SCRIPT, Captured, SdkView, capture, read_captured, read_with_sdk
 
-from aichat import keys, ui_stream
-from aichat.models import ChatMetadata, ChatResponse
-from aichat.turn_events import StepFinished, StepStarted, ToolRan, TurnEvent, TurnStarted
+from aichat.api import ui_stream
+from aichat.core.models import ChatMetadata, ChatResponse
+from aichat.table import keys
+from aichat.turn.stream_events import StepFinished, StepStarted, ToolRan, TurnEvent, TurnStarted
 from contract.local_api import Client, User, fake_model_env, local_server, table_client
 from localdev import process
 

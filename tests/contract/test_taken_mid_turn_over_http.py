@@ -19,7 +19,7 @@ from fake_providers import Api, FakeProviders, Scripted
 from ledger_invariant import assert_invariant, scan
 from sse import DONE, SseCall, deltas, metadata_of, of_type, start_of, types
 
-from aichat.pricing import MICROS_PER_CENT
+from aichat.core.pricing import MICROS_PER_CENT
 from contract.local_api import Client, Reply, User, fake_provider_env, local_server, table_client
 from localdev import process
 

@@ -22,12 +22,12 @@ from ledger_invariant import assert_invariant
 from record_bound_targets import DEPTH, nested
 from sse import SseCall, of_type, start_of, types
 
-from aichat import keys
-from aichat.call_records import MAX_CALL_ID_CHARS, MAX_DEPTH
-from aichat.chat import MAX_TURN_TOOL_BYTES
-from aichat.pricing import PriceTable
-from aichat.pricing import Usage as Tokens
+from aichat.core.pricing import PriceTable
+from aichat.core.pricing import Usage as Tokens
 from aichat.providers.registry import DEFAULT_MODELS
+from aichat.table import keys
+from aichat.table.call_records import MAX_CALL_ID_CHARS, MAX_DEPTH
+from aichat.turn.chat_service import MAX_TURN_TOOL_BYTES
 from contract.local_api import Client, User, fake_provider_env, local_server, table_client
 
 pytestmark = pytest.mark.dynamodb_local

@@ -15,12 +15,13 @@ import pytest
 from conftest import FakeClock, ScriptedProvider
 from counters import day_counters
 
-from aichat import keys, wiring
-from aichat.errors import ChatError, ProviderError
-from aichat.identity import Identity
-from aichat.models import ChatRequest, ChatResponse
-from aichat.pricing import MICROS_PER_CENT
-from aichat.settings import Settings
+from aichat import wiring
+from aichat.core.errors import ChatError, ProviderError
+from aichat.core.identity import Identity
+from aichat.core.models import ChatRequest, ChatResponse
+from aichat.core.pricing import MICROS_PER_CENT
+from aichat.core.settings import Settings
+from aichat.table import keys
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -163,13 +164,13 @@ def test_concurrent_provider_failures_release_their_reservations(table: tuple[An
 
 
 def _create() -> Any:
-    from aichat.models import CreateSessionRequest
+    from aichat.core.models import CreateSessionRequest
 
     return CreateSessionRequest()
 
 
 def _stored(table: tuple[Any, str], session_id: str) -> list[Any]:
-    from aichat.items import message_record
+    from aichat.table.items import message_record
 
     client, name = table
     items = client.query(TableName=name, KeyConditionExpression="PK = :pk AND begins_with(SK, :m)",

@@ -13,10 +13,10 @@ from botocore.config import Config
 from conftest import REGION, FakeClock, ScriptedProvider
 
 from aichat import wiring
-from aichat.errors import ChatError
-from aichat.identity import Identity
-from aichat.models import ChatRequest, MessageOut, MessageRatingRequest
-from aichat.settings import Settings
+from aichat.core.errors import ChatError
+from aichat.core.identity import Identity
+from aichat.core.models import ChatRequest, MessageOut, MessageRatingRequest
+from aichat.core.settings import Settings
 from localdev.table import create_table
 
 pytestmark = pytest.mark.dynamodb_local

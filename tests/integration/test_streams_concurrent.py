@@ -17,12 +17,14 @@ from ledger_invariant import assert_invariant
 from sse import DONE, Part, deltas, metadata_of, parse, types
 from test_budgets_concurrent import DAY, IN_FLIGHT, services_for
 
-from aichat import keys, ui_stream, wiring
-from aichat.errors import LimitExceeded
-from aichat.identity import Identity
-from aichat.models import ChatRequest
-from aichat.pricing import MICROS_PER_CENT
-from aichat.turn_events import TurnStarted
+from aichat import wiring
+from aichat.api import ui_stream
+from aichat.core.errors import LimitExceeded
+from aichat.core.identity import Identity
+from aichat.core.models import ChatRequest
+from aichat.core.pricing import MICROS_PER_CENT
+from aichat.table import keys
+from aichat.turn.stream_events import TurnStarted
 
 pytestmark = pytest.mark.dynamodb_local
 

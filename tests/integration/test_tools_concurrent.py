@@ -12,9 +12,9 @@ from counters import day_counters, sampled_cost
 from ledger_invariant import assert_invariant, scan
 from test_budgets_concurrent import IN_FLIGHT, micros, run_concurrently, services_for
 
-from aichat.identity import Identity
-from aichat.models import ChatRequest
-from aichat.pricing import MICROS_PER_CENT
+from aichat.core.identity import Identity
+from aichat.core.models import ChatRequest
+from aichat.core.pricing import MICROS_PER_CENT
 
 pytestmark = pytest.mark.dynamodb_local
 

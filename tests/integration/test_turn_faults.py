@@ -34,11 +34,12 @@ from ledger_invariant import (
 )
 
 from aichat import wiring
-from aichat.ledger import MAX_RECORDED_TOKENS, MAX_REPLY_BYTES, TurnLedger
-from aichat.pricing import PriceTable, cents_to_micros
-from aichat.pricing import Usage as Tokens
+from aichat.core.pricing import PriceTable, cents_to_micros
+from aichat.core.pricing import Usage as Tokens
+from aichat.core.settings import Settings
 from aichat.providers.registry import DEFAULT_MODELS
-from aichat.settings import Settings
+from aichat.table.ledger.reservations import MAX_RECORDED_TOKENS, MAX_REPLY_BYTES
+from aichat.table.ledger.turn_ledger import TurnLedger
 from localdev import process
 
 pytestmark = pytest.mark.dynamodb_local

@@ -9,8 +9,8 @@ import pytest
 from conftest import FakeClock, ScriptedProvider
 from counters import day_counters
 
-from aichat import keys, wiring
-from aichat.errors import (
+from aichat import wiring
+from aichat.core.errors import (
     DailyCostLimitExceeded,
     DailySessionLimitExceeded,
     ProviderError,
@@ -18,10 +18,11 @@ from aichat.errors import (
     SessionMessageLimitExceeded,
     UserDailyCostLimitExceeded,
 )
-from aichat.identity import Identity
-from aichat.models import ChatRequest, CreateSessionRequest
-from aichat.pricing import PriceTable, Usage
-from aichat.settings import Settings
+from aichat.core.identity import Identity
+from aichat.core.models import ChatRequest, CreateSessionRequest
+from aichat.core.pricing import PriceTable, Usage
+from aichat.core.settings import Settings
+from aichat.table import keys
 
 ALICE = Identity(user_id="alice", tenant_id="acme", roles=frozenset())
 BOB = Identity(user_id="bob", tenant_id="acme", roles=frozenset())
@@ -47,7 +48,7 @@ def test_a_ten_token_call_costs_what_the_price_table_says_not_zero() -> None:
 
 def test_a_model_without_a_price_is_a_configuration_error_naming_the_setting(settings: Settings,
                                                                            dynamodb: Any) -> None:
-    from aichat.errors import ConfigurationError
+    from aichat.core.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="PRICES"):
         wiring.build(settings.model_copy(update={"LLM_MODEL": "mystery-model"}), dynamodb=dynamodb)

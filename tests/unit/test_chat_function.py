@@ -14,8 +14,8 @@ from conftest import FakeClock
 from fresh_import import MODEL_FUNCTIONS, NON_MODEL_FUNCTIONS, loaded_after_import
 
 from aichat import wiring
-from aichat.providers import Provider
-from aichat.settings import Settings
+from aichat.core.settings import Settings
+from aichat.providers.interface import Provider
 from localdev.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,8 +81,8 @@ BOTH_KEYS = {"OPENAI_API_KEY": "sk-x", "ANTHROPIC_API_KEY": "sk-y"}
 
 @pytest.mark.parametrize("function", NON_MODEL_FUNCTIONS)
 def test_no_function_but_chat_imports_a_provider_sdk_or_the_tools_even_with_both_configured(function: str) -> None:
-    watched = ("openai", "anthropic", "aichat.tools", "aichat.tickets", "aichat.chat", "aichat.turn_loop",
-               "aichat.turn_dependencies")
+    watched = ("openai", "anthropic", "aichat.tools", "aichat.table.tickets", "aichat.turn.chat_service",
+               "aichat.turn.loop", "aichat.turn.dependencies")
     assert loaded_after_import(function, watched, LLM_PROVIDER="openai", LLM_FALLBACK_PROVIDER="anthropic",
                                **BOTH_KEYS) == []
 
@@ -96,7 +96,7 @@ def test_each_model_function_imports_the_sdk_of_each_provider_it_can_call_and_no
                                **both_keys) == ["openai", "anthropic"]
 
 
-STREAMING = ("aichat.stream_api", "aichat.ui_stream", "uvicorn", "starlette", "mangum")
+STREAMING = ("aichat.api.stream_app", "aichat.api.ui_stream", "uvicorn", "starlette", "mangum")
 
 
 @pytest.mark.parametrize("function", [*NON_MODEL_FUNCTIONS, "chat"])
@@ -106,4 +106,4 @@ def test_no_function_but_the_streaming_one_loads_the_stream_app(function: str) -
 
 def test_the_streaming_function_loads_its_asgi_app_and_no_server_of_its_own() -> None:
     # In AWS the Lambda Web Adapter's run command starts the server; the app itself imports none.
-    assert loaded_after_import("chat_stream", STREAMING) == ["aichat.stream_api", "aichat.ui_stream"]
+    assert loaded_after_import("chat_stream", STREAMING) == ["aichat.api.stream_app", "aichat.api.ui_stream"]

@@ -14,12 +14,12 @@ from conftest import Api, FakeClock
 from counters import day_counters
 from fake_providers import FakeProviders, Scripted, Usage
 
-from aichat import settings as settings_module
 from aichat import wiring
-from aichat.errors import ConfigurationError
-from aichat.pricing import PriceTable
-from aichat.pricing import Usage as Counted
-from aichat.settings import Settings
+from aichat.core import settings as settings_module
+from aichat.core.errors import ConfigurationError
+from aichat.core.pricing import PriceTable
+from aichat.core.pricing import Usage as Counted
+from aichat.core.settings import Settings
 
 OPENAI_KEY = "sk-test-openai-secret-value"
 ANTHROPIC_KEY = "sk-ant-test-secret-value"

@@ -18,16 +18,18 @@ from counters import day_counters
 from fake_providers import FakeProviders, Scripted, Usage, split_arguments
 from ledger_invariant import assert_invariant
 
-from aichat import keys, ui_stream, wiring
-from aichat.errors import DailyCostLimitExceeded, ProviderError, SessionNotFound
-from aichat.identity import Identity
-from aichat.models import ChatRequest, CreateSessionRequest, StopRequest
-from aichat.pricing import PriceTable
-from aichat.pricing import Usage as Counted
-from aichat.providers import Completion, CompletionRequest, StreamPart, ToolCallDelta
-from aichat.settings import Settings
-from aichat.stops import StopWatch
-from aichat.turn_events import TurnStarted
+from aichat import wiring
+from aichat.api import ui_stream
+from aichat.core.errors import DailyCostLimitExceeded, ProviderError, SessionNotFound
+from aichat.core.identity import Identity
+from aichat.core.models import ChatRequest, CreateSessionRequest, StopRequest
+from aichat.core.pricing import PriceTable
+from aichat.core.pricing import Usage as Counted
+from aichat.core.settings import Settings
+from aichat.providers.interface import Completion, CompletionRequest, StreamPart, ToolCallDelta
+from aichat.table import keys
+from aichat.table.stop_flags import StopWatch
+from aichat.turn.stream_events import TurnStarted
 
 DAY = "2026-11-24"
 ALICE = Identity(user_id="alice", tenant_id="acme", roles=frozenset())

@@ -12,12 +12,13 @@ import pytest
 from conftest import Api, FakeClock, ScriptedProvider
 from ledger_invariant import assert_invariant
 
-from aichat import keys, wiring
-from aichat.errors import ProviderError
-from aichat.identity import Identity
-from aichat.models import ChatRequest
-from aichat.providers import Completion, ToolCall
-from aichat.settings import Settings
+from aichat import wiring
+from aichat.core.errors import ProviderError
+from aichat.core.identity import Identity
+from aichat.core.models import ChatRequest
+from aichat.core.settings import Settings
+from aichat.providers.interface import Completion, ToolCall
+from aichat.table import keys
 
 TICKET = "Please create a ticket: Router keeps rebooting, urgent"
 ALICE = Identity(user_id="alice", tenant_id="acme", roles=frozenset())
@@ -211,7 +212,7 @@ def test_a_bad_tool_call_is_an_error_call_in_a_200_and_an_error_result_for_the_m
 
 def test_a_tool_that_raises_is_an_error_without_its_text(api: Api, provider: ScriptedProvider,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from aichat.tickets import TicketStore
+    from aichat.table.tickets import TicketStore
 
     def broken(*_: Any, **__: Any) -> Any:
         raise RuntimeError("secret table arn:aws:dynamodb:us-east-1:1234:table/ai-chat")

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aichat.clock import iso
-from aichat.cursors import (
+from aichat.core.clock import iso
+from aichat.core.cursors import (
     HISTORY,
     KINDS,
     MAX_CURSOR_LENGTH,
@@ -18,9 +18,9 @@ from aichat.cursors import (
     decode_cursor,
     encode_cursor,
 )
-from aichat.errors import InvalidInput
-from aichat.keys import waiting_sort_key
-from aichat.models import MAX_ID_LENGTH
+from aichat.core.errors import InvalidInput
+from aichat.core.models import MAX_ID_LENGTH
+from aichat.table.keys import waiting_sort_key
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, 123000, tzinfo=UTC)
 # A fixed id of the shape new_id makes: the parameters below are the same in every pytest worker.

@@ -14,11 +14,13 @@ import pytest
 from conftest import Api, ScriptedProvider
 from ledger_invariant import assert_invariant
 
-from aichat.identity import Identity
-from aichat.providers import Completion, ToolCall
-from aichat.records import SessionRecord
-from aichat.settings import Settings
-from aichat.tools import CustomTool, ToolContext, ToolRegistry
+from aichat.core.identity import Identity
+from aichat.core.records import SessionRecord
+from aichat.core.settings import Settings
+from aichat.providers.interface import Completion, ToolCall
+from aichat.tools.custom import CustomTool
+from aichat.tools.registry import ToolRegistry
+from aichat.tools.tool import ToolContext
 
 T = TypeVar("T")
 EXITS = [("exits", "SystemExit"), ("interrupted", "KeyboardInterrupt")]

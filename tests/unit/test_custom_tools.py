@@ -21,16 +21,19 @@ from fresh_import import NON_MODEL_FUNCTIONS, loaded_after_import
 from ledger_invariant import assert_invariant
 
 from aichat import wiring
-from aichat.errors import ConfigurationError
-from aichat.identity import Identity
-from aichat.models import ChatRequest
-from aichat.providers import Completion, CompletionRequest, ToolCall, ToolSpec, Turn
+from aichat.core.errors import ConfigurationError
+from aichat.core.identity import Identity
+from aichat.core.models import ChatRequest
+from aichat.core.records import SessionRecord
+from aichat.core.settings import Settings
+from aichat.providers.interface import Completion, CompletionRequest, ToolCall, ToolSpec, Turn
 from aichat.providers.offline import OfflineProvider
 from aichat.providers.openai import OpenAIProvider
-from aichat.records import SessionRecord
-from aichat.settings import Settings
-from aichat.tools import MAX_RESULT_BYTES, CustomTool, ToolContext, ToolOutcome, ToolRegistry
+from aichat.tools.custom import CustomTool
 from aichat.tools.lambda_target import lambda_clients
+from aichat.tools.registry import ToolOutcome, ToolRegistry
+from aichat.tools.results import MAX_RESULT_BYTES
+from aichat.tools.tool import ToolContext
 
 ROOT = Path(__file__).resolve().parents[2]
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:line-lookup"

@@ -12,12 +12,13 @@ from counters import day_counters
 from ledger_invariant import assert_invariant
 from test_events import Published, of_type, published  # noqa: F401 - published is a fixture
 
-from aichat import ui_stream, wiring
-from aichat.events import EventName
-from aichat.identity import Identity
-from aichat.models import ChatRequest
-from aichat.settings import Settings
-from aichat.turn_events import TurnStarted
+from aichat import wiring
+from aichat.api import ui_stream
+from aichat.core.identity import Identity
+from aichat.core.models import ChatRequest
+from aichat.core.settings import Settings
+from aichat.notify.domain_events import EventName
+from aichat.turn.stream_events import TurnStarted
 
 DAY = "2026-11-24"
 CUSTOMER = Identity(user_id="user-1", tenant_id="acme", roles=frozenset())

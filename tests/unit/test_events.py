@@ -16,9 +16,9 @@ import pytest
 from conftest import REGION, Api, FakeClock, ScriptedProvider
 
 from aichat import wiring
-from aichat.clock import iso
-from aichat.events import SOURCE, DomainEvent, DomainEvents, EventName
-from aichat.settings import Settings
+from aichat.core.clock import iso
+from aichat.core.settings import Settings
+from aichat.notify.domain_events import SOURCE, DomainEvent, DomainEvents, EventName
 from localdev import environment
 
 TICKET = "Please create a ticket: Router keeps rebooting"

@@ -15,9 +15,9 @@ from counters import day_counters
 from ledger_invariant import assert_invariant
 from test_events import Published, of_type, published  # noqa: F401 - published is a fixture
 
-from aichat.events import EventName
-from aichat.handoffs import Handoffs
-from aichat.identity import Identity
+from aichat.core.identity import Identity
+from aichat.notify.domain_events import EventName
+from aichat.table.escalations import Handoffs
 
 DAY = "2026-11-24"
 STAFF = {"user": "sam", "roles": "[support]"}

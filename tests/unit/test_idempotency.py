@@ -13,7 +13,7 @@ from botocore.exceptions import EndpointConnectionError
 from conftest import Api, Reply, ScriptedProvider, load_event, load_function
 from counters import day_counters
 
-from aichat.errors import ProviderError
+from aichat.core.errors import ProviderError
 
 DAY = "2026-11-24"
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from conftest import Api
 
-from aichat.identity import MAX_CLAIM_BYTES, identity_from_event, parse_roles
-from aichat.models import MAX_CONTEXT_DEPTH
-from aichat.settings import Settings
+from aichat.core.identity import MAX_CLAIM_BYTES, identity_from_event, parse_roles
+from aichat.core.models import MAX_CONTEXT_DEPTH
+from aichat.core.settings import Settings
 
 LONE = "\ud800"  # what json.loads makes of the escape "\ud800"
 

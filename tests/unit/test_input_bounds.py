@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import Api, error_code
 
-from aichat.models import MAX_ID_LENGTH
+from aichat.core.models import MAX_ID_LENGTH
 
 LONG_ID = "A" * (MAX_ID_LENGTH + 1)
 

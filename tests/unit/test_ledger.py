@@ -14,15 +14,17 @@ from conftest import Api, FakeClock, ScriptedProvider
 from fake_providers import FakeProviders, Scripted
 from ledger_invariant import assert_invariant
 
-from aichat import keys, ledger, wiring
-from aichat.budgets import BudgetRefused, Limits, chat_charges
-from aichat.errors import ChatError, ProviderError
-from aichat.identity import Identity
-from aichat.ids import new_id
-from aichat.models import ChatRequest
-from aichat.pricing import MICROS_PER_CENT, Usage
-from aichat.records import MessageRecord
-from aichat.settings import Settings
+from aichat import wiring
+from aichat.core.budgets import BudgetRefused, Limits, chat_charges
+from aichat.core.errors import ChatError, ProviderError
+from aichat.core.identity import Identity
+from aichat.core.ids import new_id
+from aichat.core.models import ChatRequest
+from aichat.core.pricing import MICROS_PER_CENT, Usage
+from aichat.core.records import MessageRecord
+from aichat.core.settings import Settings
+from aichat.table import keys
+from aichat.table.ledger import reservations
 
 ALICE = Identity(user_id="alice", tenant_id="acme", roles=frozenset())
 DAY = "2026-11-24"
@@ -83,7 +85,7 @@ def test_a_reply_too_large_for_an_item_is_stored_cut_to_fit_not_refused(
         services: wiring.Services, dynamodb: Any, provider: ScriptedProvider) -> None:
     provider.answer_next(lambda a: dataclasses.replace(a, text="語" * 200_000))  # 600 KB of UTF-8
     reply = services.chat.send(ALICE, ChatRequest(message="a long one"))
-    assert reply.metadata.truncated and len(reply.message.encode()) <= ledger.MAX_REPLY_BYTES
+    assert reply.metadata.truncated and len(reply.message.encode()) <= reservations.MAX_REPLY_BYTES
     assert statuses(services, reply.session_id) == [("user", "ok"), ("assistant", "ok")]
     assert_ledger_balances(dynamodb)
 
@@ -101,7 +103,7 @@ def test_usage_beyond_what_dynamodb_holds_is_clamped_flagged_and_refuses_every_l
     services = build(settings, dynamodb, provider, clock)
     provider.answer_next(lambda a: dataclasses.replace(a, usage=Usage(input_tokens=10**40, output_tokens=10**40)))
     reply = services.chat.send(ALICE, ChatRequest(message="hi"))
-    assert reply.metadata.output_tokens == ledger.MAX_RECORDED_TOKENS
+    assert reply.metadata.output_tokens == reservations.MAX_RECORDED_TOKENS
     (answer,) = [i for i in table(dynamodb) if i.get("role", {}).get("S") == "assistant"]
     assert answer["over_reservation"] == {"BOOL": True}
     assert_ledger_balances(dynamodb)
@@ -211,7 +213,7 @@ def reserve_and_die(services: wiring.Services, clock: FakeClock, remaining_secon
     message = MessageRecord(id=new_id(now), role="user", content="dies mid-turn", created_at=now.isoformat())
     charges = chat_charges(Limits.from_settings(services.settings), 5_000)
     services.ledger.reserve(session, False, DAY, charges, message,
-                            ledger.sweep_after(now.timestamp(), remaining_seconds))
+                            reservations.sweep_after(now.timestamp(), remaining_seconds))
     return session_id, message.id
 
 
@@ -219,7 +221,7 @@ def test_a_dead_turn_is_swept_only_after_its_invocation_could_have_ended_and_exa
         services: wiring.Services, dynamodb: Any, clock: FakeClock) -> None:
     session_id, _ = reserve_and_die(services, clock, remaining_seconds=60)
     assert_ledger_balances(dynamodb)
-    clock.advance(seconds=60 + ledger.SWEEP_GRACE_SECONDS - 1)
+    clock.advance(seconds=60 + reservations.SWEEP_GRACE_SECONDS - 1)
     assert services.sweep_turns().released == 0, "a turn whose invocation may still be running is never swept"
     clock.advance(seconds=2)
     report = services.sweep_turns()
@@ -297,16 +299,16 @@ def _unreachable(**_: Any) -> None:
 
 
 def _thumbs_up() -> Any:
-    from aichat.models import MessageRatingRequest
+    from aichat.core.models import MessageRatingRequest
 
     return MessageRatingRequest(rating="up")
 
 
-
 def test_an_inflated_usage_never_cuts_a_reply_below_what_max_tokens_could_hold() -> None:
-    short = ledger.fit_reply("A short, honest answer.", Usage(input_tokens=10, output_tokens=10**6), max_tokens=500)
+    short = reservations.fit_reply("A short, honest answer.", Usage(input_tokens=10, output_tokens=10**6),
+                                   max_tokens=500)
     assert (short.text, short.truncated) == ("A short, honest answer.", False)
-    long = ledger.fit_reply("x" * 100_000, Usage(input_tokens=10, output_tokens=1000), max_tokens=500)
+    long = reservations.fit_reply("x" * 100_000, Usage(input_tokens=10, output_tokens=1000), max_tokens=500)
     assert (len(long.text), long.truncated) == (50_000, True)
 
 
@@ -332,12 +334,12 @@ def tenant_cost(dynamodb: Any) -> int:
     return num(item, "cost_micros")
 
 
-def reserve_turn(services: wiring.Services, clock: FakeClock, amount: int) -> tuple[ledger.Reservation, Any]:
+def reserve_turn(services: wiring.Services, clock: FakeClock, amount: int) -> tuple[reservations.Reservation, Any]:
     session_id = services.chat.send(ALICE, ChatRequest(message="alive")).session_id
     session = services.store.session(session_id, ALICE)
     message = MessageRecord(id=new_id(clock()), role="user", content="use a tool", created_at=clock().isoformat())
     reservation = services.ledger.reserve(session, False, DAY, chat_charges(
-        Limits.from_settings(services.settings), amount), message, ledger.sweep_after(clock().timestamp(), 30))
+        Limits.from_settings(services.settings), amount), message, reservations.sweep_after(clock().timestamp(), 30))
     return reservation, session
 
 
@@ -387,7 +389,7 @@ def test_a_turn_that_dies_after_a_tool_step_keeps_that_steps_cost_and_gives_back
     before = tenant_cost(dynamodb) - 5_000
     following = services.ledger.advance(reservation, session, 1_500, 100, chat_charges(
         Limits.from_settings(services.settings), 6_000)[:3])
-    clock.advance(seconds=30 + ledger.SWEEP_GRACE_SECONDS + 1)
+    clock.advance(seconds=30 + reservations.SWEEP_GRACE_SECONDS + 1)
     assert services.sweep_turns().released == 1
     assert tenant_cost(dynamodb) == before + 1_500, "the model call that answered was billed: it stays charged"
     stored = services.ledger.pending(following.session_id, following.message_id)

@@ -14,8 +14,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from conftest import Api, ScriptedProvider, load_event
 from fresh_import import loaded_after_import
 
-from aichat import logs
-from aichat.errors import ProviderTimeout
+from aichat.core import logs
+from aichat.core.errors import ProviderTimeout
 
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGE = "My router password is hunter2-quartz, why is the line down?"

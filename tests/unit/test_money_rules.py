@@ -1,6 +1,6 @@
 """The money, identity and pricing rules as pure functions: exact values at every boundary.
 
-These are the tests `make mutation` runs against mutants of aichat/budgets.py, pricing.py, identity.py and the
+These are the tests `make mutation` runs against mutants of aichat/core/budgets.py, pricing.py, identity.py and the
 ledger's pure functions (fit_reply, sweep_after); each states one rule and asserts exact values, no I/O.
 """
 
@@ -11,16 +11,9 @@ from typing import Any
 
 import pytest
 
-from aichat.budgets import (
-    BudgetRefused,
-    Charge,
-    Counter,
-    Limits,
-    chat_charges,
-    new_session_charge,
-    refusal,
-)
-from aichat.errors import (
+from aichat.core import provider_catalog as catalog
+from aichat.core.budgets import BudgetRefused, Charge, Counter, Limits, chat_charges, new_session_charge, refusal
+from aichat.core.errors import (
     ConfigurationError,
     DailyCostLimitExceeded,
     DailySessionLimitExceeded,
@@ -31,8 +24,11 @@ from aichat.errors import (
     Unauthorized,
     UserDailyCostLimitExceeded,
 )
-from aichat.identity import MAX_CLAIM_BYTES, Identity, identity_from_event, parse_roles
-from aichat.ledger import (
+from aichat.core.identity import MAX_CLAIM_BYTES, Identity, identity_from_event, parse_roles
+from aichat.core.pricing import PriceTable, Usage, cents_to_micros, micros_to_cents, price_problem
+from aichat.core.provider_catalog import Price
+from aichat.core.settings import Settings
+from aichat.table.ledger.reservations import (
     DEFAULT_TURN_SECONDS,
     MAX_RECORDED_TOKENS,
     MAX_REPLY_BYTES,
@@ -41,9 +37,6 @@ from aichat.ledger import (
     fit_reply,
     sweep_after,
 )
-from aichat.pricing import Price, PriceTable, Usage, cents_to_micros, micros_to_cents, price_problem
-from aichat.providers import catalog
-from aichat.settings import Settings
 
 # Every rate different, none of them 1, so that a rate applied to the wrong count, or divided by, shows.
 ODD = {"input": Decimal("2"), "output": Decimal("10"), "cache_read": Decimal("0.1"), "cache_write": Decimal("100")}

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from aichat import errors, models, openapi, routes
-from aichat.openapi import build_spec
+from aichat.api import openapi, routes
+from aichat.api.openapi import build_spec
+from aichat.core import errors, models
 from localdev.gateway import gateway_from_template
 from localdev.template import load_template
 

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from conftest import Api, load_event, load_function
 
-from aichat import keys, wiring
-from aichat import settings as settings_module
-from aichat.errors import ConfigurationError
-from aichat.pricing import PriceTable, Usage
-from aichat.settings import Settings
+from aichat import wiring
+from aichat.core import settings as settings_module
+from aichat.core.errors import ConfigurationError
+from aichat.core.pricing import PriceTable, Usage
+from aichat.core.settings import Settings
+from aichat.table import keys
 
 # --- D12: PRICES must be finite and non-negative ------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import pytest
 from fake_providers import FakeProviders, anthropic_refusal
 from sdk_providers import real_provider
 
-from aichat.providers import Completion, CompletionRequest, Provider, ToolCall, ToolResult, Turn
+from aichat.providers.interface import Completion, CompletionRequest, Provider, ToolCall, ToolResult, Turn
 
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}
 FIRST, SECOND, THIRD = "My router blinks red.", "Hello? Are you there?", "Still red."

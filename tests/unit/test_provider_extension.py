@@ -9,12 +9,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from aichat.errors import ConfigurationError, ProviderNotConfigured
-from aichat.pricing import Price, PriceTable
-from aichat.providers import CompletionRequest, Turn, catalog
-from aichat.providers.catalog import Known
+from aichat.core import provider_catalog as catalog
+from aichat.core.errors import ConfigurationError, ProviderNotConfigured
+from aichat.core.pricing import PriceTable
+from aichat.core.provider_catalog import Known, Price
+from aichat.core.settings import Settings
+from aichat.providers.interface import CompletionRequest, Turn
 from aichat.providers.registry import Providers
-from aichat.settings import Settings
 from localdev import banner
 
 ECHO = Known("Echo", "echo-1", "ECHO_API_KEY", "echo_provider:build", "ECHO_BASE_URL",

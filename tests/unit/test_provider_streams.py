@@ -14,9 +14,10 @@ import pytest
 from fake_providers import FakeProviders, Scripted, Usage, stream_events
 from sdk_providers import real_provider
 
-from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
-from aichat.pricing import Usage as Counted
-from aichat.providers import (
+from aichat.core.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
+from aichat.core.pricing import Usage as Counted
+from aichat.providers.faults import incomplete, malformed, unreachable
+from aichat.providers.interface import (
     Completion,
     CompletionRequest,
     Provider,
@@ -27,7 +28,6 @@ from aichat.providers import (
     ToolSpec,
     Turn,
 )
-from aichat.providers.faults import incomplete, malformed, unreachable
 
 APIS = ["openai", "anthropic"]
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}

@@ -14,8 +14,8 @@ import pytest
 from fake_providers import FakeProviders, Scripted
 from sdk_providers import real_provider
 
-from aichat.errors import ProviderError
-from aichat.providers import (
+from aichat.core.errors import ProviderError
+from aichat.providers.interface import (
     Completion,
     CompletionRequest,
     Provider,

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from fake_providers import FakeProviders, Scripted, Usage
 
-from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
-from aichat.pricing import PriceTable
-from aichat.pricing import Usage as Counted
-from aichat.providers import CompletionRequest, ModelRoute, Provider, Turn
+from aichat.core.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
+from aichat.core.pricing import PriceTable
+from aichat.core.pricing import Usage as Counted
 from aichat.providers.anthropic import AnthropicProvider
 from aichat.providers.failover import Failover, RetryPolicy
 from aichat.providers.faults import retry_after_seconds
+from aichat.providers.interface import CompletionRequest, ModelRoute, Provider, Turn
 from aichat.providers.openai import OpenAIProvider
 
 OPENAI_KEY = "sk-test-openai-0123456789"

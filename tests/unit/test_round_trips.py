@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import Api
 
-from aichat.settings import Settings
+from aichat.core.settings import Settings
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import aws_clients
 import pytest
 from conftest import Api, ScriptedProvider, error_code
 
-from aichat import keys
+from aichat.table import keys
 
 
 def test_chat_with_null_session_id_starts_a_session_and_answers_in_the_guides_shape(api: Api) -> None:
@@ -279,7 +279,7 @@ def test_a_token_without_a_tenant_claim_is_400(api: Api, function: str) -> None:
 
 
 def test_roles_arrive_as_api_gateways_bracketed_string(api: Api) -> None:
-    from aichat.identity import identity_from_event
+    from aichat.core.identity import identity_from_event
 
     event = _event_with_claims({"sub": "u", "tenant_id": "t", "roles": "[admin support]"})
     assert identity_from_event(event, api.services.settings).roles == {"admin", "support"}

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from aichat.identity import MAX_DISPLAY_NAME, identity_from_event
-from aichat.settings import Settings
+from aichat.core.identity import MAX_DISPLAY_NAME, identity_from_event
+from aichat.core.settings import Settings
 from localdev.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,12 +20,12 @@ from counters import day_counters
 from fake_providers import FakeProviders, Scripted, Usage
 
 from aichat import wiring
-from aichat.identity import Identity
-from aichat.models import EscalateRequest
-from aichat.pricing import PriceTable
-from aichat.pricing import Usage as Counted
-from aichat.settings import Settings
-from aichat.stream_api import STREAM_PATH, StreamApp
+from aichat.api.stream_app import STREAM_PATH, StreamApp
+from aichat.core.identity import Identity
+from aichat.core.models import EscalateRequest
+from aichat.core.pricing import PriceTable
+from aichat.core.pricing import Usage as Counted
+from aichat.core.settings import Settings
 
 DAY = "2026-11-24"
 CLAIMS = {"sub": "alice", "tenant_id": "acme", "roles": "[]", "token_use": "id"}
@@ -101,7 +101,7 @@ def app(services: wiring.Services) -> StreamApp:
 def test_the_function_exposes_its_asgi_app_built_on_the_containers_services(
         monkeypatch: pytest.MonkeyPatch, dynamodb: Any) -> None:
     monkeypatch.setenv("TABLE_NAME", "ai-chat")
-    from aichat import settings as settings_module
+    from aichat.core import settings as settings_module
 
     settings_module.load_settings.cache_clear()
     wiring.services.cache_clear()

@@ -18,11 +18,7 @@ from conftest import load_function
 from fresh_import import LAYER, loaded_after_import
 from jwks_fake import FakeJwks
 
-from aichat import settings as settings_module
-from aichat.errors import ConfigurationError
-from aichat.identity import parse_roles
-from aichat.settings import Settings
-from aichat.token_authorizer import (
+from aichat.api.token_authorizer import (
     MAX_CONTEXT_VALUE_BYTES,
     REFETCH_SECONDS,
     RETRY_SECONDS,
@@ -32,6 +28,10 @@ from aichat.token_authorizer import (
     authorizer_response,
     claim_text,
 )
+from aichat.core import settings as settings_module
+from aichat.core.errors import ConfigurationError
+from aichat.core.identity import parse_roles
+from aichat.core.settings import Settings
 from localdev import gateway
 
 ISSUER = "https://issuer.example.com/tenant-pool"
@@ -369,7 +369,7 @@ def test_no_other_function_loads_pyjwt_and_the_authorizer_loads_it_on_its_first_
     assert loaded_after_import("submit_feedback", ("jwt",)) == []
     assert loaded_after_import("stream_authorizer", ("jwt", "cryptography"), JWT_ISSUER=ISSUER,
                                JWT_AUDIENCE=AUDIENCE) == []
-    code = ("import json, sys; import aichat.identity, aichat.http_api, aichat.token_authorizer; "
+    code = ("import json, sys; import aichat.core.identity, aichat.api.http_edge, aichat.api.token_authorizer; "
             "print(json.dumps([m for m in ('jwt', 'cryptography') if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(LAYER)},
                          capture_output=True, text=True, check=True)

@@ -21,8 +21,10 @@ import pytest
 from fake_providers import FakeProviders, Fault, Scripted, split_arguments, sse, stream_events
 from sdk_providers import real_provider
 
-from aichat.errors import ChatError, ProviderError, ProviderTimeout
-from aichat.providers import (
+from aichat.core.errors import ChatError, ProviderError, ProviderTimeout
+from aichat.providers.failover import Failover, RetryPolicy, StreamStopped
+from aichat.providers.faults import failed_mid_stream, malformed, sdk_faults, stream_cut, timed_out, unreachable
+from aichat.providers.interface import (
     Completion,
     CompletionRequest,
     ModelRoute,
@@ -32,15 +34,6 @@ from aichat.providers import (
     ToolCallDelta,
     ToolSpec,
     Turn,
-)
-from aichat.providers.failover import Failover, RetryPolicy, StreamStopped
-from aichat.providers.faults import (
-    failed_mid_stream,
-    malformed,
-    sdk_faults,
-    stream_cut,
-    timed_out,
-    unreachable,
 )
 
 APIS = ["openai", "anthropic"]

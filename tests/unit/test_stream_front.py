@@ -18,10 +18,10 @@ import pytest
 from test_template import functions
 from test_transformed_template import of_type, resources  # noqa: F401 - resources is a fixture
 
-from aichat.chat import STREAM_SETTLE_SECONDS
-from aichat.routes import STREAM_ROUTES
-from aichat.settings import Settings
-from aichat.stream_api import HEALTH_PATH, STREAM_PATH
+from aichat.api.routes import STREAM_ROUTES
+from aichat.api.stream_app import HEALTH_PATH, STREAM_PATH
+from aichat.core.settings import Settings
+from aichat.turn.chat_service import STREAM_SETTLE_SECONDS
 from localdev.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]

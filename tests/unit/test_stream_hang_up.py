@@ -22,8 +22,9 @@ import pytest
 from fake_providers import HOLD_SECONDS, Api, FakeProviders, Scripted, StreamLog, stream_events
 from sdk_providers import real_provider
 
-from aichat.errors import ProviderTimeout
-from aichat.providers import (
+from aichat.core.errors import ProviderTimeout
+from aichat.providers.failover import Failover, RetryPolicy, StreamStopped
+from aichat.providers.interface import (
     CompletionRequest,
     ModelRoute,
     Provider,
@@ -34,7 +35,6 @@ from aichat.providers import (
     ToolSpec,
     Turn,
 )
-from aichat.providers.failover import Failover, RetryPolicy, StreamStopped
 
 APIS: list[Api] = ["openai", "anthropic"]
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}

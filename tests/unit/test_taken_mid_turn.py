@@ -12,9 +12,9 @@ from conftest import FakeClock, ScriptedProvider
 from ledger_invariant import assert_invariant
 from test_chat_tools import ALICE, TICKET, build, tickets
 
-from aichat.identity import Identity
-from aichat.models import TAKEN_BY_PERSON, ChatRequest, EscalateRequest
-from aichat.settings import Settings
+from aichat.core.identity import Identity
+from aichat.core.models import TAKEN_BY_PERSON, ChatRequest, EscalateRequest
+from aichat.core.settings import Settings
 
 DANA = Identity(user_id="dana", tenant_id="acme", roles=frozenset({"support"}), is_staff=True,
                 display_name="Dana Reyes")

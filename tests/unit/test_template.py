@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from aichat import keys, models, routes
-from aichat.settings import Settings
+from aichat.api import routes
+from aichat.core import models
+from aichat.core.settings import Settings
+from aichat.table import keys
 from localdev.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -237,11 +239,11 @@ def route_problems(template: dict[str, Any], table: tuple[routes.ApiRoute, ...],
             problems.append(f"{where}: events/{route.code}.json is not a request for this route")
         for model in (route.request, route.response):
             if model is not None and getattr(models, model.__name__, None) is not model:
-                problems.append(f"{where}: {model.__name__} is not one of the API's models (aichat/models.py)")
+                problems.append(f"{where}: {model.__name__} is not one of the API's models (aichat/core/models.py)")
     tabled = {r.function for r in table}
     for name, properties in declared.items():
         if http_api_events(properties) and name != DOCS_FUNCTION and name not in tabled:
-            problems.append(f"{name} answers an API route that aichat/routes.py does not declare")
+            problems.append(f"{name} answers an API route that aichat/api/routes.py does not declare")
     return problems
 
 
@@ -268,7 +270,7 @@ def test_a_route_added_to_the_table_fails_until_its_function_event_and_models_ex
         "GET /api/v1/ai/ping: PingFunction is not a function in template.yaml",
         "GET /api/v1/ai/ping: functions/ping/app.py does not define lambda_handler",
         "GET /api/v1/ai/ping: events/ping.json is not a request for this route",
-        "GET /api/v1/ai/ping: PingReply is not one of the API's models (aichat/models.py)"]
+        "GET /api/v1/ai/ping: PingReply is not one of the API's models (aichat/core/models.py)"]
 
     draft["Resources"]["PingFunction"] = {"Type": "AWS::Serverless::Function", "Properties": {
         "CodeUri": "functions/ping/", "Events": {"Api": {"Type": "HttpApi", "Properties": {
@@ -277,13 +279,12 @@ def test_a_route_added_to_the_table_fails_until_its_function_event_and_models_ex
     (tmp_path / "functions" / "ping" / "app.py").write_text("def lambda_handler(event, context):\n    return {}\n")
     (tmp_path / "events" / "ping.json").write_text(json.dumps({"routeKey": "GET /api/v1/ai/ping"}))
     assert route_problems(draft, table, tmp_path) == [
-        "GET /api/v1/ai/ping: PingReply is not one of the API's models (aichat/models.py)"]
+        "GET /api/v1/ai/ping: PingReply is not one of the API's models (aichat/core/models.py)"]
 
     ready = dataclasses.replace(ping, response=models.SessionOut)
     assert route_problems(draft, (*routes.ROUTES, ready), tmp_path) == []
     unlisted = route_problems(draft, routes.ROUTES, tmp_path)
-    assert unlisted == ["PingFunction answers an API route that aichat/routes.py does not declare"]
-
+    assert unlisted == ["PingFunction answers an API route that aichat/api/routes.py does not declare"]
 
 
 def test_each_function_has_exactly_one_http_api_event_on_its_own_route(template: dict[str, Any]) -> None:
@@ -391,7 +392,7 @@ def test_every_environment_variable_is_a_setting_or_a_powertools_variable(templa
     # The Lambda Web Adapter's own variables (the streaming function's) are read by the adapter, not the layer.
     unknown = [name for name in variables if name not in Settings.model_fields
                and not name.startswith(("POWERTOOLS_", "AWS_LWA_")) and name != "AWS_LAMBDA_EXEC_WRAPPER"]
-    assert not unknown, f"not read by aichat.settings.Settings: {unknown}"
+    assert not unknown, f"not read by aichat.core.settings.Settings: {unknown}"
 
 
 # --- events --------------------------------------------------------------------------------------------------------
@@ -439,9 +440,9 @@ def test_the_events_carry_the_tenant_and_roles_claims_of_either_identity_setup(t
 
 def test_each_alarm_watches_a_metric_the_layer_publishes_with_the_dimensions_it_publishes(
         template: dict[str, Any]) -> None:
-    from aichat import metrics
+    from aichat.core import metrics
 
-    source = (ROOT / "layers" / "common" / "python" / "aichat" / "metrics.py").read_text()
+    source = (ROOT / "layers" / "common" / "python" / "aichat" / "core" / "metrics.py").read_text()
     # The alarms on the layer's own metrics; those on AWS's (AWS/SQS: the dead-letter queues) are checked below.
     alarms = {name: r["Properties"] for name, r in template["Resources"].items()
               if r["Type"] == "AWS::CloudWatch::Alarm" and not r["Properties"]["Namespace"].startswith("AWS/")}

@@ -11,14 +11,15 @@ import pytest
 from conftest import FakeClock, ScriptedProvider
 from ledger_invariant import assert_invariant
 
-from aichat import ui_stream, wiring
-from aichat.errors import ConfigurationError
-from aichat.identity import Identity
-from aichat.models import ChatRequest
-from aichat.providers import Completion, ToolCall
-from aichat.settings import Settings
-from aichat.tools import ToolRegistry
-from aichat.turn_events import TurnStarted
+from aichat import wiring
+from aichat.api import ui_stream
+from aichat.core.errors import ConfigurationError
+from aichat.core.identity import Identity
+from aichat.core.models import ChatRequest
+from aichat.core.settings import Settings
+from aichat.providers.interface import Completion, ToolCall
+from aichat.tools.registry import ToolRegistry
+from aichat.turn.stream_events import TurnStarted
 
 ALICE = Identity(user_id="alice", tenant_id="acme", roles=frozenset())
 PER_STEP = "one reply may run at most"

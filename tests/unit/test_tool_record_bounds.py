@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from aichat import call_records
-from aichat.call_records import MAX_CALL_ID_CHARS, MAX_DEPTH, MAX_RECORD_BYTES
-from aichat.ledger import MAX_REPLY_BYTES
-from aichat.models import FunctionCall
-from aichat.pricing import Usage
-from aichat.providers import Completion
+from aichat.core.models import FunctionCall
+from aichat.core.pricing import Usage
+from aichat.providers.interface import Completion
+from aichat.table import call_records
+from aichat.table.call_records import MAX_CALL_ID_CHARS, MAX_DEPTH, MAX_RECORD_BYTES
+from aichat.table.ledger.reservations import MAX_REPLY_BYTES
 from aichat.tools.arguments import CallRefused, parse
-from aichat.turn_progress import MAX_TURN_TOOL_BYTES, Steps
+from aichat.turn.progress import MAX_TURN_TOOL_BYTES, Steps
 
 GRIN = "\U0001f600"
 

@@ -15,26 +15,19 @@ import pytest
 from conftest import FakeClock
 from pydantic import BaseModel, Field, ValidationError
 
-from aichat import keys
-from aichat.errors import ConfigurationError, EscalationNotDelivered
-from aichat.events import DomainEvents
-from aichat.identity import Identity
-from aichat.providers import ToolCall
-from aichat.records import SessionRecord
-from aichat.settings import DEFAULT_TOOLS_BY_SESSION_TYPE, Settings, ToolName
-from aichat.tickets import TicketStore
-from aichat.tools import (
-    BUILT_IN_TOOLS,
-    MAX_RESULT_BYTES,
-    Tool,
-    ToolArguments,
-    ToolContext,
-    ToolOutcome,
-    ToolRegistry,
-    spec,
-    strict_schema,
-)
+from aichat.core.errors import ConfigurationError, EscalationNotDelivered
+from aichat.core.identity import Identity
+from aichat.core.records import SessionRecord
+from aichat.core.settings import DEFAULT_TOOLS_BY_SESSION_TYPE, Settings, ToolName
+from aichat.notify.domain_events import DomainEvents
+from aichat.providers.interface import ToolCall
+from aichat.table import keys
+from aichat.table.tickets import TicketStore
 from aichat.tools import arguments as arguments_module
+from aichat.tools.registry import BUILT_IN_TOOLS, ToolOutcome, ToolRegistry
+from aichat.tools.results import MAX_RESULT_BYTES
+from aichat.tools.schema import spec, strict_schema
+from aichat.tools.tool import Tool, ToolArguments, ToolContext
 
 TABLE = "ai-chat"
 CALLER = Identity(user_id="user-1", tenant_id="acme", roles=frozenset())
@@ -54,7 +47,7 @@ def _tool(name: str, handler: Any, timeout_seconds: float = 2) -> Tool[Any]:
 
 
 def _raises(arguments: Any, context: ToolContext) -> dict[str, Any]:
-    raise RuntimeError("secret: table ai-chat in aichat.store refused")
+    raise RuntimeError("secret: table ai-chat in aichat.table.sessions refused")
 
 
 def _huge(arguments: Any, context: ToolContext) -> dict[str, Any]:

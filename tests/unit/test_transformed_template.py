@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from aichat.routes import ROUTES, ApiRoute
+from aichat.api.routes import ROUTES, ApiRoute
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

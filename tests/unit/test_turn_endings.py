@@ -16,13 +16,15 @@ from counters import day_counters
 from fake_providers import FakeProviders, Scripted, Usage
 from ledger_invariant import assert_invariant
 
-from aichat import keys, ui_stream, wiring
-from aichat.identity import Identity
-from aichat.models import ChatRequest
-from aichat.pricing import PriceTable
-from aichat.pricing import Usage as Counted
-from aichat.settings import Settings
-from aichat.turn_events import ReplyText, TurnStarted
+from aichat import wiring
+from aichat.api import ui_stream
+from aichat.core.identity import Identity
+from aichat.core.models import ChatRequest
+from aichat.core.pricing import PriceTable
+from aichat.core.pricing import Usage as Counted
+from aichat.core.settings import Settings
+from aichat.table import keys
+from aichat.turn.stream_events import ReplyText, TurnStarted
 
 DAY = "2026-11-24"
 ALICE = Identity(user_id="alice", tenant_id="acme", roles=frozenset())

@@ -1,4 +1,4 @@
-"""aichat/ui_stream.py alone, over turns made up here: how a turn ends (on success, on failure) and that every part
+"""aichat/api/ui_stream.py alone, over turns made up here: how a turn ends (on success, on failure) and that every part
 is strict JSON, whatever numbers a tool call holds. What the AI SDK makes of such bodies is checked in
 tests/contract/test_stream_sdk_reader.py."""
 
@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from aichat import ui_stream
-from aichat.errors import ProviderError
-from aichat.models import ChatMetadata, ChatResponse
-from aichat.turn_events import ReplyText, StepFinished, StepStarted, ToolRan, TurnEvent, TurnStarted
+from aichat.api import ui_stream
+from aichat.core.errors import ProviderError
+from aichat.core.models import ChatMetadata, ChatResponse
+from aichat.turn.stream_events import ReplyText, StepFinished, StepStarted, ToolRan, TurnEvent, TurnStarted
 
 STARTED = TurnStarted(session_id="S1", user_message_id="U1")
 

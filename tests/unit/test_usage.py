@@ -11,7 +11,7 @@ import pytest
 from conftest import Api, FakeClock, load_event
 from test_round_trips import counting
 
-from aichat.pricing import MICROS_PER_CENT
+from aichat.core.pricing import MICROS_PER_CENT
 
 ADMIN = "[admin]"
 
@@ -241,7 +241,7 @@ def test_a_refused_chat_publishes_the_limit_that_refused_it(api: Api, capsys: An
 
 
 def test_a_failed_model_call_publishes_a_provider_error(api: Api, provider: Any, capsys: Any) -> None:
-    from aichat.errors import ProviderTimeout
+    from aichat.core.errors import ProviderTimeout
 
     provider.fail_next(ProviderTimeout("The model did not answer in time."))
     capsys.readouterr()

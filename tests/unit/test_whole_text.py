@@ -1,4 +1,4 @@
-"""Text from a model made whole (aichat.whole_text): pairs joined, lone surrogates as U+FFFD, also piece by piece."""
+"""Text from a model made whole (aichat.core.whole_text): pairs joined, lone surrogates as U+FFFD, piece by piece."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from aichat.whole_text import WholePieces, whole, whole_value
+from aichat.core.whole_text import WholePieces, whole, whole_value
 
 GRIN = "\U0001f600"
 HIGH, LOW = "\ud83d", "\ude00"  # GRIN's two halves, as Python keeps them when JSON escapes each

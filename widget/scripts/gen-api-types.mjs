@@ -1,4 +1,4 @@
-// The API's TypeScript types, generated from the OpenAPI document the Python layer builds (aichat/openapi.py) with
+// The API's TypeScript types, generated from the OpenAPI document the Python layer builds (aichat/api/openapi.py) with
 // openapi-typescript, so the widget declares none of the API's bodies by hand.
 //
 //   node scripts/gen-api-types.mjs           write src/api-schema.generated.ts   (npm run gen:api-types)
@@ -22,7 +22,7 @@ const OUTPUT = join(WIDGET, "src", "api-schema.generated.ts");
 const PYTHON = resolve(process.env.AICHAT_PYTHON ?? join(REPO, ".venv", "bin", "python"));
 
 const HEADER = `/**
- * GENERATED: do not edit. The API's OpenAPI document (layers/common/python/aichat/openapi.py) as TypeScript, by
+ * GENERATED: do not edit. The API's OpenAPI document (layers/common/python/aichat/api/openapi.py) as TypeScript, by
  * openapi-typescript; \`npm run gen:api-types\` regenerates it and \`npm run check:api-types\` fails when it is stale.
  * The widget's own names for these types are in api-types.ts.
  */
@@ -30,7 +30,7 @@ const HEADER = `/**
 `;
 
 async function specJson() {
-  const code = `import sys; sys.path.insert(0, ${JSON.stringify(LAYER)}); from aichat import openapi; print(openapi.spec_json())`;
+  const code = `import sys; sys.path.insert(0, ${JSON.stringify(LAYER)}); from aichat.api import openapi; print(openapi.spec_json())`;
   try {
     const { stdout } = await promisify(execFile)(PYTHON, ["-c", code], { cwd: REPO, maxBuffer: 64 * 1024 * 1024 });
     return stdout;

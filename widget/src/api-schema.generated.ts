@@ -1,5 +1,5 @@
 /**
- * GENERATED: do not edit. The API's OpenAPI document (layers/common/python/aichat/openapi.py) as TypeScript, by
+ * GENERATED: do not edit. The API's OpenAPI document (layers/common/python/aichat/api/openapi.py) as TypeScript, by
  * openapi-typescript; `npm run gen:api-types` regenerates it and `npm run check:api-types` fails when it is stale.
  * The widget's own names for these types are in api-types.ts.
  */

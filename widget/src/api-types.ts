@@ -1,5 +1,5 @@
 /**
- * The API's bodies under the widget's own names. Each is a model of the Python layer (aichat/models.py), taken from
+ * The API's bodies under the widget's own names. Each is a model of the Python layer (aichat/core/models.py), taken from
  * the API's OpenAPI document by api-schema.generated.ts (`npm run gen:api-types`); nothing here restates a field.
  */
 import type { components } from "./api-schema.generated";

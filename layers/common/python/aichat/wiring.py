@@ -3,36 +3,37 @@
 from __future__ import annotations
 
 import random
-import threading
 from dataclasses import replace
 from functools import cache, cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from aichat.clock import Clock, utc_now
-from aichat.events import DomainEvents
-from aichat.handoffs import Handoffs
-from aichat.ledger import SweepReport, TurnLedger
-from aichat.notifications import EscalationNotifier
-from aichat.pricing import PriceTable
-from aichat.providers import Provider
+from aichat.core.aws import aws_client
+from aichat.core.clock import Clock, utc_now
+from aichat.core.pricing import PriceTable
+from aichat.core.settings import Settings, load_settings
+from aichat.notify.domain_events import DomainEvents
+from aichat.notify.staff_alerts import EscalationNotifier
 from aichat.providers.credentials import ApiKeys
+from aichat.providers.interface import Provider
 from aichat.providers.registry import Providers
-from aichat.ratings import MessageRatings
-from aichat.sessions import SessionService
-from aichat.settings import Settings, load_settings
-from aichat.stops import StopFlags
-from aichat.store import Store
-from aichat.tenants import TenantLimitsCache
-from aichat.usage_records import UsageRecords
+from aichat.services.session_routes import SessionService
+from aichat.table.escalations import Handoffs
+from aichat.table.ledger.reservations import SweepReport
+from aichat.table.ledger.turn_ledger import TurnLedger
+from aichat.table.ratings import MessageRatings
+from aichat.table.sessions import Store
+from aichat.table.stop_flags import StopFlags
+from aichat.table.tenants import TenantLimitsCache
+from aichat.table.usage import UsageRecords
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sns import SNSClient
 
-    from aichat.chat import ChatService
-    from aichat.handoff import HandoffService
-    from aichat.usage import UsageService
+    from aichat.services.monitoring import UsageService
+    from aichat.services.staff_routes import HandoffService
+    from aichat.turn.chat_service import ChatService
 
 
 class Services:
@@ -55,13 +56,13 @@ class Services:
 
     @cached_property
     def chat(self) -> ChatService:
-        from aichat.chat import ChatService
-        from aichat.metrics import ChatMetrics
-        from aichat.prompts import Prompts
+        from aichat.core.metrics import ChatMetrics
         from aichat.providers.failover import Failover, RetryPolicy
-        from aichat.tickets import TicketStore
-        from aichat.tools import ToolRegistry
-        from aichat.turn_dependencies import ModelAccess, PersonSide, TurnDeps
+        from aichat.table.tickets import TicketStore
+        from aichat.tools.registry import ToolRegistry
+        from aichat.turn.chat_service import ChatService
+        from aichat.turn.dependencies import ModelAccess, PersonSide, TurnDeps
+        from aichat.turn.prompts import Prompts
 
         tickets = TicketStore(self._db(), self.settings.TABLE_NAME, retention_days=self.settings.RETENTION_DAYS,
                               clock=self._clock, events=self._events)
@@ -93,39 +94,15 @@ class Services:
     @cached_property
     def handoff(self) -> HandoffService:
         """The staff routes' service: the tenant's waiting list, a person's replies, the release."""
-        from aichat.handoff import HandoffService
+        from aichat.services.staff_routes import HandoffService
 
         return HandoffService(self.sessions.handoffs, self.store, self._events, self._clock)
 
     @cached_property
     def usage(self) -> UsageService:
-        from aichat.usage import UsageService
+        from aichat.services.monitoring import UsageService
 
         return UsageService(self.usage_records, self._clock)
-
-
-def aws_client(service: str, settings: Settings, endpoint_url: str | None = None, *, max_attempts: int = 4,
-               connect_timeout: float = 2, read_timeout: float = 5) -> Any:
-    """A botocore client: botocore alone imports faster than boto3, and that is every cold start."""
-    from botocore.config import Config
-
-    config = Config(retries={"mode": "standard", "max_attempts": max_attempts}, connect_timeout=connect_timeout,
-                    read_timeout=read_timeout, max_pool_connections=64)
-    with _session_lock:  # a botocore session is not safe to create clients from in several threads at once
-        return _botocore_session().create_client(
-            service, region_name=settings.AWS_REGION, endpoint_url=endpoint_url, config=config
-        )
-
-
-_session_lock = threading.Lock()
-
-
-@cache
-def _botocore_session() -> Any:
-    """One botocore session per process: it loads each service's model and endpoints once for all its clients."""
-    import botocore.session
-
-    return botocore.session.get_session()
 
 
 def domain_events(settings: Settings, client: EventBridgeClient | None = None) -> DomainEvents:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 import anthropic
 import httpx2  # the SDK's transport: sdk_faults maps its errors too
 
-from aichat.pricing import Usage
-from aichat.providers import (
+from aichat.core.pricing import Usage
+from aichat.providers.faults import incomplete, malformed, not_configured, sdk_faults
+from aichat.providers.interface import (
     Completion,
     CompletionRequest,
     ProviderStream,
@@ -29,10 +30,9 @@ from aichat.providers import (
     Turn,
     people_note,
 )
-from aichat.providers.faults import incomplete, malformed, not_configured, sdk_faults
 
 if TYPE_CHECKING:
-    from aichat.settings import Settings
+    from aichat.core.settings import Settings
 
 # The tool_use ids the API accepts; an id from another provider that does not fit is mapped (_tool_use_id).
 _TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")

@@ -10,10 +10,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from aichat.errors import ProviderNotConfigured
-from aichat.providers.catalog import PROVIDERS
+from aichat.core.errors import ProviderNotConfigured
+from aichat.core.provider_catalog import PROVIDERS
+from aichat.core.settings import Settings
 from aichat.providers.faults import not_configured
-from aichat.settings import Settings
 
 # The provider object that receives the key is kept for the container's life, so one read per container is what
 # happens; the cache age only matters if a provider is built again (after a SnapStart restore).

@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
 
-from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
-from aichat.logs import logger
-from aichat.providers import Completion, CompletionRequest, ModelRoute, Provider, ProviderStream, StreamPart
+from aichat.core.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
+from aichat.core.logs import logger
+from aichat.core.settings import Settings
 from aichat.providers.faults import incomplete, stream_cut, timed_out
-from aichat.settings import Settings
+from aichat.providers.interface import Completion, CompletionRequest, ModelRoute, Provider, ProviderStream, StreamPart
 
 T = TypeVar("T")
 

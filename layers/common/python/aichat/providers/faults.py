@@ -11,8 +11,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import ModuleType
 
-from aichat.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
-from aichat.providers.catalog import known
+from aichat.core.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
+from aichat.core.provider_catalog import known
 
 
 def key_variables(provider: str) -> str:

@@ -14,8 +14,9 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from aichat.pricing import Usage
-from aichat.providers import (
+from aichat.core.pricing import Usage
+from aichat.core.provider_catalog import key_variable_names
+from aichat.providers.interface import (
     Completion,
     CompletionRequest,
     StreamPart,
@@ -25,10 +26,9 @@ from aichat.providers import (
     ToolSpec,
     Turn,
 )
-from aichat.providers.catalog import key_variable_names
 
 if TYPE_CHECKING:
-    from aichat.settings import Settings
+    from aichat.core.settings import Settings
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 # A streamed word: the word and the spaces after it (or leading spaces), so the deltas join to the reply exactly.

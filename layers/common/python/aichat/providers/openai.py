@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx2  # the SDK's transport: sdk_faults maps its errors too
 import openai
 
-from aichat.pricing import Usage
-from aichat.providers import (
+from aichat.core.pricing import Usage
+from aichat.providers.faults import incomplete, malformed, not_configured, sdk_faults
+from aichat.providers.interface import (
     Completion,
     CompletionRequest,
     ProviderStream,
@@ -27,10 +28,9 @@ from aichat.providers import (
     Turn,
     people_note,
 )
-from aichat.providers.faults import incomplete, malformed, not_configured, sdk_faults
 
 if TYPE_CHECKING:
-    from aichat.settings import Settings
+    from aichat.core.settings import Settings
 
 # OpenAI refuses a tool call id longer than this (400 string_above_max_length); ids of other providers are shorter,
 # but one from elsewhere that is not is mapped, the same way for the call and its result.

@@ -7,12 +7,12 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, get_args
 
-from aichat.errors import ConfigurationError, ProviderNotConfigured
-from aichat.models import SessionType
-from aichat.providers import ModelRoute, Provider
-from aichat.providers.catalog import PROVIDERS
+from aichat.core.errors import ConfigurationError, ProviderNotConfigured
+from aichat.core.models import SessionType
+from aichat.core.provider_catalog import PROVIDERS
+from aichat.core.settings import Settings
 from aichat.providers.credentials import ApiKeys
-from aichat.settings import Settings
+from aichat.providers.interface import ModelRoute, Provider
 
 # A provider's build function, named by its catalog entry: (settings, api key, base URL) -> Provider.
 ProviderFactory = Callable[[Settings, str | None, str | None], Provider]

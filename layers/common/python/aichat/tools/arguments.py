@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from aichat.call_records import MAX_DEPTH, too_deep
-from aichat.models import LONE_SURROGATE
-from aichat.whole_text import whole_value
+from aichat.core.models import LONE_SURROGATE
+from aichat.core.whole_text import whole_value
+from aichat.table.call_records import MAX_DEPTH, too_deep
 
 # The model writes the arguments; anything this large is not a ticket or a reason, and is not parsed.
 MAX_ARGUMENTS_BYTES = 8 * 1024
@@ -45,7 +45,7 @@ class _Literal:
 
 
 def parse(text: str) -> dict[str, Any]:
-    """The JSON object the text holds, its strings whole (aichat.whole_text); CallRefused when it is too large, not
+    """The JSON object the text holds, its strings whole (aichat.core.whole_text); CallRefused when it is too large, not
     JSON, not an object or nested MAX_DEPTH deep, NotFinite when it holds a number that is not finite."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_ARGUMENTS_BYTES:
         raise CallRefused(f"the arguments are larger than {MAX_ARGUMENTS_BYTES} bytes; send shorter values")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aichat.settings import Settings
+from aichat.core.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from aichat.tickets import TicketPriority
+from aichat.core.records import TicketPriority
 from aichat.tools.tool import Tool, ToolArguments, ToolContext
 
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aichat.providers import ToolSpec
-from aichat.settings import Settings
+from aichat.core.settings import Settings
+from aichat.providers.interface import ToolSpec
 from aichat.tools.results import TargetFailed
 from aichat.tools.tool import ToolContext
 

@@ -15,8 +15,8 @@ import jsonschema
 from jsonschema.exceptions import SchemaError, ValidationError
 from jsonschema.protocols import Validator
 
-from aichat.errors import ConfigurationError
-from aichat.models import LONE_SURROGATE
+from aichat.core.errors import ConfigurationError
+from aichat.core.models import LONE_SURROGATE
 from aichat.tools.arguments import CallRefused, preview
 
 _MAX_PROBLEMS = 5

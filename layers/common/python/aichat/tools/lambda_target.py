@@ -9,7 +9,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from aichat.settings import Settings
+from aichat.core.aws import aws_client
+from aichat.core.settings import Settings
 from aichat.tools.results import MAX_RESULT_BYTES, ResultTooDeep, ResultTooLarge, ResultUnreadable, TargetFailed
 
 # A client for a read timeout (the tool's own limit): built on the tool's first call.
@@ -19,12 +20,9 @@ _ERROR_TYPE = re.compile(rb'"errorType"\s*:\s*"([A-Za-z0-9_.$:-]{1,100})"')
 
 
 def lambda_clients(settings: Settings) -> LambdaClients:
-    """Clients made as every other AWS client is (aichat.wiring.aws_client), at LAMBDA_ENDPOINT_URL when set."""
+    """Clients made as every other AWS client is (aichat/core/aws.py), at LAMBDA_ENDPOINT_URL when set."""
 
     def client(read_timeout: float) -> Any:
-        # Imported here: wiring builds the tools, so a top-level import would be circular.
-        from aichat.wiring import aws_client
-
         # No retry: a retried invocation after a read timeout would run the function a second time, after the model
         # was told the outcome is unknown.
         return aws_client("lambda", settings, settings.LAMBDA_ENDPOINT_URL, max_attempts=0,

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aichat import call_records
-from aichat.errors import ChatError, ConfigurationError
-from aichat.logs import logger
-from aichat.models import SessionType
-from aichat.providers import ToolCall, ToolResult, ToolSpec
-from aichat.settings import Settings
+from aichat.core.errors import ChatError, ConfigurationError
+from aichat.core.logs import logger
+from aichat.core.models import SessionType
+from aichat.core.settings import Settings
+from aichat.providers.interface import ToolCall, ToolResult, ToolSpec
+from aichat.table import call_records
 from aichat.tools import arguments
 from aichat.tools.arguments import CallRefused, NotFinite
 from aichat.tools.caps import ToolCallCaps
@@ -40,7 +40,7 @@ class ToolOutcome:
 
     result: ToolResult
     # {"id", "name", "arguments", "status": "ok"|"error", "result"[, "truncated": true]}, each field bounded
-    # (aichat.call_records); the result's call_id is the record's id, so the two stay paired.
+    # (aichat.table.call_records); the result's call_id is the record's id, so the two stay paired.
     record: dict[str, Any]
     ends_turn: bool = False
 

@@ -21,7 +21,7 @@ class ResultUnreadable(Exception):
 
 
 class ResultTooDeep(Exception):
-    """The result nests objects and arrays deeper than a record may keep (aichat.call_records.MAX_DEPTH)."""
+    """The result nests objects and arrays deeper than a record may keep (aichat.table.call_records.MAX_DEPTH)."""
 
 
 class ResultTooLarge(Exception):

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from aichat.providers import ToolSpec
+from aichat.providers.interface import ToolSpec
 from aichat.tools.tool import Tool
 
 Schema = dict[str, Any]

@@ -8,10 +8,10 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from aichat.identity import Identity
-from aichat.models import LONE_SURROGATE
-from aichat.records import SessionRecord
-from aichat.tickets import TicketStore
+from aichat.core.identity import Identity
+from aichat.core.models import LONE_SURROGATE
+from aichat.core.records import SessionRecord
+from aichat.table.tickets import TicketStore
 
 
 class ToolArguments(BaseModel):

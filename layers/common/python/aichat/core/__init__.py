@@ -1,0 +1,1 @@
+"""The small pieces every other folder uses: settings, API models, errors, identity, money, ids, time, logs."""

@@ -1,0 +1,34 @@
+"""AWS clients, made one way for every function: botocore alone, one session per process, standard retries."""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aichat.core.settings import Settings
+
+
+def aws_client(service: str, settings: Settings, endpoint_url: str | None = None, *, max_attempts: int = 4,
+               connect_timeout: float = 2, read_timeout: float = 5) -> Any:
+    """A botocore client: botocore alone imports faster than boto3, and that is every cold start."""
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "max_attempts": max_attempts}, connect_timeout=connect_timeout,
+                    read_timeout=read_timeout, max_pool_connections=64)
+    with _session_lock:  # a botocore session is not safe to create clients from in several threads at once
+        return _botocore_session().create_client(
+            service, region_name=settings.AWS_REGION, endpoint_url=endpoint_url, config=config
+        )
+
+
+_session_lock = threading.Lock()
+
+
+@cache
+def _botocore_session() -> Any:
+    """One botocore session per process: it loads each service's model and endpoints once for all its clients."""
+    import botocore.session
+
+    return botocore.session.get_session()

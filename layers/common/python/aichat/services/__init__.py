@@ -1,0 +1,1 @@
+"""What the non-chat routes call: a customer's session routes, the staff's handoff routes, history, monitoring."""

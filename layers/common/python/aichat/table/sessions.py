@@ -1,0 +1,184 @@
+"""Sessions and messages in the single table: their reads, and the updates of a caller's own session.
+
+Every budgeted write (a new session, a turn's reserve, settle, release and sweep) is the ledger's; a reply's rating
+is ratings.py's, and the usage counters and rollups are usage.py's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from aichat.core.cursors import HISTORY, MY_SESSIONS, decode_cursor, encode_cursor
+from aichat.core.errors import MessageNotFound, SessionNotFound
+from aichat.core.identity import Identity
+from aichat.core.records import MessageRecord, SessionRecord
+from aichat.table import items, keys
+from aichat.table.transactions import Item, n, s, str_attr
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class Store:
+    """Sessions and messages in the single table, as their owner may read and update them."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._db = client
+        self._table = table_name
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def tenant_config(self, tenant_id: str) -> dict[str, str]:
+        """The tenant's config item (limit overrides), or {} when it has none."""
+        item = self._db.get_item(
+            TableName=self._table, Key={"PK": s(keys.tenant_pk(tenant_id)), "SK": s(keys.CONFIG_SK)}
+        ).get("Item", {})
+        return {k: (v.get("N") or v.get("S") or "") for k, v in item.items() if k not in ("PK", "SK")}
+
+    def conversation(self, session_id: str, caller: Identity, max_messages: int) -> tuple[SessionRecord,
+                                                                                         list[MessageRecord]]:
+        """A session and its newest messages (oldest first), in one Query."""
+        page = self._db.query(
+            TableName=self._table, KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": s(keys.session_pk(session_id))},
+            ScanIndexForward=False, Limit=max_messages + 1,
+        )
+        rows = page.get("Items", [])
+        if not rows or str_attr(rows[0], "SK") != keys.SESSION_SK:
+            raise SessionNotFound()
+        session = items.owned_session(rows[0], caller)
+        return session, [items.message_record(i) for i in reversed(rows[1:])]
+
+    def history(self, session_id: str, caller: Identity, limit: int,
+                cursor: str | None) -> tuple[SessionRecord | None, list[MessageRecord], str | None]:
+        """One page of a session's messages, newest page first, each page oldest first; and the next cursor.
+
+        The first page comes with the session in the same Query; later pages prove ownership by the
+        tenant and user written on every message.
+        """
+        values: Item = {":pk": s(keys.session_pk(session_id))}
+        condition = "PK = :pk"
+        if cursor is not None:
+            (before,) = decode_cursor(cursor, HISTORY)
+            values[":before"] = s(keys.message_sk(before))
+            condition += " AND SK < :before"
+        page = self._db.query(
+            TableName=self._table, KeyConditionExpression=condition, ExpressionAttributeValues=values,
+            ScanIndexForward=False, Limit=limit + (1 if cursor is None else 0),
+        )
+        rows = page.get("Items", [])
+        session: SessionRecord | None = None
+        if cursor is None:
+            if not rows or str_attr(rows[0], "SK") != keys.SESSION_SK:
+                raise SessionNotFound()
+            session = items.owned_session(rows[0], caller)
+            rows = rows[1:]
+        elif not rows:
+            session = self.session(session_id, caller)
+        for item in rows:
+            if str_attr(item, "tenant_id") != caller.tenant_id or str_attr(item, "user_id") != caller.user_id:
+                raise SessionNotFound()
+        messages = [items.message_record(i) for i in reversed(rows)]
+        next_cursor = encode_cursor(HISTORY, messages[0].id) if page.get("LastEvaluatedKey") and messages else None
+        return session, messages, next_cursor
+
+    def newer(self, session_id: str, caller: Identity, after: str,
+              limit: int) -> tuple[SessionRecord | None, list[MessageRecord], bool]:
+        """The messages written after message `after`, oldest first, at most `limit`; whether more follow.
+
+        One ascending Query from after `after`: the session item sorts after every message, so it comes with the
+        newest page and proves ownership there; a page without it proves it by each message's tenant and user.
+        """
+        page = self._db.query(
+            TableName=self._table, KeyConditionExpression="PK = :pk AND SK > :after",
+            ExpressionAttributeValues={":pk": s(keys.session_pk(session_id)), ":after": s(keys.message_sk(after))},
+            ScanIndexForward=True, Limit=limit + 1,
+        )
+        rows = page.get("Items", [])
+        session: SessionRecord | None = None
+        if rows and str_attr(rows[-1], "SK") == keys.SESSION_SK:
+            session = items.owned_session(rows.pop(), caller)
+        elif not rows:
+            raise SessionNotFound()
+        for item in rows:
+            if str_attr(item, "tenant_id") != caller.tenant_id or str_attr(item, "user_id") != caller.user_id:
+                raise SessionNotFound()
+        more = len(rows) > limit
+        return session, [items.message_record(i) for i in rows[:limit]], more
+
+    def session(self, session_id: str, caller: Identity) -> SessionRecord:
+        """The caller's session, or SessionNotFound (also for someone else's)."""
+        item = self._db.get_item(TableName=self._table, Key=items.session_key(session_id)).get("Item")
+        if not item:
+            raise SessionNotFound()
+        return items.owned_session(item, caller)
+
+    def message(self, session_id: str, message_id: str, caller: Identity) -> MessageRecord:
+        """One message of a session of the caller's, or MessageNotFound (also for someone else's)."""
+        item = self._db.get_item(TableName=self._table, Key=items.message_key(session_id, message_id),
+                                 ConsistentRead=True).get("Item")
+        if (not item or str_attr(item, "tenant_id") != caller.tenant_id
+                or str_attr(item, "user_id") != caller.user_id):
+            raise MessageNotFound()
+        return items.message_record(item)
+
+    def sessions_of(self, caller: Identity, limit: int, cursor: str | None) -> tuple[list[SessionRecord], str | None]:
+        """The caller's sessions, newest first, and the cursor of the next page."""
+        request: Item = {
+            "TableName": self._table, "IndexName": keys.OWNER_INDEX, "KeyConditionExpression": "GSI1PK = :owner",
+            "ExpressionAttributeValues": {":owner": s(keys.owner_key(caller.tenant_id, caller.user_id))},
+            "ScanIndexForward": False, "Limit": limit,
+        }
+        if cursor is not None:
+            (session_id,) = decode_cursor(cursor, MY_SESSIONS)
+            request["ExclusiveStartKey"] = {
+                **items.session_key(session_id), "GSI1PK": s(keys.owner_key(caller.tenant_id, caller.user_id)),
+                "GSI1SK": s(session_id),
+            }
+        page = self._db.query(**request)
+        sessions = [items.session_record(i) for i in page.get("Items", [])]
+        next_cursor = (encode_cursor(MY_SESSIONS, sessions[-1].id) if page.get("LastEvaluatedKey") and sessions
+                       else None)
+        return sessions, next_cursor
+
+    # --- sessions ------------------------------------------------------------------------------
+
+    def set_feedback(self, session_id: str, caller: Identity, rating: int, feedback: str | None,
+                     now: str) -> SessionRecord:
+        """Record the caller's rating (and text) on a session of theirs; the session stays open."""
+        sets = {"user_rating": n(rating), "updated_at": s(now)}
+        removes = []
+        if feedback:
+            sets["feedback"] = s(feedback)
+        else:
+            removes.append("feedback")
+        return self._update_owned(session_id, caller, sets, removes=removes)
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _update_owned(self, session_id: str, caller: Identity, sets: Item, *,
+                      removes: Sequence[str] = ()) -> SessionRecord:
+        names = {f"#s{i}": attr for i, attr in enumerate(sets)}
+        values: Item = {f":s{i}": value for i, value in enumerate(sets.values())}
+        values.update({":tenant": s(caller.tenant_id), ":user": s(caller.user_id)})
+        expression = "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets)))
+        if removes:
+            names.update({f"#r{i}": attr for i, attr in enumerate(removes)})
+            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removes)))
+        condition = "attribute_exists(PK) AND tenant_id = :tenant AND user_id = :user"
+        try:
+            reply = self._db.update_item(
+                TableName=self._table, Key=items.session_key(session_id), UpdateExpression=expression,
+                ConditionExpression=condition, ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            # Missing, or someone else's: the same 404 (the condition holds no other test).
+            raise SessionNotFound() from None
+        return items.session_record(reply["Attributes"])
+

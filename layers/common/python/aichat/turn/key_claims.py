@@ -1,0 +1,63 @@
+"""An Idempotency-Key on a turn: its TURNKEY# claim, made as the turn reserves, and what a repeat gets: an answered
+turn's answer again, a turn that got no answer run again in the same session, never charged twice."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from aichat.core.errors import IdempotencyKeyReused, RequestInProgress
+from aichat.core.identity import Identity
+from aichat.core.models import ChatRequest, ChatResponse
+from aichat.table import keys
+from aichat.table.ledger.reservations import KeyClaim, KeyTaken
+from aichat.turn.loop import TurnRun
+from aichat.turn.stream_events import ToolRan, TurnStarted
+
+
+def claim_for(caller: Identity, body: ChatRequest, key: str | None, now: datetime,
+              expiry_seconds: int) -> KeyClaim | None:
+    """The claim a turn makes on `key` as it reserves (None without a key)."""
+    at = int(now.timestamp())
+    return None if key is None else KeyClaim(
+        pk=keys.turn_key_pk(caller.tenant_id, caller.user_id, key), request_hash=_request_hash(body),
+        claimed_at=at, expires_at=at + expiry_seconds)
+
+
+def keyed(run: Callable[[str | None, KeyClaim | None], TurnRun], replay: Callable[[str, str], ChatResponse],
+          session_id: str | None, claim: KeyClaim | None) -> TurnRun:
+    """The turn `run(session_id, claim)`, claiming its key as it reserves: a repeat of an answered turn gets that
+    answer back (`replay(session_id, reply_id)`), a repeat of one that got no answer runs again in the same
+    session, never charged twice."""
+    turn = run(session_id, claim)
+    try:
+        first = next(turn)  # the key is claimed (or found taken) before the turn's first event
+    except KeyTaken as taken:
+        assert claim is not None
+        if taken.request_hash != claim.request_hash:
+            raise IdempotencyKeyReused() from None
+        if taken.status == "ok" and taken.reply_id:
+            replayed = replay(taken.session_id, taken.reply_id)
+            yield TurnStarted(session_id=taken.session_id, user_message_id=taken.message_id)
+            for call in replayed.function_calls:
+                yield ToolRan(call.model_dump(mode="json"))
+            return replayed
+        if taken.status != "failed":
+            raise RequestInProgress() from None
+        # The earlier turn got no answer and was charged nothing: this retry takes its place, in its session.
+        turn = run(taken.session_id, replace(claim, replaces_failed=True))
+        try:
+            first = next(turn)
+        except KeyTaken:
+            raise RequestInProgress() from None  # another retry took the failed turn's place first
+    yield first
+    answer: ChatResponse = yield from turn
+    return answer
+
+
+def _request_hash(body: ChatRequest) -> str:
+    """What a retry must repeat exactly to be the same request."""
+    return hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()

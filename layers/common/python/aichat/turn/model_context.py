@@ -1,0 +1,86 @@
+"""A session's history as the turns a model is sent, and a turn's first request built from it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aichat.core.errors import SessionNotActive
+from aichat.core.identity import Identity
+from aichat.core.ids import new_id
+from aichat.core.models import ChatRequest
+from aichat.core.records import MessageRecord, SessionRecord
+from aichat.providers.interface import CompletionRequest, ModelRoute, ToolCall, ToolResult, Turn
+from aichat.turn.dependencies import TurnDeps
+
+
+@dataclass(frozen=True)
+class PreparedTurn:
+    """A turn before anything is reserved: its session (new or stored), its first request, the routes to call."""
+
+    session: SessionRecord
+    request: CompletionRequest
+    is_new: bool
+    routes: list[ModelRoute]
+
+
+def sent_call(record: dict[str, Any]) -> ToolCall:
+    """A recorded tool call as a model is sent it: its arguments as recorded (parsed, or the text the model wrote)."""
+    arguments = record["arguments"]
+    return ToolCall(id=record["id"], name=record["name"],
+                    arguments=arguments if isinstance(arguments, str) else json.dumps(arguments))
+
+
+def replayed(message: MessageRecord) -> list[Turn]:
+    """A stored message as the turns a model is sent: a reply's tool calls and results come before its text, and a
+    person's reply is a turn of its own, which each provider frames so the model's replies cannot pass for it."""
+    if message.role == "agent" and message.handoff:
+        return []  # a marker of a person joining or leaving is for people, not the model
+    if message.role == "agent":
+        # Not an assistant turn marked in its text: the model was once made to repeat such a marker (issue 27 R8).
+        return [Turn(role="agent", content=message.content, name=message.agent_name or "A person", ref=message.id)]
+    if message.role != "assistant":
+        return [Turn(role="user", content=message.content)]
+    calls = {c["id"]: c for c in message.function_calls or []}
+    turns: list[Turn] = []
+    for step in message.tool_steps or []:
+        made = [calls[i] for i in step.get("call_ids", []) if i in calls]
+        if not made:
+            continue
+        turns.append(Turn(role="assistant", content=str(step.get("text") or ""),
+                          tool_calls=tuple(sent_call(c) for c in made)))
+        turns.append(Turn(role="tool", content="", tool_results=tuple(
+            ToolResult(call_id=c["id"], content=json.dumps(c["result"]), is_error=c["status"] == "error")
+            for c in made)))
+    return [*turns, Turn(role="assistant", content=message.content)]
+
+
+def prepare(deps: TurnDeps, caller: Identity, body: ChatRequest, session_id: str | None, now: str) -> PreparedTurn:
+    if session_id is None:
+        session_type = body.session_type or "customer_support"
+        provider, model = deps.models.providers.default(session_type)
+        session = SessionRecord(
+            id=new_id(deps.clock()), tenant_id=caller.tenant_id, user_id=caller.user_id,
+            session_type=session_type, status="active", provider=provider, model=model,
+            created_at=now, updated_at=now, context=body.context,
+        )
+        history: list[MessageRecord] = []
+        is_new = True
+    else:
+        session, history = deps.store.conversation(session_id, caller, deps.settings.MAX_CONTEXT_MESSAGES)
+        if session.status not in ("active", "escalated"):
+            raise SessionNotActive(session.status)
+        is_new = False
+    context = {**(session.context or {}), **(body.context or {})} if not is_new else session.context
+    turns = [turn for m in history if m.status == "ok" for turn in replayed(m)]
+    while turns and turns[0].role != "user":  # providers want the conversation to open with the user
+        turns.pop(0)
+    turns.append(Turn(role="user", content=body.message))
+    request = CompletionRequest(
+        model=session.model, system=deps.models.prompts.system_prompt(session.session_type, context),
+        messages=tuple(turns), max_tokens=deps.settings.MAX_TOKENS, temperature=deps.settings.TEMPERATURE,
+        tools=deps.tools.specs(deps.tools.for_session_type(session.session_type)),
+    )
+    return PreparedTurn(session=session, request=request, is_new=is_new,
+                        routes=deps.models.providers.routes(session.provider, session.model))
