@@ -1,0 +1,75 @@
+"""README and docs/ as a reader meets them: every internal link and anchor leads somewhere, every route has its
+section in the API page, and README stays a front door."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from aichat.api.routes import ROUTES, STREAM_ROUTES
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# The guide the API was first described in, kept as it was written: its one link names a guide never in this
+# repository (the page's own note says so).
+ORIGINAL_GUIDE = ROOT / "docs" / "ai-chat-quick-start.md"
+README_MAX_LINES = 300
+_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def prose(path: Path) -> str:
+    """The page without its code blocks and inline code, where a bracket is no link."""
+    text = re.sub(r"^```.*?^```", "", path.read_text(), flags=re.S | re.M)
+    return re.sub(r"`[^`\n]*`", "", text)
+
+
+def anchors(path: Path) -> set[str]:
+    """The anchors GitHub gives the page's headings (a repeated heading gets -1, -2 …)."""
+    seen: dict[str, int] = {}
+    out = set()
+    text = re.sub(r"^```.*?^```", "", path.read_text(), flags=re.S | re.M)
+    for heading in re.findall(r"^#{1,6} (.+)$", text, flags=re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower().replace("`", "")).replace(" ", "-")
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        out.add(slug if count == 0 else f"{slug}-{count}")
+    return out
+
+
+def broken_links(page: Path) -> list[str]:
+    broken = []
+    for target in _LINK.findall(prose(page)):
+        if re.match(r"[a-z]+:", target):
+            continue  # http(s), mailto: outside this repository
+        path_part, _, anchor = target.partition("#")
+        dest = (page.parent / path_part).resolve() if path_part else page
+        if not dest.exists():
+            broken.append(f"{page.name}: {target} (no such file)")
+        elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
+            broken.append(f"{page.name}: {target} (no such heading)")
+    return broken
+
+
+def test_every_internal_link_and_anchor_of_readme_and_docs_leads_somewhere() -> None:
+    assert [b for page in PAGES if page != ORIGINAL_GUIDE for b in broken_links(page)] == []
+
+
+def test_every_route_in_the_route_table_has_its_section_in_the_api_page() -> None:
+    headings = set(re.findall(r"^### `([A-Z]+ \S+)`$", (ROOT / "docs" / "api.md").read_text(), flags=re.M))
+    routes = {f"{r.method} {r.path}" for r in (*ROUTES, *STREAM_ROUTES)}
+    assert routes - headings == set(), "a route without its section in docs/api.md"
+    assert headings - routes == set(), "a section of docs/api.md for a route the table does not have"
+
+
+def test_readme_is_a_front_door_of_at_most_300_lines_that_links_every_docs_page() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= README_MAX_LINES
+    linked = {Path(t.partition("#")[0]).name for t in _LINK.findall(prose(ROOT / "README.md"))}
+    assert {p.name for p in PAGES[1:]} - linked == set(), "a docs page README does not link"
+
+
+def test_the_link_check_catches_a_missing_page_and_a_missing_heading(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("# A page\n\n## Its part\n")
+    page = tmp_path / "b.md"
+    page.write_text("[ok](a.md#its-part) [gone](c.md) [no heading](a.md#nothing) `[code](x.md)`\n")
+    assert broken_links(page) == ["b.md: c.md (no such file)", "b.md: a.md#nothing (no such heading)"]
