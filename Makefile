@@ -14,7 +14,7 @@ WIDGET_DEPS := widget/node_modules/.package-lock.json
 WIDGET_DEMO := widget/dist/demo/ai-chat-demo.js
 
 .PHONY: install dev test lint unit integration template bench bench-server token clean widget-build widget-test widget-e2e \
-	mutation lock deps-upgrade pytest
+	mutation lock deps-upgrade pytest docs docs-build
 
 $(UV): locks/uv.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed"; exit 1; }
@@ -71,6 +71,13 @@ pytest: install
 
 dev: install $(WIDGET_DEMO)
 	$(BIN)/python -m localdev
+
+# The documentation site (docs/, mkdocs.yml): served with live reload, or built into site/ failing on any warning.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+docs-build: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: install
 	$(BIN)/python scripts/bench_cold_start.py

@@ -3,7 +3,10 @@ section in the API page, and README stays a front door."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from aichat.api.routes import ROUTES, STREAM_ROUTES
@@ -61,11 +64,28 @@ def test_every_route_in_the_route_table_has_its_section_in_the_api_page() -> Non
     assert headings - routes == set(), "a section of docs/api.md for a route the table does not have"
 
 
-def test_readme_is_a_front_door_of_at_most_300_lines_that_links_every_docs_page() -> None:
+def test_readme_is_a_front_door_of_at_most_300_lines_that_leads_to_the_docs_index() -> None:
     readme = (ROOT / "README.md").read_text()
     assert len(readme.splitlines()) <= README_MAX_LINES
-    linked = {Path(t.partition("#")[0]).name for t in _LINK.findall(prose(ROOT / "README.md"))}
-    assert {p.name for p in PAGES[1:]} - linked == set(), "a docs page README does not link"
+    assert "docs/index.md" in _LINK.findall(prose(ROOT / "README.md"))
+
+
+def test_the_docs_index_and_the_sites_navigation_list_every_page() -> None:
+    index = ROOT / "docs" / "index.md"
+    linked = {Path(t.partition("#")[0]).name for t in _LINK.findall(prose(index))}
+    pages = {p.name for p in PAGES[1:]} - {"index.md"}
+    assert pages - linked == set(), "a page docs/index.md does not list"
+    nav = set(re.findall(r":\s+([\w.-]+\.md)$", (ROOT / "mkdocs.yml").read_text(), flags=re.M))
+    assert pages | {"index.md"} == nav, "a page the site's navigation (mkdocs.yml) leaves out"
+
+
+def test_the_docs_site_builds_without_a_warning(tmp_path: Path) -> None:
+    # strict: a link between pages to a missing page or anchor, or any other warning, fails the build.
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert done.returncode == 0, done.stderr
+    assert "WARNING" not in done.stderr
+    assert (tmp_path / "site" / "api" / "index.html").is_file()
 
 
 def test_the_link_check_catches_a_missing_page_and_a_missing_heading(tmp_path: Path) -> None:
