@@ -84,6 +84,12 @@ def tool_parts(view: SdkView) -> list[dict[str, Any]]:
             for p in parts if p["type"] == "dynamic-tool"]
 
 
+def shown_parts(view: SdkView) -> list[dict[str, Any]]:
+    """The chat message's parts as a person sees them, in order: steps, text, tool calls (no client-made ids)."""
+    parts = (view.chat_message or {}).get("parts") or []
+    return [{k: v for k, v in part.items() if k not in ("id", "providerMetadata")} for part in parts]
+
+
 def finished(view: SdkView) -> dict[str, Any]:
     """What the chat's onFinish heard."""
     (event,) = [e for e in view.chat_events if e["on"] == "finish"]
@@ -197,21 +203,33 @@ def test_the_sdk_reads_a_stopped_reply_as_the_kept_prefix_with_stopped_in_the_me
     assert finished(view)["finishReason"] == "other"
 
 
-def test_the_sdk_reads_an_idempotent_replay_as_the_same_answer_under_the_same_ids(
-        api: Client, model: FakeProviders) -> None:
+REPLAYED_TURNS = {
+    "plain": [Scripted(deltas=["Hello ", "there."])],
+    "tool": [Scripted(tool_calls=[("call_1", "create_ticket", TICKET)]), Scripted(deltas=["Ticket ", "opened."])],
+    "text-and-tool": [Scripted(deltas=["Let me open one. "], tool_calls=[("call_1", "create_ticket", TICKET)]),
+                      Scripted(deltas=["Ticket ", "opened."])],
+    "hand-over": [Scripted(tool_calls=[("call_1", "escalate_to_human", {"reason": "The customer asked"})])],
+    "limit-after-tools": [Scripted(tool_calls=[("call_1", "create_ticket", TICKET)],
+                                   usage=Usage(input=10_000_000, output=20))],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(REPLAYED_TURNS))
+def test_the_sdk_reads_an_idempotent_replay_as_the_same_parts_under_the_same_ids(
+        api: Client, model: FakeProviders, kind: str) -> None:
     user, key = someone(api), str(uuid.uuid4())
-    model.enqueue("openai", Scripted(tool_calls=[("call_1", "create_ticket", TICKET)]),
-                  Scripted(deltas=["Ticket ", "opened."]))
+    model.enqueue("openai", *REPLAYED_TURNS[kind])
     asked = len(model.requests)
     first_capture, first = streamed(api, user, "My line drops, open a ticket", key=key)
     again_capture, again = streamed(api, user, "My line drops, open a ticket", key=key)
 
     assert_read_whole(first_capture, first)
     assert_read_whole(again_capture, again)
-    assert len(model.requests) == asked + 2, "the model was asked for the first turn only (two steps)"
-    assert again.chat_text == first.chat_text == "Ticket opened."
-    assert tool_parts(again) == tool_parts(first)
+    assert len(model.requests) == asked + len(REPLAYED_TURNS[kind]), "the model was asked for the first turn only"
+    assert "step-start" in [p["type"] for p in shown_parts(first)]
+    assert shown_parts(again) == shown_parts(first), "the same steps, text and tool calls, in the same order"
     assert again.chat_metadata == first.chat_metadata, "the same session, user message, reply and cost"
+    assert finished(again)["finishReason"] == finished(first)["finishReason"]
 
 
 # --- turns that fail ------------------------------------------------------------------------------------------

@@ -163,7 +163,18 @@ def test_a_model_that_keeps_asking_for_tools_is_stopped_after_max_tool_steps_cal
     assert len(provider.history) == 3
     assert reply.metadata.stopped == "max_tool_steps"
     assert len(reply.function_calls) == 2 == len(tickets(dynamodb)), "the last call's tools are not run"
+    assert reply.message == "I stopped after 3 steps; the actions listed are what was done."
     assert_invariant(dynamodb, "ai-chat")
+
+
+def test_a_turn_stopped_at_one_step_says_so_in_the_singular_and_lists_no_actions_it_did_not_take(
+        settings: Settings, dynamodb: Any, provider: ScriptedProvider, clock: FakeClock) -> None:
+    services = build(settings, dynamodb, provider, clock, MAX_TOOL_STEPS=1)
+    provider.answer_next(asks_for(("create_ticket", json.dumps({"title": "t", "priority": "low",
+                                                                 "description": None}))))
+    reply = services.chat.send(ALICE, ChatRequest(message="make one"))
+    assert (reply.metadata.stopped, reply.function_calls, tickets(dynamodb)) == ("max_tool_steps", [], [])
+    assert reply.message == "I stopped after 1 step, before doing anything; ask again to continue."
 
 
 def test_a_provider_failing_after_tools_ran_answers_200_with_what_was_done_charged_for_the_calls_that_answered(

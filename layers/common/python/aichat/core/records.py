@@ -64,6 +64,7 @@ class MessageRecord:
     # they were grouped into model calls ({text, call_ids} per call that asked for tools), to replay the turn.
     function_calls: list[dict[str, Any]] | None = None
     tool_steps: list[dict[str, Any]] | None = None
+    steps: int = 0  # a reply: how many model calls its turn started, so a replay streams the same steps (0: not kept)
     stopped: str | None = None  # a reply: why its turn ended before the model answered (a limit's code, …)
     estimated: bool = False  # a reply: no usage came from the provider (a stream stopped or cut); cost is a bound
     agent_id: str | None = None  # role agent: the staff member who wrote it, and the name shown for them

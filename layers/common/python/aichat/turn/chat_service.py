@@ -25,11 +25,12 @@ from __future__ import annotations
 from aichat.core.identity import Identity
 from aichat.core.models import ChatRequest, ChatResponse
 from aichat.turn.dependencies import TurnDeps
-from aichat.turn.key_claims import claim_for, keyed
+from aichat.turn.key_claims import claim_for, keyed, replayed_events
 from aichat.turn.loop import TurnLoop, TurnRun
 from aichat.turn.model_context import replayed
 from aichat.turn.progress import MAX_TURN_TOOL_BYTES
 from aichat.turn.settlement import TurnSettlement, kept_for_person, response
+from aichat.turn.stream_events import TurnEvent
 
 __all__ = ["MAX_TURN_TOOL_BYTES", "STREAM_SETTLE_SECONDS", "ChatService", "TurnRun", "replayed"]
 
@@ -67,11 +68,15 @@ class ChatService:
         remaining = deadline if remaining_seconds is None else min(remaining_seconds, deadline)
         return self._keyed(caller, body, remaining, idempotency_key, streamed=True)
 
-    def replay(self, caller: Identity, session_id: str, reply_id: str) -> ChatResponse:
-        """The answer a turn gave, rebuilt from its stored reply (for a repeated Idempotency-Key)."""
+    def replay(self, caller: Identity, session_id: str, reply_id: str) -> tuple[ChatResponse, list[TurnEvent]]:
+        """The answer a turn gave and the events its stream showed, rebuilt from its stored reply (for a repeated
+        Idempotency-Key)."""
         message = self._deps.store.message(session_id, reply_id, caller)
-        # A message kept for a person has no reply of its own: its answer said a person will reply.
-        return kept_for_person(session_id, message.id) if message.role == "user" else response(session_id, message)
+        if message.role == "user":
+            # A message kept for a person has no reply of its own: its answer said a person will reply.
+            return kept_for_person(session_id, message.id), []
+        answer = response(session_id, message)
+        return answer, replayed_events(message, answer)
 
     def _keyed(self, caller: Identity, body: ChatRequest, remaining_seconds: float | None, key: str | None,
                streamed: bool) -> TurnRun:

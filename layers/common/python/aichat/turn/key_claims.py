@@ -12,10 +12,11 @@ from datetime import datetime
 from aichat.core.errors import IdempotencyKeyReused, RequestInProgress
 from aichat.core.identity import Identity
 from aichat.core.models import ChatRequest, ChatResponse
+from aichat.core.records import MessageRecord
 from aichat.table import keys
 from aichat.table.ledger.reservations import KeyClaim, KeyTaken
 from aichat.turn.loop import TurnRun
-from aichat.turn.stream_events import ToolRan, TurnStarted
+from aichat.turn.stream_events import ReplyText, StepFinished, StepStarted, ToolRan, TurnEvent, TurnStarted
 
 
 def claim_for(caller: Identity, body: ChatRequest, key: str | None, now: datetime,
@@ -27,11 +28,14 @@ def claim_for(caller: Identity, body: ChatRequest, key: str | None, now: datetim
         claimed_at=at, expires_at=at + expiry_seconds)
 
 
-def keyed(run: Callable[[str | None, KeyClaim | None], TurnRun], replay: Callable[[str, str], ChatResponse],
-          session_id: str | None, claim: KeyClaim | None) -> TurnRun:
+Replay = Callable[[str, str], tuple[ChatResponse, list[TurnEvent]]]
+
+
+def keyed(run: Callable[[str | None, KeyClaim | None], TurnRun], replay: Replay, session_id: str | None,
+          claim: KeyClaim | None) -> TurnRun:
     """The turn `run(session_id, claim)`, claiming its key as it reserves: a repeat of an answered turn gets that
-    answer back (`replay(session_id, reply_id)`), a repeat of one that got no answer runs again in the same
-    session, never charged twice."""
+    answer back, with the events its stream showed (`replay(session_id, reply_id)`), a repeat of one that got no
+    answer runs again in the same session, never charged twice."""
     turn = run(session_id, claim)
     try:
         first = next(turn)  # the key is claimed (or found taken) before the turn's first event
@@ -40,10 +44,9 @@ def keyed(run: Callable[[str | None, KeyClaim | None], TurnRun], replay: Callabl
         if taken.request_hash != claim.request_hash:
             raise IdempotencyKeyReused() from None
         if taken.status == "ok" and taken.reply_id:
-            replayed = replay(taken.session_id, taken.reply_id)
+            replayed, events = replay(taken.session_id, taken.reply_id)
             yield TurnStarted(session_id=taken.session_id, user_message_id=taken.message_id)
-            for call in replayed.function_calls:
-                yield ToolRan(call.model_dump(mode="json"))
+            yield from events
             return replayed
         if taken.status != "failed":
             raise RequestInProgress() from None
@@ -61,3 +64,24 @@ def keyed(run: Callable[[str | None, KeyClaim | None], TurnRun], replay: Callabl
 def _request_hash(body: ChatRequest) -> str:
     """What a retry must repeat exactly to be the same request."""
     return hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+def replayed_events(reply: MessageRecord, answer: ChatResponse) -> list[TurnEvent]:
+    """The events a stored reply's turn streamed, step by step, so a replay's parts are the first answer's: each
+    step that called tools with its text and calls, then the last model call's text. Text the turn wrote itself (a
+    hand-over, a limit reached) is not a step's: the stream adds it after the steps, as it did the first time."""
+    calls = {call.id: call.model_dump(mode="json") for call in answer.function_calls}
+    tool_steps = reply.tool_steps or []
+    # A reply stored before `steps` was kept: a last model call when the turn answered or was stopped.
+    started = reply.steps or len(tool_steps) + (1 if reply.stopped in (None, "stopped") else 0)
+    events: list[TurnEvent] = []
+    for step, entry in enumerate(tool_steps, start=1):
+        events.append(StepStarted(step))
+        if entry.get("text"):
+            events.append(ReplyText(step, entry["text"]))
+        events += [ToolRan(calls[call_id]) for call_id in entry.get("call_ids", []) if call_id in calls]
+        events.append(StepFinished(step))
+    if started > len(tool_steps):
+        last = len(tool_steps) + 1
+        events += [StepStarted(last), *([ReplyText(last, reply.content)] if reply.content else []), StepFinished(last)]
+    return events

@@ -45,7 +45,6 @@ from aichat.turn.settlement import TurnSettlement, log_ids
 from aichat.turn.stream_events import ReplyText, StepFinished, StepStarted, ToolRan, TurnEvent, TurnStarted
 
 _ESCALATED = "I've passed this conversation to a person on our support team; they will follow up here."
-_STEP_LIMIT = "I stopped after {steps} steps; the actions listed are what was done."
 _PROVIDER_FAILED = ("I did the actions listed, but could not write an answer: the model provider failed. Send your "
                     "message again to continue.")
 _BUDGET_STOPPED = "I did the actions listed, but had to stop there:"
@@ -159,7 +158,7 @@ class TurnLoop:
                 return self._settlement.settle(reservation, turn, user_message, steps, answer, completion.text, None)
             if reservation.step >= self._deps.tools.max_steps:
                 # The model wants more steps than a turn may take: answer with what was done.
-                text = completion.text or _STEP_LIMIT.format(steps=self._deps.tools.max_steps)
+                text = completion.text or step_limit_text(self._deps.tools.max_steps, acted=bool(steps.records))
                 yield StepFinished(reservation.step)
                 return self._settlement.settle(reservation, turn, user_message, steps, answer, text, "max_tool_steps")
             if stops.taken(session.id, user_message.id):
@@ -308,3 +307,10 @@ def _whole(completion: Completion) -> Completion:
     return replace(completion, text=whole(completion.text), tool_calls=tuple(
         ToolCall(id=whole(c.id), name=whole(c.name), arguments=whole(c.arguments)) for c in completion.tool_calls))
 
+
+def step_limit_text(max_steps: int, *, acted: bool) -> str:
+    """What a turn that reached its step limit says when the model wrote nothing: the actions listed only if any."""
+    counted = f"{max_steps} step{'' if max_steps == 1 else 's'}"
+    if acted:
+        return f"I stopped after {counted}; the actions listed are what was done."
+    return f"I stopped after {counted}, before doing anything; ask again to continue."

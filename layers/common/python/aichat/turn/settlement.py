@@ -113,7 +113,7 @@ class TurnSettlement:
                 output_tokens=usage.output_tokens, cost_micros=cost, model=last.completion.model,
                 provider=last.completion.provider, day=reservation.day, truncated=truncated, over_reservation=over,
                 function_calls=steps.records or None, tool_steps=steps.stored or None, stopped=stopped,
-                estimated=estimated,
+                estimated=estimated, steps=reservation.step,
             )
             settled = self._ledger.settle(reservation, user_message, reply, uncounted, iso(done))
             # A person who took the session meanwhile gets the conversation: the reply is stored without text.
