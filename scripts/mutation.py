@@ -121,7 +121,8 @@ def report(patterns: dict[str, list[str]], seconds: float) -> None:
         print(score.line(width))
     print(f"\n{seconds / 60:.1f} minutes. Killed includes timeouts; other: no test ran it, or it was not run.")
     if survivors:
-        print(f"\n{len(survivors)} surviving mutants (each to be killed by a test, or listed in README as equivalent):")
+        print(f"\n{len(survivors)} surviving mutants (each to be killed by a test, or listed in docs/testing.md as "
+              "equivalent):")
     for name, path in survivors:
         diff = get_diff_for_mutant(name, path=path).splitlines()[2:]
         print(f"  {name}", *(f"    {line[0]} {line[1:].strip()}" for line in diff if line[:1] in "+-"), sep="\n")
