@@ -11,20 +11,19 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from counters import day_counters
 from fake_providers import Api, FakeProviders, Scripted, Usage
-from ledger_invariant import assert_invariant
 from sse import DONE, Part, SseCall, deltas, metadata_of, of_type, start_of, types
 
 from aichat.core.pricing import PriceTable
 from aichat.core.pricing import Usage as Tokens
 from aichat.providers.registry import DEFAULT_MODELS
 from aichat.table import keys
-from contract.local_api import Client, User, fake_provider_env, local_server, table_client
+from contract.local_api import User, fake_provider_env
+from contract.served import Served, check_after_test, served_by
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -44,18 +43,6 @@ LINE_STATUS = {
 }
 
 
-@dataclass(frozen=True)
-class Served:
-    """One server and what a test needs of it: its model's API, a client, its table."""
-
-    api: Api
-    client: Client
-    db: Any
-
-    def call_id(self, n: int) -> str:
-        return f"{'call' if self.api == 'openai' else 'toolu'}_{n}"
-
-
 def model_env(api: Api, fake: FakeProviders) -> dict[str, str]:
     return {**fake_provider_env(fake, api), "LLM_DEADLINE_SECONDS": str(CHAT_DEADLINE),
             "CUSTOM_TOOLS": json.dumps([LINE_STATUS]),
@@ -64,16 +51,14 @@ def model_env(api: Api, fake: FakeProviders) -> dict[str, str]:
 
 @pytest.fixture(scope="module", params=["openai", "anthropic"])
 def served(request: pytest.FixtureRequest, model: FakeProviders, dynamodb_local_url: str) -> Iterator[Served]:
-    api: Api = request.param
-    with local_server(dynamodb_local_url, "--quiet", table=f"{TABLE}-{api}", env=model_env(api, model)) as running:
-        yield Served(api, Client(running), table_client(running))
+    with served_by(request.param, dynamodb_local_url, TABLE, model_env(request.param, model)) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
 def invariant_after(served: Served, model: FakeProviders) -> Iterator[None]:
     yield
-    assert not model._queues[served.api], "a test left a scripted reply unused"
-    assert_invariant(served.db, f"{TABLE}-{served.api}")
+    check_after_test(served, model)
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
@@ -104,16 +89,16 @@ def history(user: User, session_id: str) -> list[dict[str, Any]]:
 
 
 def tickets(served: Served, tenant: str) -> list[dict[str, Any]]:
-    items = served.db.scan(TableName=f"{TABLE}-{served.api}", ConsistentRead=True)["Items"]
+    items = served.db.scan(TableName=served.table, ConsistentRead=True)["Items"]
     return [i for i in items if i["PK"]["S"].startswith("TICKET#") and i["tenant_id"]["S"] == tenant]
 
 
 def charged(served: Served, tenant: str, parts: list[Part]) -> int:
     ids = start_of(parts)["messageMetadata"]
-    user_message = served.db.get_item(TableName=f"{TABLE}-{served.api}", ConsistentRead=True, Key={
+    user_message = served.db.get_item(TableName=served.table, ConsistentRead=True, Key={
         "PK": {"S": keys.session_pk(ids["session_id"])}, "SK": {"S": keys.message_sk(ids["user_message_id"])}})
     assert user_message["Item"]["status"]["S"] == "ok", "settled, not left pending for the sweeper"
-    return day_counters(served.db, tenant, user_message["Item"]["day"]["S"], table=f"{TABLE}-{served.api}")[
+    return day_counters(served.db, tenant, user_message["Item"]["day"]["S"], table=served.table)[
         "cost_micros"]
 
 

@@ -12,13 +12,11 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_providers import Api, FakeProviders, Scripted, Usage
-from ledger_invariant import assert_invariant
 from record_bound_targets import DEPTH, nested
 from sse import SseCall, of_type, start_of, types
 
@@ -28,7 +26,8 @@ from aichat.providers.registry import DEFAULT_MODELS
 from aichat.table import keys
 from aichat.table.call_records import MAX_CALL_ID_CHARS, MAX_DEPTH
 from aichat.turn.chat_service import MAX_TURN_TOOL_BYTES
-from contract.local_api import Client, User, fake_provider_env, local_server, table_client
+from contract.local_api import User, fake_provider_env
+from contract.served import Served, check_after_test, served_by
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -44,13 +43,6 @@ WIDE_TOOL = {"name": "wide_result", "description": "Gives back a wide text.", "p
 TESTS = Path(__file__).resolve().parents[1]
 
 
-@dataclass(frozen=True)
-class Served:
-    api: Api
-    client: Client
-    db: Any
-
-
 def model_env(api: Api, fake: FakeProviders) -> dict[str, str]:
     path = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
     # The caps at their largest: the worst case a deployment can configure.
@@ -64,16 +56,14 @@ def model_env(api: Api, fake: FakeProviders) -> dict[str, str]:
 
 @pytest.fixture(scope="module", params=["openai", "anthropic"])
 def served(request: pytest.FixtureRequest, model: FakeProviders, dynamodb_local_url: str) -> Iterator[Served]:
-    api: Api = request.param
-    with local_server(dynamodb_local_url, "--quiet", table=f"{TABLE}-{api}", env=model_env(api, model)) as running:
-        yield Served(api, Client(running), table_client(running))
+    with served_by(request.param, dynamodb_local_url, TABLE, model_env(request.param, model)) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
 def invariant_after(served: Served, model: FakeProviders) -> Iterator[None]:
     yield
-    assert not model._queues[served.api], "a test left a scripted reply unused"
-    assert_invariant(served.db, f"{TABLE}-{served.api}")
+    check_after_test(served, model)
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
@@ -100,7 +90,7 @@ def history(user: User, session_id: str, staff: bool = False) -> list[dict[str, 
 
 def stored(served: Served, session_id: str) -> list[dict[str, Any]]:
     """The session's message items, oldest first."""
-    items = served.db.query(TableName=f"{TABLE}-{served.api}", ConsistentRead=True,
+    items = served.db.query(TableName=served.table, ConsistentRead=True,
                             KeyConditionExpression="PK = :pk AND begins_with(SK, :msg)",
                             ExpressionAttributeValues={":pk": {"S": keys.session_pk(session_id)},
                                                        ":msg": {"S": "MSG#"}})["Items"]
@@ -125,17 +115,13 @@ def charged(served: Served, tenant: str, session_id: str) -> int:
     turns = [i for i in stored(served, session_id) if i["role"]["S"] == "user"]
     assert {t["status"]["S"] for t in turns} == {"ok"}, "settled, not left pending for the sweeper"
     day = turns[0]["day"]["S"]
-    counter = served.db.get_item(TableName=f"{TABLE}-{served.api}", ConsistentRead=True, Key={
+    counter = served.db.get_item(TableName=served.table, ConsistentRead=True, Key={
         "PK": {"S": keys.usage_pk(tenant, day)}, "SK": {"S": keys.TENANT_COUNTER_SK}})["Item"]
     return int(counter["cost_micros"]["N"])
 
 
 def price(served: Served, *usages: Usage) -> int:
     return sum(PriceTable().cost_micros(DEFAULT_MODELS[served.api], Tokens(u.input, u.output)) for u in usages)
-
-
-def call_id(served: Served, n: int) -> str:
-    return f"{'call' if served.api == 'openai' else 'toolu'}_{n}"
 
 
 def sent_ids(model: FakeProviders, served: Served) -> tuple[list[str], list[str]]:
@@ -157,13 +143,13 @@ def test_arguments_nested_300_deep_are_an_error_call_nothing_runs_the_turn_is_ch
     user, tenant = someone(served)
     deep = {"title": "x", "priority": "low", "description": None, "extra": nested(DEPTH)}
     assert len(json.dumps(deep)) < 8 * 1024, "under the size cap: only its depth is wrong"
-    model.enqueue(served.api, Scripted(tool_calls=[(call_id(served, 1), "create_ticket", deep)]),
+    model.enqueue(served.api, Scripted(tool_calls=[(served.call_id(1), "create_ticket", deep)]),
                   Scripted(text="Could not open it."))
     body = chat(user, "Open a ticket")
     (made,) = body["function_calls"]
     assert made["status"] == "error" and f"more than {MAX_DEPTH} levels deep" in made["result"]["error"]
     assert isinstance(made["arguments"], str) and not made["truncated"], "kept as the text the model wrote"
-    assert not [i for i in served.db.scan(TableName=f"{TABLE}-{served.api}")["Items"]
+    assert not [i for i in served.db.scan(TableName=served.table)["Items"]
                 if i["PK"]["S"].startswith("TICKET#") and i["tenant_id"]["S"] == tenant], "nothing ran"
     told = json.dumps(model.sent(served.api)[-1]["messages"])
     assert "levels deep" in told, "the model is told why"
@@ -175,7 +161,7 @@ def test_a_streamed_call_with_arguments_nested_300_deep_ends_and_settles(served:
                                                                         model: FakeProviders) -> None:
     user, tenant = someone(served)
     raw = '{"note": ' + "[" * DEPTH + "]" * DEPTH + "}"
-    model.enqueue(served.api, Scripted(tool_calls=[(call_id(served, 2), "wide_result", raw)]),
+    model.enqueue(served.api, Scripted(tool_calls=[(served.call_id(2), "wide_result", raw)]),
                   Scripted(deltas=["Sorry."]))
     with SseCall(served.client.server.url, f"{API}/chat/stream", {"message": "Go", "session_id": None},
                  token=user.token, timeout=30) as call:
@@ -192,7 +178,7 @@ def test_a_streamed_call_with_arguments_nested_300_deep_ends_and_settles(served:
 def test_a_custom_tools_result_nested_300_deep_is_an_error_call_and_the_session_stays_readable(
         served: Served, model: FakeProviders) -> None:
     user, tenant = someone(served)
-    model.enqueue(served.api, Scripted(tool_calls=[(call_id(served, 3), "deep_result", {"note": "n"})]),
+    model.enqueue(served.api, Scripted(tool_calls=[(served.call_id(3), "deep_result", {"note": "n"})]),
                   Scripted(text="It gave back nothing usable."))
     body = chat(user, "Run the deep tool")
     (made,) = body["function_calls"]
@@ -209,7 +195,7 @@ def test_a_reply_stored_nested_too_deep_before_the_bound_reads_back_as_a_preview
     # What a turn stored before the bound: a custom tool's result, and arguments, nested 300 deep.
     old = [{"id": "call_old", "name": "deep_result", "arguments": nested(DEPTH), "status": "ok",
             "result": nested(DEPTH)}]
-    served.db.update_item(TableName=f"{TABLE}-{served.api}", Key={"PK": reply["PK"], "SK": reply["SK"]},
+    served.db.update_item(TableName=served.table, Key={"PK": reply["PK"], "SK": reply["SK"]},
                           UpdateExpression="SET function_calls = :calls",
                           ExpressionAttributeValues={":calls": {"S": json.dumps(old)}})
     (shown,) = history(user, body["session_id"])[1]["function_calls"]
@@ -228,7 +214,7 @@ def test_a_reply_stored_nested_too_deep_before_the_bound_reads_back_as_a_preview
 def test_50_calls_of_9_8_kb_arguments_settle_in_one_item_and_every_answered_call_is_charged(
         served: Served, model: FakeProviders) -> None:
     user, tenant = someone(served)
-    calls = [(call_id(served, 100 + i), "create_ticket", {"title": f"t{i}", "note": "n" * 9_800})
+    calls = [(served.call_id(100 + i), "create_ticket", {"title": f"t{i}", "note": "n" * 9_800})
              for i in range(50)]
     model.enqueue(served.api, Scripted(tool_calls=calls, usage=Usage(input=60, output=400)),
                   Scripted(text="None of those could be opened."))
