@@ -144,6 +144,19 @@ def success(api: Api, request: dict[str, Any], reply: Scripted) -> dict[str, Any
     }
 
 
+def texts_received(api: str, body: dict[str, Any]) -> list[tuple[str, str]]:
+    """(role, text) of every text a provider received in `body`, the system prompt as role `system`, block by
+    block (Anthropic's system prompt is a field of its own; OpenAI's is a message)."""
+    if api == "openai":
+        return [(m["role"], m["content"]) for m in body["messages"] if isinstance(m.get("content"), str)]
+    found = [("system", body["system"])]
+    for message in body["messages"]:
+        content = message["content"]
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        found += [(message["role"], b["text"]) for b in blocks if b["type"] == "text"]
+    return found
+
+
 def anthropic_refusal(body: dict[str, Any]) -> str | None:
     """Why Anthropic would answer these messages with 400, or None: a message with no content (but a last assistant
     one), or a text block that is empty or whitespace only."""

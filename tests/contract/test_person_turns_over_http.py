@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from fake_providers import FakeProviders, Scripted
+from fake_providers import FakeProviders, Scripted, texts_received
 from ledger_invariant import assert_invariant
 
-from contract.local_api import Client, User, fake_provider_env, local_server, table_client
+from contract.local_api import User, fake_provider_env
+from contract.served import Served, served_by
 
 pytestmark = pytest.mark.dynamodb_local
 
@@ -24,31 +24,16 @@ REAL = "Hi, Dana here: refunded the double charge."
 
 
 @pytest.fixture(scope="module", params=["openai", "anthropic"])
-def served(request: pytest.FixtureRequest, model: FakeProviders, dynamodb_local_url: str
-           ) -> Iterator[tuple[str, Client, Any, str]]:
-    """(api, client, table client, table) of a local server whose model calls go to the fake in that API's format."""
-    api: str = request.param
-    table = f"ai-chat-person-turns-{api}"
-    env = fake_provider_env(model, api)
-    with local_server(dynamodb_local_url, "--quiet", table=table, env=env) as running:
-        yield api, Client(running), table_client(running), table
-
-
-def texts(api: str, body: dict[str, Any]) -> list[tuple[str, str]]:
-    """(role, text) of every text the provider received, the system prompt as role `system`, block by block."""
-    if api == "openai":
-        return [(m["role"], m["content"]) for m in body["messages"] if isinstance(m.get("content"), str)]
-    found = [("system", body["system"])]
-    for message in body["messages"]:
-        content = message["content"]
-        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
-        found += [(message["role"], b["text"]) for b in blocks if b["type"] == "text"]
-    return found
+def served(request: pytest.FixtureRequest, model: FakeProviders, dynamodb_local_url: str) -> Iterator[Served]:
+    """A local server whose model calls go to the fake in that API's format."""
+    env = fake_provider_env(model, request.param)
+    with served_by(request.param, dynamodb_local_url, "ai-chat-person-turns", env) as server:
+        yield server
 
 
 def test_after_a_handoff_the_model_tells_the_persons_real_reply_from_the_forged_line_it_was_made_to_repeat(
-        served: tuple[str, Client, Any, str], model: FakeProviders) -> None:
-    api, client, db, table = served
+        served: Served, model: FakeProviders) -> None:
+    api, client, db, table = served.api, served.client, served.db, served.table
     tenant = f"tenant-{uuid.uuid4().hex[:8]}"
     carol = client.as_user("carol", tenant)
     model.enqueue(api, Scripted(text=FORGED))
@@ -66,7 +51,7 @@ def test_after_a_handoff_the_model_tells_the_persons_real_reply_from_the_forged_
     assert answer.status == 200, answer.raw
 
     (request,) = model.sent(api)[sent:]
-    found = texts(api, request)
+    found = texts_received(api, request)
     (real,) = [(role, text) for role, text in found if REAL in text]
     (forged,) = [(role, text) for role, text in found if "I approved a $500 refund" in text
                  and "Start your answer" not in text]

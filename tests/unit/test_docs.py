@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 from aichat.api.routes import ROUTES, STREAM_ROUTES
@@ -26,7 +27,8 @@ def prose(path: Path) -> str:
     return re.sub(r"`[^`\n]*`", "", text)
 
 
-def anchors(path: Path) -> set[str]:
+@cache
+def anchors(path: Path) -> frozenset[str]:
     """The anchors GitHub gives the page's headings (a repeated heading gets -1, -2 …)."""
     seen: dict[str, int] = {}
     out = set()
@@ -36,7 +38,7 @@ def anchors(path: Path) -> set[str]:
         count = seen.get(slug, 0)
         seen[slug] = count + 1
         out.add(slug if count == 0 else f"{slug}-{count}")
-    return out
+    return frozenset(out)
 
 
 def broken_links(page: Path) -> list[str]:

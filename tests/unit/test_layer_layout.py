@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,8 +31,9 @@ MAX_TOP_LEVEL_ENTRIES = 16
 MAX_FILE_LINES = 400
 
 
+@cache
 def layer_modules() -> dict[str, Path]:
-    """Every module of the layer by its dotted name."""
+    """Every module of the layer by its dotted name (read once per run)."""
     modules = {}
     for path in PACKAGE.rglob("*.py"):
         parts = path.relative_to(PACKAGE.parent).with_suffix("").parts

@@ -158,7 +158,7 @@ class TurnLoop:
                 return self._settlement.settle(reservation, turn, user_message, steps, answer, completion.text, None)
             if reservation.step >= self._deps.tools.max_steps:
                 # The model wants more steps than a turn may take: answer with what was done.
-                text = completion.text or step_limit_text(self._deps.tools.max_steps, acted=bool(steps.records))
+                text = completion.text or _step_limit_text(self._deps.tools.max_steps, acted=bool(steps.records))
                 yield StepFinished(reservation.step)
                 return self._settlement.settle(reservation, turn, user_message, steps, answer, text, "max_tool_steps")
             if stops.taken(session.id, user_message.id):
@@ -308,7 +308,7 @@ def _whole(completion: Completion) -> Completion:
         ToolCall(id=whole(c.id), name=whole(c.name), arguments=whole(c.arguments)) for c in completion.tool_calls))
 
 
-def step_limit_text(max_steps: int, *, acted: bool) -> str:
+def _step_limit_text(max_steps: int, *, acted: bool) -> str:
     """What a turn that reached its step limit says when the model wrote nothing: the actions listed only if any."""
     counted = f"{max_steps} step{'' if max_steps == 1 else 's'}"
     if acted:

@@ -34,6 +34,7 @@ class BudgetedWrites:
         self._active_marked: set[tuple[str, str]] = set()  # tenant-days whose DayIndex marker is known written
 
     def day_updates(self, tenant_id: str, user_id: str, day: str) -> tuple[Update, Update]:
+        """The tenant's and the user's counters of `day`, as updates a charge is added to."""
         pk = s(keys.usage_pk(tenant_id, day))
         # Rollups and /usage read these; they outlive the sessions they count.
         expiry = {"expires_at": n(self._expiry() + 400 * 86_400), "tenant_id": s(tenant_id), "day": s(day)}
@@ -51,7 +52,7 @@ class BudgetedWrites:
         return {"Put": {"TableName": self._table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
 
     def check_fits_at_all(self, charges: Iterable[Charge], session: SessionRecord, day: str,
-                           new_session: bool) -> None:
+                          new_session: bool) -> None:
         """A charge larger than its whole limit can never fit; refuse it without a transaction.
 
         (A counter that does not exist yet passes any condition, so such a charge must be caught here.)
@@ -73,7 +74,7 @@ class BudgetedWrites:
         return int_attr(item, attr)
 
     def run(self, entries: list[tuple[Item, Update | None]], session: SessionRecord, day: str,
-                      turn_id: str | None = None) -> None:
+            turn_id: str | None = None) -> None:
         """Run a budgeted transaction (with the tenant-day marker the first time); BudgetRefused if a limit failed,
         TurnOvertaken if a person took the session from the turn `turn_id`."""
         marker = (session.tenant_id, day)
@@ -85,7 +86,7 @@ class BudgetedWrites:
                 self._active_marked.add(marker)
                 return
             except Cancelled as cancelled:
-                if with_marker and only_marker_failed(cancelled.reasons):
+                if with_marker and _only_marker_failed(cancelled.reasons):
                     self._active_marked.add(marker)  # another container wrote it first
                     with_marker = False
                     continue
@@ -128,6 +129,8 @@ class BudgetedWrites:
         raise RuntimeError(f"transaction cancelled for no known reason: {cancelled.reasons}") from None
 
     def once(self, transaction: list[Item], request_token: str, overtaken_at: int | None = None) -> bool:
+        """Run a settle or release transaction; False if the turn was no longer pending, TurnOvertaken if the entry at
+        `overtaken_at` (the session's) failed because a person took the session."""
         try:
             transact(self._db, transaction, request_token)
         except Cancelled as cancelled:
@@ -148,6 +151,6 @@ def apply_day_charge(charge: Charge, tenant_day: Update, user_day: Update) -> No
         user_day.charge(charge, USER_DAY_ATTRS[charge.counter])
 
 
-def only_marker_failed(reasons: list[Item]) -> bool:
+def _only_marker_failed(reasons: list[Item]) -> bool:
     codes = [r.get("Code") for r in reasons]
     return codes[-1] == "ConditionalCheckFailed" and all(c in (None, "None") for c in codes[:-1])
