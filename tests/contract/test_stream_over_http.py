@@ -260,10 +260,10 @@ def test_a_stop_ends_the_stream_with_finish_keeps_the_prefix_closes_the_models_s
         session_id, turn_id = start["messageMetadata"]["session_id"], start["messageMetadata"]["user_message_id"]
         stop = user.post(f"{API}/sessions/{session_id}/stop", {})
         assert stop.status == 200, stop.raw
-        assert stop.body == {"session_id": session_id, "message_id": turn_id}
+        assert stop.body == {"session_id": session_id, "message_id": turn_id, "ended": False}
         parts = call.read_to_end()
 
-    assert types(parts)[-5:] == ["text-end", "finish-step", "message-metadata", "finish", DONE]
+    assert types(parts)[-6:] == ["text-end", "finish-step", "data-ending", "message-metadata", "finish", DONE]
     assert of_type(parts, "finish") == [{"type": "finish", "finishReason": "other"}]
     assert not of_type(parts, "error")
     full, streamed = "".join(pieces), deltas(parts)
@@ -294,7 +294,7 @@ def test_the_stop_route_is_404_for_another_users_session_and_names_no_turn_for_a
 
     stop = owner.post(f"{API}/sessions/{session_id}/stop", {})
     assert stop.status == 200, stop.raw
-    assert stop.body == {"session_id": session_id, "message_id": None}
+    assert stop.body == {"session_id": session_id, "message_id": None, "ended": True}
     for intruder in (api.as_user("someone-else", tenant), someone(api)[0]):
         refused = intruder.post(f"{API}/sessions/{session_id}/stop", {})
         assert (refused.status, refused.body["code"]) == (404, "session_not_found")

@@ -90,6 +90,36 @@ def shown_parts(view: SdkView) -> list[dict[str, Any]]:
     return [{k: v for k, v in part.items() if k not in ("id", "providerMetadata")} for part in parts]
 
 
+def ending(view: SdkView) -> str | None:
+    """The code of the chat message's `data-ending` part (why the turn ended short of the model's own last word)."""
+    parts = [p for p in (view.chat_message or {}).get("parts") or [] if p["type"] == "data-ending"]
+    assert len(parts) <= 1, parts
+    return str(parts[0]["data"]["code"]) if parts else None
+
+
+def history(user: User, session_id: str) -> list[dict[str, Any]]:
+    """The session's messages as its history shows them (the turn is settled before its stream ends)."""
+    page = user.get(f"{API}/sessions/{session_id}/history")
+    assert page.status == 200, page.raw
+    messages: list[dict[str, Any]] = page.body["messages"]
+    return messages
+
+
+def stop_route(user: User, deltas_shown: Callable[[bytes], int | None]) -> Callable[[bytes], None]:
+    """What a client's Stop does mid-stream: POST …/stop for the session `start` named, saying what was shown."""
+    def stop(raw: bytes) -> None:
+        start = json.loads(raw.split(b"\n", 1)[0].removeprefix(b"data: "))
+        shown = deltas_shown(raw)
+        reply = user.post(f"{API}/sessions/{start['messageMetadata']['session_id']}/stop",
+                          {} if shown is None else {"deltas_shown": shown})
+        assert reply.status == 200 and reply.body["ended"] is False, reply.raw
+    return stop
+
+
+def text_deltas(raw: bytes) -> int:
+    return raw.count(b'"type":"text-delta"')
+
+
 def finished(view: SdkView) -> dict[str, Any]:
     """What the chat's onFinish heard."""
     (event,) = [e for e in view.chat_events if e["on"] == "finish"]
@@ -102,7 +132,9 @@ def assert_read_whole(captured: Captured, view: SdkView) -> None:
     assert captured.body.endswith(b"data: [DONE]\n\n")
     assert view.invalid == []
     assert (view.chat_status, view.chat_error) == ("ready", None)
-    assert [e["on"] for e in view.chat_events] == ["finish"] and finished(view)["isError"] is False
+    # onData hears a `data-ending` (why the turn ended short of the model's last word) before onFinish.
+    heard = ["data", "finish"] if ending(view) is not None else ["finish"]
+    assert [e["on"] for e in view.chat_events] == heard and finished(view)["isError"] is False
 
 
 def assert_failure_reached_the_chat(view: SdkView, code: str) -> dict[str, Any]:
@@ -136,7 +168,7 @@ def test_the_sdk_reads_a_plain_reply_as_its_text_with_the_stored_replys_metadata
     meta = view.chat_metadata
     assert meta["message_id"] and meta["user_message_id"] and meta["session_id"]
     assert meta["cost_cents"] > 0 and meta["stopped"] is None and meta["estimated"] is False
-    assert finished(view)["finishReason"] == "stop"
+    assert ending(view) is None and finished(view)["finishReason"] == "stop"
 
 
 def test_the_sdk_reads_a_tool_call_as_a_dynamic_tool_part_with_its_input_and_output_then_the_answer(
@@ -164,7 +196,7 @@ def test_the_sdk_reads_a_hand_over_as_the_escalation_call_and_the_turns_own_text
     assert (call["toolName"], call["state"]) == ("escalate_to_human", "output-available")
     assert view.chat_text, "the turn says a person will take over"
     assert view.chat_metadata["stopped"] == "escalated" and view.chat_metadata["message_id"]
-    assert finished(view)["finishReason"] == "other"
+    assert ending(view) == "escalated" and finished(view)["finishReason"] == "tool-calls"
 
 
 def test_the_sdk_reads_a_budget_refusal_after_a_tool_step_as_the_turns_text_and_the_limit_in_the_metadata(
@@ -179,7 +211,7 @@ def test_the_sdk_reads_a_budget_refusal_after_a_tool_step_as_the_turns_text_and_
     assert view.chat_text.startswith("I did the actions listed, but had to stop there:")
     meta = view.chat_metadata
     assert meta["stopped"] == "session_cost_limit_exceeded" and meta["message_id"] and meta["cost_cents"] > 100
-    assert finished(view)["finishReason"] == "other"
+    assert ending(view) == "session_cost_limit_exceeded" and finished(view)["finishReason"] == "tool-calls"
 
 
 def test_the_sdk_reads_a_stopped_reply_as_the_kept_prefix_with_stopped_in_the_metadata(
@@ -188,19 +220,135 @@ def test_the_sdk_reads_a_stopped_reply_as_the_kept_prefix_with_stopped_in_the_me
     pieces = [f"{'' if i == 0 else ' '}word{i:02d}" for i in range(40)]
     model.enqueue("openai", Scripted(deltas=pieces, usage=Usage(input=70, output=40), pause=0.05))
 
-    def stop(raw: bytes) -> None:
-        start = json.loads(raw.split(b"\n", 1)[0].removeprefix(b"data: "))
-        reply = user.post(f"{API}/sessions/{start['messageMetadata']['session_id']}/stop", {})
-        assert reply.status == 200, reply.raw
-
-    captured, view = streamed(api, user, "write a lot", until=lambda raw: raw.count(b'"type":"text-delta"') >= 3,
-                              then=stop)
+    captured, view = streamed(api, user, "write a lot", until=lambda raw: text_deltas(raw) >= 3,
+                              then=stop_route(user, lambda raw: None))
     assert_read_whole(captured, view)
     full = "".join(pieces)
     assert view.chat_text and full.startswith(view.chat_text) and view.chat_text != full, "a strict prefix"
     meta = view.chat_metadata
     assert (meta["stopped"], meta["estimated"]) == ("stopped", True) and meta["message_id"]
-    assert finished(view)["finishReason"] == "other"
+    assert ending(view) == "stopped" and finished(view)["finishReason"] == "other"
+
+
+def test_a_stop_after_n_deltas_stores_exactly_the_text_of_those_n_counted_across_the_turns_steps(
+        api: Client, model: FakeProviders) -> None:
+    user = someone(api)
+    pieces = [f"{'' if i == 0 else ' '}word{i:02d}" for i in range(40)]
+    model.enqueue("openai", Scripted(deltas=["Let me open one. "], tool_calls=[("call_1", "create_ticket", TICKET)]),
+                  Scripted(deltas=pieces, usage=Usage(input=70, output=40), pause=0.05))
+    shown: list[int] = []
+
+    def one_less_than_received(raw: bytes) -> int:
+        shown.append(text_deltas(raw) - 1)  # the client had drawn all but the newest delta when Stop was pressed
+        return shown[0]
+
+    captured, view = streamed(api, user, "open a ticket and explain", until=lambda raw: text_deltas(raw) >= 5,
+                              then=stop_route(user, one_less_than_received))
+    assert_read_whole(captured, view)
+    by_part: dict[str, list[str]] = {}
+    for c in view.chunks:
+        if c["type"] == "text-delta":
+            by_part.setdefault(c["id"], []).append(c["delta"])
+    (first_step, second_step) = by_part.values()
+    assert first_step == ["Let me open one. "] and len(second_step) > shown[0] - 1, "more arrived than was shown"
+    stored = history(user, view.chat_metadata["session_id"])[-1]
+    assert stored["content"] == "".join(second_step[:shown[0] - len(first_step)]), "the text of exactly those deltas"
+    assert stored["stopped"] == "stopped" and [c["name"] for c in stored["function_calls"]] == ["create_ticket"]
+    assert stored["id"] == chunk(view, "start")["messageId"] == view.chat_message["id"]
+    assert view.chat_metadata["output_tokens"] >= len(first_step) + len(second_step), (
+        "charged for every piece the provider produced, not only those shown")
+
+
+STARTED_TURNS = {
+    "plain": [Scripted(deltas=["Hello ", "there."])],
+    "tool": [Scripted(tool_calls=[("call_1", "create_ticket", TICKET)]), Scripted(deltas=["Ticket ", "opened."])],
+    "hand-over": [Scripted(tool_calls=[("call_1", "escalate_to_human", {"reason": "The customer asked"})])],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(STARTED_TURNS))
+def test_start_names_the_reply_by_the_id_the_history_stores_it_under(
+        api: Client, model: FakeProviders, kind: str) -> None:
+    user = someone(api)
+    model.enqueue("openai", *STARTED_TURNS[kind])
+    captured, view = streamed(api, user, "My line drops, open a ticket")
+
+    assert_read_whole(captured, view)
+    messages = history(user, view.chat_metadata["session_id"])
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    reply_id = chunk(view, "start")["messageId"]
+    assert view.chat_message is not None and view.chat_message["id"] == reply_id, "useChat's message is the stored one"
+    assert messages[1]["id"] == reply_id == view.chat_metadata["message_id"]
+    assert messages[0]["id"] < reply_id, "the reply sorts right after what it answers"
+
+
+def test_the_sdk_reads_a_turn_at_its_step_limit_as_its_tool_calls_finished_for_tool_calls(
+        api: Client, model: FakeProviders) -> None:
+    steps = 4  # MAX_TOOL_STEPS's default: the model asks for tools every time
+    model.enqueue("openai", *[Scripted(tool_calls=[(f"call_{i}", "create_ticket", TICKET)]) for i in range(steps)])
+    captured, view = streamed(api, someone(api), "open tickets until I say stop")
+
+    assert_read_whole(captured, view)
+    assert [c["state"] for c in tool_parts(view)] == ["output-available"] * (steps - 1), "the last step's not run"
+    assert view.chat_text == f"I stopped after {steps} steps; the actions listed are what was done."
+    assert view.chat_metadata["stopped"] == "max_tool_steps" and view.chat_message is not None
+    assert ending(view) == "max_tool_steps" and finished(view)["finishReason"] == "tool-calls"
+
+
+def test_the_sdk_reads_a_turn_a_person_took_as_what_was_shown_ended_taken_by_person(
+        api: Client, model: FakeProviders) -> None:
+    tenant = f"sdk-{uuid.uuid4().hex[:8]}"
+    user = api.as_user("carol", tenant)
+    model.enqueue("openai", Scripted(deltas=[f"word{i} " for i in range(40)], pause=0.05))
+
+    def take(raw: bytes) -> None:
+        start = json.loads(raw.split(b"\n", 1)[0].removeprefix(b"data: "))
+        session_id = start["messageMetadata"]["session_id"]
+        assert user.post(f"{API}/sessions/{session_id}/escalate", {"reason": "a person please"}).status == 200
+        dana = User(api, api.token("dana", tenant, roles=["support"], name="Dana Reyes"))
+        assert dana.post(f"{API}/agent/sessions/{session_id}/messages", {"content": "Dana here."}).status == 201
+
+    captured, view = streamed(api, user, "write a lot", until=lambda raw: text_deltas(raw) >= 3, then=take)
+    assert_read_whole(captured, view)
+    assert view.chat_metadata["stopped"] == "taken_by_person"
+    assert ending(view) == "taken_by_person" and finished(view)["finishReason"] == "other"
+    messages = history(user, view.chat_metadata["session_id"])
+    assert [(m["role"], m["content"]) for m in messages[1:]] == [
+        ("assistant", ""), ("agent", "Dana Reyes joined the conversation."), ("agent", "Dana here.")], (
+        "the reply (stored without text: the person has the conversation) began before the person joined")
+    assert messages[1]["id"] == chunk(view, "start")["messageId"]
+
+
+def test_the_sdk_reads_a_message_kept_for_a_person_as_no_stored_reply_ended_waiting_for_person(
+        api: Client) -> None:
+    user = someone(api)
+    created = user.post(f"{API}/sessions", {"session_type": "customer_support"})
+    session_id = created.body["id"]
+    assert user.post(f"{API}/sessions/{session_id}/escalate", {"reason": "a person please"}).status == 200
+    captured = capture(api.server.url, STREAM, {"message": "Are you there?", "session_id": session_id}, user.token,
+                       timeout=WAIT)
+    view = read_captured(captured)
+
+    assert_read_whole(captured, view)
+    assert "messageId" not in chunk(view, "start"), "nothing of the assistant's is stored, so nothing to rate"
+    assert view.chat_text.startswith("A person from our support team has this conversation")
+    assert ending(view) == "waiting_for_person" and finished(view)["finishReason"] == "other"
+    assert [m["role"] for m in history(user, session_id)] == ["user"]
+
+
+def test_a_stream_past_its_deadline_reaches_the_sdks_chat_as_provider_timeout_with_what_arrived_kept(
+        model: FakeProviders, dynamodb_local_url: str) -> None:
+    env = fake_model_env(model.openai_url, STREAM_DEADLINE_SECONDS="1", STOP_CHECK_SECONDS="0.05")
+    with local_server(dynamodb_local_url, "--quiet", table=f"{TABLE}-deadline", env=env) as running:
+        slow = Client(running)
+        model.enqueue("openai", Scripted(deltas=[f"word{i} " for i in range(40)], pause=0.1))
+        captured, view = streamed(slow, someone(slow), "write slowly")
+
+    assert captured.status == 200
+    data = assert_failure_reached_the_chat(view, "provider_timeout")
+    assert view.chat_text.startswith("word0 word1"), "what arrived is kept"
+    assert view.chat_metadata["stopped"] == "provider_timeout" and view.chat_metadata["message_id"]
+    assert chunk(view, "finish")["finishReason"] == "error" and data["session_id"]
 
 
 REPLAYED_TURNS = {
@@ -229,6 +377,8 @@ def test_the_sdk_reads_an_idempotent_replay_as_the_same_parts_under_the_same_ids
     assert "step-start" in [p["type"] for p in shown_parts(first)]
     assert shown_parts(again) == shown_parts(first), "the same steps, text and tool calls, in the same order"
     assert again.chat_metadata == first.chat_metadata, "the same session, user message, reply and cost"
+    assert first.chat_message is not None and again.chat_message is not None
+    assert again.chat_message["id"] == first.chat_message["id"] == first.chat_metadata["message_id"]
     assert finished(again)["finishReason"] == finished(first)["finishReason"]
 
 

@@ -112,11 +112,13 @@ def assert_overtaken(api: Client, db: Any, table: str, person: User, session_id:
     """What every overtaken turn leaves: no ticket, no text after the person, charged, marked; the stored reply."""
     assert stopped == "taken_by_person"
     messages = settled_history(person, session_id)
-    after = messages[[m["id"] for m in messages].index(agent_reply["id"]) + 1:]
-    assert [(m["role"], m["content"], m["stopped"]) for m in after] == [("assistant", "", "taken_by_person")], (
-        "no model text after the person's reply: only the overtaken turn's empty, marked reply")
-    stored = after[0]
-    assert stored["id"] == message_id and stored["function_calls"] == [], "no tool ran"
+    ids = [m["id"] for m in messages]
+    assert [m["role"] for m in messages[ids.index(agent_reply["id"]) + 1:]] == [], "nothing after the person's reply"
+    (stored,) = [m for m in messages if m["role"] == "assistant" and m["stopped"] == "taken_by_person"]
+    assert (stored["id"], stored["content"]) == (message_id, ""), "the overtaken turn's reply: empty, marked"
+    joined = next(i for i, m in enumerate(messages) if m.get("handoff") == "joined")
+    assert ids.index(stored["id"]) < joined, "it began before the person joined, so it reads before them"
+    assert stored["function_calls"] == [], "no tool ran"
 
     tickets = [i for i in scan(db, table) if i["PK"]["S"].startswith("TICKET#")
                and i.get("session_id", {}).get("S") == session_id]

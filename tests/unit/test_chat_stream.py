@@ -114,12 +114,12 @@ def test_a_tool_turn_streams_each_call_and_its_result_as_tool_parts_in_a_step_of
     assert text_of(parts).startswith("Ticket created: the line drops every evening")
 
 
-def test_the_model_handing_over_ends_the_stream_with_the_hand_over_sentence_as_text(
+def test_the_model_handing_over_ends_the_stream_with_the_hand_over_sentence_as_text_after_its_tool_call(
         services: wiring.Services) -> None:
     parts = streamed(services, "I want to talk to a person")
     assert [p["toolName"] for p in parts if p["type"] == "tool-input-available"] == ["escalate_to_human"]
     assert "passed this conversation to a person" in text_of(parts)
-    assert metadata_of(parts)["stopped"] == "escalated" and parts[-1]["finishReason"] == "other"
+    assert metadata_of(parts)["stopped"] == "escalated" and parts[-1]["finishReason"] == "tool-calls"
 
 
 def test_a_refused_stream_raises_its_limit_before_its_first_part_and_charges_nothing(
@@ -312,6 +312,33 @@ def test_a_stop_through_the_table_ends_the_reply_where_it_is_and_closes_the_prov
     assert_invariant(dynamodb, "ai-chat")
 
 
+def test_a_stop_saying_how_many_deltas_were_shown_stores_exactly_their_text_and_charges_what_was_produced(
+        sdk_settings: Settings, fake: FakeProviders, dynamodb: Any, sns: Any, eventbridge: Any,
+        clock: FakeClock) -> None:
+    services = sdk_services(sdk_settings, "openai", dynamodb, sns, eventbridge, clock)
+    pieces = [f"word{i} " for i in range(60)]
+    fake.enqueue("openai", Scripted(deltas=pieces, pause=0.03))
+    turn = services.chat.stream(ALICE, ChatRequest(message="Tell me everything"))
+    first = next(turn)
+    assert isinstance(first, TurnStarted)
+    received: list[dict[str, Any]] = []
+    asked: list[Any] = []
+    for chunk in ui_stream.chunks(first, turn):
+        if chunk != ui_stream.DONE:
+            received.append(json.loads(chunk.decode().removeprefix("data: ")))
+        if sum(p["type"] == "text-delta" for p in received) == 5 and not asked:
+            # The client showed only two of the five deltas it had received when its person pressed Stop.
+            asked.append(services.sessions.stop(ALICE, first.session_id, StopRequest(deltas_shown=2)))
+    assert asked[0].ended is False, "the turn was still being answered"
+    deltas = [p["delta"] for p in received if p["type"] == "text-delta"]
+    assert len(deltas) > 2
+    _, reply = stored(services, first.session_id)
+    assert (reply["content"], reply["stopped"]) == ("".join(deltas[:2]), "stopped"), "exactly what was shown"
+    meta = metadata_of(received)
+    assert meta["output_tokens"] >= len(deltas), "charged for every piece the provider produced, not only those"
+    assert_invariant(dynamodb, "ai-chat")
+
+
 def test_a_stop_while_tool_arguments_stream_charges_an_output_token_per_argument_byte_that_arrived(
         settings: Settings, dynamodb: Any, sns: Any, eventbridge: Any, clock: FakeClock) -> None:
     model = ArgumentsThenHold('{"title": "Line drops", "priority": "urgent", "description": null}')
@@ -344,7 +371,9 @@ def test_a_stop_while_tool_arguments_stream_charges_an_output_token_per_argument
 
 def test_a_stop_reaches_only_the_turn_that_was_live_when_it_was_asked_for(services: wiring.Services) -> None:
     first = metadata_of(streamed(services, "Hello"))
-    assert services.sessions.stop(ALICE, first["session_id"], StopRequest()).message_id is not None
+    late = services.sessions.stop(ALICE, first["session_id"], StopRequest(deltas_shown=1))
+    assert late.message_id is not None and late.ended, "the answer says the turn had ended: nothing changed"
+    assert stored(services, first["session_id"])[1]["stopped"] is None
     later = streamed(services, "Hello again", session_id=first["session_id"])
     assert metadata_of(later)["stopped"] is None, "a stop asked before this turn began does not end it"
 
@@ -362,10 +391,10 @@ def test_the_stop_route_answers_not_found_for_someone_elses_session_and_null_bef
 
 def test_a_stop_watch_reads_the_table_at_most_once_per_interval_and_remembers_a_stop() -> None:
     now = [100.0]
-    answers = iter([False, False, True])
+    answers = iter([(False, None), (False, None), (True, 7)])
     reads: list[float] = []
 
-    def read() -> bool:
+    def read() -> tuple[bool, int | None]:
         reads.append(now[0])
         return next(answers)
 
@@ -374,7 +403,7 @@ def test_a_stop_watch_reads_the_table_at_most_once_per_interval_and_remembers_a_
         now[0] += 0.1
         watch()
     assert len(reads) == 3 and reads[0] >= 101.0 and min(b - a for a, b in itertools.pairwise(reads)) >= 1.0
-    assert watch.stopped and watch.reads == 3
+    assert watch.stopped and watch.reads == 3 and watch.deltas_shown == 7, "with what the stop said was shown"
     now[0] += 10
     assert watch() and watch.reads == 3, "once stopped, it reads no more"
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Api, error_code
+from conftest import Api, FakeClock, error_code
+
+from aichat import wiring
+from aichat.core.identity import Identity
+from aichat.core.models import ChatRequest, ChatResponse
+from aichat.turn.stream_events import TurnStarted
+
+ALICE = Identity(user_id="alice", tenant_id="acme", roles=frozenset())
 
 
 def conversation(api: Api, turns: int) -> tuple[str, list[str]]:
@@ -71,3 +78,47 @@ def test_after_and_cursor_together_or_an_after_that_is_no_id_are_refused_naming_
     for bad in ("x" * 200, "MSG#x"):
         refused = api.invoke("get_history", session_id=session_id, query={"after": bad})
         assert (refused.status, refused.body["field"]) == (422, "after")
+
+
+def test_a_reply_stored_after_a_newer_message_comes_with_the_next_look_and_sorts_after_what_it_answers(
+        services: wiring.Services, clock: FakeClock) -> None:
+    session_id = services.chat.send(ALICE, ChatRequest(message="hello")).session_id
+    slow = services.chat.stream(ALICE, ChatRequest(message="slow one", session_id=session_id))
+    started = next(slow)
+    assert isinstance(started, TurnStarted) and started.reply_id is not None, "the reply's id is made as it reserves"
+    clock.advance(seconds=1)
+    quick = services.chat.send(ALICE, ChatRequest(message="quick one", session_id=session_id))
+    seen = services.sessions.history(ALICE, session_id, 50, None).messages
+    assert seen[-1].id == quick.metadata.message_id and started.reply_id not in [m.id for m in seen]
+
+    clock.advance(seconds=1)
+    answer = drain(slow)
+    assert answer.metadata.message_id == started.reply_id, "stored under the id the stream named first"
+    look = services.sessions.history(ALICE, session_id, 50, None, after=seen[-1].id)
+    assert [m.id for m in look.messages] == [started.reply_id], "the reply stored since the last look"
+    again = services.sessions.history(ALICE, session_id, 50, None, after=seen[-1].id)
+    assert [m.id for m in again.messages] == [started.reply_id], "until a newer message, it comes again: merge by id"
+    clock.advance(seconds=1)
+    newest = services.chat.send(ALICE, ChatRequest(message="later", session_id=session_id)).metadata.message_id
+    later = services.sessions.history(ALICE, session_id, 50, None, after=newest)
+    assert later.messages == [], "a look after a message made since the reply was stored finds nothing it had"
+    order = [(m.role, m.content) for m in services.sessions.history(ALICE, session_id, 50, None).messages]
+    assert order[2:4] == [("user", "slow one"), ("assistant", answer.message)], "right after what it answers"
+    assert order[4][1] == "quick one"
+
+
+def test_a_reply_stored_in_the_same_millisecond_as_the_look_was_made_is_not_repeated_on_the_next_page(
+        services: wiring.Services) -> None:
+    session_id = services.chat.send(ALICE, ChatRequest(message="one")).session_id
+    services.chat.send(ALICE, ChatRequest(message="two", session_id=session_id))
+    ids = [m.id for m in services.sessions.history(ALICE, session_id, 50, None).messages]
+    page = services.sessions.history(ALICE, session_id, 50, None, after=ids[2])
+    assert [m.id for m in page.messages] == ids[3:], "the fixed clock stores every reply in the same millisecond"
+
+
+def drain(turn: Any) -> ChatResponse:
+    while True:
+        try:
+            next(turn)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]

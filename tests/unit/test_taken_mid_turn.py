@@ -44,7 +44,8 @@ def test_a_take_while_a_tool_runs_keeps_the_tool_but_calls_no_model_again_and_st
     assert answer.metadata.cost_cents > 0, "charged for what the provider answered"
     history = services.store.history(session_id, ALICE, 20, None)[1]
     assert [(m.role, m.content) for m in history[-3:]] == [
-        ("agent", "Dana Reyes joined the conversation."), ("agent", "Dana here, I have this."), ("assistant", "")]
+        ("assistant", ""), ("agent", "Dana Reyes joined the conversation."), ("agent", "Dana here, I have this.")], (
+        "the reply began before the person joined, so it reads before them")
     assert_invariant(dynamodb, "ai-chat")
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from aichat.api import ui_stream
 from aichat.core.errors import ProviderError
-from aichat.core.models import ChatMetadata, ChatResponse
+from aichat.core.models import TAKEN_BY_PERSON, ChatMetadata, ChatResponse
 from aichat.turn.stream_events import ReplyText, StepFinished, StepStarted, ToolRan, TurnEvent, TurnStarted
 
 STARTED = TurnStarted(session_id="S1", user_message_id="U1")
@@ -76,12 +76,15 @@ def test_a_reply_kept_from_a_turn_that_failed_on_our_side_ends_as_a_failure_with
     assert parts[-1]["finishReason"] == "error"
 
 
-@pytest.mark.parametrize("stopped", ["stopped", "escalated", "max_tool_steps", "session_cost_limit_exceeded"])
-def test_a_turn_ended_by_a_stop_a_hand_over_or_a_limit_is_an_answer_finished_as_other_with_no_error(
-        stopped: str) -> None:
+@pytest.mark.parametrize(("stopped", "reason"), [
+    ("stopped", "other"), (TAKEN_BY_PERSON, "other"), ("escalated", "tool-calls"), ("max_tool_steps", "tool-calls"),
+    ("session_cost_limit_exceeded", "tool-calls")])
+def test_a_turn_ended_short_of_the_models_last_word_says_why_in_a_data_ending_part_and_is_no_error(
+        stopped: str, reason: str) -> None:
     parts = parts_of(body_of([StepStarted(1), StepFinished(1)], answer(stopped, "What was done.")))
-    assert kinds(parts)[-2:] == ["message-metadata", "finish"] and "error" not in kinds(parts)
-    assert "data-error" not in kinds(parts) and parts[-1]["finishReason"] == "other"
+    assert kinds(parts)[-3:] == ["data-ending", "message-metadata", "finish"] and "error" not in kinds(parts)
+    assert parts[-3]["data"] == {"code": stopped}
+    assert "data-error" not in kinds(parts) and parts[-1]["finishReason"] == reason
 
 
 def test_a_turn_that_raised_sends_its_code_then_the_error_and_no_metadata_as_nothing_was_stored() -> None:
@@ -141,3 +144,31 @@ def test_a_part_that_cannot_be_made_closes_the_turn_before_the_stream_ends(monke
         if chunk == ui_stream.DONE:
             assert closed == ["turn closed"], "the turn ended before the stream's last part"
     assert [p["type"] for p in parts_of(body)][-2:] == ["error", "finish"]
+
+
+def test_a_message_kept_for_a_person_names_no_reply_in_start_and_ends_waiting_for_person() -> None:
+    kept = ChatResponse(session_id="S1", message="A person has it.", status="waiting_for_person",
+                        metadata=ChatMetadata(tokens=0, input_tokens=0, output_tokens=0, cost_cents=0.0, model="",
+                                              provider="", message_id="U1", stopped="escalated"))
+    parts = parts_of(b"".join(ui_stream.chunks(TurnStarted(session_id="S1", user_message_id="U1"), iter_of(kept))))
+    assert "messageId" not in parts[0], "nothing of the assistant's is stored: no id to rate"
+    assert parts[-3:-1][0]["data"] == {"code": "waiting_for_person"} and parts[-1]["finishReason"] == "other"
+
+
+def test_start_names_the_reply_by_the_id_it_will_be_stored_under() -> None:
+    started = TurnStarted(session_id="S1", user_message_id="U1", reply_id="R1")
+    parts = parts_of(b"".join(ui_stream.chunks(started, iter_of(answer()))))
+    assert parts[0] == {"type": "start", "messageId": "R1",
+                        "messageMetadata": {"session_id": "S1", "user_message_id": "U1"}}
+
+
+def iter_of(end: ChatResponse) -> Generator[TurnEvent, None, ChatResponse]:
+    yield from ()
+    return end
+
+
+def test_an_answer_cut_at_max_tokens_finishes_for_length_with_no_ending_part() -> None:
+    cut = answer()
+    cut.metadata.truncated = True
+    parts = parts_of(body_of([StepStarted(1), ReplyText(1, "Done."), StepFinished(1)], cut))
+    assert kinds(parts)[-2:] == ["message-metadata", "finish"] and parts[-1]["finishReason"] == "length"

@@ -818,7 +818,7 @@ export interface components {
         };
         /**
          * StopRequest
-         * @description POST /sessions/{id}/stop takes an empty object (`{}`), or the session's id again.
+         * @description POST /sessions/{id}/stop takes an empty object (`{}`), the session's id again, and how much was shown.
          */
         StopRequest: {
             /**
@@ -826,6 +826,12 @@ export interface components {
              * @default null
              */
             session_id?: string | null;
+            /**
+             * Deltas Shown
+             * @description how many `text-delta` parts of the streaming reply the client had shown when its person pressed Stop (every step's, counted from the reply's `start`): the stored reply keeps the text of exactly those, so a reload shows what was seen; the charge stays what the provider produced. Without it the reply keeps what the stream had sent when it stopped
+             * @default null
+             */
+            deltas_shown?: number | null;
         };
         /** StopResponse */
         StopResponse: {
@@ -836,6 +842,12 @@ export interface components {
              * @description the user message whose turn was asked to stop (its reply ends where it is, marked stopped); null when no turn has run in the session yet. A turn that had already ended is not changed.
              */
             message_id: string | null;
+            /**
+             * Ended
+             * @description true: that turn had already ended (its reply stored, or no answer came), so nothing was changed. false: its reply ends at its next look at the stop (within STOP_CHECK_SECONDS), unless its model finishes first
+             * @default false
+             */
+            ended?: boolean;
         };
         /**
          * UsageResponse

@@ -3,7 +3,8 @@
 Each part is one `data: {json}` event; the stream ends with `data: [DONE]`. A step per model call (`start-step`,
 `finish-step`), the text as `text-start` / `text-delta` / `text-end`, each tool call as `tool-input-available`
 and its outcome as `tool-output-available` or `tool-output-error` (dynamic tools: the client declares none), the
-ids, tokens and cost in `message-metadata`, then `finish`. A failure after the stream began ends with a transient
+ids, tokens and cost in `message-metadata`, then `finish`. A turn that ended short of the model's own last word
+says why in a `data-ending` part (its code) before the metadata. A failure after the stream began ends with a transient
 `data-error` part carrying the API's code, `message-metadata` when a reply was stored, then `error` and `finish` with
 reason `error`: `useChat` stops reading at `error`, so what a client needs comes before it (docs/streaming.md).
 Every part is strict JSON: a number JSON cannot write (NaN, ±Infinity) goes out as null, as JSON.stringify writes it.
@@ -33,6 +34,8 @@ _PROVIDER_CUT = ("The model provider's reply was cut short; what arrived is kept
 # taking the session, the step limit, and (by suffix) a budget that refused the next model call. Any other
 # `stopped` is an error code.
 _ANSWER_ENDINGS = frozenset({"stopped", "escalated", TAKEN_BY_PERSON, "max_tool_steps"})
+# Endings whose model call asked for tools that no later call answered.
+_AFTER_TOOL_CALLS = frozenset({"escalated", "max_tool_steps"})
 
 
 def sse(part: dict[str, Any]) -> bytes:
@@ -73,8 +76,10 @@ class UiMessageParts:
     def of(self, event: TurnEvent) -> list[dict[str, Any]]:
         """The parts one event becomes."""
         if isinstance(event, TurnStarted):
-            return [{"type": "start", "messageMetadata": {"session_id": event.session_id,
-                                                          "user_message_id": event.user_message_id}}]
+            # The reply's stored id, so the client's message is the history's (a message kept for a person has none).
+            named = {} if event.reply_id is None else {"messageId": event.reply_id}
+            return [{"type": "start", **named, "messageMetadata": {"session_id": event.session_id,
+                                                                   "user_message_id": event.user_message_id}}]
         if isinstance(event, StepStarted):
             self._step_text, self._in_step = [], True
             return [{"type": "start-step"}]
@@ -101,6 +106,8 @@ class UiMessageParts:
         if _failed(stopped):
             detail = _PROVIDER_CUT if stopped.startswith("provider_") else _INTERNAL
             return [*parts, *_failure_parts(stopped, detail, answer.session_id, stored=metadata)]
+        ending = _ending_code(answer)
+        parts += [] if ending is None else [{"type": "data-ending", "data": {"code": ending}}]
         return [*parts, metadata, {"type": "finish", "finishReason": _finish_reason(answer)}]
 
     def failed(self, error: BaseException, session_id: str | None) -> list[dict[str, Any]]:
@@ -188,8 +195,21 @@ def _failed(stopped: str | None) -> TypeGuard[str]:
     return not (stopped is None or stopped in _ANSWER_ENDINGS or stopped.endswith("_limit_exceeded"))
 
 
+def _ending_code(answer: ChatResponse) -> str | None:
+    """Why an answered turn ended short of the model's own last word (docs/streaming.md's table), for `data-ending`;
+    None when the model's answer is the reply."""
+    if answer.status == "waiting_for_person":
+        return "waiting_for_person"  # no model was called: the message is with the person who has the session
+    return answer.metadata.stopped
+
+
 def _finish_reason(answer: ChatResponse) -> str:
-    """An answer's finish reason; a failed turn's (`error`) is written by _failure_parts instead."""
-    if answer.metadata.stopped is None:
+    """An answered turn's finish reason in the SDK's terms (a failed turn's, `error`, is written by _failure_parts):
+    `tool-calls` when the model's last call asked for tools and no call answered them (the step limit, a hand-over,
+    a budget that refused the next call), `other` when the turn was ended for it (a stop, a person)."""
+    stopped = answer.metadata.stopped
+    if stopped is None:
         return "length" if answer.metadata.truncated else "stop"
-    return "other"  # stopped, escalated, taken_by_person, max_tool_steps, a limit reached after tools
+    if answer.status == "answered" and (stopped in _AFTER_TOOL_CALLS or stopped.endswith("_limit_exceeded")):
+        return "tool-calls"
+    return "other"  # stopped, taken_by_person, a message kept for a person

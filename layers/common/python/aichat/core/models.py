@@ -109,10 +109,19 @@ class EscalateRequest(_Request):
     session_id: Id | None = None
 
 
+# The most text-delta parts a stop may say were shown: more than any reply is sent (a reply holds at most 64 KiB).
+MAX_DELTAS_SHOWN = 1_000_000
+
+
 class StopRequest(_Request):
-    """POST /sessions/{id}/stop takes an empty object (`{}`), or the session's id again."""
+    """POST /sessions/{id}/stop takes an empty object (`{}`), the session's id again, and how much was shown."""
 
     session_id: Id | None = None
+    deltas_shown: int | None = Field(default=None, ge=0, le=MAX_DELTAS_SHOWN, description=(
+        "how many `text-delta` parts of the streaming reply the client had shown when its person pressed Stop (every "
+        "step's, counted from the reply's `start`): the stored reply keeps the text of exactly those, so a reload "
+        "shows what was seen; the charge stays what the provider produced. Without it the reply keeps what the "
+        "stream had sent when it stopped"))
 
 
 _TRUNCATED = ("the reply was cut short: the model stopped at the deployment's MAX_TOKENS, or the reply was cut to "
@@ -213,6 +222,9 @@ class StopResponse(_Response):
     message_id: str | None = Field(description=(
         "the user message whose turn was asked to stop (its reply ends where it is, marked stopped); null when no "
         "turn has run in the session yet. A turn that had already ended is not changed."))
+    ended: bool = Field(default=False, description=(
+        "true: that turn had already ended (its reply stored, or no answer came), so nothing was changed. false: "
+        "its reply ends at its next look at the stop (within STOP_CHECK_SECONDS), unless its model finishes first"))
 
 
 class HistoryResponse(_Response):

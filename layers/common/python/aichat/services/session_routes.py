@@ -116,7 +116,8 @@ class SessionService:
     def stop(self, caller: Identity, session_id: str, body: StopRequest) -> StopResponse:
         """Ask the reply streaming in the caller's session to stop where it is (aichat/table/stop_flags.py)."""
         _same_session(session_id, body.session_id)
-        return StopResponse(session_id=session_id, message_id=self.stops.request(session_id, caller))
+        asked = self.stops.request(session_id, caller, body.deltas_shown)
+        return StopResponse(session_id=session_id, message_id=asked.turn_id, ended=asked.ended)
 
 
 def _same_session(path_id: str, body_id: str | None) -> None:

@@ -7,19 +7,36 @@ is ratings.py's, and the usage counters and rollups are usage.py's.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from aichat.core.clock import iso
 from aichat.core.cursors import HISTORY, MY_SESSIONS, decode_cursor, encode_cursor
 from aichat.core.errors import MessageNotFound, SessionNotFound
 from aichat.core.identity import Identity
+from aichat.core.ids import first_id_at, id_time
 from aichat.core.records import MessageRecord, SessionRecord
 from aichat.table import items, keys
+from aichat.table.ledger.reservations import DEFAULT_TURN_SECONDS, SWEEP_GRACE_SECONDS
 from aichat.table.transactions import Item, n, s, str_attr
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+
+# A reply is stored at most this long after its id was made: its turn runs within its invocation (at most 900 s in
+# Lambda, DEFAULT_TURN_SECONDS locally) and is swept, never to store a reply, once that and the grace have passed.
+REPLY_LAG_SECONDS = DEFAULT_TURN_SECONDS + SWEEP_GRACE_SECONDS
+# What a look for newer messages reads before its cursor in its first page (the lag's messages), beside its limit.
+_LOOKBACK_ROWS = 20
+
+
+def _stored_since(item: Item, since: str) -> bool:
+    """A reply stored in a later millisecond than `since` (an ISO time): its turn ended after the message its reader
+    has was made (one stored in the same millisecond is taken as read with it, so pages do not repeat it)."""
+    return str_attr(item, "role") == "assistant" and (str_attr(item, "created_at") or "") > since
 
 
 class Store:
@@ -87,27 +104,50 @@ class Store:
 
     def newer(self, session_id: str, caller: Identity, after: str,
               limit: int) -> tuple[SessionRecord | None, list[MessageRecord], bool]:
-        """The messages written after message `after`, oldest first, at most `limit`; whether more follow.
+        """The messages written since message `after` was, oldest first, at most `limit`; whether more follow.
 
-        One ascending Query from after `after`: the session item sorts after every message, so it comes with the
-        newest page and proves ownership there; a page without it proves it by each message's tenant and user.
+        A reply is stored when its turn ends under an id made as it began, right after the message it answers, so
+        one stored since `after` may sort before it: the ascending Query starts REPLY_LAG_SECONDS before `after`
+        was made and keeps, of what sorts before it, the replies stored since (a client merges by id). The session
+        item sorts after every message, so it comes with the newest page and proves ownership there; a page
+        without it proves it by each message's tenant and user.
         """
-        page = self._db.query(
-            TableName=self._table, KeyConditionExpression="PK = :pk AND SK > :after",
-            ExpressionAttributeValues={":pk": s(keys.session_pk(session_id)), ":after": s(keys.message_sk(after))},
-            ScanIndexForward=True, Limit=limit + 1,
-        )
-        rows = page.get("Items", [])
+        made = id_time(after)
+        cursor = keys.message_sk(after)
+        since = iso(made) if made else None
+        start = keys.message_sk(first_id_at(made - timedelta(seconds=REPLY_LAG_SECONDS))) if made else cursor
+        request: Item = {
+            "TableName": self._table, "KeyConditionExpression": "PK = :pk AND SK > :start",
+            "ExpressionAttributeValues": {":pk": s(keys.session_pk(session_id)), ":start": s(start)},
+            "ScanIndexForward": True, "Limit": limit + 1 + (_LOOKBACK_ROWS if made else 0),
+        }
+        late: list[Item] = []
+        rows: list[Item] = []
         session: SessionRecord | None = None
-        if rows and str_attr(rows[-1], "SK") == keys.SESSION_SK:
-            session = items.owned_session(rows.pop(), caller)
-        elif not rows:
+        read_any = False
+        while True:
+            page = self._db.query(**request)
+            for item in page.get("Items", []):
+                read_any = True
+                sk = str_attr(item, "SK") or ""
+                if sk == keys.SESSION_SK:
+                    session = items.owned_session(item, caller)
+                elif sk > cursor:
+                    rows.append(item)
+                elif since is not None and sk < cursor and _stored_since(item, since):
+                    late.append(item)
+            if session is not None or len(rows) > limit or "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        if not read_any:
             raise SessionNotFound()
-        for item in rows:
+        for item in (*late, *rows):
             if str_attr(item, "tenant_id") != caller.tenant_id or str_attr(item, "user_id") != caller.user_id:
                 raise SessionNotFound()
-        more = len(rows) > limit
-        return session, [items.message_record(i) for i in rows[:limit]], more
+        late = late[:limit]
+        room = limit - len(late)
+        more = len(rows) > room
+        return session, [items.message_record(i) for i in (*late, *rows[:room])], more
 
     def session(self, session_id: str, caller: Identity) -> SessionRecord:
         """The caller's session, or SessionNotFound (also for someone else's)."""

@@ -2,8 +2,10 @@
 
 In AWS the stop route and the stream are different functions (often different containers), so the signal goes
 through the table: each turn's reserve writes its user message's id as the session's `live_turn`; a stop copies it
-to `stop_turn` in one conditional update; the stream reads `stop_turn` at most once per STOP_CHECK_SECONDS and
-stops when it names its own turn. A stop therefore reaches exactly the turn that was live when it was asked for.
+to `stop_turn` in one conditional update, with `stop_deltas` (how many text deltas the client had shown, if it
+said); the stream reads both at most once per STOP_CHECK_SECONDS and stops when `stop_turn` names its own turn. A
+stop therefore reaches exactly the turn that was live when it was asked for, and the stored reply keeps what was
+shown.
 
 A person taking the session (table/escalations.py) sets the same flag, and names the turn as `taken_turn` too: the
 stream stops as for a stop, and any turn reads `taken` before it runs tools, so none runs after the take.
@@ -13,13 +15,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aichat.core.identity import Identity
 from aichat.table import items
-from aichat.table.transactions import Item, s, str_attr
+from aichat.table.transactions import Item, int_attr, n, s, str_attr
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -32,18 +35,23 @@ class StopFlags:
         self._db = client
         self._table = table_name
 
-    def request(self, session_id: str, caller: Identity) -> str | None:
-        """Ask the session's live turn to stop; the user message id of that turn, or None if none ever ran.
+    def request(self, session_id: str, caller: Identity, deltas_shown: int | None = None) -> StopAsked:
+        """Ask the session's live turn to stop, keeping `deltas_shown` text deltas of its reply if given.
 
         SessionNotFound unless the session is the caller's. A turn that already ended is not changed.
         """
+        # The count names its turn too: a person's take sets stop_turn alone, and must not reuse an older count.
+        shown = ("SET stop_turn = live_turn, stop_deltas = :shown, stop_deltas_turn = live_turn"
+                 if deltas_shown is not None else "SET stop_turn = live_turn REMOVE stop_deltas, stop_deltas_turn")
+        values: Item = {":tenant": s(caller.tenant_id), ":user": s(caller.user_id)}
+        if deltas_shown is not None:
+            values[":shown"] = n(deltas_shown)
         try:
             updated = self._db.update_item(
-                TableName=self._table, Key=items.session_key(session_id),
-                UpdateExpression="SET stop_turn = live_turn",
+                TableName=self._table, Key=items.session_key(session_id), UpdateExpression=shown,
                 ConditionExpression="attribute_exists(live_turn) AND tenant_id = :tenant AND user_id = :user",
-                ExpressionAttributeValues={":tenant": s(caller.tenant_id), ":user": s(caller.user_id)},
-                ReturnValues="UPDATED_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                ExpressionAttributeValues=values, ReturnValues="UPDATED_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
@@ -53,13 +61,26 @@ class StopFlags:
                 old = self._db.get_item(TableName=self._table, Key=items.session_key(session_id),
                                         ConsistentRead=True).get("Item")
             items.owned_session(old or {}, caller)  # SessionNotFound for a missing session or someone else's
-            return None  # the caller's session, but no turn has run in it yet
-        return str_attr(updated.get("Attributes"), "stop_turn")
+            return StopAsked(turn_id=None, ended=True)  # the caller's session, but no turn has run in it yet
+        turn_id = str_attr(updated.get("Attributes"), "stop_turn") or ""
+        # Read after the flag is set: a turn still pending now will read the flag, unless its model finishes first.
+        message = self._db.get_item(TableName=self._table, Key=items.message_key(session_id, turn_id),
+                                    ProjectionExpression="#status", ExpressionAttributeNames={"#status": "status"},
+                                    ConsistentRead=True).get("Item")
+        return StopAsked(turn_id=turn_id, ended=str_attr(message, "status") != "pending")
 
     def watch(self, session_id: str, turn_id: str, every: float,
               monotonic: Callable[[], float] = time.monotonic) -> StopWatch:
         """A check for the stream of turn `turn_id`, reading the flag at most once per `every` seconds."""
-        return StopWatch(lambda: self._stop_turn(session_id) == turn_id, every, monotonic)
+        def read() -> tuple[bool, int | None]:
+            item = self._db.get_item(TableName=self._table, Key=items.session_key(session_id),
+                                     ProjectionExpression="stop_turn, stop_deltas, stop_deltas_turn",
+                                     ConsistentRead=True).get("Item")
+            asked = str_attr(item, "stop_turn") == turn_id
+            counted = asked and str_attr(item, "stop_deltas_turn") == turn_id
+            return asked, (int_attr(item, "stop_deltas") if counted else None)
+
+        return StopWatch(read, every, monotonic)
 
     def taken(self, session_id: str, turn_id: str) -> bool:
         """Whether a person has taken the session from the turn `turn_id` (read now, strongly consistent)."""
@@ -67,21 +88,28 @@ class StopFlags:
                                  ProjectionExpression="taken_turn", ConsistentRead=True).get("Item")
         return str_attr(item, "taken_turn") == turn_id
 
-    def _stop_turn(self, session_id: str) -> str | None:
-        item = self._db.get_item(TableName=self._table, Key=items.session_key(session_id),
-                                 ProjectionExpression="stop_turn", ConsistentRead=True).get("Item")
-        return str_attr(item, "stop_turn")
+
+@dataclass(frozen=True)
+class StopAsked:
+    """What a stop reached: the user message whose turn it asked to stop (None: no turn ever ran), and whether that
+    turn had already ended, so nothing changed."""
+
+    turn_id: str | None
+    ended: bool
 
 
 class StopWatch:
-    """Whether a stop was asked for, read from the table no more often than `every` seconds (`reads` counts them)."""
+    """Whether a stop was asked for, read from the table no more often than `every` seconds (`reads` counts them);
+    `deltas_shown` is what the stop said the client had shown of the reply (None: it did not say)."""
 
-    def __init__(self, read: Callable[[], bool], every: float, monotonic: Callable[[], float]) -> None:
+    def __init__(self, read: Callable[[], tuple[bool, int | None]], every: float,
+                 monotonic: Callable[[], float]) -> None:
         self._read = read
         self._every = every
         self._monotonic = monotonic
         self._next_read = monotonic() + every  # the turn has just started: nobody can have stopped it yet
         self.stopped = False
+        self.deltas_shown: int | None = None
         self.reads = 0
 
     def __call__(self) -> bool:
@@ -90,7 +118,7 @@ class StopWatch:
         self.reads += 1
         self._next_read = self._monotonic() + self._every
         try:
-            self.stopped = self._read()
+            self.stopped, self.deltas_shown = self._read()
         except (BotoCoreError, ClientError):
             # A flag that cannot be read now is read again next time; the reply goes on meanwhile.
             return False

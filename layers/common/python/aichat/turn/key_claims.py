@@ -45,7 +45,8 @@ def keyed(run: Callable[[str | None, KeyClaim | None], TurnRun], replay: Replay,
             raise IdempotencyKeyReused() from None
         if taken.status == "ok" and taken.reply_id:
             replayed, events = replay(taken.session_id, taken.reply_id)
-            yield TurnStarted(session_id=taken.session_id, user_message_id=taken.message_id)
+            reply_id = replayed.metadata.message_id if replayed.status == "answered" else None
+            yield TurnStarted(session_id=taken.session_id, user_message_id=taken.message_id, reply_id=reply_id)
             yield from events
             return replayed
         if taken.status != "failed":

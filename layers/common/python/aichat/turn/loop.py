@@ -78,19 +78,22 @@ class TurnLoop:
             return noted
         self._deps.models.providers.get(turn.routes[0].provider)  # no key: 503 before anything is reserved or written
         user_message = MessageRecord(id=new_id(now), role="user", content=body.message, created_at=iso(now))
+        # Made now, so the reply sorts right after the message it answers, before anything written while it is
+        # written (a person joining, a message sent meanwhile), and a stream can name it from its first part.
+        reply_id = new_id(now)
         try:
             reservation = self._deps.ledger.reserve(
                 turn.session, turn.is_new, day,
                 chat_charges(limits, worst_case(self._prices, turn, turn.request)),
                 user_message, sweep_after(now.timestamp(), remaining_seconds),
-                session_charge=new_session_charge(limits) if turn.is_new else None, claim=claim)
+                session_charge=new_session_charge(limits) if turn.is_new else None, claim=claim, reply_id=reply_id)
         except BudgetRefused as refused:
             raise self._settlement.refused(refused, tenant_id=caller.tenant_id,
                                            session_id=None if turn.is_new else turn.session.id) from None
         request_keys(session_id=reservation.session_id)  # on every later line, the failover's retries included
         live = Live(reservation, turn.request)
         try:
-            yield TurnStarted(session_id=reservation.session_id, user_message_id=user_message.id)
+            yield TurnStarted(session_id=reservation.session_id, user_message_id=user_message.id, reply_id=reply_id)
             answer: ChatResponse = yield from self._steps(caller, now, turn, user_message, limits, live, streamed)
             return answer
         except GeneratorExit:
@@ -139,17 +142,21 @@ class TurnLoop:
                                                              reservation.step)
             except StreamStopped:
                 steps.stop_reads = watch.reads if watch else 0
-                logger().info("stream stopped", extra={"step": reservation.step, **log_ids(reservation)})
+                shown = watch.deltas_shown if watch else None
+                logger().info("stream stopped", extra={"step": reservation.step, "deltas_shown": shown,
+                                                       **log_ids(reservation)})
                 yield StepFinished(reservation.step)
+                # Charged what the provider produced; stored, what the client showed (docs/streaming.md).
                 return self._settlement.settle(reservation, turn, user_message, steps,
-                                               estimated(self._prices, live.heard, turn, request), live.heard.text,
-                                               "stopped")
+                                               estimated(self._prices, live.heard, turn, request),
+                                               live.heard.shown_text(shown, before=steps.deltas), "stopped")
             except GeneratorExit:
                 raise
             except BaseException as e:
                 steps.stop_reads = watch.reads if watch else 0
                 return self._failed(e, reservation, turn, user_message, steps, live.heard, request)
             steps.latency_ms += (time.perf_counter() - called) * 1000
+            steps.deltas += len(live.heard.pieces)
             steps.stop_reads = watch.reads if watch else 0
             answer = live.answer = Answer(answered, completion,
                                           self._prices.cost_micros(answered.model, recordable(completion.usage)))

@@ -48,6 +48,13 @@ class Heard:
     def text(self) -> str:
         return "".join(self.pieces)
 
+    def shown_text(self, deltas_shown: int | None, before: int) -> str:
+        """The text of this call's first pieces a client showed, having shown `deltas_shown` text deltas of the
+        reply, `before` of them from its earlier calls; all of it when the client did not say."""
+        if deltas_shown is None:
+            return self.text
+        return "".join(self.pieces[:max(deltas_shown - before, 0)])
+
     @property
     def anything(self) -> bool:
         """Part of the reply arrived, so the provider billed it."""
@@ -70,6 +77,7 @@ class Steps:
     tool_bytes: int = 0  # what `records` and `stored` take as the item stores them (at most MAX_TURN_TOOL_BYTES)
     over_reservation: bool = False
     stop_reads: int = 0  # how often a stream read its stop flag
+    deltas: int = 0  # the text deltas its answered calls streamed (a stop's count covers the whole reply)
     calls_run: int = 0  # tool calls handed to their tools (refused ones not counted), for MAX_TOOL_CALLS_PER_TURN
     finished: bool = False  # a settle or a release was tried: nothing else may end the turn again
 

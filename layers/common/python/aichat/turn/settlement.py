@@ -107,7 +107,7 @@ class TurnSettlement:
             done = self._clock()
             user_message = replace(user_message, tokens=usage.input_tokens, day=reservation.day)
             reply = MessageRecord(
-                id=new_id(done), role="assistant", content=fitted.text, created_at=iso(done),
+                id=reservation.reply_id or new_id(done), role="assistant", content=fitted.text, created_at=iso(done),
                 tokens=usage.output_tokens,
                 input_tokens=usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens,
                 output_tokens=usage.output_tokens, cost_micros=cost, model=last.completion.model,

@@ -8,10 +8,12 @@ from typing import Any
 
 @dataclass(frozen=True)
 class TurnStarted:
-    """The turn's first model call is reserved and the user's message stored: the stream may begin."""
+    """The turn's first model call is reserved and the user's message stored: the stream may begin. `reply_id` is
+    the id its reply will be stored under (None when no reply is stored: a message kept for a person)."""
 
     session_id: str
     user_message_id: str
+    reply_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class Reservation:
     turn_key: str | None = None  # the PK of the Idempotency-Key's claim, for a keyed turn
     charged_micros: int = 0  # what the turn's finished model calls cost, charged already (a turn with tools)
     step: int = 1  # which model call of the turn this reserves for
+    reply_id: str | None = None  # the id its reply is stored under, made with the user's message (sorts right after)
 
 
 @dataclass(frozen=True)

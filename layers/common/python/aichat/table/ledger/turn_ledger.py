@@ -68,18 +68,20 @@ class TurnLedger:
 
     def reserve(self, session: SessionRecord, is_new: bool, day: str, charges: Sequence[Charge],
                 message: MessageRecord, sweep_after: int, session_charge: Charge | None = None,
-                claim: KeyClaim | None = None) -> Reservation:
+                claim: KeyClaim | None = None, reply_id: str | None = None) -> Reservation:
         """Reserve a model call's worst case on every counter and write the user's message `pending`, at once.
 
         A new session (is_new) is written in the same transaction and counted with `session_charge`; a keyed turn
         claims its key in it too. KeyTaken if an earlier turn holds the key (checked first); BudgetRefused names
-        the first limit that did not fit. Either way nothing was written.
+        the first limit that did not fit. Either way nothing was written. `reply_id`, kept on the user's message,
+        is the id `settle` stores the reply under.
         """
         amount = max((c.amount for c in charges if c.counter is Counter.TENANT_DAY_COST), default=0)
         slots = sum(c.amount for c in charges if c.counter is Counter.SESSION_MESSAGES)
         reservation = Reservation(session_id=session.id, tenant_id=session.tenant_id, user_id=session.user_id,
                                   message_id=message.id, day=day, amount_micros=amount, message_slots=slots,
-                                  sweep_after=sweep_after, turn_key=claim.pk if claim else None)
+                                  sweep_after=sweep_after, turn_key=claim.pk if claim else None,
+                                  reply_id=reply_id)
         self._writes.check_fits_at_all([*charges, *([session_charge] if session_charge else [])], session, day,
                                 new_session=is_new)
         tenant_day, user_day = self._writes.day_updates(session.tenant_id, session.user_id, day)
@@ -295,6 +297,8 @@ class TurnLedger:
         item = items.message_item(session, record, self._expiry())
         if reservation.turn_key is not None:
             item["turn_key"] = s(reservation.turn_key)  # so the sweeper's release marks the claim failed too
+        if reservation.reply_id is not None:
+            item["reply_id"] = s(reservation.reply_id)
         item.update({
             "reserved_messages": n(reservation.message_slots), "sweep_after": n(reservation.sweep_after),
             "GSI2PK": s(keys.sweep_shard(session.id)),
@@ -349,5 +353,5 @@ def _reservation_of(item: Item) -> Reservation:
         day=str_attr(item, "day") or "", amount_micros=int_attr(item, "reserved_micros"),
         message_slots=int_attr(item, "reserved_messages"), sweep_after=int_attr(item, "sweep_after"),
         turn_key=str_attr(item, "turn_key"), charged_micros=int_attr(item, "charged_micros"),
-        step=int_attr(item, "step") or 1,
+        step=int_attr(item, "step") or 1, reply_id=str_attr(item, "reply_id"),
     )
