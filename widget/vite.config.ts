@@ -19,9 +19,15 @@ export default defineConfig(({ mode }) => {
       minify: demo,
       lib: demo
         ? { entry: src("demo.tsx"), formats: ["es"], fileName: () => "ai-chat-demo.js" }
-        : { entry: src("index.ts"), formats: ["es"], fileName: () => "ai-chat-widget.js" },
+        : {
+            // The widget, and the AI SDK adapter (@ai-chat/widget/ai-sdk: no React), sharing one chunk of requests.
+            entry: { "ai-chat-widget": src("index.ts"), "ai-sdk": src("ai-sdk/index.ts") },
+            formats: ["es"],
+            fileName: (_format: string, name: string) => `${name}.js`,
+          },
       rolldownOptions: {
-        external: demo ? [] : (id: string) => /^react(-dom)?($|\/)/.test(id),
+        // The host app's React and AI SDK: one copy of each in its bundle.
+        external: demo ? [] : (id: string) => /^(react(-dom)?|ai|@ai-sdk\/react)($|\/)/.test(id),
       },
     },
     test: {

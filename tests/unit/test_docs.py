@@ -90,6 +90,14 @@ def test_the_docs_site_builds_without_a_warning(tmp_path: Path) -> None:
     assert (tmp_path / "site" / "api" / "index.html").is_file()
 
 
+def test_the_use_chat_page_the_browser_runs_is_the_streaming_pages_snippet_word_for_word() -> None:
+    page = (ROOT / "widget" / "e2e" / "use-chat-page.tsx").read_text(encoding="utf-8")
+    ran = page.split("// docs snippet: start\n", 1)[1].split("// docs snippet: end", 1)[0]
+    section = (ROOT / "docs" / "streaming.md").read_text(encoding="utf-8").split("## Any `useChat` app", 1)[1]
+    shown = section.split("```tsx\n", 1)[1].split("```", 1)[0]
+    assert ran.strip() and shown == ran
+
+
 def test_the_link_check_catches_a_missing_page_and_a_missing_heading(tmp_path: Path) -> None:
     (tmp_path / "a.md").write_text("# A page\n\n## Its part\n")
     page = tmp_path / "b.md"

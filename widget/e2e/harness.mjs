@@ -87,12 +87,12 @@ export async function startServer(env = {}) {
 
 /**
  * A dev token from the repository's own minting command, as README tells a developer to get one; with `staffName`
- * a support person's (role support, that display name).
+ * a support person's (role support, that display name); with `admin`, an admin's (GET /usage).
  */
-export async function mintToken(user, tenant = "acme", { staffName } = {}) {
+export async function mintToken(user, tenant = "acme", { staffName, admin = false } = {}) {
   const staff = staffName ? ["--role", "support", "--name", staffName] : [];
   const { stdout } = await promisify(execFile)(PYTHON, ["-m", "localdev.token", "--user", user, "--tenant", tenant,
-    ...staff], { cwd: REPO });
+    ...staff, ...(admin ? ["--admin"] : [])], { cwd: REPO });
   return stdout.trim();
 }
 

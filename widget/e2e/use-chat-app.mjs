@@ -23,6 +23,8 @@ export async function bundlePage() {
     logLevel: "warn",
     oxc: { jsx: { runtime: "automatic" } },
     define: { "process.env.NODE_ENV": JSON.stringify("production") },
+    // The package's adapter as an app imports it, from this checkout's source.
+    resolve: { alias: { "@ai-chat/widget/ai-sdk": join(WIDGET, "src", "ai-sdk", "index.ts") } },
     build: {
       outDir: OUT,
       emptyOutDir: true,

@@ -1,75 +1,70 @@
-// A plain AI SDK app: the real useChat (@ai-sdk/react 3, ai 6) on this backend's POST /chat/stream, set up as
-// README shows (the part between the README markers is the snippet, word for word). use-chat.spec.mjs bundles it
-// and opens it from another origin than the server's, with #server=<url>&token=<token>.
-import { StrictMode, useState, type FormEvent } from "react";
+// A plain AI SDK app: the real useChat (@ai-sdk/react 3, ai 6) on this backend's POST /chat/stream through the
+// package's adapter (@ai-chat/widget/ai-sdk), set up as docs/streaming.md shows (the part between the docs markers is
+// that page's snippet, word for word: tests/unit/test_docs.py checks it). use-chat.spec.mjs bundles it and opens it
+// from another origin than the server's, with #server=<url>&token=<token>.
+import { StrictMode, useMemo, type FormEvent } from "react";
 import { createRoot } from "react-dom/client";
 
-// README snippet: start
+// docs snippet: start
 import { useChat } from "@ai-sdk/react";
-import { DefaultChatTransport, type UIMessage } from "ai";
+import { useEffect, useState } from "react";
+import {
+  BackendChatTransport, followHandoff, loadConversation, mergeMessages, newestStoredId, type BackendUIMessage,
+} from "@ai-chat/widget/ai-sdk";
 
-/** `message.metadata` of a reply: the `start` part's session_id, merged with the `message-metadata` part's usage. */
-type ChatMetadata = {
-  session_id?: string;
-  message_id?: string;
-  user_message_id?: string;
-  tokens?: number;
-  input_tokens?: number;
-  output_tokens?: number;
-  cost_cents?: number;
-  model?: string;
-  provider?: string;
-  truncated?: boolean;
-  stopped?: string | null;
-  estimated?: boolean;
-};
-type ChatMessage = UIMessage<ChatMetadata>;
+const SESSION_KEY = "ai-chat:session"; // the conversation to resume after a reload
 
-/** The conversation's session: the newest reply's session_id; null before the first reply has started. */
-const sessionOf = (messages: ChatMessage[]): string | null =>
-  [...messages].reverse().find((m) => m.metadata?.session_id)?.metadata?.session_id ?? null;
+export function useBackendChat(apiBaseUrl: string, token: () => string) {
+  const [transport] = useState(() => new BackendChatTransport({
+    apiBaseUrl, token,
+    sessionId: localStorage.getItem(SESSION_KEY),
+    onSessionId: (id) => localStorage.setItem(SESSION_KEY, id),
+  }));
+  const chat = useChat<BackendUIMessage>({ transport });
+  const { messages, setMessages } = chat;
+  const [escalated, setEscalated] = useState(false);
 
-const textOf = (message: ChatMessage | undefined): string =>
-  message?.parts.map((part) => (part.type === "text" ? part.text : "")).join("") ?? "";
+  // After a reload: the stored conversation, under the history's ids (a gone session starts a new one).
+  useEffect(() => {
+    if (!transport.sessionId) return;
+    void loadConversation({ apiBaseUrl, token, sessionId: transport.sessionId }).then((loaded) => {
+      if (loaded === null) return transport.setSession(null);
+      setMessages(loaded.messages);
+      setEscalated(loaded.session.status === "escalated");
+    });
+  }, [transport, apiBaseUrl, token, setMessages]);
 
-export function useBackendChat(base: string, token: string) {
-  const headers = () => ({ Authorization: `Bearer ${token}` });
-  const chat = useChat<ChatMessage>({
-    transport: new DefaultChatTransport<ChatMessage>({
-      api: `${base}/api/v1/ai/chat/stream`,
-      headers,
-      // The API takes one message and the session id, not the whole conversation: it keeps the history itself.
-      prepareSendMessagesRequest: ({ messages }) => ({
-        body: { message: textOf(messages.at(-1)), session_id: sessionOf(messages) },
-      }),
-    }),
-  });
-  // Stop reading at once, and tell the server, which stops the model and keeps the reply so far.
-  const stop = async () => {
-    const sessionId = sessionOf(chat.messages);
-    const told = sessionId
-      ? fetch(`${base}/api/v1/ai/sessions/${sessionId}/stop`, {
-          method: "POST",
-          headers: { ...headers(), "Content-Type": "application/json" },
-          body: "{}",
-        })
-      : undefined;
-    await chat.stop();
-    return told;
-  };
-  return { ...chat, stop };
+  // Handed to a person (by the model, or the session already was): their replies come through the history.
+  const ending = messages.at(-1)?.metadata?.stopped;
+  useEffect(() => {
+    if (ending === "escalated") setEscalated(true);
+  }, [ending]);
+  useEffect(() => {
+    if (!escalated || !transport.sessionId) return;
+    return followHandoff({
+      apiBaseUrl, token, sessionId: transport.sessionId, after: newestStoredId(messages),
+      onMessages: (found, session) => {
+        setMessages((current) => mergeMessages(current, found));
+        if (session.status !== "escalated") setEscalated(false);
+      },
+    });
+  }, [escalated]); // eslint-disable-line react-hooks/exhaustive-deps -- follow once per hand-over
+
+  // Stop: the reply ends where it is shown, and the server keeps exactly that (before `start` too).
+  return { ...chat, stop: () => transport.stop(), escalated };
 }
-// README snippet: end
+// docs snippet: end
 
 declare global {
   interface Window {
-    /** The stop route's answer, for the test to read: {status, body}. */
-    __stopAnswer?: { status: number; body: unknown };
+    /** The stop route's answer, for the test to read (null: no reply was streaming). */
+    __stopAnswer?: unknown;
   }
 }
 
 function App({ base, token }: { base: string; token: string }) {
-  const { messages, sendMessage, status, error, stop } = useBackendChat(base, token);
+  const getToken = useMemo(() => () => token, [token]);
+  const { messages, sendMessage, regenerate, status, error, stop, escalated } = useBackendChat(base, getToken);
   const [input, setInput] = useState("");
   const busy = status === "submitted" || status === "streaming";
 
@@ -80,8 +75,7 @@ function App({ base, token }: { base: string; token: string }) {
     setInput("");
   };
   const onStop = async () => {
-    const answer = await stop();
-    if (answer) window.__stopAnswer = { status: answer.status, body: await answer.json().catch(() => null) };
+    window.__stopAnswer = await stop();
   };
 
   return (
@@ -90,8 +84,9 @@ function App({ base, token }: { base: string; token: string }) {
       <h1>useChat on the AI chat backend</h1>
       <ol aria-label="Messages">
         {messages.map((message) => (
-          <li key={message.id} className="message" data-role={message.role} data-id={message.id}>
-            <strong>{message.role}</strong>
+          <li key={message.id} className="message" data-role={message.role} data-id={message.id}
+            data-author={message.metadata?.author?.kind ?? (message.role === "user" ? "user" : "model")}>
+            <strong>{message.metadata?.author?.kind === "person" ? message.metadata.author.name : message.role}</strong>
             {message.parts.map((part, i) => {
               if (part.type === "text") return <p key={i} className="text">{part.text}</p>;
               if (part.type === "dynamic-tool") {
@@ -115,8 +110,9 @@ function App({ base, token }: { base: string; token: string }) {
           </li>
         ))}
       </ol>
-      <p className="status" data-status={status}>status: {status}</p>
+      <p className="status" data-status={status} data-escalated={String(escalated)}>status: {status}</p>
       {error && <p role="alert">{error.message}</p>}
+      {error && <button type="button" onClick={() => void regenerate()}>Retry</button>}
       <form onSubmit={send}>
         <input aria-label="Message" value={input} onChange={(event) => setInput(event.target.value)} />
         <button type="submit" disabled={busy}>Send</button>
