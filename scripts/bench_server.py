@@ -164,6 +164,10 @@ def stream_once(url: str, token: str, session_id: str | None) -> tuple[float, fl
     return first, total, session
 
 
+# Streams run (and not timed) before a phase's figures are taken.
+WARM_STREAMS = 30
+
+
 def stream_figures(streams: int, dynamodb_round_trip_ms: float) -> None:
     """Time to the first delta on the server, and stop-flag reads per stream, against the OpenAI fake."""
     sys.path.insert(0, str(ROOT / "tests"))
@@ -176,9 +180,10 @@ def stream_figures(streams: int, dynamodb_round_trip_ms: float) -> None:
     try:
         with process.started("--in-memory", "--quiet", env=env) as server:
             token = mint("bench-stream", "bench", secret=server.secret)
-            fake.enqueue("openai", *[Scripted(deltas=words) for _ in range(3)])
+            # Warm before timing: this phase's DynamoDB Local is fresh (its JVM still compiling), as are connections.
+            fake.enqueue("openai", *[Scripted(deltas=words) for _ in range(WARM_STREAMS)])
             _, _, session = stream_once(server.url, token, None)  # the session, and warm connections
-            for _ in range(2):
+            for _ in range(WARM_STREAMS - 1):
                 stream_once(server.url, token, session)
             samples = []
             for i in range(streams):
@@ -273,7 +278,7 @@ def stream_breakdown(streams: int) -> None:
             db.meta.events.register("after-call", after)
             session: str | None = None
             rows: list[tuple[float, float, int, float]] = []
-            for i in range(streams + 3):
+            for i in range(streams + WARM_STREAMS):
                 fake.enqueue("openai", Scripted(deltas=["one ", "two ", "three"]))
                 calls.clear()
                 started = time.perf_counter()
@@ -286,7 +291,7 @@ def stream_breakdown(streams: int) -> None:
                         delta_at = time.perf_counter()
                         before_delta = [c for c in calls]
                 total = (delta_at - started) * 1000
-                if i >= 3:  # the first turns open the session and warm connections
+                if i >= WARM_STREAMS:  # the first turns open the session and warm DynamoDB Local and connections
                     rows.append((total, sum(ms for _, ms in before_delta) * 1000, len(before_delta),
                                  (timed.first - timed.asked) * 1000))
     finally:

@@ -354,6 +354,9 @@ class Handler(BaseHTTPRequestHandler):
     """Answers one connection's requests for `fake` (set on a subclass per server)."""
 
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY, as a provider's servers answer: with Nagle's algorithm on, each small SSE write after the first
+    # waits for the client's delayed ACK (~40 ms on Linux loopback), which benchmarks would count as ours.
+    disable_nagle_algorithm = True
     fake: FakeProviders
 
     def handle(self) -> None:

@@ -48,6 +48,7 @@ class SdkView:
     reader_message: dict[str, Any] | None  # readUIMessageStream's last message: it reads past an `error` chunk
     reader_errors: list[str]
     ai_version: str  # the `ai` package that read it
+    widget_parts: list[dict[str, Any]]  # what the widget's own parser (src/ui-message-stream.ts) read, in order
 
     @property
     def chunk_types(self) -> list[str]:
@@ -88,12 +89,27 @@ def read_with_sdk(body: bytes, status: int = 200, content_type: str = "text/even
     chat, reader = seen["chat"], seen["reader"]
     return SdkView(chunks=seen["chunks"], invalid=seen["invalid"], chat_status=chat["status"],
                    chat_error=chat["error"], chat_message=chat["message"], chat_events=chat["events"],
-                   reader_message=reader["message"], reader_errors=reader["errors"], ai_version=seen["sdk"]["ai"])
+                   reader_message=reader["message"], reader_errors=reader["errors"], ai_version=seen["sdk"]["ai"],
+                   widget_parts=seen["widget"]["parts"])
+
+
+# Parts the widget's parser does not read, as it does not use them: a newer server may send more, and it skips them.
+WIDGET_SKIPS = frozenset({"data-ending"})
 
 
 def read_captured(captured: Captured) -> SdkView:
-    """The SDK's reading of a captured response."""
-    return read_with_sdk(captured.body, captured.status, captured.content_type)
+    """The SDK's reading of a captured response, which the widget's own parser must read the same (below)."""
+    view = read_with_sdk(captured.body, captured.status, captured.content_type)
+    assert_widget_reads_as_the_sdk(view)
+    return view
+
+
+def assert_widget_reads_as_the_sdk(view: SdkView) -> None:
+    """The widget's parser read exactly the chunks the SDK accepted, in order, less those it does not use."""
+    skipped = {chunk["type"] for chunk in view.chunks} - {part["type"] for part in view.widget_parts}
+    assert skipped <= WIDGET_SKIPS, f"the widget's parser dropped parts it should read: {sorted(skipped)}"
+    assert view.widget_parts == [c for c in view.chunks if c["type"] not in WIDGET_SKIPS], (
+        "the widget's parser and the SDK read this body differently")
 
 
 def capture(base_url: str, path: str, body: Any, token: str, headers: Mapping[str, str] | None = None, *,

@@ -10,13 +10,17 @@
 //   message, as `useChat` would: its status and error at the end, its assistant message (parts, metadata), and in
 //   order what its callbacks heard (`events`: transient data parts, the error, the finish flags). The chat stops
 //   reading at the first `error` chunk: whatever came after it is missing here;
-// - `reader`: readUIMessageStream over the accepted chunks, which reads past errors: its last message and the errors.
+// - `reader`: readUIMessageStream over the accepted chunks, which reads past errors: its last message and the errors;
+// - `widget`: the widget's own parser (src/ui-message-stream.ts, compiled here with the widget's TypeScript), every
+//   part it reads, so a test can hold it to the SDK's reading of the same body.
 //
 // Exit status: 0 when the body was read (whatever the SDK thought of it); 2 when the SDK cannot be loaded (run
 // `npm ci` in widget/) or the input cannot be read. tests/sdk_reader.py runs it from pytest.
-import { readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const WIDGET = join(dirname(fileURLToPath(import.meta.url)), "..");
 const STREAM_URL = "http://captured.invalid/api/v1/ai/chat/stream";
@@ -140,10 +144,46 @@ async function readAll(sdk, chunks) {
   return { message, errors };
 }
 
+/**
+ * The widget's readUiMessageStream: its TypeScript source (it imports nothing) compiled with the widget's
+ * TypeScript, once per version of the source (loading the compiler takes a second or two; a test reads dozens of
+ * bodies), cached under node_modules/.cache.
+ */
+async function loadWidgetParser() {
+  try {
+    const source = await readFile(join(WIDGET, "src", "ui-message-stream.ts"), "utf8");
+    const digest = createHash("sha256").update(source).digest("hex").slice(0, 16);
+    const compiled = join(WIDGET, "node_modules", ".cache", "read-ui-stream", `ui-message-stream-${digest}.mjs`);
+    if (!existsSync(compiled)) {
+      const { default: ts } = await import("typescript");
+      const { outputText } = ts.transpileModule(source, {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      });
+      await mkdir(dirname(compiled), { recursive: true });
+      const partial = `${compiled}.${process.pid}`; // written whole, then renamed: parallel readers never see half
+      await writeFile(partial, outputText);
+      await rename(partial, compiled);
+    }
+    return await import(pathToFileURL(compiled).href);
+  } catch (error) {
+    fail(`the widget's parser (src/ui-message-stream.ts) cannot be loaded: ${error.message}`);
+  }
+}
+
+/** Every part the widget's parser reads from the body, in order (the `done` of `[DONE]` left out). */
+async function widgetParts(parser, bytes) {
+  const parts = [];
+  for await (const part of parser.readUiMessageStream(bodyStream(bytes))) {
+    if (part.type !== "done") parts.push(part);
+  }
+  return { parts };
+}
+
 const options = parseArgs(process.argv.slice(2));
 const { sdk, version } = await loadSdk();
 const bytes = await readInput(options.file);
 const { chunks, invalid } = await parseChunks(sdk, bytes);
 const chat = await chatOver(sdk, bytes, options);
 const reader = await readAll(sdk, chunks);
-process.stdout.write(`${JSON.stringify({ sdk: { ai: version }, chunks, invalid, chat, reader })}\n`);
+const widget = await widgetParts(await loadWidgetParser(), bytes);
+process.stdout.write(`${JSON.stringify({ sdk: { ai: version }, chunks, invalid, chat, reader, widget })}\n`);
