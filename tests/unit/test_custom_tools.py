@@ -14,6 +14,7 @@ from typing import Any
 
 import custom_tool_targets
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from conftest import Api, FakeClock, ScriptedProvider
 from fake_lambda import FakeLambda, Reply
 from fake_providers import FakeProviders
@@ -30,7 +31,8 @@ from aichat.providers.interface import Completion, CompletionRequest, ToolCall, 
 from aichat.providers.offline import OfflineProvider
 from aichat.providers.openai import OpenAIProvider
 from aichat.tools.custom import CustomTool
-from aichat.tools.lambda_target import lambda_clients
+from aichat.tools.deadline import TookTooLong
+from aichat.tools.lambda_target import LambdaTarget, lambda_clients
 from aichat.tools.registry import ToolOutcome, ToolRegistry
 from aichat.tools.results import MAX_RESULT_BYTES
 from aichat.tools.tool import ToolContext
@@ -342,6 +344,16 @@ def test_a_function_slower_than_the_tools_timeout_is_an_error_and_the_turn_goes_
         time.sleep(0.05)
     time.sleep(1.0)
     assert len(fake_lambda.invocations) == 1
+
+
+def test_the_clients_own_read_timeout_firing_first_is_took_too_long_never_nothing_was_done() -> None:
+    class TimesOut:
+        def invoke(self, **_: Any) -> Any:
+            raise ReadTimeoutError(endpoint_url="http://lambda.invalid")
+
+    target = LambdaTarget("arn:aws:lambda:us-east-1:123456789012:function:line-lookup", 0.5, lambda _: TimesOut())
+    with pytest.raises(TookTooLong):
+        target({"subscriber_id": "4411"}, {"tenant_id": "acme"})
 
 
 def test_a_result_over_16_kb_is_an_error(registry: ToolRegistry, context: ToolContext,

@@ -9,8 +9,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import ReadTimeoutError
+
 from aichat.core.aws import aws_client
 from aichat.core.settings import Settings
+from aichat.tools.deadline import TookTooLong
 from aichat.tools.results import MAX_RESULT_BYTES, ResultTooDeep, ResultTooLarge, ResultUnreadable, TargetFailed
 
 # A client for a read timeout (the tool's own limit): built on the tool's first call.
@@ -44,7 +47,13 @@ class LambdaTarget:
 
     def __call__(self, arguments: dict[str, Any], context: dict[str, str]) -> dict[str, Any]:
         payload = json.dumps({**context, "arguments": arguments}).encode()
-        response = self._lambda().invoke(FunctionName=self.arn, InvocationType="RequestResponse", Payload=payload)
+        try:
+            response = self._lambda().invoke(FunctionName=self.arn, InvocationType="RequestResponse",
+                                             Payload=payload)
+        except ReadTimeoutError:
+            # The client's read timeout is the tool's own limit, so it may fire just before the turn's: either way
+            # the function was not waited for and may have run, never "nothing was done".
+            raise TookTooLong() from None
         stream = response["Payload"]
         try:
             # No more than the largest usable result is read, however much the function sent.
