@@ -137,8 +137,18 @@ widget-test: $(BIN)/pytest $(WIDGET_DEPS)
 	cd widget && AICHAT_PYTHON=$(CURDIR)/$(BIN)/python npm run --silent check:api-types && npm run --silent typecheck && \
 		npm test --silent && npm run --silent build
 
+# The useChat e2e apps (widget/e2e/apps/*: ai 6 as the docs' install line gives it, ai 7), each installed from its own
+# lock; use-chat.spec.mjs bundles and type-checks the page with each app's node_modules. ai 7 asks for Node 22: on
+# Node 20 npm only warns (--silent hides it).
+USE_CHAT_APPS := $(patsubst %/package-lock.json,%,$(wildcard widget/e2e/apps/*/package-lock.json))
+USE_CHAT_APP_DEPS := $(addsuffix /node_modules/.package-lock.json,$(USE_CHAT_APPS))
+
+widget/e2e/apps/%/node_modules/.package-lock.json: widget/e2e/apps/%/package.json widget/e2e/apps/%/package-lock.json
+	cd widget/e2e/apps/$* && npm ci --no-audit --no-fund --silent --ignore-scripts
+	@touch $@
+
 # Chromium against the real local server; Debian's chromium is installed with apt where it is missing (CI runs as root).
-widget-e2e: install $(WIDGET_DEMO)
+widget-e2e: install $(WIDGET_DEMO) $(USE_CHAT_APP_DEPS)
 	@test -x "$${CHROMIUM_PATH:-/usr/bin/chromium}" || { \
 		echo "Installing chromium with apt-get for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }

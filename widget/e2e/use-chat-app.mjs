@@ -1,12 +1,17 @@
-// The useChat test app: use-chat-page.tsx bundled with React by vite's build() into test-artifacts/use-chat/, and
-// served by a small static server of its own, so the page's origin is not the API's (as an app's would be).
-import { readFile } from "node:fs/promises";
+// The useChat test apps: use-chat-page.tsx bundled by vite's build() into test-artifacts/use-chat-<app>/, and served
+// by a small static server of its own, so the page's origin is not the API's (as an app's would be). Each app is a
+// directory under e2e/apps/ (ai6: docs/streaming.md's install line; ai7: ai 7 and @ai-sdk/react 4) with its own
+// package.json and package-lock.json; `make widget-e2e` runs `npm ci` in each. The page is bundled with THAT app's
+// ai, @ai-sdk/react and React, the adapter's own `import ... from "ai"` (widget/src/ai-sdk) included: none of the
+// widget's own devDependencies.
+import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
 import { createServer } from "node:http";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { build } from "vite";
 import { ARTIFACTS, WIDGET } from "./harness.mjs";
 
-const OUT = join(ARTIFACTS, "use-chat");
+export const APPS = join(WIDGET, "e2e", "apps");
 const BUNDLE = "use-chat-page.js";
 const HTML = `<!doctype html>
 <html lang="en">
@@ -14,19 +19,53 @@ const HTML = `<!doctype html>
 <body><div id="root"></div><script type="module" src="/${BUNDLE}"></script></body>
 </html>
 `;
+// Resolved from the app's directory whoever imports them (the page, the adapter in widget/src, @ai-sdk/react).
+const APP_PACKAGES = ["ai", "@ai-sdk/react", "react", "react-dom"];
 
-/** Bundle the page (React, @ai-sdk/react and ai inside) into test-artifacts/use-chat/use-chat-page.js. */
-export async function bundlePage() {
+/**
+ * The apps under e2e/apps/, in name order: {name, dir, tsconfig, versions} with the versions its lock installs
+ * (ai, @ai-sdk/react, zod, react), and `missing` when its node_modules is not there (`make widget-e2e` installs it).
+ */
+export async function useChatApps() {
+  const names = (await readdir(APPS, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return Promise.all(names.map(async (name) => {
+    const dir = join(APPS, name);
+    const lock = JSON.parse(await readFile(join(dir, "package-lock.json"), "utf8"));
+    const versions = Object.fromEntries(["ai", "@ai-sdk/react", "zod", "react"]
+      .map((pkg) => [pkg, lock.packages[`node_modules/${pkg}`]?.version]));
+    const missing = existsSync(join(dir, "node_modules", ".package-lock.json"))
+      ? null : `${relative(WIDGET, dir)}/node_modules is missing: run \`npm ci\` there (make widget-e2e does)`;
+    return { name, dir, tsconfig: join(dir, "tsconfig.json"), versions, missing };
+  }));
+}
+
+const outDir = (app) => join(ARTIFACTS, `use-chat-${app.name}`);
+
+/**
+ * Bundle the page (React, @ai-sdk/react and ai inside) into test-artifacts/use-chat-<app>/use-chat-page.js; resolves
+ * with {path, packages}: every package the bundle holds, as its directory relative to widget/ (sorted).
+ */
+export async function bundlePage(app) {
+  const modules = [];
   await build({
     configFile: false,
-    root: WIDGET,
+    root: app.dir,
     logLevel: "warn",
     oxc: { jsx: { runtime: "automatic" } },
     define: { "process.env.NODE_ENV": JSON.stringify("production") },
-    // The package's adapter as an app imports it, from this checkout's source.
-    resolve: { alias: { "@ai-chat/widget/ai-sdk": join(WIDGET, "src", "ai-sdk", "index.ts") } },
+    resolve: {
+      // The package's adapter as an app imports it, from this checkout's source.
+      alias: { "@ai-chat/widget/ai-sdk": join(WIDGET, "src", "ai-sdk", "index.ts") },
+      dedupe: APP_PACKAGES,
+    },
+    plugins: [{
+      name: "bundled-packages",
+      buildEnd() {
+        modules.push(...this.getModuleIds());
+      },
+    }],
     build: {
-      outDir: OUT,
+      outDir: outDir(app),
       emptyOutDir: true,
       target: "es2022",
       minify: false,
@@ -38,18 +77,28 @@ export async function bundlePage() {
       lib: { entry: join(WIDGET, "e2e", "use-chat-page.tsx"), formats: ["es"], fileName: () => BUNDLE },
     },
   });
-  return join(OUT, BUNDLE);
+  const marker = `${sep}node_modules${sep}`;
+  const packages = new Set();
+  for (const id of modules) {
+    const at = id.lastIndexOf(marker);
+    if (at < 0 || id.startsWith("\0")) continue;
+    const rest = id.slice(at + marker.length).split(sep);
+    const name = rest[0].startsWith("@") ? rest.slice(0, 2).join("/") : rest[0];
+    packages.add(relative(WIDGET, id.slice(0, at + marker.length) + name).split(sep).join("/"));
+  }
+  return { path: join(outDir(app), BUNDLE), packages: [...packages].sort() };
 }
 
-/** Serve the page at / and its bundle on 127.0.0.1 (a port of its own); resolves with {url, close}. */
-export async function serveApp() {
+/** Serve the app's page at / and its bundle on 127.0.0.1 (a port of its own); resolves with {url, close}. */
+export async function serveApp(app) {
   const server = createServer(async (request, response) => {
     const path = new URL(request.url ?? "/", "http://app").pathname;
     try {
       if (path === "/") {
         response.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(HTML);
       } else if (path === `/${BUNDLE}`) {
-        response.writeHead(200, { "Content-Type": "text/javascript; charset=utf-8" }).end(await readFile(join(OUT, BUNDLE)));
+        response.writeHead(200, { "Content-Type": "text/javascript; charset=utf-8" })
+          .end(await readFile(join(outDir(app), BUNDLE)));
       } else {
         response.writeHead(404).end();
       }
