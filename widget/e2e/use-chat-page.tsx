@@ -1,8 +1,8 @@
-// A plain AI SDK app: the real useChat (@ai-sdk/react 3 with ai 6, or 4 with ai 7: each app in e2e/apps/) on this
-// backend's POST /chat/stream through the
-// package's adapter (@ai-chat/widget/ai-sdk), set up as docs/streaming.md shows (the part between the docs markers is
-// that page's snippet, word for word: tests/unit/test_docs.py checks it). use-chat.spec.mjs bundles it and opens it
-// from another origin than the server's, with #server=<url>&token=<token>.
+// A plain AI SDK app: the real useChat (@ai-sdk/react 3 with ai 6, or 4 with ai 7: one app each in e2e/apps/) on
+// this backend's POST /chat/stream through the package's adapter (@ai-chat/widget/ai-sdk), set up as
+// docs/streaming.md shows (the part between the docs markers is that page's snippet, word for word:
+// tests/unit/test_docs.py checks it). use-chat.spec.mjs bundles it and opens it from another origin than the
+// server's, with #server=<url>&token=<token>.
 import { StrictMode, useMemo, type FormEvent } from "react";
 import { createRoot } from "react-dom/client";
 
