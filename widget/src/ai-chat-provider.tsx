@@ -1,6 +1,7 @@
 import { createContext, useEffect, useRef, useState, type ReactNode } from "react";
 import type { SessionType } from "./api-types";
-import { ChatClient, DEFAULT_SESSION_TYPE, type SessionStorage } from "./chat-client";
+import { ChatClient, DEFAULT_SESSION_TYPE } from "./chat-client";
+import type { SessionStorage } from "./session-storage";
 import { createFetchTransport, type ChatTransport, type TokenSource } from "./transport";
 
 /** Where the API is and who is calling: shared by every widget and hook under an AIChatProvider. */

@@ -1,7 +1,8 @@
 import { act, cleanup, fireEvent, render, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import { AIChatWidget, REPLYING_ANNOUNCEMENT } from "./ai-chat-widget";
-import { ChatClient, storageKeyFor } from "./chat-client";
+import { ChatClient } from "./chat-client";
+import { storageKeyFor } from "./session-storage";
 import { delta, endParts, FakeStreamApi, startParts, storedMessage } from "./testing/fake-stream";
 import { MemoryStorage } from "./testing/fake-transport";
 import { createFetchTransport } from "./transport";

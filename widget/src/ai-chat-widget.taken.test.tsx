@@ -1,7 +1,8 @@
 import { act, cleanup, fireEvent, render, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import { AIChatWidget } from "./ai-chat-widget";
-import { ChatClient, TAKEN_BY_PERSON } from "./chat-client";
+import { ChatClient } from "./chat-client";
+import { TAKEN_BY_PERSON } from "./chat-state";
 import { FakeTransport, MemoryStorage } from "./testing/fake-transport";
 
 afterEach(() => {

@@ -1,7 +1,7 @@
 import { act, fireEvent, render, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import { AIChatWidget, type AIChatWidgetProps } from "./ai-chat-widget";
-import { storageKeyFor } from "./chat-client";
+import { storageKeyFor } from "./session-storage";
 import { ChatApiError } from "./chat-error";
 import { escalationCall, fakeCall, FakeTransport, MemoryStorage, ticketCall } from "./testing/fake-transport";
 

@@ -10,8 +10,9 @@ import {
 } from "react";
 import type { AIChatConnection } from "./ai-chat-provider";
 import type { ChatContext, SessionType } from "./api-types";
-import { TAKEN_BY_PERSON, type ChatClient, type ChatMessage } from "./chat-client";
+import type { ChatClient } from "./chat-client";
 import type { ChatApiError } from "./chat-error";
+import { TAKEN_BY_PERSON, type ChatMessage } from "./chat-state";
 import { describeFunctionCall, FunctionCallList } from "./function-calls";
 import { Markdown } from "./markdown";
 import { ShadowHost } from "./shadow-host";

@@ -1,6 +1,6 @@
 import type { ReactNode } from "react";
 import type { FunctionCall } from "./api-types";
-import type { ChatFunctionCall } from "./chat-client";
+import type { ChatFunctionCall } from "./chat-state";
 
 /** A string field of a JSON object, when it is a non-empty string; anything else the model or a tool wrote is not. */
 function field(object: unknown, name: string): string | null {

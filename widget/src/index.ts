@@ -1,19 +1,16 @@
 export { AIChatWidget, type AIChatTheme, type AIChatWidgetProps } from "./ai-chat-widget";
 export { useAIChat, type UseAIChatOptions, type UseAIChatResult } from "./use-ai-chat";
 export { AIChatProvider, type AIChatConnection } from "./ai-chat-provider";
+export { ChatClient, DEFAULT_SESSION_TYPE, type ChatClientOptions } from "./chat-client";
 export {
-  ChatClient,
-  DEFAULT_SESSION_TYPE,
   TAKEN_BY_PERSON,
-  storageKeyFor,
   type ChatAction,
-  type ChatClientOptions,
   type ChatFunctionCall,
   type ChatMessage,
   type ChatState,
   type ChatStatus,
-  type SessionStorage,
-} from "./chat-client";
+} from "./chat-state";
+export { storageKeyFor, type SessionStorage } from "./session-storage";
 export { ChatApiError, type ChatErrorKind } from "./chat-error";
 export { API_PREFIX, createFetchTransport, type ChatTransport, type FetchTransportOptions, type HistoryOptions, type TokenSource } from "./transport";
 export { AIChatAgentInbox, type AIChatAgentInboxProps } from "./agent-inbox";

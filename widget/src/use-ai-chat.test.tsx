@@ -3,8 +3,9 @@ import { StrictMode, type ReactNode } from "react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AIChatProvider } from "./ai-chat-provider";
 import type { SessionType } from "./api-types";
-import { storageKeyFor, type ChatClient } from "./chat-client";
+import type { ChatClient } from "./chat-client";
 import { ChatApiError } from "./chat-error";
+import { storageKeyFor } from "./session-storage";
 import { escalationCall, FakeTransport, MemoryStorage, ticketCall } from "./testing/fake-transport";
 import { useAIChat } from "./use-ai-chat";
 

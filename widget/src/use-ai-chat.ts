@@ -1,8 +1,9 @@
 import { useContext, useEffect, useMemo, useRef, useSyncExternalStore } from "react";
 import type { ChatContext, ChatResponseBody, MessageRating, SessionBody, SessionStatus, SessionType } from "./api-types";
 import { AIChatContext, transportFrom, type AIChatConnection } from "./ai-chat-provider";
-import { ChatClient, DEFAULT_SESSION_TYPE, type ChatAction, type ChatMessage, type ChatStatus } from "./chat-client";
+import { ChatClient, DEFAULT_SESSION_TYPE } from "./chat-client";
 import type { ChatApiError } from "./chat-error";
+import type { ChatAction, ChatMessage, ChatStatus } from "./chat-state";
 
 export interface UseAIChatOptions extends AIChatConnection {
   /** Which assistant: each type keeps its own conversation. Defaults to customer_support. */

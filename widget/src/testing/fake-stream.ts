@@ -1,4 +1,4 @@
-import type { HistoryMessageBody, SessionBody } from "../api-types";
+import type { HistoryBody, HistoryMessageBody, SessionBody } from "../api-types";
 
 const encoder = new TextEncoder();
 
@@ -106,16 +106,7 @@ export class FakeStreamApi {
     const history = /\/sessions\/([^/]+)\/history/.exec(url);
     if (method === "GET" && history) {
       const id = decodeURIComponent(history[1] ?? "");
-      return json(200, {
-        session_id: id,
-        messages: this.stored.get(id) ?? [],
-        metadata: {
-          id, session_type: "customer_support", status: this.sessionStatus, provider: "offline", model: "offline-1",
-          created_at: new Date(0).toISOString(), updated_at: new Date(0).toISOString(), message_count: 0,
-          total_tokens: 0, total_cost: 0, user_rating: null,
-        },
-        next_cursor: null,
-      });
+      return json(200, { ...historyPage(id, this.stored.get(id) ?? [], { status: this.sessionStatus }), next_cursor: null });
     }
     if (method === "POST" && url.endsWith("/chat")) {
       const body = init.body ? (JSON.parse(String(init.body)) as { message: string; session_id: string | null }) : null;
@@ -153,4 +144,19 @@ export function json(status: number, body: unknown): Response {
 export function storedMessage(id: string, role: "user" | "assistant", content: string,
   extra: Partial<HistoryMessageBody> = {}): HistoryMessageBody {
   return { id, role, content, created_at: new Date(0).toISOString(), tokens: 3, status: "ok", ...extra };
+}
+
+/** A history page of `messages` (oldest first) as GET …/history answers it, its session's metadata as `session` says. */
+export function historyPage(sessionId: string, messages: HistoryMessageBody[], session: Partial<SessionBody> = {},
+  page: Pick<HistoryBody, "next_after" | "next_cursor"> = {}): HistoryBody {
+  return {
+    session_id: sessionId,
+    messages,
+    metadata: {
+      id: sessionId, session_type: "customer_support", status: "active", provider: "offline", model: "offline-1",
+      created_at: new Date(0).toISOString(), updated_at: new Date(0).toISOString(), message_count: 0,
+      total_tokens: 0, total_cost: 0, user_rating: null, ...session,
+    },
+    ...page,
+  };
 }
