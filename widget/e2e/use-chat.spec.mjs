@@ -375,6 +375,12 @@ function useChatSuite(app) {
         assert.equal(answer.message_id, asked.id, "the stop route names the user message whose turn it stopped");
         assert.equal(growing.metadata.user_message_id, asked.id, "the start part's user_message_id");
         assert.equal(partial.stopped, "stopped");
+        await page.reload();
+        const back = await eventually("the conversation is back after a reload", async () => {
+          const shownNow = await shownMessages(page);
+          return shownNow.length === 2 && shownNow;
+        });
+        assert.deepEqual(back.map((m) => m.text), [message, stopped], "after a reload: what was seen, no more");
         assert.deepEqual(errors, []);
       } finally {
         await context.close();
