@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx2  # the SDK's transport: sdk_faults maps its errors too
 import openai
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from aichat.core.pricing import Usage
 from aichat.providers.faults import incomplete, malformed, not_configured, sdk_faults
@@ -30,6 +31,8 @@ from aichat.providers.interface import (
 )
 
 if TYPE_CHECKING:
+    from openai._types import RequestOptions  # the options TypedDict create() builds; typing only
+
     from aichat.core.settings import Settings
 
 # OpenAI refuses a tool call id longer than this (400 string_above_max_length); ids of other providers are shorter,
@@ -51,7 +54,7 @@ class OpenAIProvider:
     def complete(self, request: CompletionRequest) -> Completion:
         """One chat completion, or ProviderError / ProviderTimeout / ProviderNotConfigured."""
         with sdk_faults(self.name, openai, httpx2):
-            response = self._client.chat.completions.create(**self._arguments(request))
+            response = self._post(self._arguments(request), stream=False)
         return _completion(response, request)
 
     def stream(self, request: CompletionRequest) -> ProviderStream:
@@ -62,8 +65,8 @@ class OpenAIProvider:
         reply = _StreamedReply(request.model)
         with sdk_faults(self.name, openai, httpx2):
             # include_usage: without it OpenAI never says what a streamed reply used.
-            chunks = self._client.chat.completions.create(**self._arguments(request), stream=True,
-                                                          stream_options={"include_usage": True})
+            chunks = self._post({**self._arguments(request), "stream": True,
+                                 "stream_options": {"include_usage": True}}, stream=True)
             # `chunks` closes the HTTP stream when the caller stops early (GeneratorExit) or anything fails; `line`
             # lets another thread hang it up while a read waits on OpenAI.
             with chunks, line.reading(chunks.response):
@@ -71,8 +74,20 @@ class OpenAIProvider:
                     yield from reply.add(chunk)
         yield reply.completion()
 
+    def _post(self, body: dict[str, Any], *, stream: bool) -> Any:
+        """POST /chat/completions through the SDK's own client (its auth, timeouts, errors and stream reader), with
+        the body as built here. Not create(): it first walks every message against the SDK's TypedDicts
+        (maybe_transform) to rename and format fields a body of plain JSON values does not have, which was most of
+        the SDK's own time before a request left (docs/performance.md) and grows with the history."""
+        timeout = body.pop("timeout", None)
+        options: RequestOptions = {"security": {"bearer_auth": True}}
+        if timeout is not None:
+            options["timeout"] = timeout
+        return self._client.post("/chat/completions", body=body, cast_to=ChatCompletion, options=options,
+                                 stream=stream, stream_cls=openai.Stream[ChatCompletionChunk])
+
     def _arguments(self, request: CompletionRequest) -> dict[str, Any]:
-        """The create() arguments a request becomes, streamed or not."""
+        """The request body a request becomes, streamed or not (and its timeout, which _post takes out)."""
         note = people_note(request.messages)  # the rule and the ids of a person's replies, if any are sent
         messages: list[Any] = [{"role": "system", "content": f"{request.system}\n\n{note}" if note else
                                 request.system}]
