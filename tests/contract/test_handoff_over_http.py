@@ -126,6 +126,7 @@ def test_a_customer_calling_any_staff_route_is_forbidden(api: Client, tenant: st
     person, session_id = escalated_session(api, tenant)
     for method, path, body in (("GET", "/agent/sessions?status=escalated", None),
                                ("GET", f"/agent/sessions/{session_id}/history", None),
+                               ("POST", f"/agent/sessions/{session_id}/take", {}),
                                ("POST", f"/agent/sessions/{session_id}/messages", {"content": "hi"}),
                                ("POST", f"/agent/sessions/{session_id}/release", {"to": "ai"})):
         refused = api.call(method, API + path, body, token=person.token)
@@ -137,6 +138,7 @@ def test_staff_of_another_tenant_never_see_the_session_and_get_not_found_for_it(
     other = staff(api, f"{tenant}-other", user="eve", name="Eve")
     assert other.get(f"{API}/agent/sessions?status=escalated").body == []
     for method, path, body in (("GET", f"/agent/sessions/{session_id}/history", None),
+                               ("POST", f"/agent/sessions/{session_id}/take", {}),
                                ("POST", f"/agent/sessions/{session_id}/messages", {"content": "hi"}),
                                ("POST", f"/agent/sessions/{session_id}/release", {"to": "closed"})):
         refused = api.call(method, API + path, body, token=other.token)
@@ -163,6 +165,58 @@ def test_the_customer_withdraws_an_untaken_escalation_but_not_a_taken_one(api: C
     refused = person.post(f"{API}/sessions/{session_id}/withdraw", {})
     assert (refused.status, refused.body["code"], refused.body["taken_by_name"]) == (
         409, "escalation_taken", "Dana Reyes"), refused.raw
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_people_taking_at_once_one_takes_the_others_are_told_who_and_the_customer_sees_one_marker(
+        api: Client, db: Any, tenant: str, round_: int) -> None:
+    person, session_id = escalated_session(api, tenant)
+    people = [staff(api, tenant, user=f"agent-{i}", name=f"Agent {i}") for i in range(3)]
+    start = threading.Barrier(len(people))
+    answers: dict[int, Any] = {}
+
+    def take(i: int) -> None:
+        start.wait()
+        answers[i] = people[i].post(f"{API}/agent/sessions/{session_id}/take", {})
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(len(people))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = [i for i in range(len(people)) if answers[i].status == 200]
+    assert len(took) == 1, [a.raw for a in answers.values()]
+    taker = f"Agent {took[0]}"
+    assert answers[took[0]].body["taken_by_name"] == taker and answers[took[0]].body["status"] == "escalated"
+    for i in set(range(len(people))) - set(took):
+        assert (answers[i].status, answers[i].body["code"], answers[i].body["taken_by_name"]) == (
+            409, "escalation_taken", taker), answers[i].raw
+    again = people[took[0]].post(f"{API}/agent/sessions/{session_id}/take", {})
+    assert (again.status, again.body["taken_by_name"]) == (200, taker), "taking it again changes nothing"
+
+    history = person.get(f"{API}/sessions/{session_id}/history").body
+    markers = [(m["handoff"], m["agent_name"]) for m in history["messages"] if m["role"] == "agent"]
+    assert markers == [("joined", taker)], "one marker, and no reply: the person has not written yet"
+    (entry,) = staff(api, tenant).get(f"{API}/agent/sessions?status=escalated").body
+    assert entry["taken_by_name"] == taker
+    withdraw = person.post(f"{API}/sessions/{session_id}/withdraw", {})
+    assert (withdraw.status, withdraw.body["code"]) == (409, "escalation_taken"), "taken is taken, reply or not"
+    assert_invariant(db, TABLE)
+
+
+def test_take_answers_not_active_for_a_session_handed_back_and_the_waiting_list_shows_the_apps_context(
+        api: Client, tenant: str) -> None:
+    person = customer(api, tenant)
+    created = person.post(f"{API}/sessions", {"session_type": "customer_support",
+                                              "context": {"page": "/billing", "plan": "pro"}})
+    session_id = created.body["id"]
+    assert person.post(f"{API}/sessions/{session_id}/escalate", {"reason": "Billing"}).status == 200
+    dana = staff(api, tenant)
+    (entry,) = dana.get(f"{API}/agent/sessions?status=escalated").body
+    assert entry["context"] == {"page": "/billing", "plan": "pro"}
+    assert dana.post(f"{API}/agent/sessions/{session_id}/release", {"to": "ai"}).status == 200
+    refused = dana.post(f"{API}/agent/sessions/{session_id}/take", {})
+    assert (refused.status, refused.body["code"]) == (400, "session_not_active"), refused.raw
 
 
 @pytest.mark.parametrize("round_", range(3))

@@ -298,3 +298,29 @@ def test_a_waiting_list_cursor_is_a_position_not_a_key_to_another_tenants_list_o
     elsewhere = api.invoke("list_sessions", query={"cursor": cursor})
     assert (elsewhere.status, elsewhere.body["field"]) == (422, "cursor")
     assert "another list (waiting)" in elsewhere.body["detail"]
+
+
+def test_a_person_takes_a_session_without_replying_once_and_the_customer_sees_them_join(
+        api: Api, published: Published) -> None:  # noqa: F811
+    session_id = escalated(api)
+    took = staff(api, "agent_take", session_id, {})
+    assert (took.status, took.body["taken_by_name"], took.body["status"]) == (200, "Sam Support", "escalated")
+    again = staff(api, "agent_take", session_id, {})
+    assert again.status == 200 and again.body["taken_at"] == took.body["taken_at"], "the same person again: unchanged"
+    other = staff(api, "agent_take", session_id, {}, user="alex")
+    assert (other.status, error_code(other), other.body["taken_by_name"]) == (409, "escalation_taken", "Sam Support")
+    messages = api.invoke("get_history", session_id=session_id).body["messages"]
+    assert [(m["role"], m["handoff"]) for m in messages if m["role"] == "agent"] == [("agent", "joined")]
+    assert len(of_type(published(), EventName.AGENT_JOINED)) == 1, "AgentJoined once"
+    reply = staff(api, "agent_reply", session_id, {"content": "Sam here."})
+    assert reply.status == 201
+    agents = [m["handoff"] for m in api.invoke("get_history", session_id=session_id).body["messages"]
+              if m["role"] == "agent"]
+    assert agents == ["joined", None], "a reply after Take adds no second marker"
+    assert len(of_type(published(), EventName.AGENT_JOINED)) == 1
+
+
+def test_take_is_for_staff_of_the_sessions_tenant_only(api: Api) -> None:
+    session_id = escalated(api)
+    assert error_code(staff(api, "agent_take", session_id, {}, roles="[]")) == "forbidden"
+    assert error_code(staff(api, "agent_take", session_id, {}, tenant="globex")) == "session_not_found"

@@ -462,9 +462,9 @@ def test_the_ledger_is_the_only_table_so_each_idempotency_key_is_claimed_in_its_
         assert "IDEMPOTENCY_TABLE_NAME" not in properties.get("Environment", {}).get("Variables", {}), name
 
 
-# create_ticket and escalate_to_human; POST …/escalate; a person joining, replying, releasing.
-EVENT_PUBLISHERS = MODEL_FUNCTIONS | {"EscalateFunction", "WithdrawEscalationFunction", "AgentReplyFunction",
-                                      "AgentReleaseFunction"}
+# create_ticket and escalate_to_human; POST …/escalate; a person taking, replying, releasing.
+EVENT_PUBLISHERS = MODEL_FUNCTIONS | {"EscalateFunction", "WithdrawEscalationFunction", "AgentTakeFunction",
+                                      "AgentReplyFunction", "AgentReleaseFunction"}
 
 
 def test_only_the_functions_that_publish_may_put_events_and_only_on_the_event_bus_parameters_bus(

@@ -201,6 +201,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ai/agent/sessions/{session_id}/take": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Staff: take an escalated session without replying
+         * @description As a first reply takes it: who and when (taken_by, taken_by_name), a turn still running in it overtaken, a "joined" marker for the customer, AgentJoined. One taker: the same person again gets the session unchanged, anyone else 409 escalation_taken (with taken_by_name).
+         */
+        post: operations["agentTake"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ai/agent/sessions/{session_id}/messages": {
         parameters: {
             query?: never;
@@ -794,7 +814,7 @@ export interface components {
             escalated_at?: string | null;
             /**
              * Taken By Name
-             * @description the person who has the session, once one answered
+             * @description the person who has the session, once one took it
              * @default null
              */
             taken_by_name?: string | null;
@@ -849,6 +869,11 @@ export interface components {
              */
             ended?: boolean;
         };
+        /**
+         * TakeRequest
+         * @description POST /agent/sessions/{id}/take takes an empty object (`{}`): who takes it is the caller.
+         */
+        TakeRequest: Record<string, never>;
         /**
          * UsageResponse
          * @description The guide's three monitoring questions for one tenant and UTC day.
@@ -934,6 +959,14 @@ export interface components {
              * @default null
              */
             taken_by_name?: string | null;
+            /**
+             * Context
+             * @description what the customer's app sent with the session (the page, plan or role it chose to send); null when none, or for an escalation listed before the list kept it
+             * @default null
+             */
+            context?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * WithdrawRequest
@@ -1953,6 +1986,117 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {unknown} */
                         code?: "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    agentTake: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": components["schemas"]["TakeRequest"];
+            };
+        };
+        responses: {
+            /** @description Staff: take an escalated session without replying */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
+                };
+            };
+            /** @description code: `agent_message_limit_exceeded`, `session_not_active`, `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "agent_message_limit_exceeded" | "session_not_active" | "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description code: `session_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `escalation_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "escalation_taken";
                     };
                 };
             };

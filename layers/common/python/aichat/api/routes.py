@@ -141,6 +141,15 @@ ROUTES: tuple[ApiRoute, ...] = (
                      Param("after", "query", {"type": "string", "maxLength": models.MAX_ID_LENGTH},
                            "a message id: only the messages written after it")),
              errors=(*_EVERY, errors.Forbidden, errors.InvalidInput, errors.SessionNotFound)),
+    ApiRoute("POST", f"{API_PREFIX}/agent/sessions/{{session_id}}/take", "AgentTakeFunction", "agent_take",
+             "agentTake", "Staff: take an escalated session without replying", models.SessionOut,
+             request=models.TakeRequest, example={},
+             description="As a first reply takes it: who and when (taken_by, taken_by_name), a turn still running in "
+                         "it overtaken, a \"joined\" marker for the customer, AgentJoined. One taker: the same "
+                         "person again gets the session unchanged, anyone else 409 escalation_taken (with "
+                         "taken_by_name).",
+             errors=(*_EVERY, errors.Forbidden, errors.InvalidInput, errors.SessionNotFound, errors.SessionNotActive,
+                     errors.EscalationTaken, errors.AgentMessageLimitExceeded)),
     ApiRoute("POST", f"{API_PREFIX}/agent/sessions/{{session_id}}/messages", "AgentReplyFunction", "agent_reply",
              "agentReply", "Staff: reply to the customer in an escalated session", models.MessageOut, status=201,
              request=models.AgentMessageRequest,

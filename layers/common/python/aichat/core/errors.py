@@ -82,13 +82,17 @@ class SessionChanged(ChatError):
 
 
 class EscalationTaken(ChatError):
-    """The customer withdrew an escalation that a person has already taken."""
+    """The customer withdrew, or another person tried to take, an escalation that a person has already taken."""
 
     status = 409
     code = "escalation_taken"
 
-    def __init__(self, taken_by_name: str | None) -> None:
+    def __init__(self, taken_by_name: str | None, *, by_staff: bool = False) -> None:
         who = taken_by_name or "A person"
+        if by_staff:  # another member of staff asked to take it
+            super().__init__(f"{who} has already taken this conversation; it is theirs until they hand it back or "
+                             "close it.", taken_by_name=taken_by_name)
+            return
         super().__init__(f"{who} has already taken this conversation, so the request cannot be withdrawn; reply to "
                          "them here, or they will hand it back.", taken_by_name=taken_by_name)
 

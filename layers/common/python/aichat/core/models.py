@@ -189,7 +189,7 @@ class SessionOut(_Response):
     feedback: str | None = None
     escalation_reason: str | None = None
     escalated_at: str | None = Field(default=None, description="when a person was asked for (kept after release)")
-    taken_by_name: str | None = Field(default=None, description="the person who has the session, once one answered")
+    taken_by_name: str | None = Field(default=None, description="the person who has the session, once one took it")
     taken_at: str | None = None
     customer_id: str | None = None
     context: dict[str, Any] | None = None
@@ -289,6 +289,10 @@ class AgentMessageRequest(_Request):
     content: Annotated[Text, Field(min_length=1, max_length=10_000)]
 
 
+class TakeRequest(_Request):
+    """POST /agent/sessions/{id}/take takes an empty object (`{}`): who takes it is the caller."""
+
+
 class WithdrawRequest(_Request):
     """POST /sessions/{id}/withdraw takes an empty object (`{}`), or the session's id again."""
 
@@ -313,3 +317,6 @@ class WaitingSessionOut(_Response):
     last_customer_message_at: str | None = None
     taken_by: str | None = None
     taken_by_name: str | None = None
+    context: dict[str, Any] | None = Field(default=None, description=(
+        "what the customer's app sent with the session (the page, plan or role it chose to send); null when none, "
+        "or for an escalation listed before the list kept it"))

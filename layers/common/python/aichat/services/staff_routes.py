@@ -1,13 +1,15 @@
-"""The staff side of a handoff: a tenant's waiting list, a person's replies, and handing the session back.
+"""The staff side of a handoff: a tenant's waiting list, taking a session, a person's replies, handing it back.
 
 Only staff (STAFF_ROLES) reach these, and only within their own tenant; a session of another tenant, or one that
-was never escalated, is answered as one that does not exist. The first reply takes the session (who, when) and
-announces AgentJoined; every reply announces AgentReplied; a release SessionReleased.
+was never escalated, is answered as one that does not exist. Take, or the first reply, takes the session (who,
+when: one taker) and announces AgentJoined; every reply announces AgentReplied; a release SessionReleased.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 from aichat.core.clock import Clock
 from aichat.core.errors import Forbidden, InvalidInput
@@ -21,6 +23,7 @@ from aichat.core.models import (
     SessionOut,
     WaitingSessionOut,
 )
+from aichat.core.records import MessageRecord, SessionRecord
 from aichat.notify.domain_events import DomainEvents, EventName, agent_event
 from aichat.services.history import history_page
 from aichat.table.escalations import Handoffs
@@ -63,12 +66,18 @@ class HandoffService:
         written, took = self._handoffs.reply(session, staff, body.content)
         message = written[-1]
         if took:
-            self._events.publish(agent_event(EventName.AGENT_JOINED, session, staff))
-            if session.escalated_at:
-                waited = (_parse(message.created_at) - _parse(session.escalated_at)).total_seconds()
-                first_human_reply(session.tenant_id, max(waited, 0))
+            self._joined(session, staff, message)
         self._events.publish(agent_event(EventName.AGENT_REPLIED, session, staff, message_id=message.id))
         return message.to_api()
+
+    def take(self, staff: Identity, session_id: str) -> SessionOut:
+        """Take the session without replying (a "joined" marker tells the customer); the session as it is now."""
+        _check_staff(staff)
+        session = self._handoffs.session(session_id, staff)
+        joined = self._handoffs.take(session, staff)
+        if joined is not None:
+            self._joined(session, staff, joined)
+        return self._handoffs.session(session_id, staff).to_api()
 
     def release(self, staff: Identity, session_id: str, body: ReleaseRequest) -> SessionOut:
         """Hand the session back to the model, or close it; a "left" marker tells the customer."""
@@ -77,6 +86,14 @@ class HandoffService:
         released, _ = self._handoffs.release(session, staff, body.to)
         self._events.publish(agent_event(EventName.SESSION_RELEASED, released, staff, to=body.to, note=body.note))
         return released.to_api()
+
+
+    def _joined(self, session: SessionRecord, staff: Identity, first: MessageRecord) -> None:
+        """A person took the session (by replying or by Take): AgentJoined, and how long the customer waited."""
+        self._events.publish(agent_event(EventName.AGENT_JOINED, session, staff))
+        if session.escalated_at:
+            waited = (_parse(first.created_at) - _parse(session.escalated_at)).total_seconds()
+            first_human_reply(session.tenant_id, max(waited, 0))
 
 
 def _check_staff(caller: Identity) -> None:
@@ -97,4 +114,11 @@ def _waiting(row: Item, now: datetime) -> WaitingSessionOut:
         waiting_seconds=max(int((now - _parse(escalated_at)).total_seconds()), 0) if escalated_at else 0,
         last_customer_message=str_attr(row, "last_customer_message"),
         last_customer_message_at=str_attr(row, "last_customer_message_at"),
-        taken_by=str_attr(row, "taken_by"), taken_by_name=str_attr(row, "taken_by_name"))
+        taken_by=str_attr(row, "taken_by"), taken_by_name=str_attr(row, "taken_by_name"), context=_context(row))
+
+
+def _context(row: Item) -> dict[str, Any] | None:
+    """The context the waiting list's entry kept (JSON text), or None."""
+    text = str_attr(row, "context")
+    value = json.loads(text) if text else None
+    return value if isinstance(value, dict) else None

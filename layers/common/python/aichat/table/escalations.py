@@ -13,6 +13,7 @@ model text (aichat/table/ledger/: it settles overtaken), so the customer sees on
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,8 @@ def waiting_marker(session: SessionRecord, expires_at: int) -> Item:
             "session_type": s(session.session_type), "escalated_at": s(escalated_at), "expires_at": n(expires_at)}
     if session.escalation_reason:
         item["reason"] = s(session.escalation_reason)
+    if session.context:
+        item["context"] = s(json.dumps(session.context))  # what the customer's app sent, for the person to see
     return item
 
 
@@ -156,6 +159,28 @@ class Handoffs:
             raise SessionNotFound()
         return items.session_record(item)
 
+    def take(self, session: SessionRecord, staff: Identity) -> MessageRecord | None:
+        """Take the escalated session without replying: as a first reply takes it (who, when, any running turn
+        overtaken, a "joined" marker), in one transaction, so two people taking at once take it once. The marker
+        written; None when `staff` had it already. EscalationTaken when another person has it, SessionNotActive
+        unless it is escalated."""
+        if session.taken_by is not None:
+            if session.taken_by == staff.user_id:
+                return None
+            raise EscalationTaken(session.taken_by_name, by_staff=True)
+        try:
+            written = self._write(session, staff, None, take=True)
+        except Cancelled as cancelled:
+            old = _old(cancelled)
+            if str_attr(old, "status") == "escalated" and str_attr(old, "taken_by"):
+                if str_attr(old, "taken_by") == staff.user_id:
+                    return None
+                raise EscalationTaken(str_attr(old, "taken_by_name"), by_staff=True) from None
+            if str_attr(old, "status") == "escalated" and int_attr(old, "agent_message_count") > self._room(None, True):
+                raise self._agent_limit(int_attr(old, "agent_message_count")) from None
+            raise SessionNotActive(str_attr(old, "status") or "closed") from None
+        return written[0]
+
     def reply(self, session: SessionRecord, staff: Identity, content: str) -> tuple[list[MessageRecord], bool]:
         """Store a person's reply in the escalated session (SessionNotActive otherwise). The first reply also takes
         the session (who, when), overtakes any turn still running in it and writes a "joined" marker before it, all
@@ -164,56 +189,69 @@ class Handoffs:
 
         The reply and its marker count on the session's agent_message_count, never on the customer's message_count;
         AgentMessageLimitExceeded when they would pass MAX_AGENT_MESSAGES_PER_SESSION."""
-        name = staff.display_name or staff.user_id
         for take in (session.taken_by is None, False):
-            now = self._clock()
-            written: list[MessageRecord] = []
-            if take:
-                written.append(MessageRecord(id=new_id(now), role="agent", content=f"{name} joined the conversation.",
-                                             created_at=iso(now), agent_id=staff.user_id, agent_name=name,
-                                             handoff="joined"))
-            written.append(MessageRecord(id=new_id(now), role="agent", content=content, created_at=iso(now),
-                                         agent_id=staff.user_id, agent_name=name))
-            room = self._max_agent_messages - len(written)  # the most the count may hold before this write
-            if room < 0:
-                raise self._agent_limit(session.agent_message_count)
-            sets = "SET updated_at = :now, expires_at = :expires"
-            condition = ("user_id = :user AND #status = :escalated AND "
-                         "(attribute_not_exists(agent_message_count) OR agent_message_count <= :room)")
-            values: Item = {":now": s(iso(now)), ":expires": n(self._expiry()), ":escalated": s("escalated"),
-                            ":user": s(session.user_id), ":room": n(room), ":written": n(len(written))}
-            if take:
-                # The session's last turn, if it is still running, ends without a word more (a stream within
-                # STOP_CHECK_SECONDS); one that ended already is not changed. No turn yet: "", naming none.
-                sets += (", taken_by = :me, taken_by_name = :name, taken_at = :now, "
-                         "taken_turn = if_not_exists(live_turn, :no_turn), stop_turn = if_not_exists(live_turn, "
-                         ":no_turn)")
-                values[":no_turn"] = s("")
-                condition += " AND attribute_not_exists(taken_by)"
-                values.update({":me": s(staff.user_id), ":name": s(name)})
-            meta = self._session_update(session.id, staff, sets + " ADD agent_message_count :written", condition,
-                                        values, owner_check="tenant_id = :tenant")
-            entries = [meta, *({"Put": {"TableName": self._table,
-                                        "Item": items.message_item(session, m, self._expiry()),
-                                        "ConditionExpression": "attribute_not_exists(SK)"}} for m in written)]
-            if take:  # the waiting list shows who has it
-                entries.append({"Update": {
-                    "TableName": self._table, "Key": marker_key(session.id),
-                    "UpdateExpression": "SET taken_by = :me, taken_by_name = :name, "
-                                        "expires_at = if_not_exists(expires_at, :expires)",
-                    "ExpressionAttributeValues": {":me": s(staff.user_id), ":name": s(name),
-                                                  ":expires": n(self._expiry())}}})
             try:
-                transact(self._db, entries)
+                return self._write(session, staff, content, take=take), take
             except Cancelled as cancelled:
                 old = _old(cancelled)
                 if str_attr(old, "status") == "escalated" and str_attr(old, "taken_by") and take:
                     continue  # someone took it first: reply without taking, after their marker
-                if str_attr(old, "status") == "escalated" and int_attr(old, "agent_message_count") > room:
+                if str_attr(old, "status") == "escalated" and int_attr(old, "agent_message_count") > self._room(
+                        content, take):
                     raise self._agent_limit(int_attr(old, "agent_message_count")) from None
                 raise SessionNotActive(str_attr(old, "status") or "closed") from None
-            return written, take
         raise AssertionError("unreachable: the second pass never takes")  # pragma: no cover
+
+    def _room(self, content: str | None, take: bool) -> int:
+        """The most agent_message_count may hold before a write of a reply (`content`) and/or a take's marker."""
+        return self._max_agent_messages - (content is not None) - take
+
+    def _write(self, session: SessionRecord, staff: Identity, content: str | None, *,
+               take: bool) -> list[MessageRecord]:
+        """One transaction: the take (if `take`: who, when, any running turn overtaken, the "joined" marker, the
+        waiting list's entry) and the reply (if `content`); the messages written, in order. Cancelled as DynamoDB
+        refused it."""
+        name = staff.display_name or staff.user_id
+        now = self._clock()
+        written: list[MessageRecord] = []
+        if take:
+            written.append(MessageRecord(id=new_id(now), role="agent", content=f"{name} joined the conversation.",
+                                         created_at=iso(now), agent_id=staff.user_id, agent_name=name,
+                                         handoff="joined"))
+        if content is not None:
+            written.append(MessageRecord(id=new_id(now), role="agent", content=content, created_at=iso(now),
+                                         agent_id=staff.user_id, agent_name=name))
+        room = self._room(content, take)
+        if room < 0:
+            raise self._agent_limit(session.agent_message_count)
+        sets = "SET updated_at = :now, expires_at = :expires"
+        condition = ("user_id = :user AND #status = :escalated AND "
+                     "(attribute_not_exists(agent_message_count) OR agent_message_count <= :room)")
+        values: Item = {":now": s(iso(now)), ":expires": n(self._expiry()), ":escalated": s("escalated"),
+                        ":user": s(session.user_id), ":room": n(room), ":written": n(len(written))}
+        if take:
+            # The session's last turn, if it is still running, ends without a word more (a stream within
+            # STOP_CHECK_SECONDS); one that ended already is not changed. No turn yet: "", naming none.
+            sets += (", taken_by = :me, taken_by_name = :name, taken_at = :now, "
+                     "taken_turn = if_not_exists(live_turn, :no_turn), stop_turn = if_not_exists(live_turn, "
+                     ":no_turn)")
+            values[":no_turn"] = s("")
+            condition += " AND attribute_not_exists(taken_by)"
+            values.update({":me": s(staff.user_id), ":name": s(name)})
+        meta = self._session_update(session.id, staff, sets + " ADD agent_message_count :written", condition,
+                                    values, owner_check="tenant_id = :tenant")
+        entries = [meta, *({"Put": {"TableName": self._table,
+                                    "Item": items.message_item(session, m, self._expiry()),
+                                    "ConditionExpression": "attribute_not_exists(SK)"}} for m in written)]
+        if take:  # the waiting list shows who has it
+            entries.append({"Update": {
+                "TableName": self._table, "Key": marker_key(session.id),
+                "UpdateExpression": "SET taken_by = :me, taken_by_name = :name, "
+                                    "expires_at = if_not_exists(expires_at, :expires)",
+                "ExpressionAttributeValues": {":me": s(staff.user_id), ":name": s(name),
+                                              ":expires": n(self._expiry())}}})
+        transact(self._db, entries)
+        return written
 
     def release(self, session: SessionRecord, staff: Identity, to: str) -> tuple[SessionRecord, MessageRecord]:
         """Hand the session back to the model (`ai`: active) or close it (`closed`: completed): it leaves the
