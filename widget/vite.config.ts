@@ -20,14 +20,23 @@ export default defineConfig(({ mode }) => {
       lib: demo
         ? { entry: src("demo.tsx"), formats: ["es"], fileName: () => "ai-chat-demo.js" }
         : {
-            // The widget, and the AI SDK adapter (@ai-chat/widget/ai-sdk: no React), sharing one chunk of requests.
-            entry: { "ai-chat-widget": src("index.ts"), "ai-sdk": src("ai-sdk/index.ts") },
+            // The widget, the AI SDK adapter (@ai-chat/widget/ai-sdk: no React) and the test fakes
+            // (@ai-chat/widget/testing), sharing chunks of what they have in common (one ChatApiError class).
+            entry: {
+              "ai-chat-widget": src("index.ts"),
+              "ai-sdk": src("ai-sdk/index.ts"),
+              testing: src("testing/index.ts"),
+            },
             formats: ["es"],
             fileName: (_format: string, name: string) => `${name}.js`,
           },
       rolldownOptions: {
         // The host app's React and AI SDK: one copy of each in its bundle.
         external: demo ? [] : (id: string) => /^(react(-dom)?|ai|@ai-sdk\/react)($|\/)/.test(id),
+        // The widget's entry is a client module for React Server Components (a Next.js App Router page imports it
+        // with no wrapper of its own). A library build drops the sources' module-level directives, so it is written
+        // here, on that entry only: the AI SDK adapter and the fakes have no React.
+        output: demo ? {} : { banner: (chunk) => (chunk.isEntry && chunk.name === "ai-chat-widget" ? '"use client";' : "") },
       },
     },
     test: {

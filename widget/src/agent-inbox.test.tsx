@@ -142,6 +142,93 @@ describe("AIChatAgentInbox", () => {
   });
 });
 
+/**
+ * The custom properties `css` gives `element` when the system prefers `scheme`: its rules in source order, a
+ * `prefers-color-scheme` block only when it names that scheme, other @media and @container blocks never (jsdom
+ * applies neither; the browser tests check a real cascade).
+ */
+function palette(css: string, element: Element, scheme: "light" | "dark"): Record<string, string> {
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(css);
+  const out: Record<string, string> = {};
+  const apply = (rules: CSSRuleList): void => {
+    for (const rule of Array.from(rules)) {
+      if (rule instanceof CSSMediaRule) {
+        if (rule.media.mediaText.replace(/\s/g, "") === `(prefers-color-scheme:${scheme})`) apply(rule.cssRules);
+      } else if (rule instanceof CSSStyleRule && element.matches(rule.selectorText)) {
+        for (const name of Array.from(rule.style)) if (name.startsWith("--")) out[name] = rule.style.getPropertyValue(name).trim();
+      }
+    }
+  };
+  apply(sheet.cssRules);
+  return out;
+}
+
+describe("AIChatAgentInbox on any screen", () => {
+  it("names the customer in each waiting entry and in the open conversation's heading", async () => {
+    const transport = new FakeAgentTransport();
+    transport.waitingSession("S1", "Billing dispute", "My bill doubled");
+    inbox(transport);
+    const list = await screen.findByRole("list", { name: "Waiting conversations" });
+    expect(within(list).getByRole("button").textContent).toMatch(/^Billing dispute\s*customer carol · waiting 1 min · not taken/);
+    await openFirst();
+    expect(screen.getByRole("heading", { level: 3 }).textContent).toBe("Customer carol");
+  });
+
+  it("has a log that holds a real list: the scrolling box, reachable by keyboard, not live itself", async () => {
+    const transport = new FakeAgentTransport();
+    transport.waitingSession("S1", "r", "first", "second");
+    inbox(transport);
+    const log = await openFirst();
+    await within(log).findByText("second");
+    expect(log.tagName).toBe("DIV");
+    expect(log.tabIndex).toBe(0);
+    expect(log.getAttribute("aria-live")).toBe("off");
+    const items = within(log).getAllByRole("listitem");
+    expect(items).toHaveLength(2);
+    for (const item of items) expect(item.parentElement?.tagName).toBe("OL");
+    expect(items[0]!.parentElement!.parentElement).toBe(log);
+  });
+
+  it("shows one column at a time when narrow: an opened conversation, then the list again from Back to the list", async () => {
+    const transport = new FakeAgentTransport();
+    transport.waitingSession("S1", "r", "hi");
+    const { container } = inbox(transport);
+    const layout = container.querySelector(".inbox-layout");
+    expect(layout?.getAttribute("data-view")).toBe("list");
+    await openFirst();
+    expect(layout?.getAttribute("data-view")).toBe("conversation");
+    // jsdom applies the stylesheet's display: none but no container query: the way back is hidden, as when wide.
+    const back = container.querySelector<HTMLButtonElement>("button.inbox-back");
+    expect(back?.textContent).toBe("Back to the list");
+    fireEvent.click(back!);
+    expect(layout?.getAttribute("data-view")).toBe("list");
+    // The conversation stays open: the list marks it, and opening it again shows it.
+    expect(screen.getByRole("button", { current: true }).textContent).toMatch(/^r/);
+  });
+
+  it("follows the theme prop, and in auto the system's light or dark preference", () => {
+    const themes = ["light", "dark", "auto"] as const;
+    const roots = Object.fromEntries(themes.map((theme) => {
+      const view = render(<AIChatAgentInbox transport={new FakeAgentTransport()} pollMs={20_000} theme={theme} />);
+      const root = view.container.querySelector(".aichat-inbox")!;
+      const css = view.container.querySelector("style")?.textContent ?? "";
+      view.unmount();
+      return [theme, { root, css }];
+    }));
+    expect(roots.auto!.root.getAttribute("data-theme")).toBe("auto");
+    const colours = (theme: (typeof themes)[number], scheme: "light" | "dark") => palette(roots[theme]!.css, roots[theme]!.root, scheme);
+    const light = colours("light", "light");
+    const dark = colours("dark", "light");
+    expect(light["--bg"]).toBe("#ffffff");
+    expect(dark["--bg"]).toBe("#1c2128");
+    expect(colours("light", "dark")).toEqual(light);
+    expect(colours("dark", "dark")).toEqual(dark);
+    expect(colours("auto", "light")).toEqual(light);
+    expect(colours("auto", "dark")).toEqual(dark);
+  });
+});
+
 describe("createAgentFetchTransport", () => {
   it("asks for the waiting list with the bearer token and reads the next page's cursor from X-Next-Cursor", async () => {
     const seen: Array<[string, RequestInit | undefined]> = [];

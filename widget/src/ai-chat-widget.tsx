@@ -11,37 +11,49 @@ import {
 import type { AIChatConnection } from "./ai-chat-provider";
 import type { ChatContext, SessionType } from "./api-types";
 import type { ChatClient } from "./chat-client";
+import type { ChatEventHandlers } from "./chat-events";
 import type { ChatApiError } from "./chat-error";
 import { TAKEN_BY_PERSON, type ChatMessage } from "./chat-state";
-import { describeFunctionCall, FunctionCallList } from "./function-calls";
+import { FunctionCallList } from "./function-calls";
 import { Markdown } from "./markdown";
+import { ReplyAnnouncer } from "./reply-announcer";
 import { ShadowHost } from "./shadow-host";
 import { useAIChat, type UseAIChatResult } from "./use-ai-chat";
+import { ChatIcon, ChevronDownIcon, MinimiseIcon, PlusIcon, ThumbIcon } from "./widget-icons";
 import { WIDGET_CSS } from "./widget-styles";
+
+export { REPLYING_ANNOUNCEMENT } from "./reply-announcer";
 
 export type AIChatTheme = "light" | "dark" | "auto";
 
-export interface AIChatWidgetProps extends AIChatConnection {
+/**
+ * The widget's props: a connection (AIChatConnection's apiBaseUrl, streamUrl, stream, getToken, transport, storage;
+ * or a provider around it, or a client), what it shows, and the callbacks: onMessage, onEscalate and onError (from
+ * ChatEventHandlers, each told once per event, the latest function given called) and onOpenChange.
+ */
+export interface AIChatWidgetProps extends AIChatConnection, ChatEventHandlers {
   /** Which assistant; each type keeps its own conversation. Defaults to customer_support. */
   sessionType?: SessionType;
   /** Sent with every message: the page, the user's role, what they are looking at. */
   context?: ChatContext;
   /** `auto` (the default) follows the system's light or dark preference. */
   theme?: AIChatTheme;
-  /** The panel's heading. */
+  /** The panel's heading, and the launcher's name ("Open …") (default "AI assistant"). */
   title?: string;
   /** Start opened instead of as the launcher button. */
   defaultOpen?: boolean;
+  /** The message box's placeholder (default "Type a message…"). */
   placeholder?: string;
   /** Use this client (shared with a useAIChat({ client }) elsewhere) instead of one from a provider or the props. */
   client?: ChatClient;
   /** While a person of the support team has the conversation: how often (ms) to look for their replies. */
   handoffPollMs?: number;
+  /**
+   * The chat panel was opened (true) or closed (false) by the person: the launcher, Minimise, or Escape. Not
+   * called for `defaultOpen`'s first state.
+   */
+  onOpenChange?: (open: boolean) => void;
 }
-
-/** What the live region says when a reply starts; its end is said with the reply (see replyAnnouncement). */
-export const REPLYING_ANNOUNCEMENT = "The assistant is replying…";
-const ANNOUNCED_LENGTH = 300;
 
 // Sent when the person asks for a human without saying why: the API needs a reason, the person need not give one.
 const DEFAULT_ESCALATION_REASON = "The user asked to talk to a person from the chat widget.";
@@ -51,7 +63,13 @@ const ignore = (): void => undefined;
 export function AIChatWidget(props: AIChatWidgetProps): ReactNode {
   const { theme = "auto", title = "AI assistant", defaultOpen = false, placeholder = "Type a message…" } = props;
   const chat = useAIChat({ ...props, loadHistory: false });
-  const [open, setOpen] = useState(defaultOpen);
+  const [open, setOpenState] = useState(defaultOpen);
+  // Called from the handlers that open and close the panel (not an effect), so onOpenChange is told once per change.
+  const setOpen = (next: boolean): void => {
+    if (next === open) return;
+    setOpenState(next);
+    props.onOpenChange?.(next);
+  };
   const launcherRef = useRef<HTMLButtonElement>(null);
   const panelId = useId();
 
@@ -67,7 +85,7 @@ export function AIChatWidget(props: AIChatWidgetProps): ReactNode {
 
   return (
     <ShadowHost css={WIDGET_CSS}>
-      <div className="root" data-theme={theme}>
+      <div className="root" data-theme={theme} data-open={open || undefined}>
         {open && <ChatPanel id={panelId} chat={chat} title={title} placeholder={placeholder} onMinimise={minimise} />}
         <button
           ref={launcherRef}
@@ -250,68 +268,6 @@ function subtitle(sessionStatus: string | null): string {
   if (sessionStatus === "escalated") return "Handed to our support team";
   if (sessionStatus === "completed" || sessionStatus === "abandoned") return "Conversation closed";
   return "Answers are AI-generated";
-}
-
-/** A reply's words for the live region: its text (without Markdown's marks), or else what its tools did. */
-function spoken(message: ChatMessage): string {
-  const words = message.content.replace(/^\s{0,3}(?:#{1,6}|>|[-*+]|\d+[.)])\s+/gm, "").replace(/\*+|`+|~~/g, "");
-  const text = words.replace(/\s+/g, " ").trim() ||
-    message.functionCalls.map(describeFunctionCall).join(". ");
-  return text.length > ANNOUNCED_LENGTH ? `${text.slice(0, ANNOUNCED_LENGTH - 1)}…` : text;
-}
-
-/** What the live region says of a person's message: their reply with their name, or their marker's sentence. */
-export function personAnnouncement(message: ChatMessage): string {
-  return message.handoff ? message.content : `${message.agentName ?? "A person"} replied: ${spoken(message)}`;
-}
-
-/** What the live region says when a reply has ended: the reply (or its start), or that none came. */
-export function replyAnnouncement(messages: readonly ChatMessage[]): string {
-  const last = messages[messages.length - 1];
-  if (!last || last.role !== "assistant") return "The assistant did not reply.";
-  if (last.stopped === "stopped") return `Reply stopped. ${spoken(last)}`.trim();
-  if (last.stopped === TAKEN_BY_PERSON) return "A person from the support team has the conversation now.";
-  return `The assistant replied: ${spoken(last)}`;
-}
-
-/**
- * The one live region: it says when a reply starts and what it was when it ends, never each word of a streaming
- * reply (the log itself is not live, or a screen reader would read every delta), and what a person of the support
- * team wrote as it comes.
- */
-function ReplyAnnouncer({ chat }: { chat: UseAIChatResult }): ReactNode {
-  const [text, setText] = useState("");
-  const wasSending = useRef(chat.isSending);
-  const { isSending, chatHistory, sessionStatus, historyLoaded, status } = chat;
-  // The newest message last time, once the log had loaded: what came after it is new.
-  const lastSeen = useRef<string | null | undefined>(undefined);
-  useEffect(() => {
-    if (isSending === wasSending.current) return;
-    wasSending.current = isSending;
-    // A message kept for a person has no reply from the assistant to wait for.
-    if (sessionStatus === "escalated") {
-      if (!isSending) setText("Your message was passed to our support team.");
-      return;
-    }
-    setText(isSending ? REPLYING_ANNOUNCEMENT : replyAnnouncement(chatHistory));
-  }, [isSending, chatHistory, sessionStatus]);
-  useEffect(() => {
-    const previous = lastSeen.current;
-    const loaded = historyLoaded && status !== "loading";
-    lastSeen.current = loaded ? chatHistory[chatHistory.length - 1]?.key ?? null : undefined;
-    // A loaded history is read by whoever opens it, not announced.
-    if (previous === undefined || !loaded) return;
-    const at = previous === null ? -1 : chatHistory.findIndex((m) => m.key === previous);
-    // That message went (a draft taken off): what is new cannot be told, and nothing is said twice.
-    if (previous !== null && at === -1) return;
-    const fresh = chatHistory.slice(at + 1).filter((m) => m.role === "agent");
-    if (fresh.length > 0) setText(fresh.map(personAnnouncement).join(" "));
-  }, [chatHistory, historyLoaded, status]);
-  return (
-    <div className="sr-only" aria-live="polite" aria-atomic="true" data-announcer="">
-      {text}
-    </div>
-  );
 }
 
 function MessageLog({ chat, loading }: { chat: UseAIChatResult; loading: boolean }): ReactNode {
@@ -577,46 +533,5 @@ function EscalateForm({ chat, onDone }: { chat: UseAIChatResult; onDone: () => v
         <button type="button" className="small-button" onClick={onDone}>Cancel</button>
       </div>
     </form>
-  );
-}
-
-// Drawn, not emoji: many systems (Linux servers, some corporate desktops) have no colour emoji font.
-function ThumbIcon({ down = false }: { down?: boolean }): ReactNode {
-  return (
-    <svg viewBox="0 0 24 24" aria-hidden="true" style={down ? { transform: "rotate(180deg)" } : undefined}>
-      <path d="M2 10h4v11H2zm6 11h9.5a2 2 0 0 0 2-1.6l1.4-7A2 2 0 0 0 19 10h-5.5l.8-4a2 2 0 0 0-3.6-1.5L8 9.5z" />
-    </svg>
-  );
-}
-
-function ChatIcon(): ReactNode {
-  return (
-    <svg viewBox="0 0 24 24" aria-hidden="true">
-      <path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z" />
-    </svg>
-  );
-}
-
-function ChevronDownIcon(): ReactNode {
-  return (
-    <svg viewBox="0 0 24 24" aria-hidden="true">
-      <path d="M5.3 8.3a1 1 0 0 1 1.4 0L12 13.6l5.3-5.3a1 1 0 1 1 1.4 1.4l-6 6a1 1 0 0 1-1.4 0l-6-6a1 1 0 0 1 0-1.4z" />
-    </svg>
-  );
-}
-
-function MinimiseIcon(): ReactNode {
-  return (
-    <svg viewBox="0 0 24 24" aria-hidden="true">
-      <path d="M5 11h14a1 1 0 1 1 0 2H5a1 1 0 1 1 0-2z" />
-    </svg>
-  );
-}
-
-function PlusIcon(): ReactNode {
-  return (
-    <svg viewBox="0 0 24 24" aria-hidden="true">
-      <path d="M12 4a1 1 0 0 1 1 1v6h6a1 1 0 1 1 0 2h-6v6a1 1 0 1 1-2 0v-6H5a1 1 0 1 1 0-2h6V5a1 1 0 0 1 1-1z" />
-    </svg>
   );
 }

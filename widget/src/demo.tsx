@@ -85,7 +85,7 @@ function Demo({ config }: { config: AIChatDemoConfig }): ReactNode {
       )}
       {token && STAFF && (
         <AIChatAgentInbox apiBaseUrl={config.apiBaseUrl ?? ""} getToken={() => token}
-          theme={config.theme === "dark" ? "dark" : "light"} />
+          theme={config.theme ?? "light"} />
       )}
       {token && !STAFF && (
         <AIChatWidget

@@ -1,5 +1,13 @@
 export { AIChatWidget, type AIChatTheme, type AIChatWidgetProps } from "./ai-chat-widget";
 export { useAIChat, type UseAIChatOptions, type UseAIChatResult } from "./use-ai-chat";
+export {
+  ChatEventTracker,
+  watchChatEvents,
+  type ChatEscalation,
+  type ChatEscalationSource,
+  type ChatEvent,
+  type ChatEventHandlers,
+} from "./chat-events";
 export { AIChatProvider, type AIChatConnection } from "./ai-chat-provider";
 export { ChatClient, DEFAULT_SESSION_TYPE, type ChatClientOptions } from "./chat-client";
 export {
@@ -14,7 +22,15 @@ export { storageKeyFor, type SessionStorage } from "./session-storage";
 export { ChatApiError, type ChatErrorKind } from "./chat-error";
 export { API_PREFIX, createFetchTransport, type ChatTransport, type FetchTransportOptions, type HistoryOptions, type TokenSource } from "./transport";
 export { AIChatAgentInbox, type AIChatAgentInboxProps } from "./agent-inbox";
-export { useAgentInbox, type UseAgentInboxOptions, type UseAgentInboxResult } from "./use-agent-inbox";
+export {
+  useAgentInbox,
+  type AgentInboxAction,
+  type AgentInboxEventHandlers,
+  type AgentReleaseEvent,
+  type AgentReplyEvent,
+  type UseAgentInboxOptions,
+  type UseAgentInboxResult,
+} from "./use-agent-inbox";
 export { createAgentFetchTransport, type AgentTransport, type WaitingPage } from "./agent-transport";
 export { createApiRequests, type ApiRequestOptions, type ApiRequests } from "./api-requests";
 export { Markdown } from "./markdown";

@@ -2,9 +2,45 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { createAgentFetchTransport, type AgentTransport } from "./agent-transport";
 import type { ApiRequestOptions } from "./api-requests";
 import type { HistoryMessageBody, ReleaseTarget, SessionBody, WaitingSessionBody } from "./api-types";
-import { ChatApiError } from "./chat-error";
+import { tell } from "./chat-events";
+import { ChatApiError, toChatError } from "./chat-error";
 
-export interface UseAgentInboxOptions {
+/**
+ * What an inbox error came from: `refresh`, a look at the waiting list or the open conversation (every `pollMs`, and
+ * after a reply or a release, which were stored all the same); `more`, the next page of the list; `open`, opening a
+ * conversation; `reply`, a reply not stored; `release`, a hand-back or close not done.
+ */
+export type AgentInboxAction = "refresh" | "more" | "open" | "reply" | "release";
+
+/** A reply of the support team's person, stored: the conversation it went to and the message as the API stored it. */
+export interface AgentReplyEvent {
+  sessionId: string;
+  message: HistoryMessageBody;
+}
+
+/** A conversation handed back to the AI (`to: "ai"`, the session active again) or closed (`closed`, completed). */
+export interface AgentReleaseEvent {
+  sessionId: string;
+  to: ReleaseTarget;
+  /** The session as the API answered the release. */
+  session: SessionBody;
+}
+
+/** The inbox's callbacks; each is told once per event, and the latest function given is called. */
+export interface AgentInboxEventHandlers {
+  /** A reply was sent and stored (the customer sees it at their next look), before the conversation is looked at again. */
+  onReply?: (event: AgentReplyEvent) => void;
+  /** The open conversation was handed back to the AI or closed: it leaves the waiting list. */
+  onRelease?: (event: AgentReleaseEvent) => void;
+  /**
+   * An action or a look failed: the error (a ChatApiError; anything else the transport threw is wrapped as one with
+   * code `client_error` and the thrown value as its `cause`) and what it came from. The inbox shows the error's
+   * sentence too.
+   */
+  onError?: (error: ChatApiError, action: AgentInboxAction) => void;
+}
+
+export interface UseAgentInboxOptions extends AgentInboxEventHandlers {
   /** The staff routes; by default fetch to `apiBaseUrl` with `getToken` (a token with a support or admin role). */
   transport?: AgentTransport;
   apiBaseUrl?: ApiRequestOptions["apiBaseUrl"];
@@ -67,6 +103,17 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
   const openRef = useRef<string | null>(null);
   const messagesRef = useRef<HistoryMessageBody[]>([]);
   const sessionRef = useRef<SessionBody | null>(null);
+  // The latest callbacks, read when an event happens: a new function each render restarts nothing.
+  const { onReply, onRelease, onError } = options;
+  const handlers = useRef<AgentInboxEventHandlers>({ onReply, onRelease, onError });
+  useEffect(() => {
+    handlers.current = { onReply, onRelease, onError };
+  });
+  const failed = useCallback((e: unknown, action: AgentInboxAction) => {
+    setError(sentence(e));
+    const chatError = toChatError(e);
+    tell(() => handlers.current.onError?.(chatError, action));
+  }, []);
 
   const refreshList = useCallback(async () => {
     // The first page again: sessions taken off the list elsewhere (released, withdrawn) disappear from it.
@@ -108,7 +155,8 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
         const watching = sessionRef.current?.status === "escalated";
         await Promise.all([refreshList(), watching ? lookForNew() : Promise.resolve()]);
       } catch (e) {
-        if (!stopped) setError(sentence(e));
+        // A look of StrictMode's first mount, ended already, is not told.
+        if (!stopped) failed(e, "refresh");
       }
       if (!stopped) timer = setTimeout(() => void tick(), pollMs);
     };
@@ -117,7 +165,7 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
       stopped = true;
       clearTimeout(timer);
     };
-  }, [refreshList, lookForNew, pollMs]);
+  }, [refreshList, lookForNew, pollMs, failed]);
 
   const loadMore = useCallback(async () => {
     if (!nextCursor) return;
@@ -126,9 +174,9 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
       setWaiting((shown) => [...shown, ...page.sessions.filter((s) => !shown.some((t) => t.session_id === s.session_id))]);
       setNextCursor(page.nextCursor);
     } catch (e) {
-      setError(sentence(e));
+      failed(e, "more");
     }
-  }, [transport, nextCursor]);
+  }, [transport, nextCursor, failed]);
 
   const open = useCallback(async (sessionId: string) => {
     openRef.current = sessionId;
@@ -142,9 +190,9 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
       append(sessionId, page.messages, page.metadata);
       setError(null);
     } catch (e) {
-      setError(sentence(e));
+      failed(e, "open");
     }
-  }, [transport, append]);
+  }, [transport, append, failed]);
 
   const close = useCallback(() => {
     openRef.current = null;
@@ -155,28 +203,36 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
     setSession(null);
   }, []);
 
-  const act = useCallback(async (work: (id: string) => Promise<void>) => {
+  /** Runs `work` on the open conversation; a failure is told as `action`'s, or `refresh` once the action was done. */
+  const act = useCallback(async (action: AgentInboxAction, work: (id: string, done: () => void) => Promise<void>) => {
     const id = openRef.current;
     if (!id) return;
     setBusy(true);
+    let stage = action;
     try {
-      await work(id);
+      await work(id, () => {
+        stage = "refresh";
+      });
       setError(null);
     } catch (e) {
-      setError(sentence(e));
+      failed(e, stage);
       throw e;
     } finally {
       setBusy(false);
     }
-  }, []);
+  }, [failed]);
 
-  const reply = useCallback((content: string) => act(async (id) => {
-    await transport.reply(id, content);
+  const reply = useCallback((content: string) => act("reply", async (id, done) => {
+    const message = await transport.reply(id, content);
+    done();
+    tell(() => handlers.current.onReply?.({ sessionId: id, message }));
     await lookForNew(); // the reply and, for the first one, the "joined" marker before it
   }), [act, transport, lookForNew]);
 
-  const release = useCallback((to: ReleaseTarget, note?: string) => act(async (id) => {
-    await transport.release(id, to, note);
+  const release = useCallback((to: ReleaseTarget, note?: string) => act("release", async (id, done) => {
+    const session = await transport.release(id, to, note);
+    done();
+    tell(() => handlers.current.onRelease?.({ sessionId: id, to, session }));
     await lookForNew();
     await refreshList();
   }), [act, transport, lookForNew, refreshList]);

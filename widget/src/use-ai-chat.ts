@@ -2,10 +2,15 @@ import { useContext, useEffect, useMemo, useRef, useSyncExternalStore } from "re
 import type { ChatContext, ChatResponseBody, MessageRating, SessionBody, SessionStatus, SessionType } from "./api-types";
 import { AIChatContext, transportFrom, type AIChatConnection } from "./ai-chat-provider";
 import { ChatClient, DEFAULT_SESSION_TYPE } from "./chat-client";
+import { watchChatEvents, type ChatEventHandlers } from "./chat-events";
 import type { ChatApiError } from "./chat-error";
 import type { ChatAction, ChatMessage, ChatStatus } from "./chat-state";
 
-export interface UseAIChatOptions extends AIChatConnection {
+/**
+ * The hook's options: a connection (or a client), and the conversation's callbacks (onMessage, onEscalate, onError),
+ * each told once per event however often the component renders; the latest ones given are called.
+ */
+export interface UseAIChatOptions extends AIChatConnection, ChatEventHandlers {
   /** Which assistant: each type keeps its own conversation. Defaults to customer_support. */
   sessionType?: SessionType;
   /** Sent with every message, under each message's own context. */
@@ -131,7 +136,15 @@ function useClient(options: UseAIChatOptions): ChatClient {
 export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
   const client = useClient(options);
   const state = useSyncExternalStore(client.subscribe, client.getSnapshot, client.getSnapshot);
-  const { context, loadHistory = true, stream, handoffPollMs } = options;
+  const { context, loadHistory = true, stream, handoffPollMs, onMessage, onEscalate, onError } = options;
+
+  // The latest callbacks, read at each event: a new function each render is not a reason to watch again.
+  const handlers = useRef<ChatEventHandlers>({ onMessage, onEscalate, onError });
+  useEffect(() => {
+    handlers.current = { onMessage, onEscalate, onError };
+  });
+  // One watch while mounted (StrictMode's second mount ends the first), so each event is told once.
+  useEffect(() => watchChatEvents(client, () => handlers.current), [client]);
 
   useEffect(() => {
     client.setContext(context);

@@ -14,25 +14,26 @@ export const WIDGET_CSS = `
   --bg: #ffffff; --fg: #1b1f24; --muted: #59636e; --border: #d0d7de; --surface: #f3f5f7;
   --accent: #0b5cad; --accent-fg: #ffffff; --user-bg: #0b5cad; --user-fg: #ffffff;
   --error-bg: #fdecea; --error-fg: #8a1c12; --error-border: #f1b0a8; --notice-bg: #e8f3ff; --notice-fg: #0a3d73;
-  --focus: #1f6feb; --code-bg: #eef1f4; --shadow: 0 8px 28px rgba(20, 30, 45, .22);
+  --focus: #1f6feb; --code-bg: #eef1f4; --shadow: 0 8px 28px rgba(20, 30, 45, .22); --star: #9a6700;
 }
 .root *, .root *::before, .root *::after { box-sizing: border-box; }
 .root[data-theme="dark"] {
   --bg: #1c2128; --fg: #e6edf3; --muted: #9da7b3; --border: #3d444d; --surface: #262c36;
   --accent: #4493f8; --accent-fg: #0d1117; --user-bg: #1f6feb; --user-fg: #ffffff;
   --error-bg: #3c1618; --error-fg: #ffb4ab; --error-border: #8e2c2c; --notice-bg: #15304f; --notice-fg: #b6d7ff;
-  --focus: #58a6ff; --code-bg: #2d333b; --shadow: 0 8px 28px rgba(0, 0, 0, .55);
+  --focus: #58a6ff; --code-bg: #2d333b; --shadow: 0 8px 28px rgba(0, 0, 0, .55); --star: #e3a008;
 }
 @media (prefers-color-scheme: dark) {
   .root[data-theme="auto"] {
     --bg: #1c2128; --fg: #e6edf3; --muted: #9da7b3; --border: #3d444d; --surface: #262c36;
     --accent: #4493f8; --accent-fg: #0d1117; --user-bg: #1f6feb; --user-fg: #ffffff;
     --error-bg: #3c1618; --error-fg: #ffb4ab; --error-border: #8e2c2c; --notice-bg: #15304f; --notice-fg: #b6d7ff;
-    --focus: #58a6ff; --code-bg: #2d333b; --shadow: 0 8px 28px rgba(0, 0, 0, .55);
+    --focus: #58a6ff; --code-bg: #2d333b; --shadow: 0 8px 28px rgba(0, 0, 0, .55); --star: #e3a008;
   }
 }
-.root button, .root textarea { font: inherit; color: inherit; margin: 0; }
-.root button { cursor: pointer; }
+/* A reset of no weight (:where), so each kind of button's own colour (.primary-button's, .launcher's) wins over it. */
+:where(.root) :is(button, textarea) { font: inherit; color: inherit; margin: 0; }
+:where(.root) button { cursor: pointer; }
 .root button:disabled { cursor: default; opacity: .55; }
 .root :focus-visible { outline: 2px solid var(--focus); outline-offset: 2px; }
 .sr-only {
@@ -47,7 +48,7 @@ export const WIDGET_CSS = `
 .launcher svg { width: 26px; height: 26px; fill: currentColor; }
 
 .panel {
-  width: min(380px, calc(100vw - 32px)); height: min(600px, calc(100vh - 104px));
+  width: min(380px, calc(100vw - 32px)); height: min(600px, calc(100vh - 104px)); height: min(600px, calc(100dvh - 104px));
   display: flex; flex-direction: column; background: var(--bg); color: var(--fg);
   border: 1px solid var(--border); border-radius: 14px; box-shadow: var(--shadow); overflow: hidden;
 }
@@ -74,11 +75,12 @@ export const WIDGET_CSS = `
 .bubble { padding: 8px 12px; border-radius: 14px; overflow-wrap: anywhere; max-width: 100%; }
 .msg-user .bubble { background: var(--user-bg); color: var(--user-fg); border-bottom-right-radius: 4px; white-space: pre-wrap; }
 .msg-assistant .bubble { background: var(--surface); border-bottom-left-radius: 4px; }
-.msg-failed .bubble { opacity: .75; border: 1px dashed var(--error-border); }
+.msg-failed .bubble { border: 2px dashed var(--error-border); }
 .msg-agent .bubble { border-left: 3px solid var(--accent); }
 .agent-name { margin: 0 0 3px; font-weight: 600; }
 .handoff-marker { align-self: stretch; margin: 2px 0; text-align: center; font-size: 12px; color: var(--muted); }
 .bubble p, .bubble ul, .bubble ol, .bubble pre, .bubble blockquote, .bubble h3, .bubble h4, .bubble h5, .bubble h6 { margin: 0 0 6px; }
+.bubble > :first-child { margin-top: 0; }
 .bubble > :last-child { margin-bottom: 0; }
 .bubble h3, .bubble h4, .bubble h5, .bubble h6 { font-size: 1em; font-weight: 600; }
 .bubble ul, .bubble ol { padding-left: 20px; }
@@ -128,9 +130,8 @@ export const WIDGET_CSS = `
 
 .feedback { display: flex; align-items: center; gap: 2px; padding: 4px 14px 6px; font-size: 12px; color: var(--muted); flex-wrap: wrap; }
 .feedback-label { margin-right: 4px; }
-.star { border: none; background: none; padding: 0 1px; font-size: 18px; line-height: 1; color: var(--border); }
-.star.on { color: #e3a008; }
-.star:hover:not(:disabled) { color: #e3a008; }
+.star { border: none; background: none; padding: 0 1px; font-size: 18px; line-height: 1; color: var(--muted); }
+.star.on, .star:hover:not(:disabled) { color: var(--star); }
 .comment { display: flex; gap: 6px; width: 100%; margin-top: 4px; }
 .comment input { flex: 1; font: inherit; font-size: 13px; color: var(--fg); background: var(--bg); border: 1px solid var(--border); border-radius: 6px; padding: 3px 6px; }
 
@@ -147,4 +148,20 @@ export const WIDGET_CSS = `
 .toolbar { display: flex; justify-content: space-between; align-items: center; gap: 8px; padding: 0 12px 8px; }
 .toolbar .link-button, .hint { white-space: nowrap; }
 .hint { margin-top: 0; }
+/* A touch screen's keyboard has no Shift+Enter to speak of. */
+@media (pointer: coarse) { .hint { display: none; } }
+
+/* A phone: the open panel is the whole screen (dvh: the height left by the browser's own bars), clear of the notch
+   and the home indicator (safe areas: the host page's viewport meta needs viewport-fit=cover for them to be set);
+   its header's Minimise button closes it, so the launcher is not drawn over it. */
+@media (max-width: 480px) {
+  .root[data-open] .launcher { display: none; }
+  .panel {
+    position: fixed; inset: 0; width: 100%; height: 100vh; height: 100dvh; border: none; border-radius: 0;
+    box-shadow: none; padding: env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom)
+    env(safe-area-inset-left);
+  }
+  /* 16 px: a phone browser zooms the page into a smaller field it focuses. */
+  .root textarea, .comment input { font-size: 16px; }
+}
 `;

@@ -13,10 +13,13 @@ interface FakeConversation {
 
 /** The staff routes in memory, behaving as the API does: the first reply takes the session and writes a marker. */
 export class FakeAgentTransport implements AgentTransport {
+  /** Every call, in order: the method's name and its arguments. */
   readonly calls: Array<[string, ...unknown[]]> = [];
   private readonly conversations = new Map<string, FakeConversation>();
+  /** While set, every call rejects with it (a ChatApiError as the API's refusal, anything else as a network failure). */
   fail: Error | null = null;
 
+  /** `me`: the name of the person of the support team the inbox is signed in as. */
   constructor(private readonly me = "Dana Reyes") {}
 
   /** A conversation waiting for a person, with the customer's messages. */
@@ -43,6 +46,7 @@ export class FakeAgentTransport implements AgentTransport {
     c.entry = { ...c.entry, last_customer_message: content };
   }
 
+  /** The arguments of each call of the method `name`, in order. */
   callsOf(name: string): unknown[][] {
     return this.calls.filter(([n]) => n === name).map(([, ...args]) => args);
   }

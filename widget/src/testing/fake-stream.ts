@@ -7,6 +7,7 @@ export function sse(part: Record<string, unknown>): string {
   return `data: ${JSON.stringify(part)}\n\n`;
 }
 
+/** The stream's last line, after `finish`. */
 export const DONE = "data: [DONE]\n\n";
 
 /** A response body the test writes into as it goes: chunks of text or bytes, then close() or fail(). */
@@ -60,9 +61,11 @@ export function endParts(sessionId: string, messageId: string, extra: Record<str
     sse({ type: "finish", finishReason: extra.stopped ? "other" : "stop" }) + DONE;
 }
 
+/** A piece of the reply's text (the text part startParts() opened). */
 export const delta = (text: string): string => sse({ type: "text-delta", id: "text-1", delta: text });
 
-interface Request {
+/** A request the fake API was sent: its method, URL, headers and JSON body (parsed). */
+export interface RecordedRequest {
   method: string;
   url: string;
   headers: Headers;
@@ -75,14 +78,17 @@ interface Request {
  * `stored` holds; the stop route answers as the server's does.
  */
 export class FakeStreamApi {
-  readonly requests: Request[] = [];
+  /** Every request, in order. */
+  readonly requests: RecordedRequest[] = [];
   /** What GET …/history answers, per session: its messages oldest first. */
   readonly stored = new Map<string, HistoryMessageBody[]>();
+  /** The session status the history answers with. */
   sessionStatus: SessionBody["status"] = "active";
   private readonly refusals: Response[] = [];
   private readonly waiting: Array<(writer: BodyWriter) => void> = [];
   private readonly opened: BodyWriter[] = [];
 
+  /** A fetch for createFetchTransport({ fetch }): the API's routes as the class's description says. */
   readonly fetch = async (input: string | URL | globalThis.Request, init: RequestInit = {}): Promise<Response> => {
     const url = String(input);
     const method = init.method ?? "GET";
@@ -131,11 +137,13 @@ export class FakeStreamApi {
     return this;
   }
 
-  requestsTo(pattern: RegExp): Request[] {
+  /** The requests whose `METHOD url` matches `pattern`. */
+  requestsTo(pattern: RegExp): RecordedRequest[] {
     return this.requests.filter((r) => pattern.test(`${r.method} ${r.url}`));
   }
 }
 
+/** A JSON response with `status`. */
 export function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }

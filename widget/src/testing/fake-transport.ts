@@ -15,6 +15,7 @@ import type { ChatTransport, HistoryOptions } from "../transport";
 
 type Method = keyof ChatTransport;
 
+/** One call the fake was asked for: the ChatTransport method and its arguments, in the order they came. */
 export interface Call {
   method: Method;
   args: unknown[];
@@ -48,7 +49,8 @@ export function escalationCall(reason: string): FunctionCall {
   return fakeCall("escalate_to_human", { reason }, { status: "escalated" });
 }
 
-interface Stored {
+/** A session as the fake keeps it: its body (status, who has it, …) and its messages, oldest first. */
+export interface StoredConversation {
   session: SessionBody;
   messages: HistoryMessageBody[];
 }
@@ -64,8 +66,10 @@ export const WITH_A_PERSON = "A person from our support team has this conversati
  * answers back with hold().
  */
 export class FakeTransport implements ChatTransport {
+  /** Every call, in order (callsOf() gives one method's arguments). */
   readonly calls: Call[] = [];
-  readonly sessions = new Map<string, Stored>();
+  /** The sessions by id; a test may change them (a message's status, the session's) as the server would. */
+  readonly sessions = new Map<string, StoredConversation>();
   /** Stored messages per session before chat refuses with session_message_limit_exceeded (a chat adds 2). */
   maxMessagesPerSession = 100;
   private counter = 0;
@@ -102,7 +106,7 @@ export class FakeTransport implements ChatTransport {
   /** A session with `count` stored messages (user and assistant in turn), as if from an earlier visit. */
   seed(count: number, overrides: Partial<SessionBody> = {}): string {
     const id = this.nextId("S");
-    const stored: Stored = { session: this.newSession(id, "customer_support", overrides), messages: [] };
+    const stored: StoredConversation = { session: this.newSession(id, "customer_support", overrides), messages: [] };
     for (let i = 0; i < count; i++) {
       stored.messages.push(this.message(i % 2 === 0 ? "user" : "assistant", `message ${i + 1}`));
     }
@@ -110,6 +114,7 @@ export class FakeTransport implements ChatTransport {
     return id;
   }
 
+  /** The arguments of each call of `method`, in order. */
   callsOf(method: Method): unknown[][] {
     return this.calls.filter((c) => c.method === method).map((c) => c.args);
   }
@@ -118,7 +123,7 @@ export class FakeTransport implements ChatTransport {
     await this.enter("chat", [body, options]);
     const replay = this.replays.get(options.idempotencyKey);
     if (replay) return replay;
-    let stored: Stored;
+    let stored: StoredConversation;
     if (body.session_id == null) {
       const id = this.nextId("S");
       stored = { session: this.newSession(id, body.session_type ?? "customer_support"), messages: [] };
@@ -185,7 +190,7 @@ export class FakeTransport implements ChatTransport {
   async createSession(body: CreateSessionBody): Promise<SessionBody> {
     await this.enter("createSession", [body]);
     const id = this.nextId("S");
-    const stored: Stored = { session: this.newSession(id, body.session_type ?? "customer_support"), messages: [] };
+    const stored: StoredConversation = { session: this.newSession(id, body.session_type ?? "customer_support"), messages: [] };
     this.sessions.set(id, stored);
     return { ...stored.session };
   }
@@ -289,7 +294,7 @@ export class FakeTransport implements ChatTransport {
     if (step) await step;
   }
 
-  private find(sessionId: string): Stored {
+  private find(sessionId: string): StoredConversation {
     const stored = this.sessions.get(sessionId);
     if (!stored) throw new ChatApiError(404, { code: "session_not_found", detail: "Session not found." });
     return stored;

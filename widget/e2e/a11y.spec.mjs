@@ -1,0 +1,460 @@
+// Accessibility and phones, in Chromium against the real local server (the demo page and its staff view, the offline
+// model): axe-core scans the chat widget and the agent inbox in every state they reach, light and dark, at a desktop's
+// width and at a phone's (390 px); then the layout a phone gets: the inbox one column at a time with a way back to
+// the list, the widget's panel the whole screen with no keyboard hint on a touch screen, and no empty block in a
+// bubble. Nothing is mocked.
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { after, before, describe, it } from "node:test";
+import { api, eventually, launchBrowser, mintToken, screenshot, startServer, watchPageErrors } from "./harness.mjs";
+
+const AXE_SCRIPT = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+const AXE_OPTIONS = {
+  runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "best-practice"] },
+  rules: {
+    // The scans cover the components' own DOM, not the demo page around them. These rules judge the whole page:
+    // that all its content sits in landmarks, that it has one main landmark, that it has an h1. A component cannot
+    // satisfy them (the widget is one element at the end of <body>, the inbox a section in an app's page); they are
+    // the host page's to get right, so they are left out here.
+    region: { enabled: false },
+    "landmark-one-main": { enabled: false },
+    "page-has-heading-one": { enabled: false },
+  },
+  resultTypes: ["violations"],
+};
+const TIMEOUT = 20_000; // the widget and the inbox each look every 4 s
+const TEST = { timeout: 120_000 };
+const DESKTOP = { width: 1100, height: 760 };
+const PHONE = { width: 390, height: 844 };
+const WIDGET = "[data-ai-chat-widget]"; // the shadow host: axe reads the open shadow root under it
+const INBOX = ".aichat-inbox";
+const SESSION_KEY = "ai-chat:session:customer_support";
+// A reply of the offline model that echoes this has a paragraph, a list and a paragraph: blocks with margins.
+const MARKDOWN_MESSAGE = "My bill doubled this month:\n\n- on the 3rd\n- on the 5th";
+
+/**
+ * Run axe on `scope` (a selector of the component's root, or of the widget's shadow host) as the page shows it now;
+ * axe.min.js is put into the page the first time (and again after a reload).
+ */
+async function axeScan(page, scope) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: AXE_SCRIPT });
+  return page.evaluate(async ({ scope, options }) => {
+    const root = document.querySelector(scope);
+    if (!root) throw new Error(`nothing on the page matches ${scope}`);
+    const result = await window.axe.run({ include: [scope] }, options);
+    const elements = (root.shadowRoot ?? root).querySelectorAll("*").length;
+    return {
+      rules: result.passes.length + result.violations.length,
+      elements,
+      violations: result.violations.map((v) => ({
+        rule: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map((n) => `${n.target.flat().join(" >> ")}: ${n.failureSummary?.split("\n").slice(1).join(" ").trim()}`),
+      })),
+    };
+  }, { scope, options: AXE_OPTIONS });
+}
+
+/**
+ * Scans one component in one page through its states: `scan(state)` runs axe in each variant (a viewport size and,
+ * for a component that follows the system's preference, a colour scheme), prints a line per state and keeps every
+ * violation, for `assertClean` at the end.
+ */
+function scanner(page, component, scope, variants) {
+  const found = [];
+  const lines = [];
+  return {
+    async scan(state) {
+      const started = Date.now();
+      const covered = new Set();
+      let violations = 0;
+      for (const variant of variants) {
+        await page.setViewportSize(variant.viewport);
+        if (variant.colorScheme) await page.emulateMedia({ colorScheme: variant.colorScheme });
+        const result = await axeScan(page, scope);
+        covered.add(`${result.rules} rules on ${result.elements} elements`);
+        violations += result.violations.length;
+        for (const violation of result.violations) found.push({ component, state, variant: variant.name, ...violation });
+      }
+      lines.push(`  ${state}: ${[...covered].join(" / ")}, ${violations} violations (${Date.now() - started} ms)`);
+    },
+    assertClean() {
+      console.log(`axe (${AXE_OPTIONS.runOnly.values.join(", ")}) on ${component}, each state ${variants.length} times `
+        + `(${variants.map((v) => v.name).join(", ")}):\n${lines.join("\n")}`);
+      const said = found.flatMap((v) => v.nodes.map((node) => `${v.state} (${v.variant}): ${v.rule} (${v.impact}) ${node}`));
+      assert.equal(found.length, 0, `axe found in ${component}:\n${said.join("\n")}`);
+    },
+  };
+}
+
+/** A customer's session asked for a person (`reason`), with their first message answered and `later` ones for the person. */
+async function escalatedSession(server, tenant, user, first, reason, ...later) {
+  const token = await mintToken(user, tenant);
+  const chat = await api(server, token, "POST", "/chat", { message: first, session_id: null });
+  assert.equal(chat.status, 200, JSON.stringify(chat.body));
+  const id = chat.body.session_id;
+  const escalated = await api(server, token, "POST", `/sessions/${id}/escalate`, { reason });
+  assert.equal(escalated.status, 200, JSON.stringify(escalated.body));
+  for (const message of later) {
+    const kept = await api(server, token, "POST", "/chat", { message, session_id: id });
+    assert.equal(kept.status, 200, JSON.stringify(kept.body));
+  }
+  return id;
+}
+
+async function openWidget(context, server, token) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const errors = watchPageErrors(page);
+  await page.goto(`${server.url}/#token=${token}`);
+  await page.getByRole("button", { name: "Open AI assistant" }).waitFor();
+  return { page, errors };
+}
+
+async function openPanel(page) {
+  await page.getByRole("button", { name: "Open AI assistant" }).click();
+  await page.getByRole("log", { name: "Conversation" }).waitFor();
+}
+
+async function send(page, text) {
+  await page.getByRole("textbox", { name: "Message" }).fill(text);
+  await page.getByRole("textbox", { name: "Message" }).press("Enter");
+}
+
+/** The staff view of the demo page (the agent inbox) with a staff token, in `theme`. */
+async function openInbox(context, server, token, theme = "light") {
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const errors = watchPageErrors(page);
+  // The demo page merges window.AIChatDemo into its own settings; the staff view gives the inbox its theme.
+  await page.addInitScript((chosen) => {
+    window.AIChatDemo = { theme: chosen };
+  }, theme);
+  await page.goto(`${server.url}/#view=staff&token=${token}`);
+  await page.locator(INBOX).waitFor();
+  return { page, errors };
+}
+
+/** The first and last element of each of the blocks' content, with their outer margins, for those not 0px. */
+function outerMargins(page, selector) {
+  return page.locator(selector).evaluateAll((blocks) => blocks.flatMap((block) => {
+    const first = block.firstElementChild;
+    const last = block.lastElementChild;
+    if (!first || !last) return [];
+    const top = getComputedStyle(first).marginTop;
+    const bottom = getComputedStyle(last).marginBottom;
+    return top === "0px" && bottom === "0px" ? [] : [{ block: block.className, first: first.tagName, top, last: last.tagName, bottom }];
+  }));
+}
+
+/** Every visible control in `scope` whose box is not inside the viewport (scrolled to it) and inside `scope`'s box. */
+async function controlsOutside(page, scope) {
+  const controls = page.locator(scope).locator("button, textarea, input, select, a[href]");
+  const outside = [];
+  const viewport = page.viewportSize();
+  let checked = 0;
+  for (const control of await controls.all()) {
+    if (!(await control.isVisible())) continue;
+    checked += 1;
+    await control.scrollIntoViewIfNeeded();
+    const box = await control.boundingBox();
+    const within = await page.locator(scope).boundingBox();
+    const inside = (outer, b) => b.x >= outer.x - 0.5 && b.y >= outer.y - 0.5 && b.x + b.width <= outer.x + outer.width + 0.5 &&
+      b.y + b.height <= outer.y + outer.height + 0.5;
+    if (!inside({ x: 0, y: 0, ...viewport }, box) || !inside(within, box)) {
+      outside.push({ control: (await control.getAttribute("aria-label")) ?? (await control.innerText()), box, within });
+    }
+  }
+  assert.ok(checked > 0, `no visible control in ${scope}`);
+  return outside;
+}
+
+describe("accessibility (axe) and phones, on the local server's demo page", () => {
+  let server;
+  let limited;
+  let browser;
+
+  before(async () => {
+    // Replies stream a word every 0.4 s, so one can be seen (and scanned) streaming and stopped half-way; the second
+    // server refuses a session's second chat (a chat stores 2 messages), to show a refusal.
+    const started = await Promise.allSettled([
+      startServer({ OFFLINE_STREAM_PAUSE_SECONDS: "0.4" }),
+      startServer({ MAX_MESSAGES_PER_SESSION: "2" }),
+      launchBrowser(),
+    ]);
+    // What did start is kept, so `after` stops it even when another part failed (or node would wait on it).
+    [server, limited, browser] = started.map((outcome) => outcome.value);
+    const failed = started.find((outcome) => outcome.status === "rejected");
+    if (failed) throw failed.reason;
+  });
+
+  after(async () => {
+    await browser?.close();
+    await Promise.all([server?.stop(), limited?.stop()]);
+  });
+
+  describe("axe finds nothing", () => {
+    // The demo's widget is theme="auto": each state is scanned with the system light and dark, wide and 390 px.
+    const WIDGET_VARIANTS = [
+      { name: "light", viewport: DESKTOP, colorScheme: "light" },
+      { name: "dark", viewport: DESKTOP, colorScheme: "dark" },
+      { name: "390px light", viewport: PHONE, colorScheme: "light" },
+      { name: "390px dark", viewport: PHONE, colorScheme: "dark" },
+    ];
+
+    it("in the widget, from closed to a person's reply and handed back to the assistant", TEST, async () => {
+      const tenant = "a11y-widget";
+      const token = await mintToken("ada", tenant);
+      const dana = await mintToken("dana", tenant, { staffName: "Dana Reyes" });
+      const context = await browser.newContext({ viewport: DESKTOP });
+      try {
+        const { page, errors } = await openWidget(context, server, token);
+        const axe = scanner(page, "the widget", WIDGET, WIDGET_VARIANTS);
+        await axe.scan("closed");
+
+        await openPanel(page);
+        await axe.scan("open");
+
+        await send(page, "Tell me a long story, please");
+        const streaming = page.locator('.msg[data-role="assistant"][data-status="streaming"]');
+        await eventually("the reply has shown a few words", async () =>
+          (await streaming.count()) === 1 && (await streaming.locator(".bubble").textContent()).trim().split(/\s+/).length >= 3);
+        await axe.scan("streaming");
+        assert.equal(await streaming.count(), 1, "the reply was still streaming when scanned");
+
+        await page.getByRole("button", { name: "Stop", exact: true }).click();
+        await page.locator('.msg[data-role="assistant"][data-stopped="stopped"][data-status="sent"]').waitFor();
+        await axe.scan("stopped");
+
+        await send(page, "Please create a ticket: Printer keeps jamming");
+        await page.locator('.msg[data-role="assistant"][data-status="sent"]').nth(1).getByRole("list", { name: "Actions taken" }).waitFor();
+        await axe.scan("a tool call shown");
+
+        const rating = page.getByRole("group", { name: "Rate this conversation" });
+        await rating.getByRole("button", { name: "4 out of 5" }).click();
+        await eventually("the rating is saved", async () =>
+          (await rating.getByRole("button", { name: "4 out of 5" }).getAttribute("aria-pressed")) === "true");
+        await axe.scan("rated 4 of 5");
+
+        await page.getByRole("button", { name: "Talk to a person" }).click();
+        const form = page.getByRole("form", { name: "Talk to a person" });
+        await form.waitFor();
+        await axe.scan("the escalate form open");
+
+        await form.getByRole("textbox").fill("The printer is still jamming");
+        await form.getByRole("button", { name: "Ask for a person" }).click();
+        await page.getByRole("status").filter({ hasText: "A person will reply here." }).waitFor();
+        await axe.scan("waiting for a person");
+
+        const id = await page.evaluate((key) => localStorage.getItem(key), SESSION_KEY);
+        const answered = await api(server, dana, "POST", `/agent/sessions/${id}/messages`,
+          { content: "Hello, Dana here. Is it the **second** tray?" });
+        assert.equal(answered.status, 201, JSON.stringify(answered.body));
+        await page.locator('.msg[data-role="agent"]').filter({ hasText: "Is it the second tray?" }).waitFor();
+        await axe.scan("a person's reply shown");
+
+        const released = await api(server, dana, "POST", `/agent/sessions/${id}/release`, { to: "ai" });
+        assert.equal(released.status, 200, JSON.stringify(released.body));
+        await page.locator(".handoff-marker").filter({ hasText: "handed the conversation back to the assistant" }).waitFor();
+        await axe.scan("handed back");
+
+        axe.assertClean();
+        assert.deepEqual(errors, []);
+      } finally {
+        await context.close();
+      }
+    });
+
+    it("in the widget, when the API refuses a message", TEST, async () => {
+      const context = await browser.newContext({ viewport: DESKTOP });
+      try {
+        const { page, errors } = await openWidget(context, limited, await mintToken("bea", "a11y-widget"));
+        const axe = scanner(page, "the widget", WIDGET, WIDGET_VARIANTS);
+        await openPanel(page);
+        await send(page, "first");
+        await page.locator('.msg[data-role="assistant"][data-status="sent"]').waitFor();
+        await send(page, "second");
+        await page.getByRole("alert").waitFor();
+        await axe.scan("refused (an error shown)");
+        axe.assertClean();
+        assert.deepEqual(errors, []);
+      } finally {
+        await context.close();
+      }
+    });
+
+    for (const theme of ["light", "dark"]) {
+      it(`in the agent inbox (${theme}), from empty to a conversation handed back`, TEST, async () => {
+        const tenant = `a11y-inbox-${theme}`;
+        const dana = await mintToken("dana", tenant, { staffName: "Dana Reyes" });
+        const context = await browser.newContext({ viewport: DESKTOP });
+        try {
+          const { page, errors } = await openInbox(context, server, dana, theme);
+          const axe = scanner(page, `the agent inbox (${theme})`, INBOX, [
+            { name: "wide", viewport: DESKTOP }, { name: "390px", viewport: PHONE },
+          ]);
+          await page.getByText("Nobody is waiting.").waitFor();
+          await axe.scan("empty");
+
+          await escalatedSession(server, tenant, "carol", MARKDOWN_MESSAGE, "Billing dispute", "Hello? I was charged twice.");
+          await escalatedSession(server, tenant, "dave", "My router keeps rebooting", "Router broken");
+          await page.reload();
+          const list = page.getByRole("list", { name: "Waiting conversations" });
+          await eventually("both are listed", async () => (await list.getByRole("button").count()) === 2);
+          await axe.scan("listing");
+
+          await list.getByRole("button").filter({ hasText: "Billing dispute" }).click();
+          const log = page.getByRole("log", { name: "Conversation" });
+          await log.getByText("Hello? I was charged twice.", { exact: true }).waitFor();
+          await axe.scan("a conversation open");
+
+          const reply = page.getByRole("textbox", { name: "Your reply" });
+          await reply.fill("Hi, Dana here. I can see both charges; refunding one now.");
+          await reply.press("Enter");
+          await page.getByText("Dana Reyes has this conversation").waitFor();
+          await reply.fill("Anything else I can do?");
+          await axe.scan("replying");
+
+          await page.getByRole("button", { name: "Hand back to AI" }).click();
+          await page.getByText("Handed back to the assistant").waitFor();
+          // (Counted in the DOM: at 390 px the list is hidden behind the open conversation.)
+          await eventually("it leaves the list", async () => (await page.locator(".inbox-entry").count()) === 1);
+          await axe.scan("released");
+
+          axe.assertClean();
+          assert.deepEqual(errors, []);
+        } finally {
+          await context.close();
+        }
+      });
+    }
+  });
+
+  describe("on a phone", () => {
+    const TOUCH = { viewport: PHONE, hasTouch: true, isMobile: true };
+    const focused = (page) => page.evaluate(() => document.activeElement?.textContent ?? null);
+
+    it("the inbox shows one column at a time, the list or the conversation with a way back, every control on the screen", TEST, async () => {
+      const tenant = "a11y-phone";
+      await escalatedSession(server, tenant, "carol", MARKDOWN_MESSAGE, "Billing dispute", "Hello? I was charged twice.");
+      const dana = await mintToken("dana", tenant, { staffName: "Dana Reyes" });
+      const context = await browser.newContext(TOUCH);
+      try {
+        const { page, errors } = await openInbox(context, server, dana);
+        const entry = page.getByRole("list", { name: "Waiting conversations" }).getByRole("button")
+          .filter({ hasText: "Billing dispute" });
+        await entry.waitFor();
+        assert.match(await entry.innerText(), /customer carol · waiting/, "the entry says who the customer is");
+        assert.equal(await page.locator(".inbox-conversation").isVisible(), false, "the list alone");
+        assert.equal(await page.locator(INBOX).evaluate((inbox) => inbox.getBoundingClientRect().width <= 390), true);
+        assert.deepEqual(await controlsOutside(page, INBOX), []);
+        await screenshot(page, "a11y-inbox-phone-list");
+
+        await entry.click();
+        const back = page.getByRole("button", { name: "Back to the list" });
+        await back.waitFor();
+        const log = page.getByRole("log", { name: "Conversation" });
+        await log.getByText("Hello? I was charged twice.", { exact: true }).waitFor();
+        assert.equal(await page.locator(".inbox-list").isVisible(), false, "the conversation alone");
+        assert.equal(await page.getByRole("heading", { name: "Customer carol" }).isVisible(), true);
+        assert.equal(await focused(page), "Back to the list", "focus went with the view, to its first control");
+        await page.getByRole("button", { name: "Close conversation" }).waitFor();
+        assert.deepEqual(await controlsOutside(page, INBOX), []);
+        // The assistant's reply (a paragraph, a list, a paragraph) has no empty block above or below its text.
+        assert.equal(await log.locator(".inbox-md ul").count(), 1);
+        assert.deepEqual(await outerMargins(page, ".inbox-md"), []);
+        await log.scrollIntoViewIfNeeded();
+        await screenshot(page, "a11y-inbox-phone-conversation");
+
+        await back.click();
+        await entry.waitFor();
+        assert.equal(await page.locator(".inbox-conversation").isVisible(), false, "the list again");
+        assert.match(await focused(page), /^Billing dispute/, "focus is on the conversation it came from");
+        assert.equal(await entry.getAttribute("aria-current"), "true", "which is still open");
+        assert.deepEqual(errors, []);
+      } finally {
+        await context.close();
+      }
+    });
+
+    it("the inbox keeps its two columns at a desktop's width, and its auto theme follows the system", TEST, async () => {
+      const tenant = "a11y-desktop";
+      await escalatedSession(server, tenant, "carol", MARKDOWN_MESSAGE, "Billing dispute", "Hello? I was charged twice.");
+      const dana = await mintToken("dana", tenant, { staffName: "Dana Reyes" });
+      const context = await browser.newContext({ viewport: DESKTOP });
+      try {
+        const { page, errors } = await openInbox(context, server, dana);
+        await page.getByRole("list", { name: "Waiting conversations" }).getByRole("button")
+          .filter({ hasText: "Billing dispute" }).click();
+        await page.getByRole("log", { name: "Conversation" }).getByText("Hello? I was charged twice.", { exact: true }).waitFor();
+        const list = await page.locator(".inbox-list").boundingBox();
+        const conversation = await page.locator(".inbox-conversation").boundingBox();
+        assert.ok(list.x + list.width <= conversation.x + 0.5 && Math.abs(list.y - conversation.y) < 0.5,
+          `side by side: ${JSON.stringify({ list, conversation })}`);
+        assert.equal(await page.getByRole("button", { name: "Back to the list" }).count(), 0, "no way back: both are there");
+        assert.equal(await page.getByRole("heading", { name: "Customer carol" }).isVisible(), true);
+        assert.deepEqual(await outerMargins(page, ".inbox-md"), []);
+
+        // The demo's staff view gives the inbox light or dark only; the attribute theme="auto" renders, set here, to
+        // see its palette follow the system in a real browser.
+        const inbox = page.locator(INBOX);
+        await inbox.evaluate((element) => element.setAttribute("data-theme", "auto"));
+        const background = () => inbox.evaluate((element) => getComputedStyle(element).backgroundColor);
+        await page.emulateMedia({ colorScheme: "dark" });
+        assert.equal(await background(), "rgb(28, 33, 40)");
+        await page.emulateMedia({ colorScheme: "light" });
+        assert.equal(await background(), "rgb(255, 255, 255)");
+        assert.deepEqual(errors, []);
+      } finally {
+        await context.close();
+      }
+    });
+
+    it("the widget's open panel is the whole screen, with no Shift+Enter hint on a touch screen", TEST, async () => {
+      // The server without the pause: the reply comes at once (one chat is all this session needs).
+      const token = await mintToken("cleo", "a11y-phone");
+      const context = await browser.newContext(TOUCH);
+      try {
+        const { page, errors } = await openWidget(context, limited, token);
+        await openPanel(page);
+        const panel = await page.locator(".panel").boundingBox();
+        assert.deepEqual([panel.x, panel.y, panel.width, panel.height], [0, 0, PHONE.width, PHONE.height],
+          `the panel fills the screen: ${JSON.stringify(panel)}`);
+        assert.equal(await page.locator(".panel").evaluate((element) => getComputedStyle(element).borderRadius), "0px");
+        assert.equal(await page.locator(".launcher").isVisible(), false, "no launcher drawn over the panel");
+        assert.equal(await page.getByText("Shift+Enter for a new line").isVisible(), false, "no keyboard hint on a touch screen");
+
+        await send(page, MARKDOWN_MESSAGE);
+        const reply = page.locator('.msg[data-role="assistant"][data-status="sent"]');
+        await reply.waitFor();
+        assert.equal(await reply.locator(".bubble > ul").count(), 1);
+        assert.deepEqual(await outerMargins(page, '.msg[data-role="assistant"] .bubble'), []);
+        await screenshot(page, "a11y-widget-phone-open");
+
+        await page.getByRole("button", { name: "Minimise chat" }).click();
+        const launcher = page.getByRole("button", { name: "Open AI assistant" });
+        await launcher.waitFor();
+        await eventually("the launcher has focus", () =>
+          page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.getAttribute("aria-label") === "Open AI assistant"));
+        assert.deepEqual(errors, []);
+      } finally {
+        await context.close();
+      }
+    });
+
+    it("the widget at a desktop's width stays the floating card, with the hint", TEST, async () => {
+      const context = await browser.newContext({ viewport: DESKTOP });
+      try {
+        const { page, errors } = await openWidget(context, limited, await mintToken("dora", "a11y-phone"));
+        await openPanel(page);
+        const panel = await page.locator(".panel").boundingBox();
+        assert.equal(panel.width, 380);
+        assert.ok(panel.height <= 600 && panel.y > 0, JSON.stringify(panel));
+        assert.equal(await page.locator(".launcher").isVisible(), true);
+        assert.equal(await page.getByText("Shift+Enter for a new line").isVisible(), true);
+        assert.deepEqual(errors, []);
+      } finally {
+        await context.close();
+      }
+    });
+  });
+});
