@@ -358,6 +358,8 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
         assert.equal(await page.getByRole("heading", { name: "Customer carol" }).isVisible(), true);
         assert.equal(await focused(page), "Back to the list", "focus went with the view, to its first control");
         await page.getByRole("button", { name: "Close conversation" }).waitFor();
+        assert.equal(await page.getByText("Enter sends, Shift+Enter adds a line").isVisible(), false,
+          "no keyboard hint on a touch screen");
         assert.deepEqual(await controlsOutside(page, INBOX), []);
         // The assistant's reply (a paragraph, a list, a paragraph) has no empty block above or below its text.
         assert.equal(await log.locator(".inbox-md ul").count(), 1);
@@ -391,6 +393,7 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
         assert.ok(list.x + list.width <= conversation.x + 0.5 && Math.abs(list.y - conversation.y) < 0.5,
           `side by side: ${JSON.stringify({ list, conversation })}`);
         assert.equal(await page.getByRole("button", { name: "Back to the list" }).count(), 0, "no way back: both are there");
+        assert.equal(await page.getByText("Enter sends, Shift+Enter adds a line").isVisible(), true, "the hint, with a keyboard");
         assert.equal(await page.getByRole("heading", { name: "Customer carol" }).isVisible(), true);
         assert.deepEqual(await outerMargins(page, ".inbox-md"), []);
 
@@ -422,6 +425,15 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
         assert.equal(await page.locator(".panel").evaluate((element) => getComputedStyle(element).borderRadius), "0px");
         assert.equal(await page.locator(".launcher").isVisible(), false, "no launcher drawn over the panel");
         assert.equal(await page.getByText("Shift+Enter for a new line").isVisible(), false, "no keyboard hint on a touch screen");
+        // The panel hides the page, so Tab and Shift+Tab go round its own controls, never to the page behind it.
+        const inPanel = () => page.evaluate(() => {
+          const active = document.activeElement?.shadowRoot?.activeElement;
+          return Boolean(active?.closest(".panel"));
+        });
+        for (const key of [...Array(12).fill("Tab"), ...Array(12).fill("Shift+Tab")]) {
+          await page.keyboard.press(key);
+          assert.equal(await inPanel(), true, `focus stays in the panel after ${key}`);
+        }
 
         await send(page, MARKDOWN_MESSAGE);
         const reply = page.locator('.msg[data-role="assistant"][data-status="sent"]');

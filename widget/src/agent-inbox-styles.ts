@@ -68,6 +68,9 @@ export const AGENT_INBOX_CSS = `
 .aichat-inbox .inbox-md a { color: var(--accent); }
 .aichat-inbox .inbox-marker { align-self: center; color: var(--muted); font-size: 12px; }
 .aichat-inbox .inbox-reply { display: flex; gap: 8px; }
+.aichat-inbox .inbox-hint { margin: 0; color: var(--muted); font-size: 12px; }
+/* A touch screen's keyboard has no Shift+Enter to speak of. */
+@media (pointer: coarse) { .aichat-inbox .inbox-hint { display: none; } }
 .aichat-inbox .inbox-reply textarea { flex: 1; min-width: 0; resize: vertical; border: 1px solid var(--border); border-radius: 6px; padding: 6px; background: var(--bg); }
 .aichat-inbox .inbox-actions { display: flex; flex-wrap: wrap; gap: 8px; }
 .aichat-inbox .inbox-error { margin: 0; padding: 6px 10px; border-radius: 6px; background: var(--error-bg); color: var(--error-fg); }

@@ -168,10 +168,10 @@ export function AIChatAgentInbox(props: AIChatAgentInboxProps): ReactNode {
                 <>
                   <form className="inbox-reply" onSubmit={send} aria-label="Reply to the customer">
                     <textarea value={draft} onChange={(e) => setDraft(e.target.value)} onKeyDown={onKey} rows={3}
-                      aria-label="Your reply" placeholder="Write to the customer… (Enter sends, Shift+Enter adds a line)"
-                      disabled={inbox.busy} />
+                      aria-label="Your reply" placeholder="Write to the customer…" disabled={inbox.busy} />
                     <button type="submit" disabled={inbox.busy || !draft.trim()}>Send</button>
                   </form>
+                  <p className="inbox-hint">Enter sends, Shift+Enter adds a line</p>
                   <div className="inbox-actions">
                     <button type="button" disabled={inbox.busy} onClick={() => void inbox.release("ai").catch(() => undefined)}>
                       Hand back to AI

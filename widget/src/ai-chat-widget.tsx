@@ -103,6 +103,28 @@ export function AIChatWidget(props: AIChatWidgetProps): ReactNode {
   );
 }
 
+// The panel fills a phone's screen (widget-styles.ts) and hides the page: Tab stays in it there, as in a dialog.
+const FULL_SCREEN = "(max-width: 480px)";
+const FOCUSABLE = "button:not([disabled]), textarea:not([disabled]), input:not([disabled]), a[href], [tabindex]";
+
+/** On a phone, Tab from the panel's last control goes to its first (Shift+Tab the other way), never behind it. */
+function keepFocusOnScreen(e: KeyboardEvent<HTMLElement>): void {
+  if (typeof window.matchMedia !== "function" || !window.matchMedia(FULL_SCREEN).matches) return;
+  const controls = [...e.currentTarget.querySelectorAll<HTMLElement>(FOCUSABLE)]
+    .filter((c) => c.tabIndex >= 0 && c.getClientRects().length > 0);
+  const first = controls[0];
+  const last = controls[controls.length - 1];
+  const active = (e.currentTarget.getRootNode() as Document | ShadowRoot).activeElement;
+  if (!first || !last) return;
+  if (e.shiftKey && active === first) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && active === last) {
+    e.preventDefault();
+    first.focus();
+  }
+}
+
 interface PanelProps {
   id: string;
   chat: UseAIChatResult;
@@ -157,6 +179,7 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
       if (escalating) setEscalating(false);
       else onMinimise();
     }
+    if (e.key === "Tab") keepFocusOnScreen(e);
   };
 
   const startNew = (): void => {
