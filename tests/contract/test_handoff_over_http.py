@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from counters import day_counters
 from fake_providers import FakeProviders
 from ledger_invariant import assert_invariant
 
-from contract.local_api import Client, User, fake_model_env, local_server, table_client
+from contract.local_api import Client, Reply, User, fake_model_env, local_server, table_client
 from localdev import process
 
 pytestmark = pytest.mark.dynamodb_local
@@ -60,6 +61,23 @@ def staff(api: Client, tenant: str, user: str = "dana", name: str = "Dana Reyes"
 
 def today() -> str:
     return datetime.now(UTC).date().isoformat()
+
+
+def at_once(calls: list[Callable[[], Reply]]) -> list[Reply]:
+    """Each call in a thread of its own, all let go at the same moment; their answers, in the calls' order."""
+    start = threading.Barrier(len(calls))
+    answers: dict[int, Reply] = {}
+
+    def run(i: int) -> None:
+        start.wait()
+        answers[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [answers[i] for i in range(len(calls))]
 
 
 def escalated_session(api: Client, tenant: str, user: str = "carol") -> tuple[User, str]:
@@ -172,20 +190,9 @@ def test_people_taking_at_once_one_takes_the_others_are_told_who_and_the_custome
         api: Client, db: Any, tenant: str, round_: int) -> None:
     person, session_id = escalated_session(api, tenant)
     people = [staff(api, tenant, user=f"agent-{i}", name=f"Agent {i}") for i in range(3)]
-    start = threading.Barrier(len(people))
-    answers: dict[int, Any] = {}
-
-    def take(i: int) -> None:
-        start.wait()
-        answers[i] = people[i].post(f"{API}/agent/sessions/{session_id}/take", {})
-
-    threads = [threading.Thread(target=take, args=(i,)) for i in range(len(people))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = at_once([partial(who.post, f"{API}/agent/sessions/{session_id}/take", {}) for who in people])
     took = [i for i in range(len(people)) if answers[i].status == 200]
-    assert len(took) == 1, [a.raw for a in answers.values()]
+    assert len(took) == 1, [a.raw for a in answers]
     taker = f"Agent {took[0]}"
     assert answers[took[0]].body["taken_by_name"] == taker and answers[took[0]].body["status"] == "escalated"
     for i in set(range(len(people))) - set(took):
@@ -224,19 +231,9 @@ def test_people_replying_at_once_all_replies_are_kept_in_order_and_the_session_i
         api: Client, db: Any, tenant: str, round_: int) -> None:
     person, session_id = escalated_session(api, tenant)
     people = [staff(api, tenant, user=f"agent-{i}", name=f"Agent {i}") for i in range(3)]
-    start = threading.Barrier(len(people))
-    answers: dict[int, Any] = {}
-
-    def reply(i: int) -> None:
-        start.wait()
-        answers[i] = people[i].post(f"{API}/agent/sessions/{session_id}/messages", {"content": f"reply {i}"})
-
-    threads = [threading.Thread(target=reply, args=(i,)) for i in range(len(people))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert [answers[i].status for i in range(len(people))] == [201] * len(people), [a.raw for a in answers.values()]
+    answers = at_once([partial(who.post, f"{API}/agent/sessions/{session_id}/messages", {"content": f"reply {i}"})
+                       for i, who in enumerate(people)])
+    assert [a.status for a in answers] == [201] * len(people), [a.raw for a in answers]
 
     history = person.get(f"{API}/sessions/{session_id}/history").body
     agents = [m for m in history["messages"] if m["role"] == "agent"]

@@ -22,7 +22,7 @@ from aichat import wiring
 from aichat.api import ui_stream
 from aichat.core.errors import DailyCostLimitExceeded, ProviderError, SessionNotFound
 from aichat.core.identity import Identity
-from aichat.core.models import ChatRequest, CreateSessionRequest, StopRequest
+from aichat.core.models import ChatRequest, CreateSessionRequest, StopRequest, StopResponse
 from aichat.core.pricing import PriceTable
 from aichat.core.pricing import Usage as Counted
 from aichat.core.settings import Settings
@@ -279,23 +279,31 @@ class ArgumentsThenHold:
                          stop_reason="tool_calls")
 
 
-def test_a_stop_through_the_table_ends_the_reply_where_it_is_and_closes_the_providers_stream(
-        sdk_settings: Settings, fake: FakeProviders, dynamodb: Any, sns: Any, eventbridge: Any,
-        clock: FakeClock) -> None:
-    services = sdk_services(sdk_settings, "openai", dynamodb, sns, eventbridge, clock)
+def stopped_after(services: wiring.Services, fake: FakeProviders, deltas: int,
+                  stop: StopRequest) -> tuple[TurnStarted, list[dict[str, Any]], StopResponse, list[str]]:
+    """A long reply read as a client reads the stream, stopped through the stop route (as another function would
+    call it) once the client has received `deltas` text deltas: the turn's start, every part read, the stop's
+    answer, and the pieces the provider had to send."""
     pieces = [f"word{i} " for i in range(60)]
     fake.enqueue("openai", Scripted(deltas=pieces, pause=0.03))
     turn = services.chat.stream(ALICE, ChatRequest(message="Tell me everything"))
     first = next(turn)
     assert isinstance(first, TurnStarted)
     received: list[dict[str, Any]] = []
-    stop_asked = threading.Event()
+    asked: list[StopResponse] = []
     for chunk in ui_stream.chunks(first, turn):
         if chunk != ui_stream.DONE:
             received.append(json.loads(chunk.decode().removeprefix("data: ")))
-        if sum(p["type"] == "text-delta" for p in received) == 3 and not stop_asked.is_set():
-            stop_asked.set()  # the stop route's own call, as another function would make it
-            services.sessions.stop(ALICE, first.session_id, StopRequest())
+        if sum(p["type"] == "text-delta" for p in received) == deltas and not asked:
+            asked.append(services.sessions.stop(ALICE, first.session_id, stop))
+    return first, received, asked[0], pieces
+
+
+def test_a_stop_through_the_table_ends_the_reply_where_it_is_and_closes_the_providers_stream(
+        sdk_settings: Settings, fake: FakeProviders, dynamodb: Any, sns: Any, eventbridge: Any,
+        clock: FakeClock) -> None:
+    services = sdk_services(sdk_settings, "openai", dynamodb, sns, eventbridge, clock)
+    first, received, _, pieces = stopped_after(services, fake, 3, StopRequest())
     meta = metadata_of(received)
     user, reply = stored(services, first.session_id)
     assert (reply["stopped"], reply["estimated"]) == ("stopped", True)
@@ -316,20 +324,9 @@ def test_a_stop_saying_how_many_deltas_were_shown_stores_exactly_their_text_and_
         sdk_settings: Settings, fake: FakeProviders, dynamodb: Any, sns: Any, eventbridge: Any,
         clock: FakeClock) -> None:
     services = sdk_services(sdk_settings, "openai", dynamodb, sns, eventbridge, clock)
-    pieces = [f"word{i} " for i in range(60)]
-    fake.enqueue("openai", Scripted(deltas=pieces, pause=0.03))
-    turn = services.chat.stream(ALICE, ChatRequest(message="Tell me everything"))
-    first = next(turn)
-    assert isinstance(first, TurnStarted)
-    received: list[dict[str, Any]] = []
-    asked: list[Any] = []
-    for chunk in ui_stream.chunks(first, turn):
-        if chunk != ui_stream.DONE:
-            received.append(json.loads(chunk.decode().removeprefix("data: ")))
-        if sum(p["type"] == "text-delta" for p in received) == 5 and not asked:
-            # The client showed only two of the five deltas it had received when its person pressed Stop.
-            asked.append(services.sessions.stop(ALICE, first.session_id, StopRequest(deltas_shown=2)))
-    assert asked[0].ended is False, "the turn was still being answered"
+    # The client showed only two of the five deltas it had received when its person pressed Stop.
+    first, received, asked, _ = stopped_after(services, fake, 5, StopRequest(deltas_shown=2))
+    assert asked.ended is False, "the turn was still being answered"
     deltas = [p["delta"] for p in received if p["type"] == "text-delta"]
     assert len(deltas) > 2
     _, reply = stored(services, first.session_id)

@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { after, before, describe, it } from "node:test";
-import { api, eventually, launchBrowser, mintToken, screenshot, startServer, watchPageErrors } from "./harness.mjs";
+import {
+  api, eventually, launchBrowser, mintToken, openDemo, openPanel, screenshot, startServer, watchPageErrors,
+} from "./harness.mjs";
 
 const AXE_SCRIPT = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const AXE_OPTIONS = {
@@ -101,20 +103,6 @@ async function escalatedSession(server, tenant, user, first, reason, ...later) {
   return id;
 }
 
-async function openWidget(context, server, token) {
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors = watchPageErrors(page);
-  await page.goto(`${server.url}/#token=${token}`);
-  await page.getByRole("button", { name: "Open AI assistant" }).waitFor();
-  return { page, errors };
-}
-
-async function openPanel(page) {
-  await page.getByRole("button", { name: "Open AI assistant" }).click();
-  await page.getByRole("log", { name: "Conversation" }).waitFor();
-}
-
 async function send(page, text) {
   await page.getByRole("textbox", { name: "Message" }).fill(text);
   await page.getByRole("textbox", { name: "Message" }).press("Enter");
@@ -207,7 +195,7 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
       const dana = await mintToken("dana", tenant, { staffName: "Dana Reyes" });
       const context = await browser.newContext({ viewport: DESKTOP });
       try {
-        const { page, errors } = await openWidget(context, server, token);
+        const { page, errors } = await openDemo(context, server, token, TIMEOUT);
         const axe = scanner(page, "the widget", WIDGET, WIDGET_VARIANTS);
         await axe.scan("closed");
 
@@ -267,7 +255,7 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
     it("in the widget, when the API refuses a message", TEST, async () => {
       const context = await browser.newContext({ viewport: DESKTOP });
       try {
-        const { page, errors } = await openWidget(context, limited, await mintToken("bea", "a11y-widget"));
+        const { page, errors } = await openDemo(context, limited, await mintToken("bea", "a11y-widget"), TIMEOUT);
         const axe = scanner(page, "the widget", WIDGET, WIDGET_VARIANTS);
         await openPanel(page);
         await send(page, "first");
@@ -417,7 +405,7 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
       const token = await mintToken("cleo", "a11y-phone");
       const context = await browser.newContext(TOUCH);
       try {
-        const { page, errors } = await openWidget(context, limited, token);
+        const { page, errors } = await openDemo(context, limited, token, TIMEOUT);
         await openPanel(page);
         const panel = await page.locator(".panel").boundingBox();
         assert.deepEqual([panel.x, panel.y, panel.width, panel.height], [0, 0, PHONE.width, PHONE.height],
@@ -456,7 +444,7 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
     it("the widget at a desktop's width stays the floating card, with the hint", TEST, async () => {
       const context = await browser.newContext({ viewport: DESKTOP });
       try {
-        const { page, errors } = await openWidget(context, limited, await mintToken("dora", "a11y-phone"));
+        const { page, errors } = await openDemo(context, limited, await mintToken("dora", "a11y-phone"), TIMEOUT);
         await openPanel(page);
         const panel = await page.locator(".panel").boundingBox();
         assert.equal(panel.width, 380);

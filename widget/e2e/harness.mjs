@@ -143,3 +143,22 @@ export function watchPageErrors(page) {
   });
   return errors;
 }
+
+/**
+ * Open the local server's demo page with a token, as README tells a developer to, each wait at most `timeout` ms:
+ * the page and the list of its errors, once the widget's launcher shows.
+ */
+export async function openDemo(context, server, token, timeout = 15_000) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  const errors = watchPageErrors(page);
+  await page.goto(`${server.url}/#token=${token}`);
+  await page.getByRole("button", { name: "Open AI assistant" }).waitFor();
+  return { page, errors };
+}
+
+/** Open the widget's panel from its launcher, and wait for its conversation log. */
+export async function openPanel(page) {
+  await page.getByRole("button", { name: "Open AI assistant" }).click();
+  await page.getByRole("log", { name: "Conversation" }).waitFor();
+}

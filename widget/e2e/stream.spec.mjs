@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
-  api, eventually, launchBrowser, mintToken, offlineReply, screenshot, sleep, startServer, watchPageErrors,
+  api, eventually, launchBrowser, mintToken, offlineReply, openDemo, openPanel, screenshot, sleep, startServer,
 } from "./harness.mjs";
 
 const SESSION_KEY = "ai-chat:session:customer_support";
@@ -19,14 +19,10 @@ const REPLYING = "The assistant is replying…";
  * the live region was given.
  */
 async function openWidget(context, server, token) {
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors = watchPageErrors(page);
-  await page.goto(`${server.url}/#token=${token}`);
-  await page.getByRole("button", { name: "Open AI assistant" }).click();
-  await page.getByRole("log", { name: "Conversation" }).waitFor();
-  await recordWidget(page);
-  return { page, errors };
+  const opened = await openDemo(context, server, token, TIMEOUT);
+  await openPanel(opened.page);
+  await recordWidget(opened.page);
+  return opened;
 }
 
 /** Start recording what the widget's newest reply and its live region show, from what they show now. */

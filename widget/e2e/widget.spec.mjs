@@ -1,25 +1,10 @@
 // The widget in Chromium on the local server's demo page (GET /), against the real API with the offline model.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { api, eventually, launchBrowser, mintToken, screenshot, startServer, watchPageErrors } from "./harness.mjs";
+import { api, eventually, launchBrowser, mintToken, openDemo, openPanel, screenshot, startServer } from "./harness.mjs";
 
 const SESSION_KEY = "ai-chat:session:customer_support";
 const TIMEOUT = 15_000;
-
-/** Open the demo page with a token, as README tells a developer to; resolves with the page and its error list. */
-async function openDemo(context, server, token) {
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors = watchPageErrors(page);
-  await page.goto(`${server.url}/#token=${token}`);
-  await page.getByRole("button", { name: "Open AI assistant" }).waitFor();
-  return { page, errors };
-}
-
-async function openPanel(page) {
-  await page.getByRole("button", { name: "Open AI assistant" }).click();
-  await page.getByRole("log", { name: "Conversation" }).waitFor();
-}
 
 async function send(page, text) {
   const before = await page.locator('.msg[data-role="assistant"]').count();

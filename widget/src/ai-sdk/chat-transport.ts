@@ -16,6 +16,13 @@ import type { BackendUIMessage } from "./messages";
 /** A bearer token, or a function giving the current one (asked before every request). */
 export type TokenSource = string | (() => string | Promise<string>);
 
+/** The API's requests (auth, errors as ChatApiError) for the adapter's options: where the API is, and the token. */
+export function requestsFor(options: { apiBaseUrl?: string; token: TokenSource; fetch?: typeof fetch }): ApiRequests {
+  const { token } = options;
+  const getToken = typeof token === "function" ? token : () => token;
+  return createApiRequests({ apiBaseUrl: options.apiBaseUrl, getToken, fetch: options.fetch });
+}
+
 export interface BackendChatTransportOptions {
   /** Where the API is: the stack's ApiUrl (routes start with /api/v1/ai); empty for the page's own origin. */
   apiBaseUrl?: string;
@@ -66,8 +73,7 @@ export class BackendChatTransport implements ChatTransport<BackendUIMessage> {
   constructor(options: BackendChatTransportOptions) {
     this.options = options;
     this.sessionId = options.sessionId ?? null;
-    const getToken = typeof options.token === "function" ? options.token : () => options.token as string;
-    this.requests = createApiRequests({ apiBaseUrl: options.apiBaseUrl, getToken, fetch: options.fetch });
+    this.requests = requestsFor(options);
     this.inner = new DefaultChatTransport<BackendUIMessage>({
       api: options.streamUrl ?? `${options.apiBaseUrl ?? ""}${API_PREFIX}/chat/stream`,
       fetch: options.fetch,

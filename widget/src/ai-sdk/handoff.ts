@@ -2,9 +2,8 @@
  * A person's replies reach a `useChat` app through the history, not the stream: while the session is escalated,
  * look at GET …/history?after= now and then and hand what is new to the app (to merge with `mergeMessages`).
  */
-import { createApiRequests } from "../api-requests";
 import type { HistoryBody, SessionBody } from "../api-types";
-import type { TokenSource } from "./chat-transport";
+import { requestsFor, type TokenSource } from "./chat-transport";
 import { toUIMessages, type BackendUIMessage, type ToUIMessagesOptions } from "./messages";
 
 export interface FollowHandoffOptions extends ToUIMessagesOptions {
@@ -31,8 +30,7 @@ const PAGES_PER_LOOK = 5;
  * function that stops following (for a React effect's cleanup).
  */
 export function followHandoff(options: FollowHandoffOptions): () => void {
-  const getToken = typeof options.token === "function" ? options.token : () => options.token as string;
-  const requests = createApiRequests({ apiBaseUrl: options.apiBaseUrl, getToken, fetch: options.fetch });
+  const requests = requestsFor(options);
   const path = `/sessions/${encodeURIComponent(options.sessionId)}/history`;
   let after = options.after ?? null;
   let stopped = false;

@@ -1,8 +1,7 @@
 /** A conversation brought back after a reload: its stored messages as `useChat`'s, newest page first. */
-import { createApiRequests } from "../api-requests";
 import type { HistoryBody, SessionBody } from "../api-types";
 import { ChatApiError } from "../chat-error";
-import type { TokenSource } from "./chat-transport";
+import { requestsFor, type TokenSource } from "./chat-transport";
 import { toUIMessages, type BackendUIMessage, type ToUIMessagesOptions } from "./messages";
 
 export interface LoadConversationOptions extends ToUIMessagesOptions {
@@ -26,8 +25,7 @@ export interface LoadedConversation {
  * with the session; null when the session is gone (expired, deleted, or not the caller's): start a new one.
  */
 export async function loadConversation(options: LoadConversationOptions): Promise<LoadedConversation | null> {
-  const getToken = typeof options.token === "function" ? options.token : () => options.token as string;
-  const requests = createApiRequests({ apiBaseUrl: options.apiBaseUrl, getToken, fetch: options.fetch });
+  const requests = requestsFor(options);
   const query = options.limit ? `?limit=${options.limit}` : "";
   try {
     const page = await requests.call<HistoryBody>("GET", `/sessions/${encodeURIComponent(options.sessionId)}/history${query}`);

@@ -4,6 +4,7 @@
  */
 import type { UIMessage } from "ai";
 import type { FunctionCall, HandoffMarker, HistoryMessageBody } from "../api-types";
+import type { StreamMetadata } from "../ui-message-stream";
 
 /** Who wrote a message: the customer, the model, or a person of the support team (`name` as the API shows it). */
 export type BackendAuthor = { kind: "user" } | { kind: "model" } | { kind: "person"; name: string | null };
@@ -12,20 +13,7 @@ export type BackendAuthor = { kind: "user" } | { kind: "model" } | { kind: "pers
  * `message.metadata`: the stream's `start` ids merged with its `message-metadata` usage (POST /chat's metadata),
  * and, for messages read from the history, who wrote it and its status.
  */
-export interface BackendMetadata {
-  session_id?: string;
-  user_message_id?: string;
-  message_id?: string;
-  tokens?: number;
-  input_tokens?: number;
-  output_tokens?: number;
-  cost_cents?: number;
-  model?: string;
-  provider?: string;
-  truncated?: boolean;
-  /** Why the turn ended short of the model's own last word (docs/streaming.md, "Every way a turn ends"). */
-  stopped?: string | null;
-  estimated?: boolean;
+export interface BackendMetadata extends StreamMetadata {
   author?: BackendAuthor;
   /** A person's marker: they joined the conversation, or left it. */
   handoff?: HandoffMarker;

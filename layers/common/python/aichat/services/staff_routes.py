@@ -8,6 +8,7 @@ when: one taker) and announces AgentJoined; every reply announces AgentReplied; 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -75,9 +76,12 @@ class HandoffService:
         _check_staff(staff)
         session = self._handoffs.session(session_id, staff)
         joined = self._handoffs.take(session, staff)
-        if joined is not None:
-            self._joined(session, staff, joined)
-        return self._handoffs.session(session_id, staff).to_api()
+        if joined is None:  # theirs already: as read
+            return session.to_api()
+        self._joined(session, staff, joined)
+        # The take set these in the transaction that wrote its marker, at the marker's time: no second read.
+        return replace(session, taken_by=staff.user_id, taken_by_name=joined.agent_name, taken_at=joined.created_at,
+                       updated_at=joined.created_at).to_api()
 
     def release(self, staff: Identity, session_id: str, body: ReleaseRequest) -> SessionOut:
         """Hand the session back to the model, or close it; a "left" marker tells the customer."""
