@@ -37,6 +37,11 @@ export const AGENT_INBOX_CSS = `
 .aichat-inbox .inbox-entry-open { border-color: var(--accent); }
 .aichat-inbox .inbox-reason { font-weight: 600; }
 .aichat-inbox .inbox-meta, .aichat-inbox .inbox-empty, .aichat-inbox .inbox-status { color: var(--muted); font-size: 12px; }
+.aichat-inbox .inbox-context { display: flex; flex-wrap: wrap; gap: 2px 8px; font-size: 12px; color: var(--muted); overflow-wrap: anywhere; }
+.aichat-inbox .inbox-context-key, .aichat-inbox .inbox-context-details dt { font-weight: 600; }
+.aichat-inbox .inbox-context-details { flex-basis: 100%; display: flex; flex-wrap: wrap; gap: 2px 12px; margin: 2px 0 0; font-size: 12px; color: var(--muted); }
+.aichat-inbox .inbox-context-details > div { display: flex; gap: 4px; min-width: 0; }
+.aichat-inbox .inbox-context-details dd { margin: 0; overflow-wrap: anywhere; }
 .aichat-inbox .inbox-last { font-size: 13px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .aichat-inbox .inbox-conversation { display: flex; flex-direction: column; gap: 8px; padding: 12px; min-width: 0; }
 .aichat-inbox .inbox-header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 2px 10px; }

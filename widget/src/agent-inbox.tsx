@@ -3,9 +3,13 @@ import type { AgentTransport } from "./agent-transport";
 import { AGENT_INBOX_CSS } from "./agent-inbox-styles";
 import type { HistoryMessageBody, WaitingSessionBody } from "./api-types";
 import { Markdown } from "./markdown";
+import { ContextDetails, ContextSummary } from "./session-context";
 import { useAgentInbox, type AgentInboxEventHandlers } from "./use-agent-inbox";
 
-/** The inbox's props: its connection, how often it looks, what it shows, and the callbacks onReply, onRelease, onError. */
+/**
+ * The inbox's props: its connection, how often it looks, what it shows, and the callbacks onReply, onTake, onRelease,
+ * onError.
+ */
 export interface AIChatAgentInboxProps extends AgentInboxEventHandlers {
   /** The stack's ApiUrl; "" for this page's origin. */
   apiBaseUrl?: string;
@@ -45,6 +49,7 @@ function WaitingEntry({ entry, open, onOpen }: { entry: WaitingSessionBody; open
           customer {entry.user_id} · waiting {waited(entry.waiting_seconds)} · {entry.taken_by_name ? `taken by ${entry.taken_by_name}` : "not taken"}
         </span>
         {entry.last_customer_message && <span className="inbox-last">“{entry.last_customer_message}”</span>}
+        <ContextSummary context={entry.context} more={(n) => `+${n} more`} />
       </button>
     </li>
   );
@@ -72,12 +77,12 @@ function Message({ message }: { message: HistoryMessageBody }): ReactNode {
  */
 export function AIChatAgentInbox(props: AIChatAgentInboxProps): ReactNode {
   const inbox = useAgentInbox({ transport: props.transport, apiBaseUrl: props.apiBaseUrl ?? "", getToken: props.getToken,
-    pollMs: props.pollMs, onReply: props.onReply, onRelease: props.onRelease, onError: props.onError });
+    pollMs: props.pollMs, onReply: props.onReply, onTake: props.onTake, onRelease: props.onRelease, onError: props.onError });
   const [draft, setDraft] = useState("");
   const [announcement, setAnnouncement] = useState("");
-  // The column a narrow inbox shows, and the open conversation's customer (the list may drop its entry).
+  // The column a narrow inbox shows, and the entry that was opened (the list may drop it: released, or taken off).
   const [view, setView] = useState<"list" | "conversation">("list");
-  const [customer, setCustomer] = useState<string | null>(null);
+  const [opened, setOpened] = useState<WaitingSessionBody | null>(null);
   const moved = useRef(false);
   const backRef = useRef<HTMLButtonElement>(null);
   const listRef = useRef<HTMLDivElement>(null);
@@ -108,13 +113,15 @@ export function AIChatAgentInbox(props: AIChatAgentInboxProps): ReactNode {
   }, [view]);
 
   const openEntry = (entry: WaitingSessionBody): void => {
-    setCustomer(entry.user_id);
+    setOpened(entry);
     moved.current = view !== "conversation";
     setView("conversation");
     void inbox.open(entry.session_id);
   };
 
   const escalated = inbox.session?.status === "escalated";
+  // The list's entry is read again at each look: a context or a customer is shown from the latest one there is.
+  const current = inbox.waiting.find((w) => w.session_id === inbox.openId) ?? (opened?.session_id === inbox.openId ? opened : null);
 
   const send = (e?: FormEvent): void => {
     e?.preventDefault();
@@ -151,12 +158,13 @@ export function AIChatAgentInbox(props: AIChatAgentInboxProps): ReactNode {
                   moved.current = true;
                   setView("list");
                 }}>Back to the list</button>
-                <h3 className="inbox-title">{customer ? `Customer ${customer}` : "Conversation"}</h3>
+                <h3 className="inbox-title">{current ? `Customer ${current.user_id}` : "Conversation"}</h3>
                 <p className="inbox-status">
                   {inbox.session ? (escalated
                     ? (inbox.session.taken_by_name ? `${inbox.session.taken_by_name} has this conversation` : "Nobody has answered yet")
                     : inbox.session.status === "active" ? "Handed back to the assistant" : "Closed") : "Loading…"}
                 </p>
+                <ContextDetails context={current?.context} />
               </div>
               {/* The log is the scrolling box (focusable, so a keyboard can scroll it) around a real list; not live
                   itself: the region below says the customer's new messages, once each. */}
@@ -173,6 +181,11 @@ export function AIChatAgentInbox(props: AIChatAgentInboxProps): ReactNode {
                   </form>
                   <p className="inbox-hint">Enter sends, Shift+Enter adds a line</p>
                   <div className="inbox-actions">
+                    {!inbox.session?.taken_by_name && (
+                      <button type="button" disabled={inbox.busy} onClick={() => void inbox.take().catch(() => undefined)}>
+                        Take conversation
+                      </button>
+                    )}
                     <button type="button" disabled={inbox.busy} onClick={() => void inbox.release("ai").catch(() => undefined)}>
                       Hand back to AI
                     </button>

@@ -20,6 +20,11 @@ export interface AgentTransport {
   reply(sessionId: string, content: string): Promise<HistoryMessageBody>;
   /** POST /agent/sessions/{id}/release: back to the AI, or closed. */
   release(sessionId: string, to: ReleaseTarget, note?: string): Promise<SessionBody>;
+  /**
+   * POST /agent/sessions/{id}/take: take the session without replying (the customer sees the "joined" marker); the
+   * same person again gets it unchanged, anyone else a 409 `escalation_taken`.
+   */
+  take(sessionId: string): Promise<SessionBody>;
 }
 
 /** The staff routes over fetch, with `Authorization: Bearer <getToken()>` (a token with a STAFF_ROLES role). */
@@ -41,5 +46,6 @@ export function createAgentFetchTransport(options: ApiRequestOptions): AgentTran
     history: (sessionId, { after, limit } = {}) => call("GET", `${session(sessionId)}/history${query({ after, limit })}`),
     reply: (sessionId, content) => call("POST", `${session(sessionId)}/messages`, { content }),
     release: (sessionId, to, note) => call("POST", `${session(sessionId)}/release`, note ? { to, note } : { to }),
+    take: (sessionId) => call("POST", `${session(sessionId)}/take`, {}),
   };
 }

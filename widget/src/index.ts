@@ -28,6 +28,7 @@ export {
   type AgentInboxEventHandlers,
   type AgentReleaseEvent,
   type AgentReplyEvent,
+  type AgentTakeEvent,
   type UseAgentInboxOptions,
   type UseAgentInboxResult,
 } from "./use-agent-inbox";

@@ -7,10 +7,11 @@ import { ChatApiError, toChatError } from "./chat-error";
 
 /**
  * What an inbox error came from: `refresh`, a look at the waiting list or the open conversation (every `pollMs`, and
- * after a reply or a release, which were stored all the same); `more`, the next page of the list; `open`, opening a
- * conversation; `reply`, a reply not stored; `release`, a hand-back or close not done.
+ * after a reply, a take or a release, which were stored all the same); `more`, the next page of the list; `open`,
+ * opening a conversation; `reply`, a reply not stored; `take`, a take refused (`escalation_taken`: someone else has
+ * it); `release`, a hand-back or close not done.
  */
-export type AgentInboxAction = "refresh" | "more" | "open" | "reply" | "release";
+export type AgentInboxAction = "refresh" | "more" | "open" | "reply" | "take" | "release";
 
 /** A reply of the support team's person, stored: the conversation it went to and the message as the API stored it. */
 export interface AgentReplyEvent {
@@ -26,10 +27,19 @@ export interface AgentReleaseEvent {
   session: SessionBody;
 }
 
+/** A conversation taken without a reply: the customer sees that this person joined; nobody else can take it. */
+export interface AgentTakeEvent {
+  sessionId: string;
+  /** The session as the API answered the take (`taken_by_name` is this person's name). */
+  session: SessionBody;
+}
+
 /** The inbox's callbacks; each is told once per event, and the latest function given is called. */
 export interface AgentInboxEventHandlers {
   /** A reply was sent and stored (the customer sees it at their next look), before the conversation is looked at again. */
   onReply?: (event: AgentReplyEvent) => void;
+  /** The open conversation was taken without a reply, before it is looked at again. */
+  onTake?: (event: AgentTakeEvent) => void;
   /** The open conversation was handed back to the AI or closed: it leaves the waiting list. */
   onRelease?: (event: AgentReleaseEvent) => void;
   /**
@@ -63,6 +73,11 @@ export interface UseAgentInboxResult {
   close(): void;
   /** A person's reply in the open conversation; rejects (and says so in `error`) when it was not stored. */
   reply(content: string): Promise<void>;
+  /**
+   * Take the open conversation without replying. Rejects (and says so in `error`) when it was not taken: with
+   * `escalation_taken` when someone else has it, after which the conversation and the list are read again.
+   */
+  take(): Promise<void>;
   /** Hand the open conversation back to the AI, or close it; it leaves the waiting list. */
   release(to: ReleaseTarget, note?: string): Promise<void>;
   busy: boolean;
@@ -104,10 +119,10 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
   const messagesRef = useRef<HistoryMessageBody[]>([]);
   const sessionRef = useRef<SessionBody | null>(null);
   // The latest callbacks, read when an event happens: a new function each render restarts nothing.
-  const { onReply, onRelease, onError } = options;
-  const handlers = useRef<AgentInboxEventHandlers>({ onReply, onRelease, onError });
+  const { onReply, onTake, onRelease, onError } = options;
+  const handlers = useRef<AgentInboxEventHandlers>({ onReply, onTake, onRelease, onError });
   useEffect(() => {
-    handlers.current = { onReply, onRelease, onError };
+    handlers.current = { onReply, onTake, onRelease, onError };
   });
   const failed = useCallback((e: unknown, action: AgentInboxAction) => {
     setError(sentence(e));
@@ -229,6 +244,22 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
     await lookForNew(); // the reply and, for the first one, the "joined" marker before it
   }), [act, transport, lookForNew]);
 
+  const take = useCallback(() => act("take", async (id, done) => {
+    let session: SessionBody;
+    try {
+      session = await transport.take(id);
+    } catch (e) {
+      // Someone else took it first: read who, so the conversation says whose it is now and the list is current.
+      if (e instanceof ChatApiError && e.code === "escalation_taken") {
+        await Promise.all([lookForNew(), refreshList()]).catch(() => undefined); // the take's error is the one told
+      }
+      throw e;
+    }
+    done();
+    tell(() => handlers.current.onTake?.({ sessionId: id, session }));
+    await Promise.all([lookForNew(), refreshList()]); // the "joined" marker, and the list's "taken by"
+  }), [act, transport, lookForNew, refreshList]);
+
   const release = useCallback((to: ReleaseTarget, note?: string) => act("release", async (id, done) => {
     const session = await transport.release(id, to, note);
     done();
@@ -238,7 +269,7 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
   }), [act, transport, lookForNew, refreshList]);
 
   return {
-    waiting, hasMore: nextCursor !== null, loadMore, openId, session, messages, open, close, reply, release, busy,
-    error,
+    waiting, hasMore: nextCursor !== null, loadMore, openId, session, messages, open, close, reply, take, release,
+    busy, error,
   };
 }

@@ -1,5 +1,6 @@
 import type { AgentTransport, WaitingPage } from "../agent-transport";
-import type { HistoryMessageBody, ReleaseTarget, SessionBody, WaitingSessionBody } from "../api-types";
+import type { ChatContext, HistoryMessageBody, ReleaseTarget, SessionBody, WaitingSessionBody } from "../api-types";
+import { ChatApiError } from "../chat-error";
 
 let clock = 0;
 const nextId = (): string => `M${String(++clock).padStart(6, "0")}`;
@@ -39,6 +40,18 @@ export class FakeAgentTransport implements AgentTransport {
     });
   }
 
+  /** What the customer's app sent with the session (the waiting list's `context`). */
+  withContext(id: string, context: ChatContext | null): void {
+    const c = this.get(id);
+    c.entry = { ...c.entry, context };
+  }
+
+  /** Another person of the support team (`name`) takes the conversation first: this one's Take is then refused. */
+  takenBy(id: string, name: string): void {
+    const c = this.get(id);
+    this.takeAs(c, name);
+  }
+
   /** The customer writes while the conversation waits. */
   customerWrites(id: string, content: string): void {
     const c = this.get(id);
@@ -71,12 +84,8 @@ export class FakeAgentTransport implements AgentTransport {
     this.calls.push(["reply", sessionId, content]);
     this.check();
     const c = this.get(sessionId);
-    if (!c.session.taken_by_name) {
-      c.session = { ...c.session, taken_by_name: this.me };
-      c.entry = { ...c.entry, taken_by: "dana", taken_by_name: this.me };
-      c.messages.push(this.agent(`${this.me} joined the conversation.`, "joined"));
-    }
-    const message = this.agent(content, null);
+    if (!c.session.taken_by_name) this.takeAs(c, this.me);
+    const message = this.agent(content, null, this.me);
     c.messages.push(message);
     return message;
   }
@@ -91,8 +100,27 @@ export class FakeAgentTransport implements AgentTransport {
     return c.session;
   }
 
-  private agent(content: string, handoff: "joined" | "left" | null): HistoryMessageBody {
-    return { id: nextId(), role: "agent", content, created_at: "", tokens: 0, status: "ok", agent_name: this.me,
+  async take(sessionId: string): Promise<SessionBody> {
+    this.calls.push(["take", sessionId]);
+    this.check();
+    const c = this.get(sessionId);
+    const holder = c.session.taken_by_name;
+    if (holder && holder !== this.me) {
+      throw new ChatApiError(409, { code: "escalation_taken", taken_by_name: holder,
+        detail: `${holder} has already taken this conversation; it is theirs until they hand it back or close it.` });
+    }
+    if (!holder) this.takeAs(c, this.me);
+    return c.session;
+  }
+
+  private takeAs(c: FakeConversation, name: string): void {
+    c.session = { ...c.session, taken_by_name: name };
+    c.entry = { ...c.entry, taken_by: name.toLowerCase(), taken_by_name: name };
+    c.messages.push(this.agent(`${name} joined the conversation.`, "joined", name));
+  }
+
+  private agent(content: string, handoff: "joined" | "left" | null, name = this.me): HistoryMessageBody {
+    return { id: nextId(), role: "agent", content, created_at: "", tokens: 0, status: "ok", agent_name: name,
       handoff } as HistoryMessageBody;
   }
 
