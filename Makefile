@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 WIDGET_DEPS := widget/node_modules/.package-lock.json
 WIDGET_DEMO := widget/dist/demo/ai-chat-demo.js
 
-.PHONY: install dev test lint unit integration template bench bench-server token clean widget-build widget-test widget-e2e \
+.PHONY: install dev test lint unit integration template bench bench-server token clean widget-build widget-test widget-e2e example \
 	mutation lock deps-upgrade pytest docs docs-build
 
 $(UV): locks/uv.txt
@@ -119,7 +119,8 @@ deps-upgrade: $(UV)
 	$(MAKE) lock test
 
 clean:
-	rm -rf $(VENV) $(UV_VENV) .venv-sam .venv-checkov node_modules .pytest_cache .mypy_cache .ruff_cache widget/node_modules widget/dist
+	rm -rf $(VENV) $(UV_VENV) .venv-sam .venv-checkov node_modules .pytest_cache .mypy_cache .ruff_cache widget/node_modules widget/dist \
+		$(EXAMPLE)/node_modules $(EXAMPLE)/dist widget/e2e/apps/*/node_modules
 
 # The React widget (widget/): its own npm package. The demo bundle is what the local server's page (/) loads.
 $(WIDGET_DEPS): widget/package.json widget/package-lock.json
@@ -137,15 +138,21 @@ widget-test: $(BIN)/pytest $(WIDGET_DEPS)
 	cd widget && AICHAT_PYTHON=$(CURDIR)/$(BIN)/python npm run --silent check:api-types && npm run --silent typecheck && \
 		npm test --silent && npm run --silent build
 
-# The useChat e2e apps (widget/e2e/apps/*: ai 6 as the docs' install line gives it, ai 7), each installed from its own
-# lock; use-chat.spec.mjs bundles and type-checks the page with each app's node_modules. ai 7 asks for Node 22: on
-# Node 20 npm only warns (--silent hides it).
-USE_CHAT_APPS := $(patsubst %/package-lock.json,%,$(wildcard widget/e2e/apps/*/package-lock.json))
+# The useChat apps: the example app (examples/use-chat: ai 6 as the docs' install line gives it) and the e2e's other
+# (widget/e2e/apps/ai7: ai 7), each installed from its own lock; use-chat.spec.mjs bundles and type-checks the
+# example's page with each app's node_modules. ai 7 asks for Node 22: on Node 20 npm only warns (--silent hides it).
+EXAMPLE := examples/use-chat
+USE_CHAT_APPS := $(EXAMPLE) $(patsubst %/package-lock.json,%,$(wildcard widget/e2e/apps/*/package-lock.json))
 USE_CHAT_APP_DEPS := $(addsuffix /node_modules/.package-lock.json,$(USE_CHAT_APPS))
 
-widget/e2e/apps/%/node_modules/.package-lock.json: widget/e2e/apps/%/package.json widget/e2e/apps/%/package-lock.json
-	cd widget/e2e/apps/$* && npm ci --no-audit --no-fund --silent --ignore-scripts
+$(USE_CHAT_APP_DEPS): %/node_modules/.package-lock.json: %/package.json %/package-lock.json
+	cd $* && npm ci --no-audit --no-fund --silent --ignore-scripts
 	@touch $@
+
+# The example app on its own dev server (vite, http://127.0.0.1:5173), against `make dev` (run it first) as alice.
+example: install $(EXAMPLE)/node_modules/.package-lock.json
+	@echo "Open http://127.0.0.1:5173/#server=http://127.0.0.1:3000&token=$$($(BIN)/python -m localdev.token --user alice --tenant acme)"
+	cd $(EXAMPLE) && npm run --silent dev
 
 # Chromium against the real local server; Debian's chromium is installed with apt where it is missing (CI runs as root).
 widget-e2e: install $(WIDGET_DEMO) $(USE_CHAT_APP_DEPS)

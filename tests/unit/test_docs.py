@@ -90,8 +90,8 @@ def test_the_docs_site_builds_without_a_warning(tmp_path: Path) -> None:
     assert (tmp_path / "site" / "api" / "index.html").is_file()
 
 
-def test_the_use_chat_page_the_browser_runs_is_the_streaming_pages_snippet_word_for_word() -> None:
-    page = (ROOT / "widget" / "e2e" / "use-chat-page.tsx").read_text(encoding="utf-8")
+def test_the_example_apps_hook_the_browser_runs_is_the_streaming_pages_snippet_word_for_word() -> None:
+    page = (ROOT / "examples" / "use-chat" / "src" / "use-backend-chat.ts").read_text(encoding="utf-8")
     ran = page.split("// docs snippet: start\n", 1)[1].split("// docs snippet: end", 1)[0]
     section = (ROOT / "docs" / "streaming.md").read_text(encoding="utf-8").split("## Any `useChat` app", 1)[1]
     shown = section.split("```tsx\n", 1)[1].split("```", 1)[0]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTS = [ROOT / "README.md", ROOT / "widget" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCUMENTS = [ROOT / "README.md", ROOT / "widget" / "README.md", *sorted((ROOT / "examples").glob("*/README.md")),
+             *sorted((ROOT / "docs").glob("*.md"))]
 # [text](target) outside code spans; the target up to a space, a `#fragment` or the closing parenthesis.
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s#]+)[^)]*\)")
 # Links in a document kept as it was written, which point at pages that were never part of this repository.

@@ -3,11 +3,11 @@
 // strict tsc, with none of this checkout's sources. Needs `npm run build` first (make widget-e2e does it).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { ARTIFACTS, WIDGET } from "./harness.mjs";
+import { ARTIFACTS, REPO, WIDGET } from "./harness.mjs";
 
 const run = promisify(execFile);
 const TSC = join(WIDGET, "node_modules", "typescript", "bin", "tsc");
@@ -71,26 +71,25 @@ describe("the package (npm pack)", () => {
     });
 });
 
-// The useChat e2e app (e2e/apps/ai6: docs/streaming.md's install line) as an example app: its package.json and lock,
-// the tarball installed over them, and use-chat-page.tsx (the docs' snippet) type-checked under strict tsc against
-// the installed package's declarations, not the sources; with it a page of a host that uses the widget, the inbox,
-// their callbacks and the testing entry (package-consumer.tsx). Under test-artifacts/, so that React's types are
-// the widget's own (@types/react, as an app has them); the app's own ai and @ai-sdk/react.
-describe("an app that installs the packed tarball", () => {
+// The example app (examples/use-chat: docs/streaming.md's install line for ai 6) as an app outside this repository
+// has it: its package.json and lock, the tarball installed over them, its page and the docs' hook type-checked under
+// strict tsc against the installed package's declarations, not the sources, then built by its own `vite build` (its
+// vite.config.ts uses the installed package once there is one); with it a page of a host that uses the widget, the
+// inbox, their callbacks and the testing entry (package-consumer.tsx). Under test-artifacts/, so that Node's types
+// are the widget's own (@types/node); React's and ai's are the app's.
+describe("the example app, with the packed tarball installed", () => {
   const app = join(ARTIFACTS, "example-app");
+  const example = join(REPO, "examples", "use-chat");
 
   before(async () => {
     await rm(app, { recursive: true, force: true });
     await mkdir(app, { recursive: true });
     const [packedTo] = JSON.parse(await npm(["pack", "--json", "--pack-destination", app], WIDGET));
-    for (const file of ["package.json", "package-lock.json"]) {
-      await copyFile(join(WIDGET, "e2e", "apps", "ai6", file), join(app, file));
-    }
+    await cp(example, app, { recursive: true, filter: (from) => !/[/\\](node_modules|dist)$/.test(from) });
     await npm(["install", "--no-save", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts",
       `./${packedTo.filename}`], app);
-    for (const page of ["use-chat-page.tsx", "package-consumer.tsx"]) {
-      await copyFile(join(WIDGET, "e2e", page), join(app, page));
-    }
+    await copyFile(join(WIDGET, "e2e", "package-consumer.tsx"), join(app, "src", "package-consumer.tsx"));
+    // The example's own tsconfig points at this checkout's source (for `make example`); a host has none of it.
     await writeFile(join(app, "tsconfig.json"), JSON.stringify({
       compilerOptions: {
         target: "ES2022", lib: ["ES2022", "DOM", "DOM.Iterable"], module: "ESNext", moduleResolution: "bundler",
@@ -98,11 +97,11 @@ describe("an app that installs the packed tarball", () => {
         // ai's declarations name node:http; the package's own are checked too (no skipLibCheck).
         types: ["node"],
       },
-      files: ["use-chat-page.tsx", "package-consumer.tsx"],
+      include: ["src"],
     }, null, 2));
   });
 
-  it("type-checks the docs' useChat page and a host's page against the installed package, under strict tsc",
+  it("type-checks the example's page, the docs' hook and a host's page against the installed package, under strict tsc",
     { timeout: 180_000 }, async () => {
       const { stdout } = await run(process.execPath, [TSC, "-p", join(app, "tsconfig.json"), "--listFiles"], { cwd: app })
         .catch((error) => assert.fail(`tsc: ${error.stdout}${error.stderr}`));
@@ -110,9 +109,33 @@ describe("an app that installs the packed tarball", () => {
       for (const types of ["ai-sdk/index.d.ts", "index.d.ts", "testing/index.d.ts"]) {
         assert.ok(read.includes(`node_modules/@ai-chat/widget/dist/${types}`), `the installed package's ${types}`);
       }
-      // Outside the app only TypeScript's libs and React's and Node's types (the widget's node_modules).
+      for (const page of ["src/main.tsx", "src/use-backend-chat.ts", "src/package-consumer.tsx"]) {
+        assert.ok(read.includes(page), `${page} is checked`);
+      }
+      // Outside the app only TypeScript's libs and Node's types (the widget's node_modules).
       assert.deepEqual(read.filter((file) => file.startsWith("../") && !file.includes("/node_modules/")), [],
         "no source of this checkout");
       assert.ok(read.includes("node_modules/ai/dist/index.d.ts"), "the app's own ai");
+      assert.ok(read.includes("node_modules/@types/react/index.d.ts"), "the app's own React types");
     });
+
+  it("builds with its own vite and config, the adapter from the installed package", { timeout: 180_000 }, async () => {
+    const modules = join(app, "modules.json");
+    // A one-off config over the example's: the same settings, plus the list of every module the build read.
+    await writeFile(join(app, "vite.listing.config.ts"), `import { writeFileSync } from "node:fs";
+import { mergeConfig } from "vite";
+import example from "./vite.config";
+export default mergeConfig(example, { plugins: [{ name: "listing", buildEnd() {
+  writeFileSync(${JSON.stringify(modules)}, JSON.stringify([...this.getModuleIds()]));
+} }] });
+`);
+    await run(process.execPath, [join(app, "node_modules", "vite", "bin", "vite.js"), "build", "--config",
+      "vite.listing.config.ts", "--logLevel", "warn"], { cwd: app })
+      .catch((error) => assert.fail(`vite build: ${error.stdout}${error.stderr}`));
+    const read = JSON.parse(await readFile(modules, "utf8")).filter((id) => !id.startsWith("\0")) // vite's own
+      .map((file) => relative(app, file).split(sep).join("/"));
+    assert.ok(read.includes("node_modules/@ai-chat/widget/dist/ai-sdk.js"), "the installed adapter is bundled");
+    assert.deepEqual(read.filter((file) => file.startsWith("../")), [], "nothing from this checkout's sources");
+    assert.match(await readFile(join(app, "dist", "index.html"), "utf8"), /<script type="module"/);
+  });
 });

@@ -1,17 +1,19 @@
-// The useChat test apps: use-chat-page.tsx bundled by vite's build() into test-artifacts/use-chat-<app>/, and served
-// by a small static server of its own, so the page's origin is not the API's (as an app's would be). Each app is a
-// directory under e2e/apps/ (ai6: docs/streaming.md's install line; ai7: ai 7 and @ai-sdk/react 4) with its own
-// package.json and package-lock.json; `make widget-e2e` runs `npm ci` in each. The page is bundled with THAT app's
-// ai, @ai-sdk/react and React, the adapter's own `import ... from "ai"` (widget/src/ai-sdk) included: none of the
-// widget's own devDependencies.
+// The useChat test apps: the example app's page (examples/use-chat/src) bundled by vite's build() into
+// test-artifacts/use-chat-<app>/, and served by a small static server of its own, so the page's origin is not the
+// API's (as an app's would be). The apps: examples/use-chat itself (ai 6, docs/streaming.md's install line), then
+// each directory under e2e/apps/ (ai7: ai 7 and @ai-sdk/react 4), each with its own package.json and
+// package-lock.json; `make widget-e2e` runs `npm ci` in each. The page is bundled with THAT app's ai, @ai-sdk/react
+// and React, the adapter's own `import ... from "ai"` (widget/src/ai-sdk) included: none of the widget's own
+// devDependencies.
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { join, relative, sep } from "node:path";
 import { build } from "vite";
-import { ARTIFACTS, WIDGET } from "./harness.mjs";
+import { ARTIFACTS, REPO, WIDGET } from "./harness.mjs";
 
-export const APPS = join(WIDGET, "e2e", "apps");
+export const EXAMPLE = join(REPO, "examples", "use-chat");
+const APPS = join(WIDGET, "e2e", "apps");
 const BUNDLE = "use-chat-page.js";
 const HTML = `<!doctype html>
 <html lang="en">
@@ -23,19 +25,22 @@ const HTML = `<!doctype html>
 const APP_PACKAGES = ["ai", "@ai-sdk/react", "react", "react-dom"];
 
 /**
- * The apps under e2e/apps/, in name order: {name, dir, tsconfig, versions} with the versions its lock installs
- * (ai, @ai-sdk/react, zod, react), and `missing` when its node_modules is not there (`make widget-e2e` installs it).
+ * The example app, then the apps under e2e/apps/ in name order: {name, dir, path (relative to widget/), tsconfig,
+ * versions} with the versions its lock installs (ai, @ai-sdk/react, zod, react), and `missing` when its
+ * node_modules is not there (`make widget-e2e` installs it).
  */
 export async function useChatApps() {
   const names = (await readdir(APPS, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  return Promise.all(names.map(async (name) => {
-    const dir = join(APPS, name);
+  const dirs = [EXAMPLE, ...names.map((name) => join(APPS, name))];
+  return Promise.all(dirs.map(async (dir) => {
+    const name = dir === EXAMPLE ? "example" : relative(APPS, dir);
     const lock = JSON.parse(await readFile(join(dir, "package-lock.json"), "utf8"));
     const versions = Object.fromEntries(["ai", "@ai-sdk/react", "zod", "react"]
       .map((pkg) => [pkg, lock.packages[`node_modules/${pkg}`]?.version]));
     const missing = existsSync(join(dir, "node_modules", ".package-lock.json"))
-      ? null : `${relative(WIDGET, dir)}/node_modules is missing: run \`npm ci\` there (make widget-e2e does)`;
-    return { name, dir, tsconfig: join(dir, "tsconfig.json"), versions, missing };
+      ? null : `${relative(REPO, dir)}/node_modules is missing: run \`npm ci\` there (make widget-e2e does)`;
+    const path = relative(WIDGET, dir).split(sep).join("/");
+    return { name, dir, path, tsconfig: join(dir, "tsconfig.json"), versions, missing };
   }));
 }
 
@@ -74,7 +79,7 @@ export async function bundlePage(app) {
         // swr's "use client" is for React Server Components' bundlers; a browser bundle has no use for it.
         onLog: (level, log, handler) => log.code === "MODULE_LEVEL_DIRECTIVE" || handler(level, log),
       },
-      lib: { entry: join(WIDGET, "e2e", "use-chat-page.tsx"), formats: ["es"], fileName: () => BUNDLE },
+      lib: { entry: join(EXAMPLE, "src", "main.tsx"), formats: ["es"], fileName: () => BUNDLE },
     },
   });
   const marker = `${sep}node_modules${sep}`;

@@ -1,9 +1,9 @@
 // Any AI SDK app can use the streaming endpoint: the real useChat with the package's adapter
-// (@ai-chat/widget/ai-sdk), set up as docs/streaming.md shows (use-chat-page.tsx), in Chromium against the real local
-// server and the offline model, from a page on another origin. Nothing is mocked; a dropped connection is caused by
-// the browser's own request routing. The whole suite runs once per app under e2e/apps/ (use-chat-app.mjs), each an
-// install line of the docs with its lock (ai6: ai 6 with @ai-sdk/react 3; ai7: ai 7 with @ai-sdk/react 4), the page
-// bundled and type-checked with that app's node_modules.
+// (@ai-chat/widget/ai-sdk), set up as docs/streaming.md shows (the example app, examples/use-chat), in Chromium
+// against the real local server and the offline model, from a page on another origin. Nothing is mocked; a dropped
+// connection is caused by the browser's own request routing. The whole suite runs once per app (use-chat-app.mjs),
+// each an install line of the docs with its lock (the example: ai 6 with @ai-sdk/react 3; e2e/apps/ai7: ai 7 with
+// @ai-sdk/react 4), the example's page bundled and type-checked with that app's node_modules.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -45,7 +45,7 @@ function useChatSuite(app) {
   const title = `ai ${versions.ai}, @ai-sdk/react ${versions["@ai-sdk/react"]}, zod ${versions.zod}`;
   const shot = (page, name) => screenshot(page, `use-chat-${app.name}-${name}`);
 
-  describe(`the AI SDK's useChat (${title}: e2e/apps/${app.name}) on POST /api/v1/ai/chat/stream`, () => {
+  describe(`the AI SDK's useChat (${title}: ${app.path}) on POST /api/v1/ai/chat/stream`, () => {
     let server;
     let slow;
     let served;
@@ -175,7 +175,7 @@ function useChatSuite(app) {
           .catch((error) => assert.fail(`tsc: ${error.stdout}${error.stderr}`));
         const read = stdout.split("\n").map((file) => relative(WIDGET, file).split(sep).join("/"));
         for (const pkg of ["ai", "@ai-sdk/react"]) {
-          const types = `e2e/apps/${app.name}/node_modules/${pkg}/dist/index.d.ts`;
+          const types = `${app.path}/node_modules/${pkg}/dist/index.d.ts`;
           assert.ok(read.includes(types), `the app's ${pkg} types: ${types}`);
         }
         assert.deepEqual(read.filter((file) => /^node_modules\/(ai|@ai-sdk)\//.test(file)), [],
@@ -183,7 +183,7 @@ function useChatSuite(app) {
       });
 
     it("bundles the page with the app's own ai, @ai-sdk/react and React (the adapter's import of ai too)", TEST, () => {
-      const own = `e2e/apps/${app.name}/node_modules/`;
+      const own = `${app.path}/node_modules/`;
       assert.deepEqual(bundled.packages.filter((pkg) => !pkg.startsWith(own)), [], "all bundled packages: the app's");
       for (const pkg of ["ai", "@ai-sdk/react", "react", "react-dom"]) {
         assert.ok(bundled.packages.includes(own + pkg), `${pkg} is bundled from ${own}: ${bundled.packages}`);
@@ -191,10 +191,12 @@ function useChatSuite(app) {
     });
 
     it("pins every dependency exactly, its lock made from them, and React as the widget pins it", TEST, async () => {
-      const manifest = JSON.parse(await readFile(join(app.dir, "package.json"), "utf8")).dependencies;
+      const { dependencies: manifest, devDependencies: tools = {} } =
+        JSON.parse(await readFile(join(app.dir, "package.json"), "utf8"));
       const lock = JSON.parse(await readFile(join(app.dir, "package-lock.json"), "utf8")).packages;
       assert.deepEqual(lock[""].dependencies, manifest, "the lock is made from the app's package.json");
-      for (const [pkg, version] of Object.entries(manifest)) {
+      assert.deepEqual(lock[""].devDependencies ?? {}, tools, "its devDependencies too");
+      for (const [pkg, version] of Object.entries({ ...manifest, ...tools })) {
         assert.match(version, /^\d+\.\d+\.\d+$/, `${pkg} is pinned exactly`);
         assert.equal(lock[`node_modules/${pkg}`]?.version, version, `the lock installs ${pkg}@${version}`);
       }
