@@ -49,6 +49,11 @@ export interface AIChatWidgetProps extends AIChatConnection, ChatEventHandlers {
   /** While a person of the support team has the conversation: how often (ms) to look for their replies. */
   handoffPollMs?: number;
   /**
+   * With no conversation stored in this browser, go on with the user's newest one of `sessionType` that is active or
+   * escalated (GET /sessions/my), when the panel opens. Default false.
+   */
+  resume?: boolean;
+  /**
    * The chat panel was opened (true) or closed (false) by the person: the launcher, Minimise, or Escape. Not
    * called for `defaultOpen`'s first state.
    */

@@ -24,6 +24,7 @@ import {
 import { HandoffFollower } from "./handoff-follower";
 import { MessageDelivery } from "./message-delivery";
 import { PendingWatch } from "./pending-watch";
+import { latestResumableSession, type ListMySessions } from "./session-resume";
 import { defaultStorage, StoredSession, storageKeyFor, type SessionStorage } from "./session-storage";
 import type { ChatTransport } from "./transport";
 
@@ -61,6 +62,12 @@ export interface ChatClientOptions {
   pendingDelays?: readonly number[];
   /** While a person has the session (escalated): how often (ms) to look for their messages. Defaults to 4 s. */
   handoffPollMs?: number;
+  /**
+   * With no session stored, load() first looks for the user's newest session of this type that is active or
+   * escalated (GET /sessions/my, page after page) and, when there is one, keeps it and loads it, as if it had been
+   * stored: the conversation goes on in a new browser. Default false.
+   */
+  resume?: boolean;
 }
 
 export const DEFAULT_SESSION_TYPE: SessionType = "customer_support";
@@ -104,6 +111,9 @@ export class ChatClient {
   /** The action retryLast repeats. */
   private retryAction: ChatAction | null = null;
   private stream: boolean;
+  private resume: boolean;
+  /** The look for a session to resume is made once: after startNewSession() the person chose a new one. */
+  private resumeLooked = false;
   /** Sends each message and shows its reply, streamed or whole. */
   private readonly delivery: MessageDelivery;
   /** The one reply being followed in the history (after a reload mid-reply), if any. */
@@ -123,6 +133,7 @@ export class ChatClient {
     this.now = options.now ?? (() => new Date());
     this.context = options.context;
     this.stream = options.stream ?? true;
+    this.resume = options.resume ?? false;
     // What each part that changes the state shares of the client.
     const host = {
       state: () => this.state,
@@ -203,6 +214,11 @@ export class ChatClient {
     this.stream = stream;
   }
 
+  /** Whether load() looks for a session to resume when none is stored (the option `resume`). */
+  setResume(resume: boolean): void {
+    this.resume = resume;
+  }
+
   /** Whether the next message will stream: streaming is on and the transport can. */
   get streams(): boolean {
     return this.stream && typeof this.transport.chatStream === "function";
@@ -223,6 +239,10 @@ export class ChatClient {
   /** Fetch the stored session's latest messages; does nothing when there is no session or it is loaded. */
   load(): Promise<void> {
     if (this.loading) return this.loading;
+    const transport = this.transport;
+    if (this.state.sessionId === null && this.resume && !this.resumeLooked && transport.mySessions) {
+      return this.resumeLatest((options) => transport.mySessions!(options));
+    }
     const { sessionId, historyLoaded } = this.state;
     if (sessionId === null || historyLoaded) return Promise.resolve();
     const generation = this.generation;
@@ -260,6 +280,39 @@ export class ChatClient {
       } finally {
         this.loading = null;
       }
+    })();
+    this.loading = run;
+    return run;
+  }
+
+  /** Look for the user's newest open session of this type; when there is one, keep it and load its history. */
+  private resumeLatest(list: ListMySessions): Promise<void> {
+    this.resumeLooked = true;
+    const generation = this.generation;
+    this.update({ status: "loading", error: null, failedAction: null });
+    const run = (async () => {
+      let found: SessionBody | null;
+      try {
+        found = await latestResumableSession(list, this.state.sessionType);
+      } catch (e) {
+        this.loading = null;
+        if (generation !== this.generation) return;
+        // Not knowing whether there is one to go on with, a first message would start another: say so, and let
+        // Try again look once more.
+        this.resumeLooked = false;
+        const error = toChatError(e);
+        this.fail("load", error, () => this.load());
+        throw error;
+      }
+      this.loading = null;
+      if (generation !== this.generation || this.state.sessionId !== null) return;
+      if (!found) {
+        this.update({ status: statusOf(this.state.messages) });
+        return;
+      }
+      this.storedSession.keep(found.id);
+      this.update({ sessionId: found.id, sessionStatus: found.status, historyLoaded: false });
+      await this.load();
     })();
     this.loading = run;
     return run;

@@ -1,6 +1,6 @@
 /**
  * The browser-ready demo the local server's page loads (dist/demo/ai-chat-demo.js, React included). The page sets
- *   window.AIChatDemo = { apiBaseUrl, streamUrl?, stream?, token?, sessionType?, theme?, context?, mount? }
+ *   window.AIChatDemo = { apiBaseUrl, streamUrl?, stream?, token?, sessionType?, theme?, context?, resume?, mount? }
  * before loading it. The token comes from there, from the address (`/#token=…`), or from a form that asks for one
  * (`make token USER=alice TENANT=acme` prints one). With `view=staff` in the address (`/#view=staff&token=…`, a token
  * from `make token USER=dana TENANT=acme STAFF=1 NAME="Dana Reyes"`) the page is the staff view: the agent inbox.
@@ -21,6 +21,8 @@ export interface AIChatDemoConfig {
   sessionType?: SessionType;
   theme?: AIChatTheme;
   context?: Record<string, unknown>;
+  /** Go on with the user's latest open conversation when this browser has none stored (the widget's `resume`). */
+  resume?: boolean;
   /** Where the token form goes; a new element at the end of <body> by default. */
   mount?: string;
   /** staff: the agent inbox instead of the customer's widget (also `view=staff` in the address). */
@@ -96,6 +98,7 @@ function Demo({ config }: { config: AIChatDemoConfig }): ReactNode {
           sessionType={config.sessionType ?? "customer_support"}
           theme={config.theme ?? "auto"}
           context={config.context ?? { currentPage: "local demo" }}
+          resume={config.resume}
         />
       )}
     </>

@@ -19,6 +19,7 @@ export {
   type ChatStatus,
 } from "./chat-state";
 export { storageKeyFor, type SessionStorage } from "./session-storage";
+export { latestResumableSession, type ListMySessions, type SessionPage } from "./session-resume";
 export { ChatApiError, type ChatErrorKind } from "./chat-error";
 export { API_PREFIX, createFetchTransport, type ChatTransport, type FetchTransportOptions, type HistoryOptions, type TokenSource } from "./transport";
 export { AIChatAgentInbox, type AIChatAgentInboxProps } from "./agent-inbox";

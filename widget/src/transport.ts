@@ -12,6 +12,7 @@ import type {
   WithdrawBody,
 } from "./api-types";
 import { ChatApiError } from "./chat-error";
+import type { ListMySessions } from "./session-resume";
 export { API_PREFIX } from "./api-requests";
 import { readUiMessageStream, type UiMessagePart } from "./ui-message-stream";
 
@@ -49,6 +50,11 @@ export interface ChatTransport {
    * again); 409 escalation_taken once a person has. Without this method the widget offers no way to cancel one.
    */
   withdraw?(sessionId: string): Promise<SessionBody>;
+  /**
+   * GET /sessions/my: the user's sessions, newest first, a page at a time (the next page's cursor from
+   * X-Next-Cursor). The client's `resume` looks through it; without this method nothing is resumed.
+   */
+  mySessions?: ListMySessions;
 }
 
 export interface HistoryOptions {
@@ -70,7 +76,7 @@ export interface FetchTransportOptions extends ApiRequestOptions {
 
 /** The default transport: fetch, JSON, `Authorization: Bearer <getToken()>`. */
 export function createFetchTransport(options: FetchTransportOptions): ChatTransport {
-  const { base, bearer, send, call } = createApiRequests(options);
+  const { base, bearer, send, call, callWithHeaders } = createApiRequests(options);
 
   async function chatStream(
     body: ChatRequestBody, { signal, idempotencyKey }: { signal: AbortSignal; idempotencyKey: string },
@@ -113,5 +119,13 @@ export function createFetchTransport(options: FetchTransportOptions): ChatTransp
     chatStream,
     stopReply: (sessionId) => call("POST", `${session(sessionId)}/stop`, {}),
     withdraw: (sessionId) => call("POST", `${session(sessionId)}/withdraw`, {} satisfies WithdrawBody),
+    mySessions: async ({ cursor, limit } = {}) => {
+      const query = new URLSearchParams();
+      if (limit !== undefined) query.set("limit", String(limit));
+      if (cursor) query.set("cursor", cursor);
+      const qs = query.toString();
+      const { body, headers } = await callWithHeaders<SessionBody[]>("GET", `/sessions/my${qs ? `?${qs}` : ""}`);
+      return { sessions: body, nextCursor: headers.get("x-next-cursor") };
+    },
   };
 }

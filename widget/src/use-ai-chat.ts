@@ -21,6 +21,11 @@ export interface UseAIChatOptions extends AIChatConnection, ChatEventHandlers {
   loadHistory?: boolean;
   /** While a person has the conversation: how often (ms) to look for their messages (default 4000). */
   handoffPollMs?: number;
+  /**
+   * With no session stored in this browser, go on with the user's newest session of this type that is active or
+   * escalated (found in GET /sessions/my), and keep it as if it had been stored. Default false.
+   */
+  resume?: boolean;
 }
 
 export interface UseAIChatResult {
@@ -119,6 +124,7 @@ function useClient(options: UseAIChatOptions): ChatClient {
         storage,
         stream: options.stream,
         handoffPollMs: options.handoffPollMs,
+        resume: options.resume,
       }),
       apiBaseUrl,
       streamUrl,
@@ -136,7 +142,7 @@ function useClient(options: UseAIChatOptions): ChatClient {
 export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
   const client = useClient(options);
   const state = useSyncExternalStore(client.subscribe, client.getSnapshot, client.getSnapshot);
-  const { context, loadHistory = true, stream, handoffPollMs, onMessage, onEscalate, onError } = options;
+  const { context, loadHistory = true, stream, handoffPollMs, resume, onMessage, onEscalate, onError } = options;
 
   // The latest callbacks, read at each event: a new function each render is not a reason to watch again.
   const handlers = useRef<ChatEventHandlers>({ onMessage, onEscalate, onError });
@@ -158,6 +164,11 @@ export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
   useEffect(() => {
     if (handoffPollMs !== undefined) client.setHandoffPollMs(handoffPollMs);
   }, [client, handoffPollMs]);
+
+  // Before the load below (effects run in order), so that its first look can resume.
+  useEffect(() => {
+    if (resume !== undefined) client.setResume(resume);
+  }, [client, resume]);
 
   // Held while mounted: a reply it follows in the history (one being written when the history loaded) is looked
   // for no more once nothing shows the client. Before the load, so a reply the load finds pending is followed.

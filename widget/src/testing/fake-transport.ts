@@ -11,6 +11,7 @@ import type {
   SessionFeedbackBody,
 } from "../api-types";
 import { ChatApiError } from "../chat-error";
+import type { SessionPage } from "../session-resume";
 import type { ChatTransport, HistoryOptions } from "../transport";
 
 type Method = keyof ChatTransport;
@@ -217,6 +218,15 @@ export class FakeTransport implements ChatTransport {
       metadata: { ...stored.session },
       next_cursor: start > 0 ? String(start) : null,
     };
+  }
+
+  /** GET /sessions/my: every session kept, newest first (the last made first), `limit` a page. */
+  async mySessions(options: { cursor?: string | null; limit?: number } = {}): Promise<SessionPage> {
+    await this.enter("mySessions", [options]);
+    const newest = [...this.sessions.values()].reverse().map((s) => ({ ...s.session }));
+    const start = options.cursor ? Number(options.cursor) : 0;
+    const end = start + (options.limit ?? 20);
+    return { sessions: newest.slice(start, end), nextCursor: end < newest.length ? String(end) : null };
   }
 
   async sessionFeedback(sessionId: string, body: SessionFeedbackBody): Promise<SessionBody> {
