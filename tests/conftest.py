@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import aws_clients
 import pytest
 from fake_providers import FakeProviders
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from aichat import wiring
 from aichat.core import settings as settings_module
@@ -121,6 +123,21 @@ def table(dynamodb_local_url: str) -> tuple[Any, str]:
     name = f"ai-chat-{uuid.uuid4().hex[:8]}"
     create_table(client, name)
     return client, name
+
+
+# moto answers in-process and is not thread-safe (a Query iterating a partition while a transaction adds to it can
+# fail), and a turn reads its history on another thread while it reserves (aichat/turn/overlap.py): one request at a
+# time, as a server would order them.
+_moto_lock = threading.RLock()
+_moto_process = BotocoreStubber.process_request
+
+
+def _one_at_a_time(self: BotocoreStubber, request: Any) -> Any:
+    with _moto_lock:
+        return _moto_process(self, request)
+
+
+BotocoreStubber.process_request = _one_at_a_time  # type: ignore[method-assign]
 
 
 @pytest.fixture

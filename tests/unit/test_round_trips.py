@@ -38,7 +38,8 @@ def warm(api: Api) -> str:
     return str(api.chat("warm up").body["session_id"])
 
 
-def test_chat_in_an_existing_session_takes_three_round_trips(api: Api, dynamodb: Any) -> None:
+def test_chat_in_an_existing_session_takes_three_calls_its_history_read_beside_the_reserve(api: Api,
+                                                                                         dynamodb: Any) -> None:
     session_id = warm(api)
     with counting(dynamodb, "dynamodb") as calls:
         assert api.chat("again", session_id).status == 200

@@ -179,6 +179,10 @@ class Settings(BaseModel):
     MAX_SESSIONS_PER_USER_PER_DAY: Annotated[int, Field(ge=1)] = 50
 
     MAX_CONTEXT_MESSAGES: Annotated[int, Field(ge=0, le=100)] = 10
+    # A turn of an existing session reserves while its history is read, one round trip before the model instead of
+    # two, at the worst case of this many input tokens on the dearest configured route (the exact bound needs the
+    # history); a turn whose exact bound is larger tops its reservation up first (docs/budgets.md). 0: read first.
+    OVERLAP_RESERVE_INPUT_TOKENS: Annotated[int, Field(ge=0, le=2_000_000)] = 16_000
     MAX_TOKENS: Annotated[int, Field(ge=1, le=64000)] = 500
     # Blank: not sent, for models that refuse sampling settings (OpenAI's reasoning models, Claude Sonnet 5).
     TEMPERATURE: Annotated[float, Field(ge=0, le=2)] | None = 0.7

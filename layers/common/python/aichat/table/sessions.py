@@ -55,19 +55,22 @@ class Store:
         ).get("Item", {})
         return {k: (v.get("N") or v.get("S") or "") for k, v in item.items() if k not in ("PK", "SK")}
 
-    def conversation(self, session_id: str, caller: Identity, max_messages: int) -> tuple[SessionRecord,
-                                                                                         list[MessageRecord]]:
-        """A session and its newest messages (oldest first), in one Query."""
+    def conversation(self, session_id: str, caller: Identity, max_messages: int,
+                     skip: str | None = None) -> tuple[SessionRecord, list[MessageRecord]]:
+        """A session and its newest messages (oldest first), in one Query; without the message `skip` (a turn's
+        own message, which a Query made while the turn reserves may or may not see)."""
         page = self._db.query(
             TableName=self._table, KeyConditionExpression="PK = :pk",
             ExpressionAttributeValues={":pk": s(keys.session_pk(session_id))},
-            ScanIndexForward=False, Limit=max_messages + 1,
+            ScanIndexForward=False, Limit=max_messages + (2 if skip else 1),
         )
         rows = page.get("Items", [])
         if not rows or str_attr(rows[0], "SK") != keys.SESSION_SK:
             raise SessionNotFound()
         session = items.owned_session(rows[0], caller)
-        return session, [items.message_record(i) for i in reversed(rows[1:])]
+        skipped = keys.message_sk(skip) if skip else None
+        newest = [row for row in rows[1:] if str_attr(row, "SK") != skipped][:max_messages]
+        return session, [items.message_record(i) for i in reversed(newest)]
 
     def history(self, session_id: str, caller: Identity, limit: int,
                 cursor: str | None) -> tuple[SessionRecord | None, list[MessageRecord], str | None]:

@@ -56,7 +56,9 @@ def replayed(message: MessageRecord) -> list[Turn]:
     return [*turns, Turn(role="assistant", content=message.content)]
 
 
-def prepare(deps: TurnDeps, caller: Identity, body: ChatRequest, session_id: str | None, now: str) -> PreparedTurn:
+def prepare(deps: TurnDeps, caller: Identity, body: ChatRequest, session_id: str | None, now: str,
+            skip: str | None = None) -> PreparedTurn:
+    """The turn's session (new, or read with its newest messages, without the message `skip`) and first request."""
     if session_id is None:
         session_type = body.session_type or "customer_support"
         provider, model = deps.models.providers.default(session_type)
@@ -68,7 +70,7 @@ def prepare(deps: TurnDeps, caller: Identity, body: ChatRequest, session_id: str
         history: list[MessageRecord] = []
         is_new = True
     else:
-        session, history = deps.store.conversation(session_id, caller, deps.settings.MAX_CONTEXT_MESSAGES)
+        session, history = deps.store.conversation(session_id, caller, deps.settings.MAX_CONTEXT_MESSAGES, skip)
         if session.status not in ("active", "escalated"):
             raise SessionNotActive(session.status)
         is_new = False

@@ -172,13 +172,24 @@ class TurnLedger:
         pending with this reservation, for `settle` to charge. TurnOvertaken, nothing changed either, once a person
         has taken the session from the turn. RuntimeError if the turn is no longer pending.
         """
+        return self._move(reservation, session, step_cost_micros, step_tokens, next_charges, reservation.step + 1)
+
+    def top_up(self, reservation: Reservation, session: SessionRecord, charges: Sequence[Charge]) -> Reservation:
+        """Raise a call's reservation, not yet used, to `charges` (its exact worst case, once its history is read).
+
+        BudgetRefused, nothing changed, when the larger amount does not fit; TurnOvertaken as `advance`.
+        """
+        return self._move(reservation, session, 0, 0, charges, reservation.step)
+
+    def _move(self, reservation: Reservation, session: SessionRecord, step_cost_micros: int, step_tokens: int,
+              next_charges: Sequence[Charge], next_step: int) -> Reservation:
         next_amount = max((c.amount for c in next_charges if c.counter is Counter.TENANT_DAY_COST), default=0)
         # The counters move from holding this call's reservation to holding its cost plus the next reservation:
         # the next call fits if the counter, so moved, stays within its limit.
         delta = step_cost_micros - reservation.amount_micros + next_amount
         moved = [replace(c, amount=delta) for c in next_charges if c.counter is not Counter.SESSION_MESSAGES]
         self._writes.check_fits_at_all(moved, session, reservation.day, new_session=False)
-        following = replace(reservation, amount_micros=next_amount, step=reservation.step + 1,
+        following = replace(reservation, amount_micros=next_amount, step=next_step,
                             charged_micros=reservation.charged_micros + step_cost_micros)
         user = Update(key=items.message_key(reservation.session_id, reservation.message_id), sets={
             "reserved_micros": n(following.amount_micros), "charged_micros": n(following.charged_micros),
@@ -256,6 +267,26 @@ class TurnLedger:
         meta.add(total_cost_micros=-reservation.amount_micros, message_count=1 - reservation.message_slots)
         return self._writes.once([user.transact_item(self._table), *counters, meta.transact_item(self._table),
                            *self._claim_outcome(reservation, "failed", None)], f"{by}-{reservation.message_id}")
+
+    def cancel(self, reservation: Reservation) -> bool:
+        """Undo a reservation no call has used (a turn refused before its model was called): its user's message,
+        its key's claim and every amount it held are gone, as if it had never been made. False if the turn had
+        moved on already (nothing changed)."""
+        assert reservation.charged_micros == 0, "a reservation some call has used is settled or released, not undone"
+        user = {"Delete": {
+            "TableName": self._table, "Key": items.message_key(reservation.session_id, reservation.message_id),
+            "ConditionExpression": "#status = :pending AND reserved_micros = :held",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":pending": s("pending"), ":held": n(reservation.amount_micros)}}}
+        counters = self._counter_moves(reservation, cost=-reservation.amount_micros, tokens=0, messages=0)
+        meta = Update(key=items.session_key(reservation.session_id))
+        meta.add(total_cost_micros=-reservation.amount_micros, message_count=-reservation.message_slots)
+        claim = [] if reservation.turn_key is None else [{"Delete": {
+            "TableName": self._table, "Key": {"PK": s(reservation.turn_key), "SK": s(keys.TURN_KEY_SK)},
+            "ConditionExpression": "message_id = :message",
+            "ExpressionAttributeValues": {":message": s(reservation.message_id)}}}]
+        return self._writes.once([user, *counters, meta.transact_item(self._table), *claim],
+                                 f"cancel-{reservation.message_id}")
 
     def sweep(self, now: float) -> SweepReport:
         """Release every turn still pending past its sweep time, each exactly once; reads only sharded keys."""
