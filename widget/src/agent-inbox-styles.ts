@@ -1,24 +1,32 @@
 /**
  * The agent inbox's stylesheet. The inbox sits inside an admin app's own page (not a floating panel), so every
  * selector is under `.aichat-inbox` and nothing reaches the app's other elements. Its layout follows its own width
- * (a container query), not the viewport's: an admin app may give it a narrow column on a wide screen.
+ * (a container query), not the viewport's: an admin app may give it a narrow column on a wide screen. The app's
+ * brand is the widget's custom properties, set on the inbox or any element around it: --ai-chat-accent (the open
+ * entry's border, the Send button) and --ai-chat-accent-text, --ai-chat-link (links, light theme), --ai-chat-radius
+ * (its corners), --ai-chat-font.
  */
 export const AGENT_INBOX_CSS = `
 .aichat-inbox {
-  --bg: #ffffff; --fg: #1b1f24; --muted: #59636e; --border: #d0d7de; --surface: #f3f5f7; --accent: #0b5cad;
-  --accent-fg: #ffffff; --agent-bg: #e9f7ef; --error-bg: #fdecea; --error-fg: #8a1c12; --focus: #1f6feb;
+  --bg: #ffffff; --fg: #1b1f24; --muted: #59636e; --border: #d0d7de; --surface: #f3f5f7;
+  --accent: var(--ai-chat-accent, #0b5cad); --accent-fg: var(--ai-chat-accent-text, #ffffff); --agent-bg: #e9f7ef;
+  --link: var(--ai-chat-link, var(--ai-chat-accent, #0b5cad));
+  --error-bg: #fdecea; --error-fg: #8a1c12; --focus: #1f6feb;
   container: aichat-inbox / inline-size; display: flex; flex-direction: column; min-height: 420px;
-  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg);
-  border: 1px solid var(--border); border-radius: 10px; overflow: hidden; text-align: left;
+  font: 14px/1.45 var(--ai-chat-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif); color: var(--fg);
+  background: var(--bg); border: 1px solid var(--border); border-radius: var(--ai-chat-radius, 10px); overflow: hidden;
+  text-align: start;
 }
 .aichat-inbox[data-theme="dark"] {
-  --bg: #1c2128; --fg: #e6edf3; --muted: #9da7b3; --border: #3d444d; --surface: #262c36; --accent: #4493f8;
-  --accent-fg: #0d1117; --agent-bg: #17352a; --error-bg: #3c1618; --error-fg: #ffb4ab; --focus: #58a6ff;
+  --bg: #1c2128; --fg: #e6edf3; --muted: #9da7b3; --border: #3d444d; --surface: #262c36;
+  --accent: var(--ai-chat-accent, #4493f8); --accent-fg: var(--ai-chat-accent-text, #0d1117); --agent-bg: #17352a;
+  --error-bg: #3c1618; --error-fg: #ffb4ab; --focus: #58a6ff; --link: #4493f8;
 }
 @media (prefers-color-scheme: dark) {
   .aichat-inbox[data-theme="auto"] {
-    --bg: #1c2128; --fg: #e6edf3; --muted: #9da7b3; --border: #3d444d; --surface: #262c36; --accent: #4493f8;
-    --accent-fg: #0d1117; --agent-bg: #17352a; --error-bg: #3c1618; --error-fg: #ffb4ab; --focus: #58a6ff;
+    --bg: #1c2128; --fg: #e6edf3; --muted: #9da7b3; --border: #3d444d; --surface: #262c36;
+    --accent: var(--ai-chat-accent, #4493f8); --accent-fg: var(--ai-chat-accent-text, #0d1117); --agent-bg: #17352a;
+    --error-bg: #3c1618; --error-fg: #ffb4ab; --focus: #58a6ff; --link: #4493f8;
   }
 }
 .aichat-inbox *, .aichat-inbox *::before, .aichat-inbox *::after { box-sizing: border-box; }
@@ -70,9 +78,10 @@ export const AGENT_INBOX_CSS = `
 .aichat-inbox .inbox-md :is(th, td) { border: 1px solid var(--border); padding: 3px 8px; text-align: left; }
 .aichat-inbox .inbox-md code { font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .aichat-inbox .inbox-md pre { overflow-x: auto; }
-.aichat-inbox .inbox-md a { color: var(--accent); }
+.aichat-inbox .inbox-md a { color: var(--link); }
 .aichat-inbox .inbox-marker { align-self: center; color: var(--muted); font-size: 12px; }
 .aichat-inbox .inbox-reply { display: flex; gap: 8px; }
+.aichat-inbox .inbox-reply button[type="submit"] { background: var(--accent); color: var(--accent-fg); border-color: var(--accent); font-weight: 600; }
 .aichat-inbox .inbox-hint { margin: 0; color: var(--muted); font-size: 12px; }
 /* A touch screen's keyboard has no Shift+Enter to speak of. */
 @media (pointer: coarse) { .aichat-inbox .inbox-hint { display: none; } }

@@ -26,6 +26,9 @@ export { REPLYING_ANNOUNCEMENT } from "./reply-announcer";
 
 export type AIChatTheme = "light" | "dark" | "auto";
 
+/** The corner of the page the launcher (and the panel above it) sits in. */
+export type AIChatPosition = "bottom-right" | "bottom-left";
+
 /**
  * The widget's props: a connection (AIChatConnection's apiBaseUrl, streamUrl, stream, getToken, transport, storage;
  * or a provider around it, or a client), what it shows, and the callbacks: onMessage, onEscalate and onError (from
@@ -36,8 +39,13 @@ export interface AIChatWidgetProps extends AIChatConnection, ChatEventHandlers {
   sessionType?: SessionType;
   /** Sent with every message: the page, the user's role, what they are looking at. */
   context?: ChatContext;
-  /** `auto` (the default) follows the system's light or dark preference. */
+  /**
+   * `auto` (the default) follows the system's light or dark preference. The brand's colour, corners and font are
+   * the host's CSS custom properties (--ai-chat-accent, --ai-chat-accent-text, --ai-chat-radius, --ai-chat-font).
+   */
   theme?: AIChatTheme;
+  /** Where the launcher sits: `bottom-right` (the default) or `bottom-left`. */
+  position?: AIChatPosition;
   /** The panel's heading, and the launcher's name ("Open …") (default "AI assistant"). */
   title?: string;
   /** Start opened instead of as the launcher button. */
@@ -64,9 +72,10 @@ export interface AIChatWidgetProps extends AIChatConnection, ChatEventHandlers {
 const DEFAULT_ESCALATION_REASON = "The user asked to talk to a person from the chat widget.";
 const ignore = (): void => undefined;
 
-/** The floating chat: a launcher button bottom-right that opens the conversation panel. */
+/** The floating chat: a launcher button in a bottom corner that opens the conversation panel. */
 export function AIChatWidget(props: AIChatWidgetProps): ReactNode {
-  const { theme = "auto", title = "AI assistant", defaultOpen = false, placeholder = "Type a message…" } = props;
+  const { theme = "auto", position = "bottom-right", title = "AI assistant", defaultOpen = false,
+    placeholder = "Type a message…" } = props;
   const chat = useAIChat({ ...props, loadHistory: false });
   const [open, setOpenState] = useState(defaultOpen);
   // Called from the handlers that open and close the panel (not an effect), so onOpenChange is told once per change.
@@ -90,7 +99,7 @@ export function AIChatWidget(props: AIChatWidgetProps): ReactNode {
 
   return (
     <ShadowHost css={WIDGET_CSS}>
-      <div className="root" data-theme={theme} data-open={open || undefined}>
+      <div className="root" data-theme={theme} data-position={position} data-open={open || undefined}>
         {open && <ChatPanel id={panelId} chat={chat} title={title} placeholder={placeholder} onMinimise={minimise} />}
         <button
           ref={launcherRef}

@@ -1,6 +1,7 @@
 /**
  * The browser-ready demo the local server's page loads (dist/demo/ai-chat-demo.js, React included). The page sets
- *   window.AIChatDemo = { apiBaseUrl, streamUrl?, stream?, token?, sessionType?, theme?, context?, resume?, mount? }
+ *   window.AIChatDemo = { apiBaseUrl, streamUrl?, stream?, token?, sessionType?, theme?, context?, resume?, position?,
+ *     mount? }
  * before loading it. The token comes from there, from the address (`/#token=…`), or from a form that asks for one
  * (`make token USER=alice TENANT=acme` prints one). With `view=staff` in the address (`/#view=staff&token=…`, a token
  * from `make token USER=dana TENANT=acme STAFF=1 NAME="Dana Reyes"`) the page is the staff view: the agent inbox.
@@ -9,7 +10,7 @@ import { StrictMode, useState, type FormEvent, type ReactNode } from "react";
 import { createRoot } from "react-dom/client";
 import type { SessionType } from "./api-types";
 import { AIChatAgentInbox } from "./agent-inbox";
-import { AIChatWidget, type AIChatTheme } from "./ai-chat-widget";
+import { AIChatWidget, type AIChatPosition, type AIChatTheme } from "./ai-chat-widget";
 
 export interface AIChatDemoConfig {
   apiBaseUrl?: string;
@@ -23,6 +24,8 @@ export interface AIChatDemoConfig {
   context?: Record<string, unknown>;
   /** Go on with the user's latest open conversation when this browser has none stored (the widget's `resume`). */
   resume?: boolean;
+  /** The launcher's corner (the widget's `position`). */
+  position?: AIChatPosition;
   /** Where the token form goes; a new element at the end of <body> by default. */
   mount?: string;
   /** staff: the agent inbox instead of the customer's widget (also `view=staff` in the address). */
@@ -99,6 +102,7 @@ function Demo({ config }: { config: AIChatDemoConfig }): ReactNode {
           theme={config.theme ?? "auto"}
           context={config.context ?? { currentPage: "local demo" }}
           resume={config.resume}
+          position={config.position}
         />
       )}
     </>

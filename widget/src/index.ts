@@ -1,4 +1,4 @@
-export { AIChatWidget, type AIChatTheme, type AIChatWidgetProps } from "./ai-chat-widget";
+export { AIChatWidget, type AIChatPosition, type AIChatTheme, type AIChatWidgetProps } from "./ai-chat-widget";
 export { useAIChat, type UseAIChatOptions, type UseAIChatResult } from "./use-ai-chat";
 export {
   ChatEventTracker,

@@ -2,6 +2,13 @@
  * The widget's whole stylesheet. It lives inside the widget's shadow root, so its selectors match only the
  * widget's own elements and the host page's styles do not reach in; `all: initial` on the root stops inherited
  * fonts and colours from leaking in through the shadow host.
+ *
+ * What a host may set is its own custom properties, which inherit through the shadow root (`all` does not reset
+ * custom properties): --ai-chat-accent and --ai-chat-accent-text (the brand colour as a fill, and the text on it),
+ * --ai-chat-link (links and accented text on the panel's light background; the accent by default), --ai-chat-radius
+ * (the panel's and the bubbles' corners) and --ai-chat-font (the font family). The widget never sets them; each is
+ * read with its default where the palette or a rule uses it, so a host's value always wins. The dark palette keeps
+ * its own link colour: a brand colour picked for a light page is rarely readable as text on a dark one.
  */
 export const WIDGET_CSS = `
 :host { all: initial; }
@@ -9,24 +16,30 @@ export const WIDGET_CSS = `
   all: initial;
   position: fixed; right: 16px; bottom: 16px; z-index: 2147483000;
   display: flex; flex-direction: column; align-items: flex-end; gap: 12px;
-  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  font: 14px/1.45 var(--ai-chat-font, system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif);
   color: var(--fg); -webkit-font-smoothing: antialiased;
   --bg: #ffffff; --fg: #1b1f24; --muted: #59636e; --border: #d0d7de; --surface: #f3f5f7;
-  --accent: #0b5cad; --accent-fg: #ffffff; --user-bg: #0b5cad; --user-fg: #ffffff;
+  --accent: var(--ai-chat-accent, #0b5cad); --accent-fg: var(--ai-chat-accent-text, #ffffff);
+  --user-bg: var(--ai-chat-accent, #0b5cad); --user-fg: var(--ai-chat-accent-text, #ffffff);
+  --radius: var(--ai-chat-radius, 14px); --link: var(--ai-chat-link, var(--ai-chat-accent, #0b5cad));
   --error-bg: #fdecea; --error-fg: #8a1c12; --error-border: #f1b0a8; --notice-bg: #e8f3ff; --notice-fg: #0a3d73;
   --focus: #1f6feb; --code-bg: #eef1f4; --shadow: 0 8px 28px rgba(20, 30, 45, .22); --star: #9a6700;
 }
+/* The launcher's corner: bottom-right by default, bottom-left with position="bottom-left". */
+.root[data-position="bottom-left"] { right: auto; left: 16px; align-items: flex-start; }
 .root *, .root *::before, .root *::after { box-sizing: border-box; }
 .root[data-theme="dark"] {
   --bg: #1c2128; --fg: #e6edf3; --muted: #9da7b3; --border: #3d444d; --surface: #262c36;
-  --accent: #4493f8; --accent-fg: #0d1117; --user-bg: #1f6feb; --user-fg: #ffffff;
+  --accent: var(--ai-chat-accent, #4493f8); --accent-fg: var(--ai-chat-accent-text, #0d1117);
+  --user-bg: var(--ai-chat-accent, #1f6feb); --user-fg: var(--ai-chat-accent-text, #ffffff); --link: #4493f8;
   --error-bg: #3c1618; --error-fg: #ffb4ab; --error-border: #8e2c2c; --notice-bg: #15304f; --notice-fg: #b6d7ff;
   --focus: #58a6ff; --code-bg: #2d333b; --shadow: 0 8px 28px rgba(0, 0, 0, .55); --star: #e3a008;
 }
 @media (prefers-color-scheme: dark) {
   .root[data-theme="auto"] {
     --bg: #1c2128; --fg: #e6edf3; --muted: #9da7b3; --border: #3d444d; --surface: #262c36;
-    --accent: #4493f8; --accent-fg: #0d1117; --user-bg: #1f6feb; --user-fg: #ffffff;
+    --accent: var(--ai-chat-accent, #4493f8); --accent-fg: var(--ai-chat-accent-text, #0d1117);
+    --user-bg: var(--ai-chat-accent, #1f6feb); --user-fg: var(--ai-chat-accent-text, #ffffff); --link: #4493f8;
     --error-bg: #3c1618; --error-fg: #ffb4ab; --error-border: #8e2c2c; --notice-bg: #15304f; --notice-fg: #b6d7ff;
     --focus: #58a6ff; --code-bg: #2d333b; --shadow: 0 8px 28px rgba(0, 0, 0, .55); --star: #e3a008;
   }
@@ -50,7 +63,7 @@ export const WIDGET_CSS = `
 .panel {
   width: min(380px, calc(100vw - 32px)); height: min(600px, calc(100vh - 104px)); height: min(600px, calc(100dvh - 104px));
   display: flex; flex-direction: column; background: var(--bg); color: var(--fg);
-  border: 1px solid var(--border); border-radius: 14px; box-shadow: var(--shadow); overflow: hidden;
+  border: 1px solid var(--border); border-radius: var(--radius); box-shadow: var(--shadow); overflow: hidden;
 }
 .header {
   display: flex; align-items: center; gap: 8px; padding: 10px 10px 10px 16px;
@@ -72,9 +85,9 @@ export const WIDGET_CSS = `
 .msg { display: flex; flex-direction: column; max-width: 88%; }
 .msg-user { align-self: flex-end; align-items: flex-end; }
 .msg-assistant { align-self: flex-start; align-items: flex-start; }
-.bubble { padding: 8px 12px; border-radius: 14px; overflow-wrap: anywhere; max-width: 100%; }
-.msg-user .bubble { background: var(--user-bg); color: var(--user-fg); border-bottom-right-radius: 4px; white-space: pre-wrap; }
-.msg-assistant .bubble { background: var(--surface); border-bottom-left-radius: 4px; }
+.bubble { padding: 8px 12px; border-radius: var(--radius); overflow-wrap: anywhere; max-width: 100%; }
+.msg-user .bubble { background: var(--user-bg); color: var(--user-fg); border-bottom-right-radius: min(4px, var(--radius)); white-space: pre-wrap; }
+.msg-assistant .bubble { background: var(--surface); border-bottom-left-radius: min(4px, var(--radius)); }
 .msg-failed .bubble { border: 2px dashed var(--error-border); }
 .msg-agent .bubble { border-left: 3px solid var(--accent); }
 .agent-name { margin: 0 0 3px; font-weight: 600; }
@@ -93,25 +106,25 @@ export const WIDGET_CSS = `
 .bubble pre { background: var(--code-bg); border-radius: 8px; padding: 8px 10px; overflow-x: auto; }
 .bubble pre code { background: none; padding: 0; white-space: pre; }
 .bubble blockquote { border-left: 3px solid var(--border); padding-left: 8px; color: var(--muted); }
-.bubble a { color: var(--accent); text-decoration: underline; }
+.bubble a { color: var(--link); text-decoration: underline; }
 .bubble hr { border: none; border-top: 1px solid var(--border); }
 .calls { list-style: none; margin: 0 0 4px; padding: 0; display: flex; flex-direction: column; gap: 4px; max-width: 100%; }
 .call {
   display: flex; align-items: flex-start; gap: 6px; padding: 4px 10px; font-size: 12.5px; line-height: 1.35;
   border: 1px solid var(--border); border-radius: 10px; background: var(--bg); color: var(--fg); overflow-wrap: anywhere;
 }
-.call svg { flex: none; width: 14px; height: 14px; margin-top: 1px; fill: currentColor; color: var(--accent); }
+.call svg { flex: none; width: 14px; height: 14px; margin-top: 1px; fill: currentColor; color: var(--link); }
 .call-error { background: var(--error-bg); color: var(--error-fg); border-color: var(--error-border); }
 .call-error svg { color: inherit; }
 .meta { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-top: 3px; font-size: 12px; color: var(--muted); }
 .failed-note { color: var(--error-fg); }
 .stopped-note { font-style: italic; }
 .call-running svg { color: var(--muted); }
-.link-button { border: none; background: none; padding: 0; color: var(--accent); text-decoration: underline; font-size: 12px; }
+.link-button { border: none; background: none; padding: 0; color: var(--link); text-decoration: underline; font-size: 12px; }
 .rate { border: 1px solid transparent; background: none; border-radius: 6px; padding: 2px 4px; color: var(--muted); display: grid; place-items: center; }
 .rate svg { width: 14px; height: 14px; fill: currentColor; }
 .rate:hover:not(:disabled) { color: var(--fg); }
-.rate[aria-pressed="true"] { color: var(--accent); border-color: var(--border); }
+.rate[aria-pressed="true"] { color: var(--link); border-color: var(--border); }
 
 .typing .bubble { display: flex; gap: 4px; align-items: center; height: 34px; }
 .dot { width: 7px; height: 7px; border-radius: 50%; background: var(--muted); animation: ai-chat-bounce 1.2s infinite ease-in-out; }
