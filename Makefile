@@ -79,8 +79,10 @@ docs: install
 docs-build: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
+# Cold starts of every function, then the DynamoDB calls and round trips of each route.
 bench: install
 	$(BIN)/python scripts/bench_cold_start.py
+	$(BIN)/python scripts/bench_round_trips.py
 
 # The local server under load: parallel POST /chat on loopback (offline model), with the time split; then
 # POST /chat/stream against a loopback OpenAI fake (time to the first delta, stop-flag reads), and each function's
