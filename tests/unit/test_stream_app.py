@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from counters import day_counters
 from fake_providers import FakeProviders, Scripted, Usage
 
 from aichat import wiring
-from aichat.api.stream_app import STREAM_PATH, StreamApp
+from aichat.api.stream_app import AFTER_RESTORE_PATH, STREAM_PATH, StreamApp
 from aichat.core.identity import Identity
 from aichat.core.models import EscalateRequest
 from aichat.core.pricing import PriceTable
@@ -144,6 +145,19 @@ def test_the_health_check_answers_and_any_other_route_is_not_found(app: StreamAp
     assert call(app, b"", method="GET", path="/healthz").status == 200
     missing = call(app, b"", method="GET", path="/api/v1/ai/chat")
     assert (missing.status, json.loads(missing.body)["code"]) == (404, "not_found")
+
+
+def test_the_adapters_after_restore_hook_builds_provider_clients_afresh_and_reseeds_randomness(
+        dynamodb: Any, clock: FakeClock) -> None:
+    services = wiring.build(Settings(TABLE_NAME="ai-chat", OPENAI_API_KEY="sk-x"), dynamodb=dynamodb, clock=clock)
+    before = services._providers.get("openai")  # the registry is what a restore must reset
+    random.seed(7)
+    snapshot_draw = random.random()
+    random.seed(7)
+    reply = call(StreamApp(services), b"", path=AFTER_RESTORE_PATH)
+    assert (reply.status, json.loads(reply.body)) == (200, {"status": "restored"})
+    assert random.random() != snapshot_draw, "copies restored from one snapshot draw different jitter"
+    assert services._providers.get("openai") is not before, "no connection from the snapshot is reused"
 
 
 def test_a_client_that_leaves_mid_reply_changes_nothing_the_turn_is_read_to_its_end_and_settled(

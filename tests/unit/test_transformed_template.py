@@ -80,6 +80,24 @@ def test_chat_is_served_by_the_live_alias_of_a_published_version_that_snapstart_
     assert chat["Runtime"] == "python3.12", "SnapStart for Python needs 3.12 or later"
 
 
+def test_the_stream_is_served_by_the_live_alias_snapstart_restores_and_the_adapter_calls_the_apps_restore_hook(
+        resources: dict[str, Any]) -> None:
+    from aichat.api.stream_app import AFTER_RESTORE_PATH
+
+    (api,) = of_type(resources, "AWS::ApiGateway::RestApi").values()
+    integration = api["Body"]["paths"]["/api/v1/ai/chat/stream"]["post"]["x-amazon-apigateway-integration"]
+    target = invoked(integration)
+    alias = resources[target]
+    assert alias["Type"] == "AWS::Lambda::Alias" and alias["Properties"]["Name"] == "live"
+    assert alias["Properties"]["FunctionName"] == {"Ref": "ChatStreamFunction"}
+    stream = resources["ChatStreamFunction"]["Properties"]
+    assert stream["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert stream["Runtime"] == "python3.12", "SnapStart for Python needs 3.12 or later"
+    assert stream["Environment"]["Variables"]["AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH"] == AFTER_RESTORE_PATH
+    layers = json.dumps(stream["Layers"])
+    assert "LambdaAdapterLayerArm64:30" in layers, "the adapter that bridges SnapStart's restore to the app"
+
+
 def test_api_gateway_may_invoke_exactly_what_each_integration_calls(
         paths: dict[str, Any], resources: dict[str, Any]) -> None:
     called = {invoked(op["x-amazon-apigateway-integration"]) for methods in paths.values() for op in methods.values()}

@@ -37,6 +37,9 @@ Send = Callable[[Message], Awaitable[None]]
 STREAM_PATH = f"{API_PREFIX}/chat/stream"
 # What the Lambda Web Adapter's readiness check asks for (AWS_LWA_READINESS_CHECK_PATH) before it sends requests.
 HEALTH_PATH = "/healthz"
+# What the adapter POSTs after a SnapStart restore, before any traffic (AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH): the
+# adapter answers 403 to any request from outside for this path, and the local front routes only STREAM_PATH here.
+AFTER_RESTORE_PATH = "/snapstart/after-restore"
 REQUEST_CONTEXT_HEADER = "x-amzn-request-context"
 LAMBDA_CONTEXT_HEADER = "x-amzn-lambda-context"
 _NOT_FOUND = {"detail": "No such route; the stream is POST /api/v1/ai/chat/stream.", "code": "not_found"}
@@ -57,6 +60,11 @@ class StreamApp:
         cors = _cors(self._services.settings.STREAM_ALLOWED_ORIGIN, scope)
         if scope["method"] == "GET" and scope["path"] == HEALTH_PATH:
             await _send_reply(send, Reply({"status": "ok"}))
+            return
+        if scope["method"] == "POST" and scope["path"] == AFTER_RESTORE_PATH:
+            # Every copy restored from one snapshot would share its randomness and its SDK clients' connections.
+            self._services.after_restore()
+            await _send_reply(send, Reply({"status": "restored"}))
             return
         if (scope["method"], scope["path"]) != ("POST", STREAM_PATH):
             await _send_reply(send, Reply(_NOT_FOUND, 404, cors))
