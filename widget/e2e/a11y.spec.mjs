@@ -5,7 +5,9 @@
 // bubble. Nothing is mocked.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { en } from "../dist/ai-chat-widget.js";
 import { scanner } from "./axe-scan.mjs";
+import { customerAndStaff, walkRefused, walkWidgetStates } from "./widget-states.mjs";
 import {
   api, eventually, launchBrowser, mintToken, openDemo, openPanel, screenshot, startServer, watchPageErrors,
 } from "./harness.mjs";
@@ -16,7 +18,6 @@ const DESKTOP = { width: 1100, height: 760 };
 const PHONE = { width: 390, height: 844 };
 const WIDGET = "[data-ai-chat-widget]"; // the shadow host: axe reads the open shadow root under it
 const INBOX = ".aichat-inbox";
-const SESSION_KEY = "ai-chat:session:customer_support";
 // A reply of the offline model that echoes this has a paragraph, a list and a paragraph: blocks with margins.
 const MARKDOWN_MESSAGE = "My bill doubled this month:\n\n- on the 3rd\n- on the 5th";
 
@@ -122,61 +123,12 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
     ];
 
     it("in the widget, from closed to a person's reply and handed back to the assistant", TEST, async () => {
-      const tenant = "a11y-widget";
-      const token = await mintToken("ada", tenant);
-      const dana = await mintToken("dana", tenant, { staffName: "Dana Reyes" });
+      const { token, staff } = await customerAndStaff("ada", "a11y-widget");
       const context = await browser.newContext({ viewport: DESKTOP });
       try {
         const { page, errors } = await openDemo(context, server, token, TIMEOUT);
         const axe = scanner(page, "the widget", WIDGET, WIDGET_VARIANTS);
-        await axe.scan("closed");
-
-        await openPanel(page);
-        await axe.scan("open");
-
-        await send(page, "Tell me a long story, please");
-        const streaming = page.locator('.msg[data-role="assistant"][data-status="streaming"]');
-        await eventually("the reply has shown a few words", async () =>
-          (await streaming.count()) === 1 && (await streaming.locator(".bubble").textContent()).trim().split(/\s+/).length >= 3);
-        await axe.scan("streaming");
-        assert.equal(await streaming.count(), 1, "the reply was still streaming when scanned");
-
-        await page.getByRole("button", { name: "Stop", exact: true }).click();
-        await page.locator('.msg[data-role="assistant"][data-stopped="stopped"][data-status="sent"]').waitFor();
-        await axe.scan("stopped");
-
-        await send(page, "Please create a ticket: Printer keeps jamming");
-        await page.locator('.msg[data-role="assistant"][data-status="sent"]').nth(1).getByRole("list", { name: "Actions taken" }).waitFor();
-        await axe.scan("a tool call shown");
-
-        const rating = page.getByRole("group", { name: "Rate this conversation" });
-        await rating.getByRole("button", { name: "4 out of 5" }).click();
-        await eventually("the rating is saved", async () =>
-          (await rating.getByRole("button", { name: "4 out of 5" }).getAttribute("aria-pressed")) === "true");
-        await axe.scan("rated 4 of 5");
-
-        await page.getByRole("button", { name: "Talk to a person" }).click();
-        const form = page.getByRole("form", { name: "Talk to a person" });
-        await form.waitFor();
-        await axe.scan("the escalate form open");
-
-        await form.getByRole("textbox").fill("The printer is still jamming");
-        await form.getByRole("button", { name: "Ask for a person" }).click();
-        await page.getByRole("status").filter({ hasText: "A person will reply here." }).waitFor();
-        await axe.scan("waiting for a person");
-
-        const id = await page.evaluate((key) => localStorage.getItem(key), SESSION_KEY);
-        const answered = await api(server, dana, "POST", `/agent/sessions/${id}/messages`,
-          { content: "Hello, Dana here. Is it the **second** tray?" });
-        assert.equal(answered.status, 201, JSON.stringify(answered.body));
-        await page.locator('.msg[data-role="agent"]').filter({ hasText: "Is it the second tray?" }).waitFor();
-        await axe.scan("a person's reply shown");
-
-        const released = await api(server, dana, "POST", `/agent/sessions/${id}/release`, { to: "ai" });
-        assert.equal(released.status, 200, JSON.stringify(released.body));
-        await page.locator(".handoff-marker").filter({ hasText: "handed the conversation back to the assistant" }).waitFor();
-        await axe.scan("handed back");
-
+        await walkWidgetStates({ page, server, staffToken: staff, labels: en, visit: (state) => axe.scan(state) });
         axe.assertClean();
         assert.deepEqual(errors, []);
       } finally {
@@ -189,12 +141,7 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
       try {
         const { page, errors } = await openDemo(context, limited, await mintToken("bea", "a11y-widget"), TIMEOUT);
         const axe = scanner(page, "the widget", WIDGET, WIDGET_VARIANTS);
-        await openPanel(page);
-        await send(page, "first");
-        await page.locator('.msg[data-role="assistant"][data-status="sent"]').waitFor();
-        await send(page, "second");
-        await page.getByRole("alert").waitFor();
-        await axe.scan("refused (an error shown)");
+        await walkRefused({ page, labels: en, visit: (state) => axe.scan(state) });
         axe.assertClean();
         assert.deepEqual(errors, []);
       } finally {

@@ -40,8 +40,8 @@ export const AGENT_INBOX_CSS = `
 .aichat-inbox .inbox-layout { flex: 1; display: grid; grid-template-columns: minmax(220px, 1fr) 2fr; grid-template-rows: auto 1fr; }
 .aichat-inbox .inbox-layout > .inbox-error { grid-row: 1; grid-column: 1 / -1; margin: 8px 12px 0; }
 .aichat-inbox .inbox-list, .aichat-inbox .inbox-conversation { grid-row: 2; }
-.aichat-inbox .inbox-list { padding: 12px; border-right: 1px solid var(--border); background: var(--surface); overflow-y: auto; }
-.aichat-inbox .inbox-entry { display: flex; flex-direction: column; gap: 2px; width: 100%; text-align: left; margin-bottom: 6px; background: var(--bg); }
+.aichat-inbox .inbox-list { padding: 12px; border-inline-end: 1px solid var(--border); background: var(--surface); overflow-y: auto; }
+.aichat-inbox .inbox-entry { display: flex; flex-direction: column; gap: 2px; width: 100%; text-align: start; margin-bottom: 6px; background: var(--bg); }
 .aichat-inbox .inbox-entry-open { border-color: var(--accent); }
 .aichat-inbox .inbox-reason { font-weight: 600; }
 .aichat-inbox .inbox-meta, .aichat-inbox .inbox-empty, .aichat-inbox .inbox-status { color: var(--muted); font-size: 12px; }
@@ -70,12 +70,12 @@ export const AGENT_INBOX_CSS = `
 .aichat-inbox .inbox-md > :first-child { margin-top: 0; }
 .aichat-inbox .inbox-md > :last-child { margin-bottom: 0; }
 .aichat-inbox .inbox-md :is(h3, h4, h5, h6) { font-size: 1em; }
-.aichat-inbox .inbox-md ul { list-style: disc; padding-left: 20px; }
-.aichat-inbox .inbox-md ol { list-style: decimal; padding-left: 20px; }
+.aichat-inbox .inbox-md ul { list-style: disc; padding-inline-start: 20px; }
+.aichat-inbox .inbox-md ol { list-style: decimal; padding-inline-start: 20px; }
 .aichat-inbox .inbox-md li > :is(ul, ol, p) { margin: 2px 0 4px; }
 .aichat-inbox .inbox-md .md-table { max-width: 100%; overflow-x: auto; }
 .aichat-inbox .inbox-md table { border-collapse: collapse; font-size: 13px; }
-.aichat-inbox .inbox-md :is(th, td) { border: 1px solid var(--border); padding: 3px 8px; text-align: left; }
+.aichat-inbox .inbox-md :is(th, td) { border: 1px solid var(--border); padding: 3px 8px; text-align: start; }
 .aichat-inbox .inbox-md code { font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .aichat-inbox .inbox-md pre { overflow-x: auto; }
 .aichat-inbox .inbox-md a { color: var(--link); }
@@ -93,7 +93,7 @@ export const AGENT_INBOX_CSS = `
 /* Narrow (a phone, or a narrow column of the app): one column at a time, the list or the open conversation. */
 @container aichat-inbox (width < 640px) {
   .aichat-inbox .inbox-layout { grid-template-columns: minmax(0, 1fr); }
-  .aichat-inbox .inbox-list { border-right: none; }
+  .aichat-inbox .inbox-list { border-inline-end: none; }
   .aichat-inbox .inbox-layout[data-view="conversation"] .inbox-list,
   .aichat-inbox .inbox-layout[data-view="list"] .inbox-conversation { display: none; }
   .aichat-inbox .inbox-back { display: inline-block; }

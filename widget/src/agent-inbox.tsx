@@ -2,7 +2,10 @@ import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent, type R
 import type { AgentTransport } from "./agent-transport";
 import { AGENT_INBOX_CSS } from "./agent-inbox-styles";
 import type { HistoryMessageBody, WaitingSessionBody } from "./api-types";
+import type { Labels } from "./labels";
+import { resolveLabels, type LocaleName } from "./locales";
 import { Markdown } from "./markdown";
+import { errorSentence, markerText } from "./server-text";
 import { ContextDetails, ContextSummary } from "./session-context";
 import { useAgentInbox, type AgentInboxEventHandlers } from "./use-agent-inbox";
 
@@ -19,49 +22,50 @@ export interface AIChatAgentInboxProps extends AgentInboxEventHandlers {
   transport?: AgentTransport;
   /** Milliseconds between looks at the waiting list and, while it is escalated, the open conversation (default 4000). */
   pollMs?: number;
-  /** The list's heading and the inbox's accessible name (default "Waiting for a person"). */
+  /** The list's heading (default: the labels' `inboxTitle`, "Waiting for a person"). */
   title?: string;
+  /** The language of every word the inbox shows: `en` (the default) or `de`; `labels` changes single ones. */
+  locale?: LocaleName;
+  /** Words of the inbox's own over the locale's, by key (the `inbox…` keys of `Labels`, and the server's words). */
+  labels?: Partial<Labels>;
   /** The colours: `light` (the default), `dark`, or `auto`, which follows the system's (`prefers-color-scheme`). */
   theme?: "light" | "dark" | "auto";
 }
 
-function waited(seconds: number): string {
-  if (seconds < 60) return "just now";
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min`;
-  const hours = Math.floor(minutes / 60);
-  return `${hours} h ${minutes % 60} min`;
+function author(labels: Labels, message: HistoryMessageBody): string {
+  if (message.role === "user") return labels.inboxAuthorCustomer;
+  if (message.role === "assistant") return labels.inboxAuthorAssistant;
+  return message.agent_name ?? labels.aPerson;
 }
 
-function author(message: HistoryMessageBody): string {
-  if (message.role === "user") return "Customer";
-  if (message.role === "assistant") return "Assistant";
-  return message.agent_name ?? "A person";
-}
-
-function WaitingEntry({ entry, open, onOpen }: { entry: WaitingSessionBody; open: boolean; onOpen(): void }): ReactNode {
+function WaitingEntry({ entry, open, onOpen, labels }: { entry: WaitingSessionBody; open: boolean; onOpen(): void;
+  labels: Labels }): ReactNode {
   return (
     <li>
       <button type="button" className={`inbox-entry${open ? " inbox-entry-open" : ""}`} aria-current={open || undefined}
         onClick={onOpen}>
-        <span className="inbox-reason">{entry.reason ?? "No reason given"}</span>
+        <span className="inbox-reason">{entry.reason ?? labels.inboxNoReason}</span>
         <span className="inbox-meta">
-          customer {entry.user_id} · waiting {waited(entry.waiting_seconds)} · {entry.taken_by_name ? `taken by ${entry.taken_by_name}` : "not taken"}
+          {labels.inboxEntryMeta(entry.user_id, labels.inboxWaited(entry.waiting_seconds), entry.taken_by_name ?? null)}
         </span>
         {entry.last_customer_message && <span className="inbox-last">“{entry.last_customer_message}”</span>}
-        <ContextSummary context={entry.context} more={(n) => `+${n} more`} />
+        <ContextSummary context={entry.context} more={labels.inboxContextMore} />
       </button>
     </li>
   );
 }
 
-function Message({ message }: { message: HistoryMessageBody }): ReactNode {
+function Message({ message, labels }: { message: HistoryMessageBody; labels: Labels }): ReactNode {
   if (message.role === "agent" && message.handoff) {
-    return <li className="inbox-marker" data-handoff={message.handoff}>{message.content}</li>;
+    return (
+      <li className="inbox-marker" data-handoff={message.handoff}>
+        {markerText(labels, { handoff: message.handoff, agentName: message.agent_name, content: message.content })}
+      </li>
+    );
   }
   return (
     <li className={`inbox-msg inbox-msg-${message.role}`} data-role={message.role}>
-      <span className="inbox-author">{author(message)}</span>
+      <span className="inbox-author">{author(labels, message)}</span>
       {message.role === "assistant"
         ? <div className="inbox-md"><Markdown source={message.content} /></div>
         : <p className="inbox-text">{message.content}</p>}
@@ -76,6 +80,8 @@ function Message({ message }: { message: HistoryMessageBody }): ReactNode {
  * viewport's), one at a time: the list, or the open conversation with a way back to the list.
  */
 export function AIChatAgentInbox(props: AIChatAgentInboxProps): ReactNode {
+  const labels = resolveLabels(props.locale, props.labels);
+  const title = props.title ?? labels.inboxTitle;
   const inbox = useAgentInbox({ transport: props.transport, apiBaseUrl: props.apiBaseUrl ?? "", getToken: props.getToken,
     pollMs: props.pollMs, onReply: props.onReply, onTake: props.onTake, onRelease: props.onRelease, onError: props.onError });
   const [draft, setDraft] = useState("");
@@ -93,7 +99,7 @@ export function AIChatAgentInbox(props: AIChatAgentInboxProps): ReactNode {
     const last = inbox.messages.at(-1);
     if (!last) return;
     if (seen.current !== null && seen.current !== last.id && last.role === "user") {
-      setAnnouncement(`The customer wrote: ${last.content}`);
+      setAnnouncement(labels.inboxCustomerWrote(last.content));
     }
     seen.current = last.id;
   }, [inbox.messages]);
@@ -134,63 +140,69 @@ export function AIChatAgentInbox(props: AIChatAgentInboxProps): ReactNode {
   };
 
   return (
-    <section className="aichat-inbox" data-theme={props.theme ?? "light"} aria-label={props.title ?? "Conversations waiting for a person"}>
+    <section className="aichat-inbox" lang={labels.lang} dir={labels.dir} data-theme={props.theme ?? "light"}
+      aria-label={props.title ?? labels.inboxRegion}>
       <style>{AGENT_INBOX_CSS}</style>
       <div className="inbox-layout" data-view={inbox.openId ? view : "list"}>
-        {inbox.error && <p role="alert" className="inbox-error">{inbox.error}</p>}
+        {inbox.error && (
+          <p role="alert" className="inbox-error">
+            {inbox.failure && (labels.errors[inbox.failure.code] ?? labels.errorKinds)
+              ? errorSentence(labels, inbox.failure) : inbox.error}
+          </p>
+        )}
         <div className="inbox-list" ref={listRef}>
-          <h2 tabIndex={-1}>{props.title ?? "Waiting for a person"}</h2>
-          {inbox.waiting.length === 0 ? <p className="inbox-empty">Nobody is waiting.</p> : (
-            <ul aria-label="Waiting conversations">
+          <h2 tabIndex={-1}>{title}</h2>
+          {inbox.waiting.length === 0 ? <p className="inbox-empty">{labels.inboxNobodyWaiting}</p> : (
+            <ul aria-label={labels.inboxWaitingList}>
               {inbox.waiting.map((entry) => (
                 <WaitingEntry key={entry.session_id} entry={entry} open={entry.session_id === inbox.openId}
-                  onOpen={() => openEntry(entry)} />
+                  onOpen={() => openEntry(entry)} labels={labels} />
               ))}
             </ul>
           )}
-          {inbox.hasMore && <button type="button" onClick={() => void inbox.loadMore()}>Load more</button>}
+          {inbox.hasMore && <button type="button" onClick={() => void inbox.loadMore()}>{labels.inboxLoadMore}</button>}
         </div>
         <div className="inbox-conversation">
-          {!inbox.openId ? <p className="inbox-empty">Open a conversation from the list.</p> : (
+          {!inbox.openId ? <p className="inbox-empty">{labels.inboxOpenFromList}</p> : (
             <>
               <div className="inbox-header">
                 <button type="button" ref={backRef} className="inbox-back" onClick={() => {
                   moved.current = true;
                   setView("list");
-                }}>Back to the list</button>
-                <h3 className="inbox-title">{current ? `Customer ${current.user_id}` : "Conversation"}</h3>
+                }}>{labels.inboxBack}</button>
+                <h3 className="inbox-title">{current ? labels.inboxCustomer(current.user_id) : labels.inboxConversation}</h3>
                 <p className="inbox-status">
                   {inbox.session ? (escalated
-                    ? (inbox.session.taken_by_name ? `${inbox.session.taken_by_name} has this conversation` : "Nobody has answered yet")
-                    : inbox.session.status === "active" ? "Handed back to the assistant" : "Closed") : "Loading…"}
+                    ? (inbox.session.taken_by_name ? labels.inboxHasIt(inbox.session.taken_by_name) : labels.inboxNobodyAnswered)
+                    : inbox.session.status === "active" ? labels.inboxHandedBack : labels.inboxClosed) : labels.inboxLoading}
                 </p>
                 <ContextDetails context={current?.context} />
               </div>
               {/* The log is the scrolling box (focusable, so a keyboard can scroll it) around a real list; not live
                   itself: the region below says the customer's new messages, once each. */}
-              <div className="inbox-messages" role="log" aria-label="Conversation" aria-live="off" tabIndex={0}>
-                <ol>{inbox.messages.map((m) => <Message key={m.id} message={m} />)}</ol>
+              <div className="inbox-messages" role="log" aria-label={labels.inboxConversation} aria-live="off" tabIndex={0}>
+                <ol>{inbox.messages.map((m) => <Message key={m.id} message={m} labels={labels} />)}</ol>
               </div>
               <p className="sr-only" aria-live="polite">{announcement}</p>
               {escalated && (
                 <>
-                  <form className="inbox-reply" onSubmit={send} aria-label="Reply to the customer">
+                  <form className="inbox-reply" onSubmit={send} aria-label={labels.inboxReplyForm}>
                     <textarea value={draft} onChange={(e) => setDraft(e.target.value)} onKeyDown={onKey} rows={3}
-                      aria-label="Your reply" placeholder="Write to the customer…" disabled={inbox.busy} />
-                    <button type="submit" disabled={inbox.busy || !draft.trim()}>Send</button>
+                      aria-label={labels.inboxYourReply} placeholder={labels.inboxReplyPlaceholder} disabled={inbox.busy} />
+                    <button type="submit" disabled={inbox.busy || !draft.trim()}>{labels.send}</button>
                   </form>
-                  <p className="inbox-hint">Enter sends, Shift+Enter adds a line</p>
+                  <p className="inbox-hint">{labels.inboxHint}</p>
                   <div className="inbox-actions">
                     {!inbox.session?.taken_by_name && (
                       <button type="button" disabled={inbox.busy} onClick={() => void inbox.take().catch(() => undefined)}>
-                        Take conversation
+                        {labels.inboxTake}
                       </button>
                     )}
                     <button type="button" disabled={inbox.busy} onClick={() => void inbox.release("ai").catch(() => undefined)}>
-                      Hand back to AI
+                      {labels.inboxHandBack}
                     </button>
                     <button type="button" disabled={inbox.busy} onClick={() => void inbox.release("closed").catch(() => undefined)}>
-                      Close conversation
+                      {labels.inboxClose}
                     </button>
                   </div>
                 </>

@@ -15,8 +15,12 @@ import type { ChatEventHandlers } from "./chat-events";
 import type { ChatApiError } from "./chat-error";
 import { TAKEN_BY_PERSON, type ChatMessage } from "./chat-state";
 import { FunctionCallList } from "./function-calls";
+import type { Labels } from "./labels";
+import { LabelsContext, useLabels } from "./labels-context";
+import { resolveLabels, type LocaleName } from "./locales";
 import { Markdown } from "./markdown";
 import { ReplyAnnouncer } from "./reply-announcer";
+import { errorSentence, markerText, replyText } from "./server-text";
 import { ShadowHost } from "./shadow-host";
 import { useAIChat, type UseAIChatResult } from "./use-ai-chat";
 import { ChatIcon, ChevronDownIcon, MinimiseIcon, PlusIcon, ThumbIcon } from "./widget-icons";
@@ -46,11 +50,15 @@ export interface AIChatWidgetProps extends AIChatConnection, ChatEventHandlers {
   theme?: AIChatTheme;
   /** Where the launcher sits: `bottom-right` (the default) or `bottom-left`. */
   position?: AIChatPosition;
-  /** The panel's heading, and the launcher's name ("Open …") (default "AI assistant"). */
+  /** The panel's heading, and the launcher's name ("Open …") (default: the labels' `title`, "AI assistant"). */
   title?: string;
+  /** The language of every word the widget shows: `en` (the default) or `de`; `labels` changes single ones. */
+  locale?: LocaleName;
+  /** Words of the widget's own over the locale's, by key (each key of `Labels`); also sets `lang` and `dir`. */
+  labels?: Partial<Labels>;
   /** Start opened instead of as the launcher button. */
   defaultOpen?: boolean;
-  /** The message box's placeholder (default "Type a message…"). */
+  /** The message box's placeholder (default: the labels' `placeholder`, "Type a message…"). */
   placeholder?: string;
   /** Use this client (shared with a useAIChat({ client }) elsewhere) instead of one from a provider or the props. */
   client?: ChatClient;
@@ -68,14 +76,13 @@ export interface AIChatWidgetProps extends AIChatConnection, ChatEventHandlers {
   onOpenChange?: (open: boolean) => void;
 }
 
-// Sent when the person asks for a human without saying why: the API needs a reason, the person need not give one.
-const DEFAULT_ESCALATION_REASON = "The user asked to talk to a person from the chat widget.";
 const ignore = (): void => undefined;
 
 /** The floating chat: a launcher button in a bottom corner that opens the conversation panel. */
 export function AIChatWidget(props: AIChatWidgetProps): ReactNode {
-  const { theme = "auto", position = "bottom-right", title = "AI assistant", defaultOpen = false,
-    placeholder = "Type a message…" } = props;
+  const labels = resolveLabels(props.locale, props.labels);
+  const { theme = "auto", position = "bottom-right", title = labels.title, defaultOpen = false,
+    placeholder = labels.placeholder } = props;
   const chat = useAIChat({ ...props, loadHistory: false });
   const [open, setOpenState] = useState(defaultOpen);
   // Called from the handlers that open and close the panel (not an effect), so onOpenChange is told once per change.
@@ -99,7 +106,9 @@ export function AIChatWidget(props: AIChatWidgetProps): ReactNode {
 
   return (
     <ShadowHost css={WIDGET_CSS}>
-      <div className="root" data-theme={theme} data-position={position} data-open={open || undefined}>
+      <LabelsContext.Provider value={labels}>
+      <div className="root" lang={labels.lang} dir={labels.dir} data-theme={theme} data-position={position}
+        data-open={open || undefined}>
         {open && <ChatPanel id={panelId} chat={chat} title={title} placeholder={placeholder} onMinimise={minimise} />}
         <button
           ref={launcherRef}
@@ -107,12 +116,13 @@ export function AIChatWidget(props: AIChatWidgetProps): ReactNode {
           className="launcher"
           aria-expanded={open}
           aria-controls={open ? panelId : undefined}
-          aria-label={open ? `Minimise ${title}` : `Open ${title}`}
+          aria-label={open ? labels.minimiseLauncher(title) : labels.openLauncher(title)}
           onClick={() => (open ? minimise() : setOpen(true))}
         >
           {open ? <ChevronDownIcon /> : <ChatIcon />}
         </button>
       </div>
+      </LabelsContext.Provider>
     </ShadowHost>
   );
 }
@@ -148,6 +158,7 @@ interface PanelProps {
 }
 
 function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): ReactNode {
+  const labels = useLabels();
   const [draft, setDraft] = useState("");
   const [escalating, setEscalating] = useState(false);
   const inputRef = useRef<HTMLTextAreaElement>(null);
@@ -207,13 +218,13 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
       <header className="header">
         <h2 className="title" id={headingId}>
           {title}
-          <span className="subtitle">{subtitle(sessionStatus)}</span>
+          <span className="subtitle">{subtitle(labels, sessionStatus)}</span>
         </h2>
-        <button type="button" className="icon-button" onClick={startNew} aria-label="Start a new conversation"
-          title="New conversation" disabled={chat.chatHistory.length === 0 && chat.sessionId === null}>
+        <button type="button" className="icon-button" onClick={startNew} aria-label={labels.newConversation}
+          title={labels.newConversationTip} disabled={chat.chatHistory.length === 0 && chat.sessionId === null}>
           <PlusIcon />
         </button>
-        <button type="button" className="icon-button" onClick={onMinimise} aria-label="Minimise chat" title="Minimise">
+        <button type="button" className="icon-button" onClick={onMinimise} aria-label={labels.minimise} title={labels.minimiseTip}>
           <MinimiseIcon />
         </button>
       </header>
@@ -226,9 +237,9 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
       {withPerson && <HandoffNotice chat={chat} onWithdrawn={() => inputRef.current?.focus()} />}
       {closed && (
         <div className="notice" role="status">
-          This conversation is closed.
+          {labels.closedNotice}
           <div className="form-actions">
-            <button type="button" className="small-button" onClick={startNew}>Start a new conversation</button>
+            <button type="button" className="small-button" onClick={startNew}>{labels.newConversation}</button>
           </div>
         </div>
       )}
@@ -244,26 +255,26 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
           value={draft}
           onChange={(e) => setDraft(e.target.value)}
           onKeyDown={onInputKeyDown}
-          placeholder={closed ? "This conversation is closed" : placeholder}
-          aria-label="Message"
+          placeholder={closed ? labels.closedPlaceholder : placeholder}
+          aria-label={labels.messageBox}
           maxLength={10000}
           disabled={closed}
         />
         {(chat.canStop || chat.isStopping) && (
           <button type="button" className="small-button stop" onClick={stop} disabled={chat.isStopping}>
-            {chat.isStopping ? "Stopping…" : "Stop"}
+            {chat.isStopping ? labels.stopping : labels.stop}
           </button>
         )}
         <button type="submit" className="primary-button send" disabled={closed || loading || isSending || !draft.trim()}>
-          Send
+          {labels.send}
         </button>
       </form>
       <div className="toolbar">
         <button type="button" className="link-button" onClick={() => setEscalating(true)}
           disabled={closed || withPerson || escalating || isSending}>
-          Talk to a person
+          {labels.talkToPerson}
         </button>
-        <span className="meta hint">Shift+Enter for a new line</span>
+        <span className="meta hint">{labels.newLineHint}</span>
       </div>
     </section>
   );
@@ -274,6 +285,7 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
  * way to take the request back while nobody has taken it.
  */
 function HandoffNotice({ chat, onWithdrawn }: { chat: UseAIChatResult; onWithdrawn: () => void }): ReactNode {
+  const labels = useLabels();
   const [withdrawing, setWithdrawing] = useState(false);
   const withdraw = (): void => {
     setWithdrawing(true);
@@ -282,18 +294,15 @@ function HandoffNotice({ chat, onWithdrawn }: { chat: UseAIChatResult; onWithdra
   return (
     <div className="notice" role="status">
       {chat.takenBy ? (
-        <><strong>{chat.takenBy} is answering.</strong> They are from our support team and will reply here.</>
+        <><strong>{labels.answering(chat.takenBy)}</strong> {labels.answeringDetail}</>
       ) : (
-        <><strong>A person will reply here.</strong> We have passed this conversation to our support team. You can
-          keep writing: your messages go to them.</>
+        <><strong>{labels.personWillReply}</strong> {labels.personWillReplyDetail}</>
       )}
-      {chat.handoffCheckFailing && (
-        <div className="handoff-offline">New messages could not be checked for; still trying.</div>
-      )}
+      {chat.handoffCheckFailing && <div className="handoff-offline">{labels.checkFailing}</div>}
       {chat.canWithdraw && (
         <div className="form-actions">
           <button type="button" className="small-button" onClick={withdraw} disabled={withdrawing}>
-            Cancel request
+            {labels.cancelRequest}
           </button>
         </div>
       )}
@@ -301,13 +310,14 @@ function HandoffNotice({ chat, onWithdrawn }: { chat: UseAIChatResult; onWithdra
   );
 }
 
-function subtitle(sessionStatus: string | null): string {
-  if (sessionStatus === "escalated") return "Handed to our support team";
-  if (sessionStatus === "completed" || sessionStatus === "abandoned") return "Conversation closed";
-  return "Answers are AI-generated";
+function subtitle(labels: Labels, sessionStatus: string | null): string {
+  if (sessionStatus === "escalated") return labels.subtitleEscalated;
+  if (sessionStatus === "completed" || sessionStatus === "abandoned") return labels.subtitleClosed;
+  return labels.subtitleAssistant;
 }
 
 function MessageLog({ chat, loading }: { chat: UseAIChatResult; loading: boolean }): ReactNode {
+  const labels = useLabels();
   const logRef = useRef<HTMLDivElement>(null);
   const firstId = chat.chatHistory[0]?.key;
   const last = chat.chatHistory[chat.chatHistory.length - 1];
@@ -356,16 +366,14 @@ function MessageLog({ chat, loading }: { chat: UseAIChatResult; loading: boolean
 
   return (
     <div ref={logRef} className="log" role="log" aria-live="off" aria-busy={chat.isSending || loading}
-      aria-label="Conversation" tabIndex={0}>
+      aria-label={labels.conversation} tabIndex={0}>
       {chat.hasOlder && (
         <button type="button" className="older" onClick={() => chat.loadOlder().catch(ignore)}>
-          Show earlier messages
+          {labels.showEarlier}
         </button>
       )}
-      {loading && <p className="empty">Loading your conversation…</p>}
-      {!loading && chat.chatHistory.length === 0 && (
-        <p className="empty">Hi! Ask a question and the assistant will answer here.</p>
-      )}
+      {loading && <p className="empty">{labels.loading}</p>}
+      {!loading && chat.chatHistory.length === 0 && <p className="empty">{labels.empty}</p>}
       {chat.chatHistory.map((message) => (
         // Keyed by what stays the same while a reply streams and when it is stored: its node is kept, not remade.
         <Message key={message.key} message={message} chat={chat} />
@@ -373,7 +381,7 @@ function MessageLog({ chat, loading }: { chat: UseAIChatResult; loading: boolean
       {/* Until the reply's own message is there (a streaming reply shows the dots in its bubble). */}
       {chat.isSending && !streaming && chat.sessionStatus !== "escalated" && (
         <div className="msg msg-assistant typing">
-          <span className="sr-only">The assistant is typing…</span>
+          <span className="sr-only">{labels.typing}</span>
           <div className="bubble" aria-hidden="true">
             <TypingDots />
           </div>
@@ -394,16 +402,21 @@ function TypingDots(): ReactNode {
 }
 
 /** Why a reply ended early, in words, when the person should know; null when the reply says it itself. */
-function stoppedNote(stopped: string | null): string | null {
-  if (stopped === "stopped") return "Stopped";
-  if (stopped?.startsWith("provider_")) return "Cut short: the assistant stopped answering. Send your message again for the rest.";
+function stoppedNote(labels: Labels, stopped: string | null): string | null {
+  if (stopped === "stopped") return labels.stoppedNote;
+  if (stopped?.startsWith("provider_")) return labels.cutShortNote;
   return null;
 }
 
 function Message({ message, chat }: { message: ChatMessage; chat: UseAIChatResult }): ReactNode {
+  const labels = useLabels();
   // A person joining or leaving is a line across the log, not something anyone said.
   if (message.role === "agent" && message.handoff) {
-    return <p className="handoff-marker" data-role="agent" data-handoff={message.handoff}>{message.content}</p>;
+    return (
+      <p className="handoff-marker" data-role="agent" data-handoff={message.handoff}>
+        {markerText(labels, { handoff: message.handoff, agentName: message.agentName, content: message.content })}
+      </p>
+    );
   }
   const mine = message.role === "user";
   const failed = message.status === "failed";
@@ -416,30 +429,31 @@ function Message({ message, chat }: { message: ChatMessage; chat: UseAIChatResul
   const overtaken = message.role === "assistant" && message.stopped === TAKEN_BY_PERSON && !streaming;
   if (overtaken && calls.length === 0) return null;
   const waiting = streaming && message.content.trim() === "";
-  const note = mine ? null : stoppedNote(message.stopped);
+  const note = mine ? null : stoppedNote(labels, message.stopped);
+  const person = message.agentName ?? labels.aPerson;
   // A reply can be rated once it has the API's id (a streaming one gets it when it is stored).
   const rateable = message.role === "assistant" && !message.id.startsWith("local-") && chat.sessionId !== null;
   return (
     <div className={`msg ${mine ? "msg-user" : "msg-assistant"}${message.role === "agent" ? " msg-agent" : ""}${failed ? " msg-failed" : ""}${waiting ? " typing" : ""}`}
       data-role={message.role} data-status={message.status} data-stopped={message.stopped ?? undefined}>
-      <span className="sr-only">{mine ? "You said:" : message.role === "agent" ? `${message.agentName ?? "A person"} said:`
-        : "The assistant said:"}</span>
-      {message.role === "agent" && <div className="meta agent-name">{message.agentName ?? "A person"} (support team)</div>}
+      <span className="sr-only">{mine ? labels.youSaid : message.role === "agent" ? labels.personSaid(person)
+        : labels.assistantSaid}</span>
+      {message.role === "agent" && <div className="meta agent-name">{labels.supportTeamMember(person)}</div>}
       {calls.length > 0 && <FunctionCallList calls={calls} />}
       {/* A turn that ended with its tools (a hand-over to a person) may have no text: then the list is the reply. */}
       {!overtaken && (mine || streaming || calls.length === 0 || message.content.trim() !== "") && (
         <div className="bubble">
-          {mine ? message.content : waiting ? <TypingDots /> : <Markdown source={message.content} />}
+          {mine ? message.content : waiting ? <TypingDots /> : <Markdown source={streaming ? message.content : replyText(labels, message)} />}
         </div>
       )}
 
       {failed && (
         <div className="meta">
-          <span className="failed-note">Not sent.</span>
+          <span className="failed-note">{labels.notSent}</span>
           {retryable && (
             <button type="button" className="link-button" onClick={() => chat.retry(message.id).catch(ignore)}
               disabled={chat.isSending}>
-              Retry
+              {labels.retry}
             </button>
           )}
         </div>
@@ -455,16 +469,17 @@ function Message({ message, chat }: { message: ChatMessage; chat: UseAIChatResul
 }
 
 function ReplyRating({ message, chat }: { message: ChatMessage; chat: UseAIChatResult }): ReactNode {
+  const labels = useLabels();
   const rate = (rating: "up" | "down"): void => {
     chat.rateMessage(message.id, rating).catch(ignore);
   };
   return (
     <>
-      <button type="button" className="rate" aria-label="Helpful" title="Helpful" aria-pressed={message.rating === "up"}
+      <button type="button" className="rate" aria-label={labels.helpful} title={labels.helpful} aria-pressed={message.rating === "up"}
         onClick={() => rate("up")}>
         <ThumbIcon />
       </button>
-      <button type="button" className="rate" aria-label="Not helpful" title="Not helpful"
+      <button type="button" className="rate" aria-label={labels.notHelpful} title={labels.notHelpful}
         aria-pressed={message.rating === "down"} onClick={() => rate("down")}>
         <ThumbIcon down />
       </button>
@@ -473,33 +488,24 @@ function ReplyRating({ message, chat }: { message: ChatMessage; chat: UseAIChatR
 }
 
 function ErrorNotice({ error, chat, onStartNew }: { error: ChatApiError; chat: UseAIChatResult; onStartNew: () => void }): ReactNode {
+  const labels = useLabels();
   // A limit of this session, or a session that is gone, is cured by a new session; a daily limit is not.
   const newSessionHelps =
     error.kind === "not-found" || error.kind === "session-closed" || error.code.startsWith("session_");
-  const what: Record<string, string> = {
-    send: "Your message was not sent.",
-    load: "Your conversation could not be loaded.",
-    older: "Earlier messages could not be loaded.",
-    feedback: "Your rating was not saved.",
-    rate: "Your rating was not saved.",
-    escalate: "Your request for a person was not sent.",
-    stop: "The reply could not be stopped.",
-    withdraw: "Your request for a person could not be cancelled.",
-  };
   // A request a person has taken stays theirs: asking again cannot help.
   const retryable = error.retryable;
   return (
     <div className="error" role="alert" data-code={error.code}>
-      {chat.failedAction ? <strong>{what[chat.failedAction]} </strong> : null}
-      {error.message}
+      {chat.failedAction ? <strong>{labels.failed[chat.failedAction]} </strong> : null}
+      {errorSentence(labels, error)}
       <div className="error-actions">
         {retryable && (
           <button type="button" className="small-button" onClick={() => chat.retry().catch(ignore)}>
-            Try again
+            {labels.tryAgain}
           </button>
         )}
         {newSessionHelps && chat.failedAction !== "load" && (
-          <button type="button" className="small-button" onClick={onStartNew}>Start a new conversation</button>
+          <button type="button" className="small-button" onClick={onStartNew}>{labels.newConversation}</button>
         )}
       </div>
     </div>
@@ -507,6 +513,7 @@ function ErrorNotice({ error, chat, onStartNew }: { error: ChatApiError; chat: U
 }
 
 function SessionRating({ chat }: { chat: UseAIChatResult }): ReactNode {
+  const labels = useLabels();
   const [hover, setHover] = useState(0);
   const [comment, setComment] = useState("");
   const [commented, setCommented] = useState(false);
@@ -523,11 +530,11 @@ function SessionRating({ chat }: { chat: UseAIChatResult }): ReactNode {
   };
 
   return (
-    <div className="feedback" role="group" aria-label="Rate this conversation">
-      <span className="feedback-label">{rating ? "Thanks for your rating." : "How was this conversation?"}</span>
+    <div className="feedback" role="group" aria-label={labels.rateConversation}>
+      <span className="feedback-label">{rating ? labels.ratingThanks : labels.ratingAsk}</span>
       {[1, 2, 3, 4, 5].map((value) => (
         <button key={value} type="button" className={`star${value <= shown ? " on" : ""}`}
-          aria-label={`${value} out of 5`} aria-pressed={rating === value} onClick={() => rate(value)}
+          aria-label={labels.stars(value)} aria-pressed={rating === value} onClick={() => rate(value)}
           onMouseEnter={() => setHover(value)} onMouseLeave={() => setHover(0)}>
           ★
         </button>
@@ -535,16 +542,17 @@ function SessionRating({ chat }: { chat: UseAIChatResult }): ReactNode {
       {rating !== null && !commented && (
         <form className="comment" onSubmit={sendComment}>
           <input value={comment} onChange={(e) => setComment(e.target.value)} maxLength={1000}
-            aria-label="Anything to add? (optional)" placeholder="Anything to add? (optional)" />
-          <button type="submit" className="small-button" disabled={!comment.trim()}>Send</button>
+            aria-label={labels.commentLabel} placeholder={labels.commentLabel} />
+          <button type="submit" className="small-button" disabled={!comment.trim()}>{labels.send}</button>
         </form>
       )}
-      {commented && <span>Thanks for telling us more.</span>}
+      {commented && <span>{labels.commentThanks}</span>}
     </div>
   );
 }
 
 function EscalateForm({ chat, onDone }: { chat: UseAIChatResult; onDone: () => void }): ReactNode {
+  const labels = useLabels();
   const [reason, setReason] = useState("");
   const [sending, setSending] = useState(false);
   const id = useId();
@@ -557,17 +565,18 @@ function EscalateForm({ chat, onDone }: { chat: UseAIChatResult; onDone: () => v
   const submit = (e: FormEvent): void => {
     e.preventDefault();
     setSending(true);
-    chat.escalateSession(reason.trim() || DEFAULT_ESCALATION_REASON).then(onDone, () => setSending(false));
+    // The API needs a reason; the person need not give one.
+    chat.escalateSession(reason.trim() || labels.defaultEscalationReason).then(onDone, () => setSending(false));
   };
 
   return (
-    <form className="escalate-form" onSubmit={submit} aria-label="Talk to a person">
-      <label htmlFor={id}>What should our support team know? (optional)</label>
+    <form className="escalate-form" onSubmit={submit} aria-label={labels.talkToPerson}>
+      <label htmlFor={id}>{labels.escalateQuestion}</label>
       <textarea ref={fieldRef} id={id} rows={2} value={reason} maxLength={500}
         onChange={(e) => setReason(e.target.value)} />
       <div className="form-actions">
-        <button type="submit" className="primary-button" disabled={sending}>Ask for a person</button>
-        <button type="button" className="small-button" onClick={onDone}>Cancel</button>
+        <button type="submit" className="primary-button" disabled={sending}>{labels.askForPerson}</button>
+        <button type="button" className="small-button" onClick={onDone}>{labels.cancel}</button>
       </div>
     </form>
   );

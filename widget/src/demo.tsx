@@ -1,7 +1,7 @@
 /**
  * The browser-ready demo the local server's page loads (dist/demo/ai-chat-demo.js, React included). The page sets
  *   window.AIChatDemo = { apiBaseUrl, streamUrl?, stream?, token?, sessionType?, theme?, context?, resume?, position?,
- *     mount? }
+ *     locale?, labels?, mount? }
  * before loading it. The token comes from there, from the address (`/#token=…`), or from a form that asks for one
  * (`make token USER=alice TENANT=acme` prints one). With `view=staff` in the address (`/#view=staff&token=…`, a token
  * from `make token USER=dana TENANT=acme STAFF=1 NAME="Dana Reyes"`) the page is the staff view: the agent inbox.
@@ -10,6 +10,8 @@ import { StrictMode, useState, type FormEvent, type ReactNode } from "react";
 import { createRoot } from "react-dom/client";
 import type { SessionType } from "./api-types";
 import { AIChatAgentInbox } from "./agent-inbox";
+import type { Labels } from "./labels";
+import type { LocaleName } from "./locales";
 import { AIChatWidget, type AIChatPosition, type AIChatTheme } from "./ai-chat-widget";
 
 export interface AIChatDemoConfig {
@@ -26,6 +28,9 @@ export interface AIChatDemoConfig {
   resume?: boolean;
   /** The launcher's corner (the widget's `position`). */
   position?: AIChatPosition;
+  /** The language of the widget and the inbox (`en` or `de`), and words of the page's own over it. */
+  locale?: LocaleName;
+  labels?: Partial<Labels>;
   /** Where the token form goes; a new element at the end of <body> by default. */
   mount?: string;
   /** staff: the agent inbox instead of the customer's widget (also `view=staff` in the address). */
@@ -90,7 +95,7 @@ function Demo({ config }: { config: AIChatDemoConfig }): ReactNode {
       )}
       {token && STAFF && (
         <AIChatAgentInbox apiBaseUrl={config.apiBaseUrl ?? ""} getToken={() => token}
-          theme={config.theme ?? "light"} />
+          theme={config.theme ?? "light"} locale={config.locale} labels={config.labels} />
       )}
       {token && !STAFF && (
         <AIChatWidget
@@ -103,6 +108,8 @@ function Demo({ config }: { config: AIChatDemoConfig }): ReactNode {
           context={config.context ?? { currentPage: "local demo" }}
           resume={config.resume}
           position={config.position}
+          locale={config.locale}
+          labels={config.labels}
         />
       )}
     </>

@@ -1,6 +1,8 @@
 import type { ReactNode } from "react";
 import type { FunctionCall } from "./api-types";
 import type { ChatFunctionCall } from "./chat-state";
+import { en, type Labels } from "./labels";
+import { useLabels } from "./labels-context";
 
 /** A string field of a JSON object, when it is a non-empty string; anything else the model or a tool wrote is not. */
 function field(object: unknown, name: string): string | null {
@@ -17,33 +19,24 @@ function failure(call: ChatFunctionCall): string | null {
 /**
  * What a tool call did, in a sentence for the person: "Ticket created: <title> (<priority>)", "Handed over to a
  * person: <reason>", "<name> done", or "<name> failed: <why>"; while a streamed reply's tool runs, what it is doing
- * ("Creating a ticket: <title>…"). Plain text: a UI shows it as text, never as HTML.
+ * ("Creating a ticket: <title>…"), in `labels`' words (English by default). Plain text: a UI shows it as text,
+ * never as HTML.
  */
-export function describeFunctionCall(call: FunctionCall | ChatFunctionCall): string {
+export function describeFunctionCall(call: FunctionCall | ChatFunctionCall, labels: Labels = en): string {
   if (call.status === "running") {
-    if (call.name === "create_ticket") {
-      const title = field(call.arguments, "title");
-      return title ? `Creating a ticket: ${title}…` : "Creating a ticket…";
-    }
-    if (call.name === "escalate_to_human") return "Handing over to a person…";
-    return `Running ${call.name}…`;
+    if (call.name === "create_ticket") return labels.callCreatingTicket(field(call.arguments, "title"));
+    if (call.name === "escalate_to_human") return labels.callHandingOver;
+    return labels.callRunning(call.name);
   }
-  if (call.status !== "ok") {
-    const why = failure(call);
-    return why ? `${call.name} failed: ${why}` : `${call.name} failed`;
-  }
+  if (call.status !== "ok") return labels.callFailed(call.name, failure(call));
   if (call.name === "create_ticket") {
     // The stored ticket says what was created; the model's arguments only what it asked for.
     const title = field(call.result, "title") ?? field(call.arguments, "title");
     const priority = field(call.result, "priority") ?? field(call.arguments, "priority");
-    if (title) return priority ? `Ticket created: ${title} (${priority})` : `Ticket created: ${title}`;
-    return "Ticket created";
+    return labels.callTicketCreated(title, priority);
   }
-  if (call.name === "escalate_to_human") {
-    const reason = field(call.arguments, "reason");
-    return reason ? `Handed over to a person: ${reason}` : "Handed over to a person";
-  }
-  return `${call.name} done`;
+  if (call.name === "escalate_to_human") return labels.callHandedOver(field(call.arguments, "reason"));
+  return labels.callDone(call.name);
 }
 
 /**
@@ -51,15 +44,16 @@ export function describeFunctionCall(call: FunctionCall | ChatFunctionCall): str
  * streaming reply shows while it runs, and the same item then says what came of it.
  */
 export function FunctionCallList({ calls }: { calls: readonly ChatFunctionCall[] }): ReactNode {
+  const labels = useLabels();
   return (
     // role="list": Safari drops the list role of a list styled without markers, and with it the count of items.
-    <ul className="calls" role="list" aria-label="Actions taken">
+    <ul className="calls" role="list" aria-label={labels.actionsTaken}>
       {calls.map((call, index) => (
         <li key={`${index}:${call.id}`} className={`call call-${call.status === "error" ? "error" : call.status}`}
           data-tool={call.name} data-status={call.status}>
           {/* The sentence says whether it worked ("… failed: …"); the icon only shows it. */}
           {call.status === "ok" ? <DoneIcon /> : call.status === "running" ? <RunningIcon /> : <FailedIcon />}
-          <span className="call-text">{describeFunctionCall(call)}</span>
+          <span className="call-text">{describeFunctionCall(call, labels)}</span>
         </li>
       ))}
     </ul>

@@ -23,6 +23,9 @@ export { latestResumableSession, type ListMySessions, type SessionPage } from ".
 export { ChatApiError, type ChatErrorKind } from "./chat-error";
 export { API_PREFIX, createFetchTransport, type ChatTransport, type FetchTransportOptions, type HistoryOptions, type TokenSource } from "./transport";
 export { AIChatAgentInbox, type AIChatAgentInboxProps } from "./agent-inbox";
+export { en, type Labels } from "./labels";
+export { de } from "./labels-de";
+export { LOCALES, resolveLabels, type LocaleName } from "./locales";
 export {
   useAgentInbox,
   type AgentInboxAction,

@@ -83,6 +83,8 @@ export interface UseAgentInboxResult {
   busy: boolean;
   /** The last failure, as a sentence to show; cleared by the next action that works. */
   error: string | null;
+  /** The last failure itself (its `code`, to show it in words of one's own), cleared with `error`. */
+  failure: ChatApiError | null;
 }
 
 const DEFAULT_POLL_MS = 4000;
@@ -113,7 +115,12 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
   const [session, setSession] = useState<SessionBody | null>(null);
   const [messages, setMessages] = useState<HistoryMessageBody[]>([]);
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setErrorSentence] = useState<string | null>(null);
+  const [failure, setFailure] = useState<ChatApiError | null>(null);
+  const setError = useCallback((e: unknown) => {
+    setErrorSentence(e === null ? null : sentence(e));
+    setFailure(e === null ? null : toChatError(e));
+  }, []);
   // Read by the timers, which must not restart on every render.
   const openRef = useRef<string | null>(null);
   const messagesRef = useRef<HistoryMessageBody[]>([]);
@@ -125,10 +132,10 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
     handlers.current = { onReply, onTake, onRelease, onError };
   });
   const failed = useCallback((e: unknown, action: AgentInboxAction) => {
-    setError(sentence(e));
+    setError(e);
     const chatError = toChatError(e);
     tell(() => handlers.current.onError?.(chatError, action));
-  }, []);
+  }, [setError]);
 
   const refreshList = useCallback(async () => {
     // The first page again: sessions taken off the list elsewhere (released, withdrawn) disappear from it.
@@ -270,6 +277,6 @@ export function useAgentInbox(options: UseAgentInboxOptions): UseAgentInboxResul
 
   return {
     waiting, hasMore: nextCursor !== null, loadMore, openId, session, messages, open, close, reply, take, release,
-    busy, error,
+    busy, error, failure,
   };
 }

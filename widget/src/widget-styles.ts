@@ -25,8 +25,11 @@ export const WIDGET_CSS = `
   --error-bg: #fdecea; --error-fg: #8a1c12; --error-border: #f1b0a8; --notice-bg: #e8f3ff; --notice-fg: #0a3d73;
   --focus: #1f6feb; --code-bg: #eef1f4; --shadow: 0 8px 28px rgba(20, 30, 45, .22); --star: #9a6700;
 }
-/* The launcher's corner: bottom-right by default, bottom-left with position="bottom-left". */
+/* The launcher's corner: bottom-right by default, bottom-left with position="bottom-left". The corner is the page's,
+   whatever the labels' direction: flex-end is the inline end, which is the left in a right-to-left root. */
 .root[data-position="bottom-left"] { right: auto; left: 16px; align-items: flex-start; }
+.root[dir="rtl"] { align-items: flex-start; }
+.root[dir="rtl"][data-position="bottom-left"] { align-items: flex-end; }
 .root *, .root *::before, .root *::after { box-sizing: border-box; }
 .root[data-theme="dark"] {
   --bg: #1c2128; --fg: #e6edf3; --muted: #9da7b3; --border: #3d444d; --surface: #262c36;
@@ -66,7 +69,7 @@ export const WIDGET_CSS = `
   border: 1px solid var(--border); border-radius: var(--radius); box-shadow: var(--shadow); overflow: hidden;
 }
 .header {
-  display: flex; align-items: center; gap: 8px; padding: 10px 10px 10px 16px;
+  display: flex; align-items: center; gap: 8px; padding-block: 10px; padding-inline: 16px 10px;
   border-bottom: 1px solid var(--border); background: var(--surface);
 }
 .title { flex: 1; margin: 0; font-size: 15px; font-weight: 600; line-height: 1.3; }
@@ -86,26 +89,26 @@ export const WIDGET_CSS = `
 .msg-user { align-self: flex-end; align-items: flex-end; }
 .msg-assistant { align-self: flex-start; align-items: flex-start; }
 .bubble { padding: 8px 12px; border-radius: var(--radius); overflow-wrap: anywhere; max-width: 100%; }
-.msg-user .bubble { background: var(--user-bg); color: var(--user-fg); border-bottom-right-radius: min(4px, var(--radius)); white-space: pre-wrap; }
-.msg-assistant .bubble { background: var(--surface); border-bottom-left-radius: min(4px, var(--radius)); }
+.msg-user .bubble { background: var(--user-bg); color: var(--user-fg); border-end-end-radius: min(4px, var(--radius)); white-space: pre-wrap; }
+.msg-assistant .bubble { background: var(--surface); border-end-start-radius: min(4px, var(--radius)); }
 .msg-failed .bubble { border: 2px dashed var(--error-border); }
-.msg-agent .bubble { border-left: 3px solid var(--accent); }
+.msg-agent .bubble { border-inline-start: 3px solid var(--accent); }
 .agent-name { margin: 0 0 3px; font-weight: 600; }
 .handoff-marker { align-self: stretch; margin: 2px 0; text-align: center; font-size: 12px; color: var(--muted); }
 .bubble p, .bubble ul, .bubble ol, .bubble pre, .bubble blockquote, .bubble h3, .bubble h4, .bubble h5, .bubble h6 { margin: 0 0 6px; }
 .bubble > :first-child { margin-top: 0; }
 .bubble > :last-child { margin-bottom: 0; }
 .bubble h3, .bubble h4, .bubble h5, .bubble h6 { font-size: 1em; font-weight: 600; }
-.bubble ul, .bubble ol { padding-left: 20px; }
+.bubble ul, .bubble ol { padding-inline-start: 20px; }
 .bubble li > ul, .bubble li > ol, .bubble li > p, .bubble li > pre, .bubble li > blockquote, .bubble li > .md-table { margin: 2px 0 4px; }
 .bubble .md-table { margin: 0 0 6px; max-width: 100%; overflow-x: auto; }
 .bubble table { border-collapse: collapse; font-size: 13px; overflow-wrap: normal; }
-.bubble th, .bubble td { border: 1px solid var(--border); padding: 3px 8px; text-align: left; vertical-align: top; }
+.bubble th, .bubble td { border: 1px solid var(--border); padding: 3px 8px; text-align: start; vertical-align: top; }
 .bubble th { background: var(--bg); font-weight: 600; }
 .bubble code { font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--code-bg); border-radius: 4px; padding: 1px 4px; }
 .bubble pre { background: var(--code-bg); border-radius: 8px; padding: 8px 10px; overflow-x: auto; }
 .bubble pre code { background: none; padding: 0; white-space: pre; }
-.bubble blockquote { border-left: 3px solid var(--border); padding-left: 8px; color: var(--muted); }
+.bubble blockquote { border-inline-start: 3px solid var(--border); padding-inline-start: 8px; color: var(--muted); }
 .bubble a { color: var(--link); text-decoration: underline; }
 .bubble hr { border: none; border-top: 1px solid var(--border); }
 .calls { list-style: none; margin: 0 0 4px; padding: 0; display: flex; flex-direction: column; gap: 4px; max-width: 100%; }
@@ -142,7 +145,7 @@ export const WIDGET_CSS = `
 .primary-button { border: none; background: var(--accent); color: var(--accent-fg); border-radius: 8px; padding: 6px 12px; font-weight: 600; }
 
 .feedback { display: flex; align-items: center; gap: 2px; padding: 4px 14px 6px; font-size: 12px; color: var(--muted); flex-wrap: wrap; }
-.feedback-label { margin-right: 4px; }
+.feedback-label { margin-inline-end: 4px; }
 .star { border: none; background: none; padding: 0 1px; font-size: 18px; line-height: 1; color: var(--muted); }
 .star.on, .star:hover:not(:disabled) { color: var(--star); }
 .comment { display: flex; gap: 6px; width: 100%; margin-top: 4px; }
