@@ -16,6 +16,8 @@ from typing import Any
 
 import aws_clients
 import pytest
+from bedrock_provider import CLAUDE as BEDROCK_MODEL
+from fake_bedrock import FakeBedrock
 from fake_providers import FakeProviders
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
@@ -99,6 +101,14 @@ def provider() -> ScriptedProvider:
 def fake() -> Iterator[FakeProviders]:
     """A loopback server answering in OpenAI's and Anthropic's wire formats, for the real SDKs."""
     server = FakeProviders()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def fake_bedrock() -> Iterator[FakeBedrock]:
+    """A loopback server answering in Bedrock Runtime's wire protocol, for botocore's own client."""
+    server = FakeBedrock()
     yield server
     server.close()
 
@@ -262,6 +272,27 @@ def api(services: wiring.Services, monkeypatch: pytest.MonkeyPatch) -> Api:
     settings_module.load_settings.cache_clear()
     wiring.services.cache_clear()
     return Api(services)
+
+
+@pytest.fixture
+def bedrock_settings(settings: Settings, fake_bedrock: FakeBedrock) -> Settings:
+    """Bedrock chosen on purpose (LLM_PROVIDER), its endpoint the fake; short timeouts keep the tests fast."""
+    return settings.model_copy(update={
+        "LLM_PROVIDER": "bedrock", "LLM_MODEL": BEDROCK_MODEL,
+        "PROVIDER_SETTINGS": {"BEDROCK_ENDPOINT_URL": fake_bedrock.url},
+        "LLM_TIMEOUT_SECONDS": 2, "LLM_DEADLINE_SECONDS": 8, "LLM_MAX_RETRIES": 1, "STOP_CHECK_SECONDS": 0.05})
+
+
+@pytest.fixture
+def bedrock_services(bedrock_settings: Settings, dynamodb: Any, sns: Any, eventbridge: Any,
+                     clock: FakeClock) -> wiring.Services:
+    """Every service with Bedrock (at the fake) as the default provider, moto behind."""
+    return wiring.build(bedrock_settings, dynamodb=dynamodb, sns=sns, events=eventbridge, clock=clock)
+
+
+@pytest.fixture
+def bedrock_api(bedrock_services: wiring.Services) -> Api:
+    return Api(bedrock_services)
 
 
 def error_code(reply: Reply) -> str:

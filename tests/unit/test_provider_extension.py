@@ -77,6 +77,6 @@ def test_the_banner_shows_a_catalog_provider_and_its_missing_key() -> None:
 
 
 def test_a_provider_not_in_the_catalog_is_refused_at_start_naming_the_known_ones() -> None:
-    with pytest.raises(ConfigurationError, match=r"LLM_FALLBACK_PROVIDER: unknown provider 'bedrock'; use offline, "
-                       r"openai, anthropic, echo"):
-        Settings.from_environ({"LLM_FALLBACK_PROVIDER": "bedrock"})
+    with pytest.raises(ConfigurationError, match=r"LLM_FALLBACK_PROVIDER: unknown provider 'mistral'; use offline, "
+                       r"openai, anthropic, bedrock, echo"):
+        Settings.from_environ({"LLM_FALLBACK_PROVIDER": "mistral"})

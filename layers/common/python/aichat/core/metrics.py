@@ -50,6 +50,12 @@ class ChatMetrics:
         _publish({}, {"OverReservations": ("Count", 1)})
 
 
+def provider_access_denied(provider: str, model: str) -> None:
+    """A model call the provider's access control refused (IAM for Bedrock): by provider and model, both bounded by
+    the deployment's settings; the client is told only that the provider is not configured."""
+    _publish({"provider": provider, "model": model}, {"ProviderAccessDenied": ("Count", 1)})
+
+
 def publish_sweep(found: int, released: int) -> None:
     """One sweeper run: pending turns past their time, and how many it released (alarmed: each was a crash)."""
     _publish({}, {"TurnsPastDeadline": ("Count", found), "TurnsReleasedBySweeper": ("Count", released)})

@@ -34,6 +34,9 @@ class Known:
     build: str = ""
     base_url_variable: str | None = None
     prices: Mapping[str, Price] = field(default_factory=dict)  # USD per million tokens, by model
+    # Signs its calls with the function's own AWS credentials (Bedrock): needs no key, yet calls an SDK. AWS
+    # credentials are always present in Lambda, so such a provider is never "the first configured": only chosen.
+    aws: bool = False
 
     def key_settings(self) -> tuple[str, ...]:
         """The settings that can hold the key: the key itself, a Secrets Manager secret, an SSM parameter."""
@@ -48,7 +51,7 @@ class Known:
     @property
     def adapter(self) -> str | None:
         """The module to import ahead of a call (SnapStart's snapshot): a provider with a key calls an SDK."""
-        return self.build.partition(":")[0] if self.key_variable and self.build else None
+        return self.build.partition(":")[0] if (self.key_variable or self.aws) and self.build else None
 
 
 def _openai(input: str, output: str, cached: str) -> Price:
@@ -64,6 +67,39 @@ def _anthropic(input: str, output: str, cache_hit: str, cache_write: str) -> Pri
 _OPUS = _anthropic("5.00", "25.00", "0.50", "6.25")
 _SONNET_4 = _anthropic("3.00", "15.00", "0.30", "3.75")
 _HAIKU_4_5 = _anthropic("1.00", "5.00", "0.10", "1.25")
+
+
+
+def _claude_on_bedrock(model: str, global_price: Price) -> dict[str, Price]:
+    """A Claude model's inference profiles: global. at Anthropic's own list price, the geographic ones (us., eu.)
+    10% dearer, every rate (Bedrock's pricing for Claude 4.5 and later)."""
+    def dearer(rate: Decimal) -> Decimal:
+        return rate * Decimal("1.1")
+
+    geo = Price(dearer(global_price.input), dearer(global_price.output),
+                cache_read=None if global_price.cache_read is None else dearer(global_price.cache_read),
+                cache_write=None if global_price.cache_write is None else dearer(global_price.cache_write))
+    return {f"global.{model}": global_price, f"us.{model}": geo, f"eu.{model}": geo}
+
+
+def _nova(input: str, output: str, cache_read: str | None = None) -> Price:
+    # Cache reads are priced where the rate was confirmed (Nova Pro); elsewhere at the input rate, never less.
+    return Price(Decimal(input), Decimal(output), cache_read=Decimal(cache_read) if cache_read else None)
+
+
+# Amazon Bedrock, on-demand, USD per million tokens, read on 2026-12-06 (docs/providers.md says from where and what is
+# left out). Claude 4.5 and later are called through inference profiles only; Nova by its in-region id, at us-east-1's
+# rates (other regions, and the Nova inference profiles, need a PRICES entry).
+_BEDROCK: dict[str, Price] = {
+    **_claude_on_bedrock("anthropic.claude-haiku-4-5-20251001-v1:0", _HAIKU_4_5),
+    **_claude_on_bedrock("anthropic.claude-sonnet-4-5-20250929-v1:0", _SONNET_4),
+    **_claude_on_bedrock("anthropic.claude-sonnet-4-6", _SONNET_4),
+    **_claude_on_bedrock("anthropic.claude-opus-4-5-20251101-v1:0", _OPUS),
+    **_claude_on_bedrock("anthropic.claude-opus-4-6-v1", _OPUS),
+    "amazon.nova-micro-v1:0": _nova("0.035", "0.14"),
+    "amazon.nova-lite-v1:0": _nova("0.06", "0.24"),
+    "amazon.nova-pro-v1:0": _nova("0.80", "3.20", cache_read="0.20"),
+}
 
 # Prices are USD per million tokens, from the providers' price lists (developers.openai.com/api/docs/pricing,
 # platform.claude.com/docs/en/about-claude/pricing) as of late 2026. PRICES in settings overrides or extends them;
@@ -105,6 +141,9 @@ PROVIDERS: dict[str, Known] = {
         "claude-haiku-4-5-20251001": _HAIKU_4_5,
         "claude-opus-4-1": _anthropic("15.00", "75.00", "1.50", "18.75"),
     }),
+    # Amazon Bedrock's Converse API: model ids and cross-region inference profile ids (us., eu., global.).
+    "bedrock": Known("Amazon Bedrock", "us.anthropic.claude-haiku-4-5-20251001-v1:0", None,
+                     "aichat.providers.bedrock:build", "BEDROCK_ENDPOINT_URL", _BEDROCK, aws=True),
 }
 
 

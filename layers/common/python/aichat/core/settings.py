@@ -162,6 +162,12 @@ class Settings(BaseModel):
     # Any OpenAI-compatible server (Azure OpenAI, vLLM, Ollama, a gateway), or an Anthropic-compatible one.
     OPENAI_BASE_URL: str | None = None
     ANTHROPIC_BASE_URL: str | None = None
+    # Amazon Bedrock (no key: the function's AWS credentials and IAM): the region its models are called in (unset:
+    # AWS_REGION) and an optional guardrail every Converse call passes (its version: a number, or DRAFT when unset).
+    # BEDROCK_ENDPOINT_URL, its catalog base URL setting, points it at a stand-in (PROVIDER_SETTINGS).
+    BEDROCK_REGION: str | None = None
+    BEDROCK_GUARDRAIL_ID: str | None = None
+    BEDROCK_GUARDRAIL_VERSION: str | None = None
     # The key and base URL settings of a catalog provider without fields of its own above (those keep theirs, as the
     # deployed and documented names): filled from the variables its entry names, read through setting().
     PROVIDER_SETTINGS: dict[str, str] = Field(default_factory=dict, repr=False)
@@ -232,7 +238,8 @@ class Settings(BaseModel):
                      "ESCALATION_TOPIC_ARN", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LLM_FALLBACK_PROVIDER",
                      "LLM_FALLBACK_MODEL", "OPENAI_API_KEY_SECRET", "OPENAI_API_KEY_PARAMETER",
                      "ANTHROPIC_API_KEY_SECRET", "ANTHROPIC_API_KEY_PARAMETER", "OPENAI_BASE_URL",
-                     "ANTHROPIC_BASE_URL", "TEMPERATURE", "EVENTS_ENDPOINT_URL", "LAMBDA_ENDPOINT_URL", mode="before")
+                     "ANTHROPIC_BASE_URL", "TEMPERATURE", "EVENTS_ENDPOINT_URL", "LAMBDA_ENDPOINT_URL",
+                     "BEDROCK_REGION", "BEDROCK_GUARDRAIL_ID", "BEDROCK_GUARDRAIL_VERSION", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         # CloudFormation parameters cannot be null, so an empty string means "not set".

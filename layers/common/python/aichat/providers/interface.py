@@ -259,8 +259,8 @@ class ProviderStream(Iterator[StreamPart]):
 
     @contextmanager
     def reading(self, response: Any) -> Iterator[None]:
-        """While the body of `response` (the SDK's httpx2 response) is read, `hang_up()` shuts its socket down; one
-        asked for earlier does it at once."""
+        """While the body of `response` (the SDK's httpx2 response, botocore's urllib3 one) is read, `hang_up()` shuts
+        its socket down; one asked for earlier does it at once."""
         connection = _socket_of(response)
         with self._lock:
             self._socket = connection
@@ -282,10 +282,13 @@ class ProviderStream(Iterator[StreamPart]):
 
 
 def _socket_of(response: Any) -> socket.socket | None:
-    """The socket under an httpx2 response (httpcore's `network_stream` extension); None for a transport without
-    one (a test's mock), whose stream then ends at its next part."""
+    """The socket under an httpx2 response (httpcore's `network_stream` extension) or a urllib3 one (botocore's: its
+    connection's `sock`); None for a transport without one (a test's mock), whose stream then ends at its next part."""
     stream = getattr(response, "extensions", {}).get("network_stream")
-    found = stream.get_extra_info("socket") if stream is not None else None
+    if stream is not None:
+        found = stream.get_extra_info("socket")
+    else:
+        found = getattr(getattr(response, "connection", None), "sock", None)
     return found if isinstance(found, socket.socket) else None
 
 
