@@ -180,7 +180,7 @@ def gateway_from_template(template: Mapping[str, Any], root: Path) -> Gateway:
                 path=str(event_props.get("Path", "/{proxy+}")), function=name,
                 code_dir=root / str(props["CodeUri"]), handler=str(props.get("Handler", "app.lambda_handler")),
                 authorized=authorizer not in (None, "NONE"), timeout=int(props.get("Timeout", 3)),
-                memory=int(props.get("MemorySize", 128)),
+                memory=int(_resolve(props.get("MemorySize", 128), parameters)),
             ))
     return Gateway(tuple(routes), cors)
 

@@ -73,8 +73,9 @@ def request_context(user: str) -> str:
         "principalId": user, "sub": user, "tenant_id": "bench", "roles": "[]"}})
 
 
-def stream_start(endpoint: str, provider: dict[str, str]) -> tuple[float, float]:
-    """run.sh until /healthz answers, then the first stream's first text delta: (ms to ready, ms ready → token)."""
+def launch(endpoint: str, provider: dict[str, str]) -> tuple[subprocess.Popen[bytes], int, float]:
+    """Start the function as the adapter does (run.sh) and wait until GET /healthz answers: the process, its port,
+    and the milliseconds that took."""
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_", "LLM_"))},
            **BASE_ENV, **provider, "DYNAMODB_ENDPOINT_URL": endpoint, "AWS_LWA_PORT": str(port),
@@ -83,33 +84,55 @@ def stream_start(endpoint: str, provider: dict[str, str]) -> tuple[float, float]
            "DAILY_COST_LIMIT_CENTS": "100000000", "SESSION_COST_LIMIT_CENTS": "100000000"}
     started = time.perf_counter()
     process = subprocess.Popen(["bash", str(FUNCTION / "run.sh")], cwd=FUNCTION, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"run.sh ended: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            probe.request("GET", "/healthz")
+            if probe.getresponse().status == 200:
+                return process, port, (time.perf_counter() - started) * 1000
+        except OSError:
+            time.sleep(0.002)
+
+
+def stream(port: str | int, session_id: str | None, *, whole: bool = False) -> tuple[float, str | None]:
+    """POST /chat/stream as the adapter forwards it: milliseconds to its first text delta (to its end, `whole`),
+    and the session it ran in."""
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
+    connection.connect()
+    connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    body = json.dumps({"message": f"How do I reset a password? {time.time_ns()}", "session_id": session_id})
+    connection.request("POST", "/api/v1/ai/chat/stream", body=body, headers={
+        "content-type": "application/json", "x-amzn-request-context": request_context("bench-user")})
+    response = connection.getresponse()
+    if response.status != 200:
+        raise SystemExit(f"stream answered {response.status}: {response.read()!r}")
+    while True:
+        line = response.readline()
+        if not line:
+            raise SystemExit("the stream ended before its first text delta")
+        if not line.startswith(b"data: {"):
+            continue
+        part = json.loads(line.removeprefix(b"data: "))
+        if part["type"] == "start":
+            session_id = part["messageMetadata"]["session_id"]
+        elif part["type"] == "text-delta":
+            break
+    first = (time.perf_counter() - started) * 1000
+    if whole:
+        response.read()
+    connection.close()
+    return first, session_id
+
+
+def stream_start(endpoint: str, provider: dict[str, str]) -> tuple[float, float]:
+    """run.sh until /healthz answers, then the first stream's first text delta: (ms to ready, ms ready → token)."""
+    process, port, ready = launch(endpoint, provider)
     try:
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"run.sh ended: {process.stderr.read().decode() if process.stderr else ''}")
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                probe.request("GET", "/healthz")
-                if probe.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.002)
-        ready = time.perf_counter()
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        connection.connect()
-        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        body = json.dumps({"message": f"first words {time.time_ns()}", "session_id": None})
-        connection.request("POST", "/api/v1/ai/chat/stream", body=body, headers={
-            "content-type": "application/json", "x-amzn-request-context": request_context("bench-user")})
-        response = connection.getresponse()
-        if response.status != 200:
-            raise SystemExit(f"stream answered {response.status}: {response.read()!r}")
-        while b'"text-delta"' not in (line := response.readline()):
-            if not line:
-                raise SystemExit("the stream ended before its first text delta")
-        first = time.perf_counter()
-        return (ready - started) * 1000, (first - ready) * 1000
+        return ready, stream(port, None)[0]
     finally:
         process.kill()
         process.wait()

@@ -166,6 +166,20 @@ def test_a_turns_deadline_ends_before_api_gateway_gives_up_and_before_the_functi
     assert chat["Timeout"] >= most + 10, "the chat function must run past the deadline to release the turn"
 
 
+def test_the_model_functions_memory_is_one_parameter_sized_from_the_memory_benchmark_and_the_rest_keep_256(
+        template: dict[str, Any]) -> None:
+    # scripts/bench_memory.py: peaks of 76 MB (chat) and 82 MB (the stream's uvicorn and app), 59 MB for the others.
+    parameter = template["Parameters"]["ChatMemorySize"]
+    assert (parameter["Default"], parameter["MinValue"]) == (512, 256)
+    functions = {name: r["Properties"] for name, r in template["Resources"].items()
+                 if r["Type"] == "AWS::Serverless::Function"}
+    for name in MODEL_FUNCTIONS:
+        assert functions[name]["MemorySize"] == {"Ref": "ChatMemorySize"}, name
+    assert template["Globals"]["Function"]["MemorySize"] == 256
+    others = {name for name, props in functions.items() if "MemorySize" not in props}
+    assert others == set(functions) - MODEL_FUNCTIONS - {"CostRollupFunction"}
+
+
 def test_every_function_code_folder_has_the_module_that_defines_its_handler(template: dict[str, Any]) -> None:
     for name, properties in functions(template).items():
         if properties.get("Environment", {}).get("Variables", {}).get("AWS_LAMBDA_EXEC_WRAPPER"):
