@@ -12,7 +12,8 @@ const SUMMARY_ENTRIES = 4;
 /** The context's pairs as text: a string value as it is, anything else as its JSON; none for null or `{}`. */
 export function contextEntries(context: ChatContext | null | undefined): Array<[string, string]> {
   if (!context) return [];
-  return Object.entries(context).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value) ?? ""]);
+  return Object.entries(context).map(([key, value]) =>
+    [key, typeof value === "string" ? value : JSON.stringify(value) ?? ""]);
 }
 
 function cut(text: string, chars: number): string {
@@ -20,16 +21,24 @@ function cut(text: string, chars: number): string {
 }
 
 /** The context on one line of a waiting entry (phrasing content only: the entry is a button), or nothing. */
-export function ContextSummary({ context, more }: { context: ChatContext | null | undefined; more: (n: number) => string }): ReactNode {
+export function ContextSummary({ context, more }: {
+  context: ChatContext | null | undefined;
+  /** What stands for the entries left out ("+2 more"). */
+  more: (count: number) => string;
+}): ReactNode {
   const entries = contextEntries(context);
   if (entries.length === 0) return null;
   const shown = entries.slice(0, SUMMARY_ENTRIES);
   return (
     <span className="inbox-context">
       {shown.map(([key, value]) => (
-        <span key={key} className="inbox-context-pair"><span className="inbox-context-key">{key}</span> {cut(value, SUMMARY_VALUE_CHARS)}</span>
+        <span key={key} className="inbox-context-pair">
+          <span className="inbox-context-key">{key}</span> {cut(value, SUMMARY_VALUE_CHARS)}
+        </span>
       ))}
-      {entries.length > shown.length && <span className="inbox-context-pair">{more(entries.length - shown.length)}</span>}
+      {entries.length > shown.length && (
+        <span className="inbox-context-pair">{more(entries.length - shown.length)}</span>
+      )}
     </span>
   );
 }
