@@ -47,9 +47,9 @@ def test_converse_gets_the_model_in_its_path_the_system_prompt_as_system_and_max
     assert sent.body == {"system": [{"text": "You are a support assistant."}],
                          "messages": [{"role": "user", "content": [{"text": "My router blinks red."}]}],
                          "inferenceConfig": {"maxTokens": 64}}
-    # SigV4 for the service's signing name, from the dummy credentials; one attempt and no more (botocore's own
-    # retries off: failover is the one retry loop).
-    assert sent.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=testing/")
+    # SigV4 for the service's signing name, from the process's (dummy) credentials; one attempt and no more
+    # (botocore's own retries off: failover is the one retry loop).
+    assert sent.headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=")
     assert "/us-east-1/bedrock/aws4_request" in sent.headers["authorization"]
     assert sent.headers["amz-sdk-request"] == "attempt=1; max=1"
     assert completion == Completion(text="Hello from the fake Bedrock.", usage=Counted(40, 12), model=CLAUDE,
