@@ -107,6 +107,7 @@ token: install
 lock: $(UV)
 	$(UV) lock --quiet
 	$(UV) export --frozen --quiet --no-default-groups --no-emit-project > layers/common/python/requirements.txt
+	$(UV) export --frozen --quiet --only-group providers --no-emit-project > layers/providers/python/requirements.txt
 	$(UV) export --frozen --quiet --only-group chat-stream --no-emit-project > functions/chat_stream/requirements.txt
 	$(UV) export --frozen --quiet --only-group stream-authorizer --no-emit-project \
 		> functions/stream_authorizer/requirements.txt

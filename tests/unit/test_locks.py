@@ -18,6 +18,7 @@ UV = ROOT / ".venv-uv" / "bin" / "uv"
 # Each requirements file `sam build` reads, and the part of uv.lock it is exported from (the Makefile's `lock`).
 EXPORTS = {
     "layers/common/python/requirements.txt": ["--no-default-groups"],
+    "layers/providers/python/requirements.txt": ["--only-group", "providers"],
     "functions/chat_stream/requirements.txt": ["--only-group", "chat-stream"],
     "functions/stream_authorizer/requirements.txt": ["--only-group", "stream-authorizer"],
 }
@@ -57,10 +58,17 @@ def test_every_function_with_requirements_of_its_own_has_them_exported_from_the_
     assert own == {path for path in EXPORTS if path.startswith("functions/")}
 
 
-def test_the_layer_pins_the_sdks_pyproject_declares() -> None:
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    names = {re.match(r"[A-Za-z0-9_.-]+", d)[0].lower() for d in declared}  # type: ignore[index]
-    assert names <= set(pins((ROOT / "layers/common/python/requirements.txt").read_text()))
+def test_each_layer_pins_the_sdks_pyproject_declares_for_it_and_only_the_providers_layer_has_a_provider_sdk() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+    def names(declared: list[str]) -> set[str]:
+        return {re.match(r"[A-Za-z0-9_.-]+", d)[0].lower() for d in declared}  # type: ignore[index]
+
+    common = set(pins((ROOT / "layers/common/python/requirements.txt").read_text()))
+    providers = set(pins((ROOT / "layers/providers/python/requirements.txt").read_text()))
+    assert names(pyproject["project"]["dependencies"]) <= common
+    assert names(pyproject["dependency-groups"]["providers"]) == {"openai", "anthropic"} <= providers
+    assert not {"openai", "anthropic"} & common, "a function that calls no model carries no provider SDK"
 
 
 def test_the_project_environment_is_exactly_the_lock() -> None:

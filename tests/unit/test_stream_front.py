@@ -63,9 +63,11 @@ def test_the_stream_route_is_the_route_tables_and_streams_its_functions_response
     assert (integration["type"], integration["httpMethod"]) == ("aws_proxy", "POST")
     assert integration["responseTransferMode"] == "STREAM"
     uri = integration["uri"]["Fn::Sub"]
-    assert uri.endswith(f"/2021-11-15/functions/${{{ROUTE.function}.Arn}}/response-streaming-invocations"), uri
+    # The function's live alias: the published version SnapStart restores (test_transformed_template.py).
+    alias = f"{ROUTE.function}Aliaslive"
+    assert uri.endswith(f"/2021-11-15/functions/${{{alias}}}/response-streaming-invocations"), uri
     permissions = [p for p in of_type(resources, "AWS::Lambda::Permission").values()
-                   if p["FunctionName"] == {"Ref": ROUTE.function}]
+                   if p["FunctionName"] == {"Ref": alias}]
     assert [p["Principal"] for p in permissions] == ["apigateway.amazonaws.com"]
 
 
@@ -82,10 +84,11 @@ def test_the_streaming_function_runs_its_asgi_app_under_the_lambda_web_adapter(
     assert re.search(r"exec python -m uvicorn .*--port \"\$\{AWS_LWA_PORT:-8080\}\"", text, re.S)
     assert text.rstrip().endswith("app:app") and variables["AWS_LWA_PORT"] == "8080"
     assert "uvicorn" in (ROOT / "functions" / ROUTE.code / "requirements.txt").read_text()
-    # The layers as Lambda gets them: the common layer, then the adapter (arm64, AWS's account) unless overridden.
+    # The layers as Lambda gets them: the common layer, the providers' SDKs, then the adapter (arm64, AWS's account)
+    # unless overridden.
     layers = resources[ROUTE.function]["Properties"]["Layers"]
-    assert layers[0]["Ref"].startswith("CommonLayer")
-    condition, given, published = layers[1]["Fn::If"]
+    assert layers[0]["Ref"].startswith("CommonLayer") and layers[1]["Ref"].startswith("ProvidersLayer")
+    condition, given, published = layers[2]["Fn::If"]
     assert (condition, given) == ("HasAdapterLayerArn", {"Ref": "LambdaWebAdapterLayerArn"})
     assert re.fullmatch(r"arn:\$\{AWS::Partition\}:lambda:\$\{AWS::Region\}:753240598075:layer:"
                         r"LambdaAdapterLayerArm64:\d+", published["Fn::Sub"])

@@ -197,6 +197,19 @@ def test_every_function_runs_python312_on_arm64_with_the_common_layer(template: 
         assert {"Ref": "CommonLayer"} in properties["Layers"], name
 
 
+def test_only_the_two_functions_that_call_a_model_carry_the_provider_sdks_layer(template: dict[str, Any]) -> None:
+    carrying = {name for name, properties in functions(template).items()
+                if {"Ref": "ProvidersLayer"} in properties["Layers"]}
+    assert carrying == MODEL_FUNCTIONS
+    layer = template["Resources"]["ProvidersLayer"]
+    content = ROOT / str(layer["Properties"]["ContentUri"])
+    # Only the SDKs' requirements: the aichat package is the CommonLayer's, once.
+    assert sorted(p.name for p in content.iterdir()) == ["requirements.txt"]
+    assert (layer["Properties"]["CompatibleRuntimes"], layer["Properties"]["CompatibleArchitectures"]) == (
+        ["python3.12"], ["arm64"])
+    assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
+
+
 def test_the_layer_builds_the_aichat_package_for_the_functions_runtime_and_architecture(
     template: dict[str, Any],
 ) -> None:
