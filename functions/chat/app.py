@@ -12,6 +12,7 @@ from aichat.core.models import ChatRequest
 services = wiring.services()
 # Init work (the chat service, its SDK imports) is what SnapStart snapshots; connections are made after restore.
 wiring.warm_chat(services)
+logs.logger()  # built now, not on the container's first line, so the SnapStart snapshot holds it
 
 
 def chat(request: Request, context: Any = None) -> Reply:

@@ -4,10 +4,12 @@ serves the same app."""
 
 from aichat import wiring
 from aichat.api.stream_app import StreamApp
+from aichat.core import logs
 
 services = wiring.services()
 # Init work (the chat service, its SDK imports) happens once per container, before the first request.
 services.chat  # noqa: B018 - built now
 services.preload_providers()
+logs.logger()  # built now, not on the container's first line, so the SnapStart snapshot holds it
 
 app = StreamApp(services)

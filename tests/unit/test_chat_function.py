@@ -96,6 +96,15 @@ def test_each_model_function_imports_the_sdk_of_each_provider_it_can_call_and_no
                                **both_keys) == ["openai", "anthropic"]
 
 
+@pytest.mark.parametrize("function", MODEL_FUNCTIONS)
+def test_each_model_function_loads_at_init_what_its_first_turn_would_so_snapstart_snapshots_it(function: str) -> None:
+    # The SDK's HTTP transport (imported by its first request otherwise) and Powertools' Logger (built on the first
+    # line a container writes otherwise): 51 and about 30 modules a restored container's first turn no longer loads.
+    watched = ("httpcore2", "h11", "truststore", "aws_lambda_powertools.logging.logger")
+    assert loaded_after_import(function, watched, LLM_PROVIDER="openai", OPENAI_API_KEY="sk-x") == list(watched)
+    assert loaded_after_import(function, watched, LLM_PROVIDER="anthropic", ANTHROPIC_API_KEY="sk-y") == list(watched)
+
+
 STREAMING = ("aichat.api.stream_app", "aichat.api.ui_stream", "uvicorn", "starlette", "mangum")
 
 

@@ -14,6 +14,9 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anthropic
+
+# As in aichat.providers.openai: the transport the SDK's first request would import, loaded with the SDK.
+import httpcore2  # noqa: F401
 import httpx2  # the SDK's transport: sdk_faults maps its errors too
 
 from aichat.core.pricing import Usage

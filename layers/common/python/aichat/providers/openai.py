@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
+# What the SDK's first request would import (its transport: 51 modules with h11, anyio and truststore), loaded with
+# the SDK instead, so a SnapStart snapshot holds them and a restored container's first turn does not pay for them.
+import httpcore2  # noqa: F401
 import httpx2  # the SDK's transport: sdk_faults maps its errors too
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
