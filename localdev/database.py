@@ -16,8 +16,11 @@ from localdev import dynamodb_local
 from localdev.table import TABLES, create_table
 
 Engine = Literal["auto", "dynamodb-local", "moto"]
-# DynamoDB Local keeps one file per access key and region, so the embedded database always uses these.
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1"}
+# DynamoDB Local keeps one file per access key and region, so the embedded database always uses these: given to the
+# functions' DynamoDB client alone (DYNAMODB_ACCESS_KEY_ID / _SECRET_ACCESS_KEY), so every other client, Bedrock's
+# above all, keeps the caller's own credentials.
+LOCAL_CREDENTIALS = {"DYNAMODB_ACCESS_KEY_ID": "local", "DYNAMODB_SECRET_ACCESS_KEY": "local"}
+LOCAL_REGION = "us-east-1"
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,15 @@ def embedded(data_dir: Path | None, engine: Engine = "auto") -> Iterator[Databas
             "the server stops. The budget tests under concurrency run on DynamoDB Local, not on moto."))
 
 
-def client(endpoint: str, region: str) -> Any:
-    """A DynamoDB client for `endpoint` (credentials from the environment)."""
-    return botocore.session.get_session().create_client("dynamodb", region_name=region, endpoint_url=endpoint)
+def client(endpoint: str, region: str, environ: Mapping[str, str] | None = None) -> Any:
+    """A DynamoDB client for `endpoint`: with DynamoDB's own credentials where `environ` sets them, else the
+    process's."""
+    environ = environ or {}
+    key, secret = environ.get("DYNAMODB_ACCESS_KEY_ID"), environ.get("DYNAMODB_SECRET_ACCESS_KEY")
+    if not (key and secret):
+        key = secret = None
+    return botocore.session.get_session().create_client("dynamodb", region_name=region, endpoint_url=endpoint,
+                                                        aws_access_key_id=key, aws_secret_access_key=secret)
 
 
 def ensure_tables(db: Any, names: Mapping[str, str], create: bool) -> str:

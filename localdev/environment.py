@@ -12,7 +12,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from localdev.database import LOCAL_CREDENTIALS, Database
+from localdev.database import LOCAL_CREDENTIALS, LOCAL_REGION, Database
 from localdev.table import TABLES
 
 # The template's table names, which the layer also uses by default.
@@ -28,19 +28,23 @@ def table_names(environ: MutableMapping[str, str]) -> dict[str, str]:
 
 
 def use_database(environ: MutableMapping[str, str], db: Database) -> None:
-    """Point the functions' DynamoDB client at `db`, before any function loads."""
+    """Point the functions' DynamoDB client at `db`, before any function loads. Its credentials are its own
+    (DYNAMODB_ACCESS_KEY_ID / _SECRET_ACCESS_KEY): the caller's AWS credentials are left as they are, for every other
+    client (a real Bedrock is called signed as the caller, never as `local`)."""
     if db.external:
         # A stand-in on this machine ignores credentials, but botocore still wants some; anywhere else, the real
-        # ones (environment or profile) must not be shadowed.
+        # ones (environment or profile) are the table's too.
         if urlsplit(db.endpoint).hostname in _LOOPBACK:
             for name, value in LOCAL_CREDENTIALS.items():
                 environ.setdefault(name, value)
-        environ.setdefault("AWS_REGION", "us-east-1")
+        environ.setdefault("AWS_REGION", LOCAL_REGION)
         return
-    # The embedded database keeps one file per access key and region: always the same ones.
+    # The embedded database keeps one file per access key and region: always the same ones. The region is the
+    # process's (the table's client reads AWS_REGION), so Bedrock keeps the caller's own region unless named.
     environ.update(LOCAL_CREDENTIALS)
-    environ.pop("AWS_SESSION_TOKEN", None)
-    environ["AWS_DEFAULT_REGION"] = environ["AWS_REGION"]
+    if environ.get("AWS_REGION", LOCAL_REGION) != LOCAL_REGION:
+        environ.setdefault("BEDROCK_REGION", environ["AWS_REGION"])
+    environ["AWS_REGION"] = environ["AWS_DEFAULT_REGION"] = LOCAL_REGION
     environ["DYNAMODB_ENDPOINT_URL"] = db.endpoint
 
 

@@ -81,7 +81,7 @@ def _dynamodb(args: argparse.Namespace, environ: MutableMapping[str, str]) -> It
     with database.chosen(environ.get("DYNAMODB_ENDPOINT_URL"), None if args.in_memory else DATA_DIR,
                          "moto" if args.moto else "auto") as db:
         environment.use_database(environ, db)
-        done = database.ensure_tables(database.client(db.endpoint, environ["AWS_REGION"]), tables,
+        done = database.ensure_tables(database.client(db.endpoint, environ["AWS_REGION"], environ), tables,
                                       create=args.create_table or not db.external)
         if db.warning:
             sys.stderr.write("\n" + db.warning + "\n\n")

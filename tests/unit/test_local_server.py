@@ -70,17 +70,23 @@ def test_an_endpoint_without_the_table_is_an_error_unless_asked_to_create_it(tmp
 # --- the environment the functions read ---------------------------------------------------------------------
 
 
-def test_the_embedded_database_gets_the_fixed_local_credentials_and_its_endpoint() -> None:
-    environ = {"AWS_ACCESS_KEY_ID": "AKIAREAL", "AWS_SESSION_TOKEN": "t", "AWS_REGION": "eu-west-1"}
+def test_the_embedded_database_gets_the_fixed_local_credentials_for_its_client_alone_and_its_endpoint() -> None:
+    environ = {"AWS_ACCESS_KEY_ID": "AKIAREAL", "AWS_SECRET_ACCESS_KEY": "real", "AWS_SESSION_TOKEN": "t",
+               "AWS_REGION": "eu-west-1"}
     environment.use_database(environ, database.Database("http://127.0.0.1:9", "embedded", persistent=False))
-    assert environ == {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1",
-                       "AWS_DEFAULT_REGION": "us-east-1", "DYNAMODB_ENDPOINT_URL": "http://127.0.0.1:9"}
+    # The caller's credentials stay for every other client (a real Bedrock is called as the caller, in the
+    # caller's region); DynamoDB Local's file is always the same key's and region's.
+    assert environ == {"AWS_ACCESS_KEY_ID": "AKIAREAL", "AWS_SECRET_ACCESS_KEY": "real", "AWS_SESSION_TOKEN": "t",
+                       "DYNAMODB_ACCESS_KEY_ID": "local", "DYNAMODB_SECRET_ACCESS_KEY": "local",
+                       "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "BEDROCK_REGION": "eu-west-1",
+                       "DYNAMODB_ENDPOINT_URL": "http://127.0.0.1:9"}
 
 
 def test_an_endpoint_on_this_machine_gets_stand_in_credentials_and_any_other_keeps_the_real_ones() -> None:
     loopback = {"AWS_ACCESS_KEY_ID": "mine"}
     environment.use_database(loopback, database.Database("http://localhost:8000", "x", True, external=True))
-    assert loopback == {"AWS_ACCESS_KEY_ID": "mine", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1"}
+    assert loopback == {"AWS_ACCESS_KEY_ID": "mine", "DYNAMODB_ACCESS_KEY_ID": "local",
+                        "DYNAMODB_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1"}
     remote: dict[str, str] = {}
     environment.use_database(remote, database.Database("https://dynamodb.eu-west-1.amazonaws.com", "x", True,
                                                        external=True))

@@ -76,7 +76,7 @@ class Services:
                                     ToolRegistry(self.settings), models, people))
 
     def _db(self) -> DynamoDBClient:
-        return self._dynamodb or aws_client("dynamodb", self.settings, self.settings.DYNAMODB_ENDPOINT_URL)
+        return self._dynamodb or dynamodb_client(self.settings)
 
     def preload_providers(self) -> list[str]:
         """Import the configured providers' SDKs now, so a SnapStart snapshot holds them; returns the modules."""
@@ -105,6 +105,12 @@ class Services:
         return UsageService(self.usage_records, self._clock)
 
 
+def dynamodb_client(settings: Settings) -> DynamoDBClient:
+    """The table's client: DYNAMODB_ENDPOINT_URL's, with DynamoDB's own credentials where they are set."""
+    return aws_client("dynamodb", settings, settings.DYNAMODB_ENDPOINT_URL,  # type: ignore[no-any-return]
+                      credentials=settings.dynamodb_credentials())
+
+
 def domain_events(settings: Settings, client: EventBridgeClient | None = None) -> DomainEvents:
     """The container's publisher on EVENT_BUS_NAME, its client built on the first publish; the log alone where
     EVENTS_ENABLED is false (the local server)."""
@@ -122,7 +128,7 @@ def build(settings: Settings, *, dynamodb: DynamoDBClient | None = None, sns: SN
           events: EventBridgeClient | None = None, providers: dict[str, Provider] | None = None,
           clock: Clock = utc_now) -> Services:
     """Every service, sharing one store; clients default to real AWS (or DYNAMODB_ENDPOINT_URL, EVENTS_ENDPOINT_URL)."""
-    db = dynamodb or aws_client("dynamodb", settings, settings.DYNAMODB_ENDPOINT_URL)
+    db = dynamodb or dynamodb_client(settings)
     store = Store(db, settings.TABLE_NAME)
     ledger = TurnLedger(db, settings.TABLE_NAME, settings.RETENTION_DAYS, clock)
     usage_records = UsageRecords(db, settings.TABLE_NAME, settings.RETENTION_DAYS, clock)

@@ -11,8 +11,10 @@ if TYPE_CHECKING:
 
 
 def aws_client(service: str, settings: Settings, endpoint_url: str | None = None, *, max_attempts: int = 4,
-               connect_timeout: float = 2, read_timeout: float = 5, region: str | None = None) -> Any:
-    """A botocore client: botocore alone imports faster than boto3, and that is every cold start."""
+               connect_timeout: float = 2, read_timeout: float = 5, region: str | None = None,
+               credentials: tuple[str, str] | None = None) -> Any:
+    """A botocore client: botocore alone imports faster than boto3, and that is every cold start. `credentials`
+    (access key, secret) are this client's alone; None: the process's."""
     from botocore.config import Config
 
     # parameter_validation off: every request is built by this code and the service validates it again anyway, so the
@@ -22,7 +24,8 @@ def aws_client(service: str, settings: Settings, endpoint_url: str | None = None
                     read_timeout=read_timeout, max_pool_connections=64, parameter_validation=False)
     with _session_lock:  # a botocore session is not safe to create clients from in several threads at once
         return _botocore_session().create_client(
-            service, region_name=region or settings.AWS_REGION, endpoint_url=endpoint_url, config=config
+            service, region_name=region or settings.AWS_REGION, endpoint_url=endpoint_url, config=config,
+            **({"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]} if credentials else {})
         )
 
 

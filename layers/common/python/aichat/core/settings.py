@@ -120,6 +120,10 @@ class Settings(BaseModel):
 
     TABLE_NAME: str = "ai-chat"
     DYNAMODB_ENDPOINT_URL: str | None = None
+    # The DynamoDB client's own credentials, for a local stand-in (DynamoDB Local keeps one file per access key): the
+    # other clients (Bedrock above all) keep the process's. Unset: the process's credentials for every client.
+    DYNAMODB_ACCESS_KEY_ID: str | None = Field(default=None, repr=False)
+    DYNAMODB_SECRET_ACCESS_KEY: str | None = Field(default=None, repr=False)
     AWS_REGION: str = "us-east-1"
     ESCALATION_TOPIC_ARN: str | None = None
     # The product's domain events (notify/domain_events.py): the EventBridge bus they go to, and an endpoint other than
@@ -239,7 +243,8 @@ class Settings(BaseModel):
                      "LLM_FALLBACK_MODEL", "OPENAI_API_KEY_SECRET", "OPENAI_API_KEY_PARAMETER",
                      "ANTHROPIC_API_KEY_SECRET", "ANTHROPIC_API_KEY_PARAMETER", "OPENAI_BASE_URL",
                      "ANTHROPIC_BASE_URL", "TEMPERATURE", "EVENTS_ENDPOINT_URL", "LAMBDA_ENDPOINT_URL",
-                     "BEDROCK_REGION", "BEDROCK_GUARDRAIL_ID", "BEDROCK_GUARDRAIL_VERSION", mode="before")
+                     "BEDROCK_REGION", "BEDROCK_GUARDRAIL_ID", "BEDROCK_GUARDRAIL_VERSION", "DYNAMODB_ACCESS_KEY_ID",
+                     "DYNAMODB_SECRET_ACCESS_KEY", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         # CloudFormation parameters cannot be null, so an empty string means "not set".
@@ -342,6 +347,12 @@ class Settings(BaseModel):
         except ValidationError as e:
             problems = "; ".join(f"{_where(err['loc'])}: {err['msg']}" for err in e.errors())
             raise ConfigurationError(f"invalid settings: {problems}") from e
+
+    def dynamodb_credentials(self) -> tuple[str, str] | None:
+        """The DynamoDB client's own access key and secret, when both are set; None: the process's credentials."""
+        if self.DYNAMODB_ACCESS_KEY_ID and self.DYNAMODB_SECRET_ACCESS_KEY:
+            return self.DYNAMODB_ACCESS_KEY_ID, self.DYNAMODB_SECRET_ACCESS_KEY
+        return None
 
     def setting(self, name: str) -> str | None:
         """A provider's setting by its variable name: its field, else what PROVIDER_SETTINGS holds; None if unset."""
