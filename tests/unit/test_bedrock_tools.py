@@ -174,3 +174,30 @@ def test_a_streamed_step_with_two_tool_calls_runs_both_and_the_answer_streams_in
     results = fake_bedrock.sent()[1]["messages"][2]["content"]
     assert [r["toolResult"]["toolUseId"] for r in results] == ["tooluse_1", "tooluse_2"]
     assert_invariant(dynamodb, "ai-chat")
+
+
+# --- guardrails (optional) --------------------------------------------------------------------------------------------
+
+
+def test_a_configured_guardrail_goes_with_every_converse_call_and_its_intervention_is_answered_and_charged(
+        fake_bedrock: FakeBedrock) -> None:
+    from fake_bedrock import Usage
+
+    from aichat.core.pricing import Usage as Counted
+
+    provider = bedrock_provider(fake_bedrock, BEDROCK_GUARDRAIL_ID="gr-abc123", BEDROCK_GUARDRAIL_VERSION="3")
+    blocked = "Sorry, I can't help with that."
+    fake_bedrock.enqueue(Reply(text=blocked, stop_reason="guardrail_intervened", usage=Usage(input=30, output=0)),
+                         Reply(deltas=["Sorry, ", "no."], stop_reason="guardrail_intervened"))
+    whole = provider.complete(bedrock_request())
+    *_, streamed = provider.stream(bedrock_request())
+    assert [body["guardrailConfig"] for body in fake_bedrock.sent()] == [
+        {"guardrailIdentifier": "gr-abc123", "guardrailVersion": "3"}] * 2
+    assert (whole.text, whole.stop_reason, whole.usage) == (blocked, "guardrail_intervened", Counted(30, 0))
+    assert isinstance(streamed, Completion) and streamed.stop_reason == "guardrail_intervened"
+    assert streamed.text == "Sorry, no."
+
+
+def test_without_a_guardrail_no_guardrail_config_is_sent(fake_bedrock: FakeBedrock) -> None:
+    bedrock_provider(fake_bedrock).complete(bedrock_request())
+    assert "guardrailConfig" not in fake_bedrock.sent()[0]
