@@ -126,6 +126,31 @@ def test_each_model_functions_role_may_invoke_the_custom_tool_functions_only_und
     assert others == [], "no other function may invoke Lambda functions"
 
 
+@pytest.mark.parametrize(("function", "action"), [("ChatFunction", "bedrock:InvokeModel"),
+                                                  ("ChatStreamFunction", "bedrock:InvokeModelWithResponseStream")])
+def test_each_model_function_may_call_bedrock_only_on_the_arns_given_and_its_guardrail_only(
+        resources: dict[str, Any], function: str, action: str) -> None:
+    role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    policies = [p for p in resources[role]["Properties"]["Policies"] if "bedrock:" in json.dumps(p)]
+    by_condition = {p["Fn::If"][0]: p["Fn::If"] for p in policies}
+    assert set(by_condition) == {"HasBedrockModels", "HasBedrockGuardrail"}
+    for condition, _granted, otherwise in by_condition.values():
+        assert otherwise == {"Ref": "AWS::NoValue"}, f"{condition}: no statement at all when not given"
+    (models,) = by_condition["HasBedrockModels"][1]["PolicyDocument"]["Statement"]
+    assert models == {"Effect": "Allow", "Action": [action], "Resource": {"Ref": "BedrockModelArns"}}
+    (guardrail,) = by_condition["HasBedrockGuardrail"][1]["PolicyDocument"]["Statement"]
+    assert guardrail["Action"] == ["bedrock:ApplyGuardrail"]
+    assert guardrail["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:"
+                                                "guardrail/${BedrockGuardrailId}"}
+    variables = resources[function]["Properties"]["Environment"]["Variables"]
+    assert (variables["BEDROCK_GUARDRAIL_ID"], variables["BEDROCK_GUARDRAIL_VERSION"]) == (
+        {"Ref": "BedrockGuardrailId"}, {"Ref": "BedrockGuardrailVersion"})
+    model_roles = {resources[f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in ("ChatFunction", "ChatStreamFunction")}
+    others = [name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role" and name not in model_roles
+              and "bedrock:" in json.dumps(r["Properties"])]
+    assert others == [], "no other function may call Bedrock"
+
+
 def _publishes_to_escalation_topic(role: dict[str, Any]) -> bool:
     statements = [s for p in role["Properties"].get("Policies", []) if isinstance(p, dict) and "PolicyDocument" in p
                   for s in p["PolicyDocument"]["Statement"]]
