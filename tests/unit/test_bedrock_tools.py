@@ -201,3 +201,24 @@ def test_a_configured_guardrail_goes_with_every_converse_call_and_its_interventi
 def test_without_a_guardrail_no_guardrail_config_is_sent(fake_bedrock: FakeBedrock) -> None:
     bedrock_provider(fake_bedrock).complete(bedrock_request())
     assert "guardrailConfig" not in fake_bedrock.sent()[0]
+
+
+def test_a_guardrails_intervention_ends_the_turn_marked_guardrail_intervened_whole_and_streamed_charged_as_reported(
+        bedrock_api: Api, bedrock_services: wiring.Services, fake_bedrock: FakeBedrock, dynamodb: Any) -> None:
+    from fake_bedrock import Usage
+
+    blocked = "Sorry, I can't help with that."
+    fake_bedrock.enqueue(Reply(text=blocked, stop_reason="guardrail_intervened", usage=Usage(input=30, output=7)),
+                         Reply(deltas=["I was saying ", "that"], stop_reason="guardrail_intervened"))
+    reply = bedrock_api.chat("Tell me something I should not hear")
+    assert reply.status == 200, reply.body
+    metadata = reply.body["metadata"]
+    assert (reply.body["message"], metadata["stopped"]) == (blocked, "guardrail_intervened")
+    assert metadata["input_tokens"] == 30 and metadata["cost_cents"] > 0
+    parts = streamed(bedrock_services, "And again, streamed")
+    # The text already shown stays (it is what the guardrail let through), and the turn says how it ended.
+    assert text_of(parts) == "I was saying that"
+    assert {"type": "data-ending", "data": {"code": "guardrail_intervened"}} in parts
+    assert parts[-1] == {"type": "finish", "finishReason": "content-filter"}
+    assert metadata_of(parts)["stopped"] == "guardrail_intervened"
+    assert_invariant(dynamodb, "ai-chat")

@@ -78,6 +78,7 @@ def test_a_reply_kept_from_a_turn_that_failed_on_our_side_ends_as_a_failure_with
 
 @pytest.mark.parametrize(("stopped", "reason"), [
     ("stopped", "other"), (TAKEN_BY_PERSON, "other"), ("escalated", "tool-calls"), ("max_tool_steps", "tool-calls"),
+    ("guardrail_intervened", "content-filter"),
     ("session_cost_limit_exceeded", "tool-calls")])
 def test_a_turn_ended_short_of_the_models_last_word_says_why_in_a_data_ending_part_and_is_no_error(
         stopped: str, reason: str) -> None:

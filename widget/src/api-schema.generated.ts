@@ -396,7 +396,7 @@ export interface components {
             truncated?: boolean;
             /**
              * Stopped
-             * @description why the turn ended before the model's own answer: `stopped` (the stop route ended a streamed reply; the text is as far as it went), the code of the limit that refused its next model call, max_tool_steps, escalated (a person takes over), taken_by_person (a person took the session while the turn ran: it ran no tool and kept no model text after that, `message`/`content` is empty, and it is charged for what the provider answered) or a provider error (after tools ran, or cutting a stream short); null otherwise
+             * @description why the turn ended before the model's own answer: `stopped` (the stop route ended a streamed reply; the text is as far as it went), the code of the limit that refused its next model call, max_tool_steps, escalated (a person takes over), taken_by_person (a person took the session while the turn ran: it ran no tool and kept no model text after that, `message`/`content` is empty, and it is charged for what the provider answered), guardrail_intervened (the provider's guardrail answered or cut the reply: the text is what it let through, charged as the provider reports) or a provider error (after tools ran, or cutting a stream short); null otherwise
              * @default null
              */
             stopped?: string | null;
@@ -684,7 +684,7 @@ export interface components {
             function_calls?: components["schemas"]["FunctionCall"][];
             /**
              * Stopped
-             * @description why the turn ended before the model's own answer: `stopped` (the stop route ended a streamed reply; the text is as far as it went), the code of the limit that refused its next model call, max_tool_steps, escalated (a person takes over), taken_by_person (a person took the session while the turn ran: it ran no tool and kept no model text after that, `message`/`content` is empty, and it is charged for what the provider answered) or a provider error (after tools ran, or cutting a stream short); null otherwise
+             * @description why the turn ended before the model's own answer: `stopped` (the stop route ended a streamed reply; the text is as far as it went), the code of the limit that refused its next model call, max_tool_steps, escalated (a person takes over), taken_by_person (a person took the session while the turn ran: it ran no tool and kept no model text after that, `message`/`content` is empty, and it is charged for what the provider answered), guardrail_intervened (the provider's guardrail answered or cut the reply: the text is what it let through, charged as the provider reports) or a provider error (after tools ran, or cutting a stream short); null otherwise
              * @default null
              */
             stopped?: string | null;

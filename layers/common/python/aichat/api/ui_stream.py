@@ -20,7 +20,7 @@ from typing import Any, TypeGuard
 
 from aichat.core.errors import ChatError
 from aichat.core.logs import logger
-from aichat.core.models import TAKEN_BY_PERSON, ChatResponse
+from aichat.core.models import GUARDRAIL_INTERVENED, TAKEN_BY_PERSON, ChatResponse
 from aichat.turn.stream_events import ReplyText, StepStarted, ToolRan, TurnEvent, TurnStarted
 
 # The response headers of a UI message stream; no-transform and X-Accel-Buffering keep proxies from holding it.
@@ -33,7 +33,7 @@ _PROVIDER_CUT = ("The model provider's reply was cut short; what arrived is kept
 # How an answered turn may end short of its model's last word without having failed: a stop, a hand-over, a person
 # taking the session, the step limit, and (by suffix) a budget that refused the next model call. Any other
 # `stopped` is an error code.
-_ANSWER_ENDINGS = frozenset({"stopped", "escalated", TAKEN_BY_PERSON, "max_tool_steps"})
+_ANSWER_ENDINGS = frozenset({"stopped", "escalated", TAKEN_BY_PERSON, "max_tool_steps", GUARDRAIL_INTERVENED})
 # Endings whose model call asked for tools that no later call answered.
 _AFTER_TOOL_CALLS = frozenset({"escalated", "max_tool_steps"})
 
@@ -210,6 +210,8 @@ def _finish_reason(answer: ChatResponse) -> str:
     stopped = answer.metadata.stopped
     if stopped is None:
         return "length" if answer.metadata.truncated else "stop"
+    if stopped == GUARDRAIL_INTERVENED:
+        return "content-filter"
     if answer.status == "answered" and (stopped in _AFTER_TOOL_CALLS or stopped.endswith("_limit_exceeded")):
         return "tool-calls"
     return "other"  # stopped, taken_by_person, a message kept for a person

@@ -34,6 +34,10 @@ class ChatMetrics:
             "ChatTokens": ("Count", tokens), "ChatCostCents": ("Count", micros_to_cents(cost_micros)),
             "ModelLatency": ("Milliseconds", latency_ms)})
 
+    def guardrail_intervened(self, provider: str, model: str) -> None:
+        """A reply a provider's guardrail answered or cut, by provider and model."""
+        _publish({"provider": provider, "model": model}, {"GuardrailInterventions": ("Count", 1)})
+
     def refused(self, code: str) -> None:
         """A turn a budget refused, by the limit's code."""
         _publish({"limit": code}, {"ChatRefused": ("Count", 1)})

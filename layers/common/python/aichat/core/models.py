@@ -17,6 +17,8 @@ MessageRating = Literal["up", "down"]
 # `stopped` of a turn a person took the session from while it ran (the first staff reply takes it): it ran no
 # tool and stored no model text after the take, and is charged for what the provider answered.
 TAKEN_BY_PERSON = "taken_by_person"
+# A provider's guardrail (Amazon Bedrock's) stepped in: the reply's text is what the guardrail answered.
+GUARDRAIL_INTERVENED = "guardrail_intervened"
 
 MAX_CONTEXT_BYTES = 8 * 1024
 # Deeper than any context needs, and far from the depth where serializing it fails (pydantic stops at a few
@@ -130,7 +132,9 @@ _STOPPED = ("why the turn ended before the model's own answer: `stopped` (the st
             "text is as far as it went), the code of the limit that refused its next model call, max_tool_steps, "
             "escalated (a person takes over), taken_by_person (a person took the session while the turn ran: it ran "
             "no tool and kept no model text after that, `message`/`content` is empty, and it is charged for what the "
-            "provider answered) or a provider error (after tools ran, or cutting a stream short); null otherwise")
+            "provider answered), guardrail_intervened (the provider's guardrail answered or cut the reply: the text is "
+            "what it let through, charged as the provider reports) or a provider error (after tools ran, or cutting "
+            "a stream short); null otherwise")
 _ESTIMATED = ("the provider never reported this reply's usage (a stream stopped or cut short): tokens and cost are "
               "an upper bound, never more than the turn reserved")
 

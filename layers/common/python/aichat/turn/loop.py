@@ -20,7 +20,7 @@ from aichat.core.errors import ChatError, ProviderError, SessionNotActive, Sessi
 from aichat.core.identity import Identity
 from aichat.core.ids import new_id
 from aichat.core.logs import logger, request_keys
-from aichat.core.models import TAKEN_BY_PERSON, ChatRequest, ChatResponse, EscalateRequest
+from aichat.core.models import GUARDRAIL_INTERVENED, TAKEN_BY_PERSON, ChatRequest, ChatResponse, EscalateRequest
 from aichat.core.records import MessageRecord, SessionRecord
 from aichat.core.whole_text import whole
 from aichat.providers.failover import StreamStopped
@@ -229,7 +229,8 @@ class TurnLoop:
                                           self._prices.cost_micros(answered.model, recordable(completion.usage)))
             if not completion.tool_calls:
                 yield StepFinished(reservation.step)
-                return self._settlement.settle(reservation, turn, user_message, steps, answer, completion.text, None)
+                return self._settlement.settle(reservation, turn, user_message, steps, answer, completion.text,
+                                               self._ending_of(answered, completion))
             if reservation.step >= self._deps.tools.max_steps:
                 # The model wants more steps than a turn may take: answer with what was done.
                 text = completion.text or _step_limit_text(self._deps.tools.max_steps, acted=bool(steps.records))
@@ -264,6 +265,13 @@ class TurnLoop:
             steps.over_reservation |= answer.cost_micros > live.reservation.amount_micros
             steps.answers.append(answer)
             live.answer = None
+
+    def _ending_of(self, route: ModelRoute, completion: Completion) -> str | None:
+        """How a model's last answer ends the turn: by itself (None), or as its provider's guardrail had it."""
+        if completion.stop_reason != GUARDRAIL_INTERVENED:
+            return None
+        self._deps.metrics.guardrail_intervened(route.provider, route.model)
+        return GUARDRAIL_INTERVENED
 
     def _end_early(self, error: Exception | None, turn: PreparedTurn, user_message: MessageRecord,
                    live: Live) -> ChatResponse | None:
