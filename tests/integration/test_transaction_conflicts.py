@@ -27,6 +27,7 @@ from test_budgets_concurrent import (
     tenant_counter,
 )
 
+from aichat.core.errors import StorageUnavailable
 from aichat.core.identity import Identity
 from aichat.core.models import ChatRequest
 from aichat.core.pricing import MICROS_PER_CENT
@@ -103,10 +104,13 @@ def test_a_transaction_that_conflicts_on_every_try_is_given_up_after_the_bound_a
     services = services_for((conflicting, name), slow_provider(), clock)
     alice = Identity(user_id="alice", tenant_id=f"stuck-{uuid.uuid4().hex[:8]}", roles=frozenset())
 
-    with pytest.raises(ClientError) as refused:
+    with pytest.raises(StorageUnavailable) as refused:
         services.chat.send(alice, ChatRequest(message="hello"))
 
-    assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
+    # A 503 to try again, not a fault of ours; the conflict it gave up on is kept as its cause.
+    assert refused.value.body()["code"] == "storage_unavailable"
+    assert isinstance(refused.value.__cause__, ClientError)
+    assert refused.value.__cause__.response["Error"]["Code"] == "TransactionCanceledException"
     assert list(conflicting.tries.values()) == [transactions._CONFLICT_ATTEMPTS], "tried exactly the bound, no more"
     assert tenant_counter((client, name), alice.tenant_id).get("cost_micros", 0) == 0
     assert services.store.sessions_of(alice, 10, None)[0] == [], "nothing was written"

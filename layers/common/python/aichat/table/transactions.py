@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from aichat.core.budgets import Charge
+from aichat.core.errors import StorageUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -116,7 +117,8 @@ class Cancelled(Exception):
 def transact(db: DynamoDBClient, items: list[Item], request_token: str | None = None) -> None:
     """Run a transaction, retrying while it only conflicted with a concurrent one on a hot counter.
 
-    Raises Cancelled when a condition failed; anything else DynamoDB says is raised as it came.
+    Raises Cancelled when a condition failed, StorageUnavailable (nothing written) when it still conflicted after
+    the last try; anything else DynamoDB says is raised as it came.
     """
     request: Item = {"TransactItems": items}
     if request_token:
@@ -135,5 +137,7 @@ def transact(db: DynamoDBClient, items: list[Item], request_token: str | None = 
             if not any(r.get("Code") in ("TransactionConflict", "ThrottlingError") for r in reasons):
                 raise
             if attempt == _CONFLICT_ATTEMPTS - 1:
-                raise
+                # Nothing was written; the caller may simply try again (a 503, not a fault of ours).
+                raise StorageUnavailable("Too many requests are changing the same records at once; nothing was "
+                                         "done, try again in a moment.") from e
             time.sleep(random.uniform(0, 0.01 * 2**attempt))  # full jitter: conflicting writers spread out
