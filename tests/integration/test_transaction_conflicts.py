@@ -27,7 +27,7 @@ from test_budgets_concurrent import (
     tenant_counter,
 )
 
-from aichat.core.errors import StorageUnavailable
+from aichat.core.errors import StorageContended
 from aichat.core.identity import Identity
 from aichat.core.models import ChatRequest
 from aichat.core.pricing import MICROS_PER_CENT
@@ -104,7 +104,7 @@ def test_a_transaction_that_conflicts_on_every_try_is_given_up_after_the_bound_a
     services = services_for((conflicting, name), slow_provider(), clock)
     alice = Identity(user_id="alice", tenant_id=f"stuck-{uuid.uuid4().hex[:8]}", roles=frozenset())
 
-    with pytest.raises(StorageUnavailable) as refused:
+    with pytest.raises(StorageContended) as refused:
         services.chat.send(alice, ChatRequest(message="hello"))
 
     # A 503 to try again, not a fault of ours; the conflict it gave up on is kept as its cause.

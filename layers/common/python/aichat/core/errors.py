@@ -166,6 +166,10 @@ class StorageUnavailable(ChatError):
     code = "storage_unavailable"
 
 
+class StorageContended(StorageUnavailable):
+    """Transactions on the same items kept conflicting past the retries; nothing was written, so try again."""
+
+
 class TurnNotRecorded(StorageUnavailable):
     """The model answered but the answer could not be written; the turn stays pending until it is swept."""
 

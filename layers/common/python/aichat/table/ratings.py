@@ -7,9 +7,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from aichat.core.errors import MessageNotFound, StorageUnavailable
+from aichat.core.errors import MessageNotFound, StorageContended, StorageUnavailable
 from aichat.core.identity import Identity
 from aichat.core.records import MessageRecord
 from aichat.table import items, keys
@@ -81,11 +79,8 @@ class MessageRatings:
                     # and the counters are what that order gives, and the winner's text is the last word. Writing
                     # again would only invalidate the other tries in flight, in a storm of ratings.
                     return replace(items.message_record(item), feedback_text=text or None)
-            except ClientError as e:
+            except StorageContended:
                 # transact gave up on a TransactionConflict after its own retries: still a race, not a failure.
-                reasons = e.response.get("CancellationReasons") or []
-                if not any(r.get("Code") == "TransactionConflict" for r in reasons):
-                    raise
                 item = read()
             if time.monotonic() >= deadline:
                 raise StorageUnavailable("This reply is being rated by many requests at once; try again in a moment.")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from aichat.core.budgets import Charge
-from aichat.core.errors import StorageUnavailable
+from aichat.core.errors import StorageContended
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -117,7 +117,7 @@ class Cancelled(Exception):
 def transact(db: DynamoDBClient, items: list[Item], request_token: str | None = None) -> None:
     """Run a transaction, retrying while it only conflicted with a concurrent one on a hot counter.
 
-    Raises Cancelled when a condition failed, StorageUnavailable (nothing written) when it still conflicted after
+    Raises Cancelled when a condition failed, StorageContended (nothing written) when it still conflicted after
     the last try; anything else DynamoDB says is raised as it came.
     """
     request: Item = {"TransactItems": items}
@@ -138,6 +138,6 @@ def transact(db: DynamoDBClient, items: list[Item], request_token: str | None = 
                 raise
             if attempt == _CONFLICT_ATTEMPTS - 1:
                 # Nothing was written; the caller may simply try again (a 503, not a fault of ours).
-                raise StorageUnavailable("Too many requests are changing the same records at once; nothing was "
-                                         "done, try again in a moment.") from e
+                raise StorageContended("Too many requests are changing the same records at once; nothing was "
+                                       "done, try again in a moment.") from e
             time.sleep(random.uniform(0, 0.01 * 2**attempt))  # full jitter: conflicting writers spread out
