@@ -5,9 +5,7 @@ The only module that imports `anthropic`; the registry imports it on first use, 
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -33,12 +31,13 @@ from aichat.providers.interface import (
     Turn,
     people_note,
 )
+from aichat.providers.tool_use import fitting_id, tool_call
+
+# How this API's own tool-call ids begin: an id from another provider that does not fit is mapped to one.
+_ID_PREFIX = "toolu_"
 
 if TYPE_CHECKING:
     from aichat.core.settings import Settings
-
-# The tool_use ids the API accepts; an id from another provider that does not fit is mapped (_tool_use_id).
-_TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 
 class AnthropicProvider:
@@ -124,11 +123,11 @@ def _has_text(text: str) -> bool:
 
 def _message(turn: Turn) -> tuple[str, str | list[dict[str, Any]]]:
     if turn.role == "tool":
-        return "user", [{"type": "tool_result", "tool_use_id": _tool_use_id(result.call_id),
+        return "user", [{"type": "tool_result", "tool_use_id": fitting_id(result.call_id, _ID_PREFIX),
                          "content": result.content, "is_error": result.is_error} for result in turn.sent_results()]
     if turn.role == "assistant" and turn.tool_calls:
         text = [{"type": "text", "text": turn.text()}] if _has_text(turn.content) else []
-        return "assistant", text + [{"type": "tool_use", "id": _tool_use_id(call.id), "name": call.name,
+        return "assistant", text + [{"type": "tool_use", "id": fitting_id(call.id, _ID_PREFIX), "name": call.name,
                                      "input": _input(call.arguments)} for call in turn.sent_calls()]
     if turn.role == "agent":
         # A block of its own on the user's side (the model writes only the assistant's): the customer's text beside
@@ -153,25 +152,10 @@ def _input(arguments: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _tool_use_id(call_id: str) -> str:
-    """The id as the API accepts it: as it is when it fits, else one derived from it (the same for the call and its
-    result, so they stay paired)."""
-    if _TOOL_USE_ID.fullmatch(call_id):
-        return call_id
-    return "toolu_" + hashlib.sha256(call_id.encode()).hexdigest()[:32]
-
-
 def _tool_calls(blocks: list[Any]) -> tuple[ToolCall, ...]:
     """The tool_use blocks of the answer, in order, with their input as JSON text."""
-    return tuple(_call(block.id, block.name, block.input) for block in blocks
+    return tuple(tool_call(block.id, block.name, block.input) for block in blocks
                  if getattr(block, "type", None) == "tool_use")
-
-
-def _call(call_id: Any, name: Any, arguments: Any) -> ToolCall:
-    """A tool call, if Anthropic sent one: an id, a name and the input object."""
-    if not (isinstance(call_id, str) and call_id and isinstance(name, str) and name and isinstance(arguments, dict)):
-        raise malformed()
-    return ToolCall(id=call_id, name=name, arguments=json.dumps(arguments))
 
 
 # Every count Anthropic reports; a message_delta may repeat any of them, cumulative, so the last value is the count.
@@ -232,7 +216,7 @@ class _PartialCall:
             value = json.loads(text) if text.strip() else {}  # a tool without parameters streams no input
         except (ValueError, RecursionError) as e:  # RecursionError: input nested past the parser's own limit
             raise malformed() from e
-        return _call(self.id, self.name, value)
+        return tool_call(self.id, self.name, value)
 
 
 @dataclass

@@ -6,7 +6,6 @@ in every function already (the table's client); this module is imported on first
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Generator, Iterator, Mapping
@@ -44,12 +43,14 @@ from aichat.providers.interface import (
     Turn,
     people_note,
 )
+from aichat.providers.tool_use import fitting_id, tool_call
+
+# How this API's own tool-call ids begin: an id from another provider that does not fit is mapped to one.
+_ID_PREFIX = "tooluse_"
 
 if TYPE_CHECKING:
     from aichat.core.settings import Settings
 
-# The toolUseId pattern Converse accepts; an id from another provider that does not fit is mapped (_tool_use_id).
-_TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 # The IAM action an AccessDeniedException names ("... is not authorized to perform: bedrock:InvokeModel on ...").
 _DENIED_ACTION = re.compile(r"perform:\s*([a-zA-Z0-9-]+:[A-Za-z0-9*]+)")
 
@@ -152,13 +153,13 @@ def _messages(turns: tuple[Turn, ...]) -> list[dict[str, Any]]:
 
 def _message(turn: Turn) -> tuple[str, list[dict[str, Any]]]:
     if turn.role == "tool":
-        return "user", [{"toolResult": {"toolUseId": _tool_use_id(result.call_id), "content": [{"text": result.content
-                                                                                                  or "{}"}],
+        return "user", [{"toolResult": {"toolUseId": fitting_id(result.call_id, _ID_PREFIX),
+                                        "content": [{"text": result.content or "{}"}],
                                         "status": "error" if result.is_error else "success"}}
                         for result in turn.sent_results()]
     if turn.role == "assistant":
         text = [{"text": turn.text()}] if turn.content.strip() else []
-        return "assistant", text + [{"toolUse": {"toolUseId": _tool_use_id(call.id), "name": call.name,
+        return "assistant", text + [{"toolUse": {"toolUseId": fitting_id(call.id, _ID_PREFIX), "name": call.name,
                                                  "input": _input(call.arguments)}} for call in turn.sent_calls()]
     # The user's words, and a person's reply in its frame (a block of its own on the user's side: the model writes
     # only the assistant's).
@@ -172,21 +173,6 @@ def _input(arguments: str) -> dict[str, Any]:
     except (ValueError, RecursionError):  # nested past the parser's own limit: not an object we can send back
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _tool_use_id(call_id: str) -> str:
-    """The id as Converse accepts it: as it is when it fits, else one derived from it (the same for the call and its
-    result, so they stay paired)."""
-    if _TOOL_USE_ID.fullmatch(call_id):
-        return call_id
-    return "tooluse_" + hashlib.sha256(call_id.encode()).hexdigest()[:32]
-
-
-def _call(call_id: Any, name: Any, arguments: Any) -> ToolCall:
-    """A tool call, if Bedrock sent one: an id, a name and the input object."""
-    if not (isinstance(call_id, str) and call_id and isinstance(name, str) and name and isinstance(arguments, dict)):
-        raise malformed()
-    return ToolCall(id=call_id, name=name, arguments=json.dumps(arguments))
 
 
 def _usage(usage: Any) -> Usage:
@@ -211,7 +197,7 @@ def _completion(response: Any, request: CompletionRequest) -> Completion:
         if not isinstance(blocks, list):
             raise malformed()
         text = "".join(block["text"] for block in blocks if "text" in block)
-        calls = tuple(_call(block["toolUse"].get("toolUseId"), block["toolUse"].get("name"),
+        calls = tuple(tool_call(block["toolUse"].get("toolUseId"), block["toolUse"].get("name"),
                             block["toolUse"].get("input")) for block in blocks if "toolUse" in block)
         usage = _usage(response["usage"])
         stop = response.get("stopReason")
@@ -239,7 +225,7 @@ class _PartialCall:
             value = json.loads(text) if text.strip() else {}  # a tool without parameters streams no input
         except (ValueError, RecursionError) as e:
             raise malformed() from e
-        return _call(self.id, self.name, value)
+        return tool_call(self.id, self.name, value)
 
 
 @dataclass
