@@ -31,7 +31,7 @@ from aichat.providers.interface import (
     Turn,
     people_note,
 )
-from aichat.providers.tool_use import fitting_id, tool_call
+from aichat.providers.tool_use import StreamedCall, fitting_id, tool_call
 
 # How this API's own tool-call ids begin: an id from another provider that does not fit is mapped to one.
 _ID_PREFIX = "toolu_"
@@ -201,31 +201,12 @@ def _completion(response: Any, request: CompletionRequest) -> Completion:
 
 
 @dataclass
-class _PartialCall:
-    """A streamed tool_use block so far: its id and name, its place among the calls, its input as pieces of JSON
-    text."""
-
-    id: Any
-    name: Any
-    index: int
-    pieces: list[str] = field(default_factory=list)
-
-    def call(self) -> ToolCall:
-        text = "".join(self.pieces)
-        try:
-            value = json.loads(text) if text.strip() else {}  # a tool without parameters streams no input
-        except (ValueError, RecursionError) as e:  # RecursionError: input nested past the parser's own limit
-            raise malformed() from e
-        return tool_call(self.id, self.name, value)
-
-
-@dataclass
 class _StreamedReply:
     """A streamed message as its events arrive; `completion()` once they have all come."""
 
     model: str
     texts: list[str] = field(default_factory=list)
-    calls: dict[int, _PartialCall] = field(default_factory=dict)
+    calls: dict[int, StreamedCall] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     finished: bool = False  # a message_delta came: the usage is final
     stop: str | None = None
@@ -257,7 +238,7 @@ class _StreamedReply:
     def _content_block_start(self, event: Any) -> list[TextDelta | ToolCallDelta]:
         block = event.content_block
         if block.type == "tool_use":
-            self.calls[event.index] = _PartialCall(block.id, block.name, index=len(self.calls))
+            self.calls[event.index] = StreamedCall(block.id, block.name, index=len(self.calls))
         return self._text(block.text) if block.type == "text" else []
 
     def _content_block_delta(self, event: Any) -> list[TextDelta | ToolCallDelta]:

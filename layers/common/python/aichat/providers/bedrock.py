@@ -37,13 +37,12 @@ from aichat.providers.interface import (
     ProviderStream,
     StreamPart,
     TextDelta,
-    ToolCall,
     ToolCallDelta,
     ToolSpec,
     Turn,
     people_note,
 )
-from aichat.providers.tool_use import fitting_id, tool_call
+from aichat.providers.tool_use import StreamedCall, fitting_id, tool_call
 
 # How this API's own tool-call ids begin: an id from another provider that does not fit is mapped to one.
 _ID_PREFIX = "tooluse_"
@@ -211,30 +210,12 @@ def _completion(response: Any, request: CompletionRequest) -> Completion:
 
 
 @dataclass
-class _PartialCall:
-    """A streamed toolUse block so far: its id and name, its place among the calls, its input as pieces of JSON."""
-
-    id: Any
-    name: Any
-    index: int
-    pieces: list[str] = field(default_factory=list)
-
-    def call(self) -> ToolCall:
-        text = "".join(self.pieces)
-        try:
-            value = json.loads(text) if text.strip() else {}  # a tool without parameters streams no input
-        except (ValueError, RecursionError) as e:
-            raise malformed() from e
-        return tool_call(self.id, self.name, value)
-
-
-@dataclass
 class _StreamedReply:
     """A ConverseStream reply as its events arrive; `completion()` once the metadata event (the usage) came."""
 
     model: str
     texts: list[str] = field(default_factory=list)
-    calls: dict[int, _PartialCall] = field(default_factory=dict)
+    calls: dict[int, StreamedCall] = field(default_factory=dict)
     usage: Usage | None = None
     stop: str | None = None
 
@@ -247,7 +228,7 @@ class _StreamedReply:
                 started = event["contentBlockStart"]
                 tool = started["start"].get("toolUse")
                 if tool is not None:
-                    self.calls[started["contentBlockIndex"]] = _PartialCall(tool.get("toolUseId"), tool.get("name"),
+                    self.calls[started["contentBlockIndex"]] = StreamedCall(tool.get("toolUseId"), tool.get("name"),
                                                                             index=len(self.calls))
             elif "messageStop" in event:
                 self.stop = event["messageStop"].get("stopReason") or self.stop
