@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import queue
 import re
 import socket
 import sys
@@ -30,6 +29,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import uvicorn
 
+from aichat.core.daemons import Daemons
 from localdev.gateway import INTERNAL_ERROR, Chunks, HttpRequest, HttpResponse, json_response
 from localdev.streams import StreamFront, StreamTarget
 
@@ -56,43 +56,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class _Workers:
-    """Daemon threads for blocking calls: an idle one takes the next call, a new one starts when none is idle (so
-    nothing ever queues behind a slow function), and one idle for a minute ends. Reusing threads saves about
-    a third of the server's own CPU time per request over a thread per request; daemons never hold up the exit."""
-
-    IDLE_SECONDS = 60.0
-
-    def __init__(self) -> None:
-        self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._idle = 0
-        self._lock = threading.Lock()
-
-    def run(self, call: Callable[[], None]) -> None:
-        with self._lock:
-            if self._idle:
-                self._idle -= 1
-                self._calls.put(call)
-                return
-        threading.Thread(target=self._work, args=(call,), daemon=True, name="worker").start()
-
-    def _work(self, call: Callable[[], None]) -> None:
-        while True:
-            call()
-            with self._lock:
-                self._idle += 1
-            while True:
-                try:
-                    call = self._calls.get(timeout=self.IDLE_SECONDS)
-                    break
-                except queue.Empty:
-                    with self._lock:
-                        if self._calls.empty():  # no call was handed to this thread meanwhile: end it
-                            self._idle -= 1
-                            return
-
-
-_WORKERS = _Workers()
+# Reused daemon threads: about a third less of the server's own CPU time per request than a thread per request.
+_WORKERS = Daemons("worker")
 
 
 async def in_thread(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -228,20 +228,6 @@ def test_each_request_has_a_thread_of_its_own_so_150_can_be_in_a_function_at_onc
     assert replies == [(200, f"/{n}".encode()) for n in range(in_flight)]
 
 
-def test_worker_threads_are_reused_one_after_another_and_end_after_idling() -> None:
-    workers = local_http._Workers()
-    workers.IDLE_SECONDS = 0.2
-    threads: list[threading.Thread] = []
-    for _ in range(3):
-        done = threading.Event()
-        workers.run(lambda: (threads.append(threading.current_thread()), done.set()))  # noqa: B023
-        assert done.wait(WAIT)
-        time.sleep(0.01)  # the worker is idle again
-    assert len(set(threads)) == 1, "one thread ran the three calls in turn"
-    threads[0].join(WAIT)
-    assert not threads[0].is_alive(), "an idle worker ends"
-
-
 def test_a_taken_port_cannot_be_listened_on() -> None:
     with local_http.listen("127.0.0.1", 0) as taken:
         port = taken.getsockname()[1]

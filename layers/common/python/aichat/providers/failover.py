@@ -6,6 +6,7 @@ retried here at most LLM_MAX_RETRIES times, honouring Retry-After, and never mul
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import random
 import threading
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
 
+from aichat.core.daemons import DAEMONS, call_within
 from aichat.core.errors import ProviderError, ProviderNotConfigured, ProviderTimeout
 from aichat.core.logs import logger
 from aichat.core.settings import Settings
@@ -198,24 +200,7 @@ def within(seconds: float, call: Callable[[], Completion]) -> Completion:
     past any deadline. The call runs in a daemon thread; past the deadline it is abandoned (its answer, if one
     ever comes, is dropped: the turn was already released) and ends with its own per-read timeout.
     """
-    outcome: list[Completion] = []
-    failure: list[BaseException] = []
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            outcome.append(call())
-        except BaseException as e:  # handed to the caller's thread, whatever it is
-            failure.append(e)
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="provider-call", daemon=True).start()
-    if not done.wait(max(seconds, 0.0)):
-        raise timed_out()
-    if failure:
-        raise failure[0]
-    return outcome[0]
+    return call_within(seconds, call, timed_out)
 
 
 class _Feed:
@@ -231,7 +216,7 @@ class _Feed:
         self._lock = threading.Lock()
         self._stream: Iterator[StreamPart] | None = None  # the provider's, once the thread has it
         self._handed = 0  # parts handed to the reader
-        threading.Thread(target=self._read, args=(provider, request), name="provider-stream", daemon=True).start()
+        DAEMONS.run(partial(contextvars.copy_context().run, self._read, provider, request))
 
     def _read(self, provider: Provider, request: CompletionRequest) -> None:
         parts: Iterator[StreamPart] | None = None
