@@ -413,12 +413,14 @@ def test_every_ref_getatt_sub_and_condition_names_something_declared(template: d
     assert not problems, f"references to nothing declared: {problems}"
 
 
-def test_every_environment_variable_is_a_setting_or_a_powertools_variable(template: dict[str, Any]) -> None:
+def test_every_environment_variable_is_a_setting_or_a_library_variable(template: dict[str, Any]) -> None:
     variables = environment_variables(template)
     assert variables, "the template sets no environment variables"
-    # The Lambda Web Adapter's own variables (the streaming function's) are read by the adapter, not the layer.
+    # The Lambda Web Adapter's own variables (the streaming function's) are read by the adapter, not the layer;
+    # PYDANTIC_DISABLE_PLUGINS by pydantic.
     unknown = [name for name in variables if name not in Settings.model_fields
-               and not name.startswith(("POWERTOOLS_", "AWS_LWA_")) and name != "AWS_LAMBDA_EXEC_WRAPPER"]
+               and not name.startswith(("POWERTOOLS_", "AWS_LWA_"))
+               and name not in {"AWS_LAMBDA_EXEC_WRAPPER", "PYDANTIC_DISABLE_PLUGINS"}]
     assert not unknown, f"not read by aichat.core.settings.Settings: {unknown}"
 
 
