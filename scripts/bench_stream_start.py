@@ -4,9 +4,12 @@ delta. Prints figures and asserts nothing (these machines are noisy).
 
 Round-robin in one run, each round a fresh process of each:
 - the floor: a fresh interpreter that imports boto3 and makes a DynamoDB client (what any function of this stack
-  pays), and the floor plus `import openai` (what any function that calls OpenAI through its SDK pays);
+  pays), the floor plus `import openai` (what any function that calls OpenAI through its SDK pays), and the floor
+  plus a `bedrock-runtime` client (botocore loads that service's model and builds the client; with the event stream
+  parser Bedrock's adapter imports, it is what a function that calls Bedrock pays on top of the floor);
 - the stream function with OpenAI configured (a loopback fake of its API, scripts/bench_vs_litellm.py's, TCP_NODELAY,
-  first chunk at once), and with no provider (the offline model).
+  first chunk at once), with Bedrock configured (tests/fake_bedrock.py, Converse's event stream on loopback, signed
+  with dummy credentials, first frame at once), and with no provider (the offline model).
 
 Each start is measured to the first token, so work moved from the start into the first request is still counted.
 DynamoDB Local (in memory) answers the function's calls; its JVM is warmed before the first round.
@@ -32,8 +35,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from bench_vs_litellm import MODEL, Upstream  # noqa: E402
+from fake_bedrock import FakeBedrock  # noqa: E402
 
 from localdev import dynamodb_local  # noqa: E402
 from localdev.table import create_table  # noqa: E402
@@ -42,6 +47,12 @@ FUNCTION = ROOT / "functions" / "chat_stream"
 LAYER = ROOT / "layers" / "common" / "python"
 PYTHON = Path(sys.executable)
 TABLE = "bench-stream-start"
+BEDROCK_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+# What Bedrock's adapter adds to the floor before its first call: the event stream parser it imports, and the client.
+BEDROCK_CLIENT = """
+import botocore.eventstream
+boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url={endpoint!r})
+"""
 BASE_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1", "TABLE_NAME": TABLE, "POWERTOOLS_METRICS_NAMESPACE": "AIChat"}
 FLOOR = """
@@ -49,8 +60,10 @@ import time
 t0 = time.perf_counter()
 import boto3
 boto3.client("dynamodb", region_name="us-east-1", endpoint_url={endpoint!r})
+t1 = time.perf_counter()
 {more}
-print((time.perf_counter() - t0) * 1000)
+t2 = time.perf_counter()
+print((t2 - t0) * 1000, (t2 - t1) * 1000)
 """
 
 
@@ -60,11 +73,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def floor_ms(endpoint: str, more: str = "") -> float:
-    """A fresh interpreter's import of boto3, a DynamoDB client, and `more`, timed inside it (ms)."""
+def floor_ms(endpoint: str, more: str = "") -> tuple[float, float]:
+    """A fresh interpreter's import of boto3, a DynamoDB client, and `more`, timed inside it: (ms in all, ms of
+    `more` alone)."""
     done = subprocess.run([str(PYTHON), "-c", FLOOR.format(endpoint=endpoint, more=more)], capture_output=True,
                           text=True, check=True, env={**os.environ, **BASE_ENV})
-    return float(done.stdout.strip())
+    total, more_ms = done.stdout.split()
+    return float(total), float(more_ms)
 
 
 def request_context(user: str) -> str:
@@ -77,7 +92,7 @@ def launch(endpoint: str, provider: dict[str, str]) -> tuple[subprocess.Popen[by
     """Start the function as the adapter does (run.sh) and wait until GET /healthz answers: the process, its port,
     and the milliseconds that took."""
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_", "LLM_"))},
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_", "LLM_", "BEDROCK_"))},
            **BASE_ENV, **provider, "DYNAMODB_ENDPOINT_URL": endpoint, "AWS_LWA_PORT": str(port),
            "LAMBDA_TASK_ROOT": str(FUNCTION), "LAMBDA_RUNTIME_DIR": "", "PYTHONPATH": str(LAYER),
            "PATH": f"{PYTHON.parent}:{os.environ['PATH']}",
@@ -145,6 +160,8 @@ def main() -> None:
     upstream = Upstream()
     openai = {"LLM_PROVIDER": "openai", "LLM_MODEL": MODEL, "OPENAI_API_KEY": "sk-bench-not-a-real-key",
               "OPENAI_BASE_URL": upstream.url}
+    fake_bedrock = FakeBedrock()
+    bedrock = {"LLM_PROVIDER": "bedrock", "LLM_MODEL": BEDROCK_MODEL, "BEDROCK_ENDPOINT_URL": fake_bedrock.url}
     with dynamodb_local.running() as endpoint:
         import botocore.session
 
@@ -155,7 +172,9 @@ def main() -> None:
         targets: dict[str, Callable[[], Any]] = {
             "floor": lambda: floor_ms(endpoint),
             "floor + import openai": lambda: floor_ms(endpoint, "import openai"),
+            "floor + bedrock client": lambda: floor_ms(endpoint, BEDROCK_CLIENT.format(endpoint=fake_bedrock.url)),
             "stream, openai": lambda: stream_start(endpoint, openai),
+            "stream, bedrock": lambda: stream_start(endpoint, bedrock),
             "stream, offline": lambda: stream_start(endpoint, {"LLM_PROVIDER": "offline"}),
         }
         for target in targets.values():  # warm: DynamoDB Local's JVM, the page cache
@@ -165,17 +184,27 @@ def main() -> None:
             for name, target in targets.items():
                 figures[name].append(target())
     upstream.close()
-    floor = statistics.median(figures["floor"])
-    floor_openai = statistics.median(figures["floor + import openai"])
+    fake_bedrock.close()
+    floor, floor_openai, floor_bedrock = (statistics.median(total for total, _ in figures[name])
+                                          for name in ("floor", "floor + import openai", "floor + bedrock client"))
+    # What the SDK adds, timed inside the same interpreter after the floor: free of the process's own start.
+    added_openai, added_bedrock = (statistics.median(added for _, added in figures[name])
+                                   for name in ("floor + import openai", "floor + bedrock client"))
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; median of {args.runs} rounds, round-robin")
     print(f"floor (import boto3 + a DynamoDB client):          {floor:7.0f} ms")
-    print(f"floor + import openai:                             {floor_openai:7.0f} ms")
-    for name in ("stream, openai", "stream, offline"):
+    print(f"floor + import openai:                             {floor_openai:7.0f} ms = {floor_openai / floor:4.2f}x"
+          f" (the import alone {added_openai:.0f} ms = {added_openai / floor:4.2f}x the floor)")
+    print(f"floor + a bedrock-runtime client:                  {floor_bedrock:7.0f} ms = {floor_bedrock / floor:4.2f}x"
+          f" (the client alone {added_bedrock:.0f} ms = {added_bedrock / floor:4.2f}x the floor)")
+    with_sdk = {"stream, openai": ("openai", floor_openai), "stream, bedrock": ("bedrock", floor_bedrock)}
+    for name in ("stream, openai", "stream, bedrock", "stream, offline"):
         ready = statistics.median(r for r, _ in figures[name])
         token = statistics.median(t for _, t in figures[name])
         total = statistics.median(r + t for r, t in figures[name])
+        sdk, floor_sdk = with_sdk.get(name, ("", 0.0))
+        beside_sdk = f", {total / floor_sdk:4.2f}x the floor + {sdk}" if sdk else ""
         print(f"{name:18} start to /healthz {ready:6.0f} ms, then first token {token:5.0f} ms: {total:6.0f} ms = "
-              f"{total / floor:4.2f}x the floor, {total / floor_openai:4.2f}x the floor + openai")
+              f"{total / floor:4.2f}x the floor{beside_sdk}")
 
 
 if __name__ == "__main__":
