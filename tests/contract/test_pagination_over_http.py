@@ -149,7 +149,25 @@ def page_staff_history(w: World) -> None:
     page_history(w, w.dana, f"{API}/agent/sessions/{w.talk}/history")
 
 
+def page_export(w: World) -> None:
+    pages: list[dict[str, Any]] = []
+    query = f"limit={LIMIT}"
+    for _ in range(50):
+        pages.append(ok(w.carol.get(f"{API}/me/export?{query}")))
+        if pages[-1]["next_cursor"] is None:
+            break
+        query = f"limit={LIMIT}&cursor={pages[-1]['next_cursor']}"
+    else:
+        raise AssertionError("the export never reached its end")
+    sessions = [s for page in pages for s in page["sessions"]]
+    assert [s["id"] for s in sessions] == w.carols_sessions[::-1], "every session of carol's once, newest first"
+    talk = next(s for s in sessions if s["id"] == w.talk)
+    assert talk["messages"] == whole_history(w.carol, f"{API}/sessions/{w.talk}/history"), "with every message"
+    assert len(pages) > 1, "more than one page"
+
+
 PAGED: dict[str, Callable[[World], None]] = {
+    f"GET {API}/me/export": page_export,
     f"GET {API}/sessions/my": page_my_sessions,
     f"GET {API}/sessions/{{session_id}}/history": page_customer_history,
     f"GET {API}/agent/sessions": page_waiting_list,

@@ -9,6 +9,7 @@ import pytest
 
 from aichat.core.clock import iso
 from aichat.core.cursors import (
+    EXPORT,
     HISTORY,
     KINDS,
     MAX_CURSOR_LENGTH,
@@ -27,7 +28,8 @@ NOW = datetime(2026, 11, 24, 12, 0, 0, 123000, tzinfo=UTC)
 ID = "01M86PTPKV4BKSYYY3P6XNMTW8"
 
 # What each list's cursor carries, as the store and the waiting list make them: ids, and (escalated_at, id).
-PARTS: dict[str, tuple[str, ...]] = {MY_SESSIONS.name: (ID,), HISTORY.name: (ID,), WAITING.name: (iso(NOW), ID)}
+PARTS: dict[str, tuple[str, ...]] = {MY_SESSIONS.name: (ID,), HISTORY.name: (ID,), WAITING.name: (iso(NOW), ID),
+                                    EXPORT.name: ("messages", ID, ID)}
 
 
 def b64(text: str) -> str:

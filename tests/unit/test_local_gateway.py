@@ -217,7 +217,7 @@ def test_a_preflight_is_answered_by_the_gateway_and_replies_carry_cors_headers(g
     origin = ("Origin", "http://localhost:5173")
     preflight = app.handle(request("OPTIONS", "/api/v1/ai/chat", headers=[origin]), "h")
     assert preflight.status == 204 and handler.events == []
-    assert dict(preflight.headers)["access-control-allow-methods"] == "GET,POST,OPTIONS"
+    assert dict(preflight.headers)["access-control-allow-methods"] == "GET,POST,DELETE,OPTIONS"
     reply = app.handle(request("GET", "/api/v1/ai/sessions/my", headers=[origin, bearer()]), "h")
     assert dict(reply.headers)["access-control-allow-origin"] == "*"
     assert dict(reply.headers)["access-control-expose-headers"] == "x-next-cursor"

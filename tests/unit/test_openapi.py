@@ -67,9 +67,13 @@ def test_every_api_route_documents_its_request_response_and_error_schemas(spec: 
             assert route.request is not None, f"{path}: a POST takes a body"
             body = operation["requestBody"]["content"]["application/json"]["schema"]
             assert resolve(spec, body["$ref"])["title"] == route.request.__name__
-        success = operation["responses"][str(route.status)]["content"]["application/json"]["schema"]
-        success_ref = success["items"]["$ref"] if success.get("type") == "array" else success["$ref"]
-        assert resolve(spec, success_ref)["title"] == route.response.__name__, path
+        if route.response is None:
+            assert route.status == 204, f"{path}: only No Content has no body"
+            assert "content" not in operation["responses"]["204"], path
+        else:
+            success = operation["responses"][str(route.status)]["content"]["application/json"]["schema"]
+            success_ref = success["items"]["$ref"] if success.get("type") == "array" else success["$ref"]
+            assert resolve(spec, success_ref)["title"] == route.response.__name__, path
         errors_by_status = {s: r for s, r in operation["responses"].items() if int(s) >= 400}
         assert {"401", "422"} <= set(errors_by_status), f"{method} {path}: identity and input errors"
         for status, response in errors_by_status.items():

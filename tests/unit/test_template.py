@@ -143,13 +143,16 @@ def test_the_rollup_runs_hourly_and_once_more_for_yesterday_after_midnight(templ
     assert finals == [{"pass": "final"}]
 
 
-def test_the_sweeper_runs_every_few_minutes_and_may_only_query_dayindex_and_update_items(
-        template: dict[str, Any]) -> None:
+def test_the_sweeper_runs_every_few_minutes_and_never_scans(template: dict[str, Any]) -> None:
     properties = functions(template)["SweepTurnsFunction"]
     (event,) = properties["Events"].values()
     assert event["Type"] == "Schedule" and event["Properties"]["Schedule"] == "rate(5 minutes)"
-    actions = {a for statement in properties["Policies"][0]["Statement"] for a in statement["Action"]}
-    assert actions == {"dynamodb:Query", "dynamodb:UpdateItem"}, "no Scan, no deletes: it releases, nothing more"
+    granted = {(a, str(statement["Resource"])) for statement in properties["Policies"][0]["Statement"]
+               for a in statement["Action"]}
+    assert {a for a, _ in granted} == {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
+                                       "dynamodb:DeleteItem"}, "no Scan: it releases turns and finishes deletes"
+    # It finds its work in DayIndex only; on the table it queries one session's partition at a time.
+    assert ("dynamodb:Query", str({"Fn::Sub": "${Table.Arn}/index/DayIndex"})) in granted
 
 
 def test_a_turns_deadline_ends_before_api_gateway_gives_up_and_before_the_function_is_killed(

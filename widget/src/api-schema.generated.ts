@@ -150,6 +150,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ai/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete one of your sessions and every message of it
+         * @description Afterwards the session answers 404 everywhere and leaves the staff's waiting list; GET /sessions/my stops listing it (an index: in AWS within about a second). While a reply is being written it answers 409 turn_in_progress and changes nothing: wait for the reply (or stop it) and delete again. Money spent stays counted in the day's figures; tickets the model opened stay with the operator (docs/privacy.md).
+         */
+        delete: operations["deleteSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ai/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything stored of yours, page by page: sessions with their messages, then tickets
+         * @description Pages follow next_cursor until it is absent. A session too long for one page goes on in the next under the same id (continued: true): merge its messages by id.
+         */
+        get: operations["exportMyData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ai/sessions/{session_id}/messages/{message_id}/feedback": {
         parameters: {
             query?: never;
@@ -544,6 +584,112 @@ export interface components {
              */
             session_id?: string | null;
         };
+        /** ExportPage */
+        ExportPage: {
+            /**
+             * Sessions
+             * @description the caller's sessions, newest first, each with its messages
+             */
+            sessions: components["schemas"]["ExportedSession"][];
+            /**
+             * Tickets
+             * @description the tickets the model opened for the caller, oldest first, once every session was given
+             */
+            tickets: components["schemas"]["TicketOut"][];
+            /**
+             * Next Cursor
+             * @description pass as ?cursor= for the next page; absent at the end
+             * @default null
+             */
+            next_cursor?: string | null;
+        };
+        /** ExportedSession */
+        ExportedSession: {
+            /** Id */
+            id: string;
+            /**
+             * Session Type
+             * @enum {string}
+             */
+            session_type: "customer_support" | "admin_assistant" | "network_diagnostics" | "analytics";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "active" | "completed" | "escalated" | "abandoned";
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Created At */
+            created_at: string;
+            /** Updated At */
+            updated_at: string;
+            /** Message Count */
+            message_count: number;
+            /** Total Tokens */
+            total_tokens: number;
+            /**
+             * Total Cost
+             * @description cents, with decimals
+             */
+            total_cost: number;
+            /**
+             * User Rating
+             * @default null
+             */
+            user_rating?: number | null;
+            /**
+             * Feedback
+             * @default null
+             */
+            feedback?: string | null;
+            /**
+             * Escalation Reason
+             * @default null
+             */
+            escalation_reason?: string | null;
+            /**
+             * Escalated At
+             * @description when a person was asked for (kept after release)
+             * @default null
+             */
+            escalated_at?: string | null;
+            /**
+             * Taken By Name
+             * @description the person who has the session, once one took it
+             * @default null
+             */
+            taken_by_name?: string | null;
+            /**
+             * Taken At
+             * @default null
+             */
+            taken_at?: string | null;
+            /**
+             * Customer Id
+             * @default null
+             */
+            customer_id?: string | null;
+            /**
+             * Context
+             * @default null
+             */
+            context?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Messages
+             * @description oldest first
+             */
+            messages: components["schemas"]["MessageOut"][];
+            /**
+             * Continued
+             * @description its messages go on in the next page, under the same session id: merge them by id
+             * @default false
+             */
+            continued?: boolean;
+        };
         /** FeedbackRequest */
         FeedbackRequest: {
             /** Rating */
@@ -874,6 +1020,32 @@ export interface components {
          * @description POST /agent/sessions/{id}/take takes an empty object (`{}`): who takes it is the caller.
          */
         TakeRequest: Record<string, never>;
+        /** TicketOut */
+        TicketOut: {
+            /** Id */
+            id: string;
+            /** Session Id */
+            session_id: string;
+            /** Title */
+            title: string;
+            /**
+             * Priority
+             * @enum {string}
+             */
+            priority: "low" | "normal" | "high" | "urgent";
+            /**
+             * Status
+             * @constant
+             */
+            status: "open";
+            /** Created At */
+            created_at: string;
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+        };
         /**
          * UsageResponse
          * @description The guide's three monitoring questions for one tenant and UTC day.
@@ -1705,6 +1877,171 @@ export interface operations {
                         /** @enum {unknown} */
                         code?: "session_not_found";
                     };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    deleteSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Delete one of your sessions and every message of it */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description code: `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `session_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "session_not_found";
+                    };
+                };
+            };
+            /** @description code: `turn_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "turn_in_progress";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    exportMyData: {
+        parameters: {
+            query?: {
+                /** @description sessions per page (a page also ends at about 2 MB of text) */
+                limit?: number;
+                /** @description the next_cursor of the previous page, as it came */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Everything stored of yours, page by page: sessions with their messages, then tickets */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportPage"];
+                };
+            };
+            /** @description code: `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
                 };
             };
             /** @description code: `invalid_input` */

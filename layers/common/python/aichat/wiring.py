@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
     from aichat.services.monitoring import UsageService
+    from aichat.services.my_data import MyDataService
     from aichat.services.staff_routes import HandoffService
+    from aichat.table.deletions import SessionDeletions
     from aichat.turn.chat_service import ChatService
 
 
@@ -88,8 +90,25 @@ class Services:
         self._providers.reset()
 
     def sweep_turns(self) -> SweepReport:
-        """Release the turns still pending past their sweep time (the sweeper's one job)."""
-        return self.ledger.sweep(self._clock().timestamp())
+        """Release the turns still pending past their sweep time, and finish the deletes cut short."""
+        now = self._clock().timestamp()
+        report = self.ledger.sweep(now)
+        finished = self._deletions.sweep(now)
+        return replace(report, deletions_finished=finished)
+
+    @cached_property
+    def _deletions(self) -> SessionDeletions:
+        from aichat.table.deletions import SessionDeletions
+
+        return SessionDeletions(self._db(), self.settings.TABLE_NAME)
+
+    @cached_property
+    def my_data(self) -> MyDataService:
+        """The routes of a person's own data: delete a session, export everything."""
+        from aichat.services.my_data import MyDataService
+        from aichat.table.exports import Exports
+
+        return MyDataService(self._deletions, Exports(self._db(), self.settings.TABLE_NAME), self._clock)
 
     @cached_property
     def handoff(self) -> HandoffService:

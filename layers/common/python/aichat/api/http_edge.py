@@ -30,13 +30,15 @@ LambdaResponse = dict[str, Any]
 
 @dataclass(frozen=True)
 class Reply:
-    """A JSON reply: a pydantic model, a list of them, or plain data."""
+    """A JSON reply: a pydantic model, a list of them, or plain data; status 204 has no body."""
 
     body: Any
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
 
     def to_lambda(self) -> LambdaResponse:
+        if self.status == 204:  # No Content: no body, so no type either
+            return {"statusCode": 204, "headers": dict(self.headers), "body": "", "isBase64Encoded": False}
         if isinstance(self.body, BaseModel):
             payload: Any = self.body.model_dump(mode="json")
         elif isinstance(self.body, list):

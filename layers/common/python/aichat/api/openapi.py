@@ -50,7 +50,7 @@ SchemaRefs = dict[tuple[type[BaseModel], JsonSchemaMode], Any]
 def _component_schemas() -> tuple[SchemaRefs, dict[str, Any]]:
     extra: set[type[BaseModel]] = {models.ErrorBody, GatewayMessage}
     requests = sorted({r.request for r in ROUTES if r.request is not None}, key=lambda m: m.__name__)
-    responses = sorted({r.response for r in ROUTES} | extra, key=lambda m: m.__name__)
+    responses = sorted({r.response for r in ROUTES if r.response is not None} | extra, key=lambda m: m.__name__)
     # Requests in validation mode (what a client may send), replies in serialization mode (what it gets back).
     pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
         *((m, "validation") for m in requests), *((m, "serialization") for m in responses)]
@@ -88,11 +88,12 @@ def _parameters(route: ApiRoute) -> list[dict[str, Any]]:
 
 
 def _operation(route: ApiRoute, refs: SchemaRefs) -> dict[str, Any]:
-    body_schema = refs[(route.response, "serialization")]
-    if route.returns_list:
-        body_schema = {"type": "array", "items": body_schema}
-    success: dict[str, Any] = {"description": route.summary,
-                               "content": {"application/json": {"schema": body_schema}}}
+    success: dict[str, Any] = {"description": route.summary}
+    if route.response is not None:
+        body_schema = refs[(route.response, "serialization")]
+        if route.returns_list:
+            body_schema = {"type": "array", "items": body_schema}
+        success["content"] = {"application/json": {"schema": body_schema}}
     if route.streams:
         # No type: each event is `data: {part}` with a part of its own shape, then `data: [DONE]`.
         success["content"] = {"text/event-stream": {"schema": {

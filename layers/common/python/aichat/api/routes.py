@@ -39,7 +39,7 @@ class ApiRoute:
     code: str  # its code folder, functions/<code>/, and its event, events/<code>.json
     operation_id: str
     summary: str
-    response: type[BaseModel]
+    response: type[BaseModel] | None  # None: no body (204)
     status: int = 200
     request: type[BaseModel] | None = None
     returns_list: bool = False
@@ -121,6 +121,24 @@ ROUTES: tuple[ApiRoute, ...] = (
                          "as far as it went with `stopped` set and charged at most its reservation. The stream is "
                          "told through the table, so this works from any function or container.",
              errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound)),
+    ApiRoute("DELETE", f"{API_PREFIX}/sessions/{{session_id}}", "DeleteSessionFunction", "delete_session",
+             "deleteSession", "Delete one of your sessions and every message of it", None, status=204,
+             description="Afterwards the session answers 404 everywhere and leaves the staff's waiting list; "
+                         "GET /sessions/my stops listing it (an index: in AWS within about a second). While a "
+                         "reply is being written it answers 409 turn_in_progress and changes nothing: wait for the "
+                         "reply (or stop it) and delete again. Money spent stays counted in the day's figures; "
+                         "tickets the model opened stay with the operator (docs/privacy.md).",
+             errors=(*_EVERY, errors.InvalidInput, errors.SessionNotFound, errors.TurnInProgress)),
+    ApiRoute("GET", f"{API_PREFIX}/me/export", "ExportMyDataFunction", "export_my_data",
+             "exportMyData", "Everything stored of yours, page by page: sessions with their messages, then tickets",
+             models.ExportPage,
+             params=(Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 20, "default": 5},
+                           "sessions per page (a page also ends at about 2 MB of text)"),
+                     Param("cursor", "query", {"type": "string"},
+                           "the next_cursor of the previous page, as it came")),
+             description="Pages follow next_cursor until it is absent. A session too long for one page goes on in "
+                         "the next under the same id (continued: true): merge its messages by id.",
+             errors=(*_EVERY, errors.InvalidInput)),
     ApiRoute("POST", f"{API_PREFIX}/sessions/{{session_id}}/messages/{{message_id}}/feedback",
              "RateMessageFunction", "rate_message", "rateMessage",
              "Thumbs up or down on one assistant reply", models.MessageOut, request=models.MessageRatingRequest,

@@ -37,7 +37,12 @@ class CursorKind:
 MY_SESSIONS = CursorKind("sessions", (_ID,), "the X-Next-Cursor header of GET /sessions/my")
 HISTORY = CursorKind("history", (_ID,), "the next_cursor of the session's previous history page")
 WAITING = CursorKind("waiting", (_MOMENT, _ID), "the X-Next-Cursor header of GET /agent/sessions")
-KINDS = (MY_SESSIONS, HISTORY, WAITING)
+# Where an export page ended: the session whose messages go on (and the last message given), the session after
+# which the next one starts ("-": none yet), or the last ticket given.
+_PHASE = re.compile(r"messages|sessions|tickets")
+_ID_OR_NONE = re.compile(r"-|[0-9A-Za-z]{1,128}")
+EXPORT = CursorKind("export", (_PHASE, _ID_OR_NONE, _ID_OR_NONE), "the next_cursor of the previous export page")
+KINDS = (MY_SESSIONS, HISTORY, WAITING, EXPORT)
 
 
 def encode_cursor(kind: CursorKind, *parts: str) -> str:

@@ -81,6 +81,17 @@ class SessionChanged(ChatError):
                          "nothing was saved or charged: send it again.")
 
 
+class TurnInProgress(ChatError):
+    """A turn of the session is still being answered, so the session cannot be deleted yet."""
+
+    status = 409
+    code = "turn_in_progress"
+
+    def __init__(self) -> None:
+        super().__init__("A reply in this session is still being written. Wait until it ends (or stop it), then "
+                         "delete the session again.")
+
+
 class EscalationTaken(ChatError):
     """The customer withdrew, or another person tried to take, an escalation that a person has already taken."""
 

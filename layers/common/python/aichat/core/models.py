@@ -240,6 +240,29 @@ class HistoryResponse(_Response):
         "with ?after=: more newer messages follow; pass this as ?after= for them"))
 
 
+class TicketOut(_Response):
+    id: str
+    session_id: str
+    title: str
+    priority: Literal["low", "normal", "high", "urgent"]
+    status: Literal["open"]
+    created_at: str
+    description: str | None = None
+
+
+class ExportedSession(SessionOut):
+    messages: list[MessageOut] = Field(description="oldest first")
+    continued: bool = Field(default=False, description=(
+        "its messages go on in the next page, under the same session id: merge them by id"))
+
+
+class ExportPage(_Response):
+    sessions: list[ExportedSession] = Field(description="the caller's sessions, newest first, each with its messages")
+    tickets: list[TicketOut] = Field(description=(
+        "the tickets the model opened for the caller, oldest first, once every session was given"))
+    next_cursor: str | None = Field(default=None, description="pass as ?cursor= for the next page; absent at the end")
+
+
 class FieldProblem(_Response):
     field: str = Field(description="dotted path of the field, or body")
     message: str

@@ -155,7 +155,8 @@ class Handoffs:
         """A session of the staff member's tenant that is or was escalated; SessionNotFound for any other."""
         item = self._db.get_item(TableName=self._table, Key=items.session_key(session_id),
                                  ConsistentRead=True).get("Item")
-        if not item or str_attr(item, "tenant_id") != staff.tenant_id or not str_attr(item, "escalated_at"):
+        if (not item or str_attr(item, "tenant_id") != staff.tenant_id or not str_attr(item, "escalated_at")
+                or str_attr(item, "status") == items.DELETED):
             raise SessionNotFound()
         return items.session_record(item)
 

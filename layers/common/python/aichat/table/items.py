@@ -108,9 +108,15 @@ def _json(text: str) -> Any:
         return None
 
 
+# The status of a session being deleted (aichat/table/deletions.py): to every read and write it is not there.
+DELETED = "deleted"
+
+
 def owned_session(item: Item, caller: Identity) -> SessionRecord:
-    """The session, if it is the caller's; SessionNotFound otherwise (the same answer as a missing one)."""
-    if str_attr(item, "tenant_id") != caller.tenant_id or str_attr(item, "user_id") != caller.user_id:
+    """The session, if it is the caller's; SessionNotFound otherwise (the same answer as a missing one), and for a
+    session being deleted."""
+    if (str_attr(item, "tenant_id") != caller.tenant_id or str_attr(item, "user_id") != caller.user_id
+            or str_attr(item, "status") == DELETED):
         raise SessionNotFound()
     return session_record(item)
 
@@ -118,7 +124,7 @@ def owned_session(item: Item, caller: Identity) -> SessionRecord:
 def check_owned_active(item: Item | None, session: SessionRecord) -> None:
     """SessionNotFound unless the item is this session's owner's; SessionNotActive unless it is active."""
     if (not item or str_attr(item, "tenant_id") != session.tenant_id
-            or str_attr(item, "user_id") != session.user_id):
+            or str_attr(item, "user_id") != session.user_id or str_attr(item, "status") == DELETED):
         raise SessionNotFound()
     status = str_attr(item, "status")
     if status != "active":

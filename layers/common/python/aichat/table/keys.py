@@ -32,6 +32,12 @@ def owner_key(tenant_id: str, user_id: str) -> str:
     return f"TENANT#{tenant_id}#USER#{user_id}"
 
 
+def owner_tickets_key(tenant_id: str, user_id: str) -> str:
+    """The OwnerIndex partition of the tickets opened for one user of one tenant (ids hold no '#', so no user's
+    sessions share it)."""
+    return f"{owner_key(tenant_id, user_id)}#TICKETS"
+
+
 def usage_pk(tenant_id: str, day: str) -> str:
     return f"USAGE#{tenant_id}#{day}"
 
@@ -92,6 +98,17 @@ def sweep_sort_bound(now: int) -> str:
     return f"{now + 1:012d}"
 
 
+def deleting_shard(session_id: str) -> str:
+    """The DayIndex partition that holds a session being deleted until its items are gone (aichat/table/deletions.py),
+    spread like the pending turns."""
+    return f"DELETING#{zlib.crc32(session_id.encode()) % SWEEP_SHARDS:02d}"
+
+
+def deleting_shards() -> list[str]:
+    """Every partition the sweeper reads for deletions left unfinished."""
+    return [f"DELETING#{shard:02d}" for shard in range(SWEEP_SHARDS)]
+
+
 def turn_key_pk(tenant_id: str, user_id: str, idempotency_key: str) -> str:
     """The ledger's record of which turn an Idempotency-Key charged: hashed, so keys spread over partitions and the
     caller's key is never stored."""
@@ -123,3 +140,7 @@ def waiting_sort_key(escalated_at: str, session_id: str) -> str:
 
 def ticket_pk(ticket_id: str) -> str:
     return f"TICKET#{ticket_id}"
+
+
+def ticket_id_from_pk(pk: str) -> str:
+    return pk.removeprefix("TICKET#")

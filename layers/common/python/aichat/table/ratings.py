@@ -53,6 +53,8 @@ class MessageRatings:
                 message.sets["feedback_text"] = s(text)
             else:
                 message.removes.append("feedback_text")
+            # The reply must still be there: an update of one deleted meanwhile would write a stray item.
+            message.conditions.append("attribute_exists(SK)")
             if previous is None:
                 message.conditions.append("attribute_not_exists(feedback)")
             else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aichat.core.clock import Clock, iso
 from aichat.core.identity import Identity
@@ -54,13 +54,31 @@ class TicketStore:
         return _record(ticket_id, item)
 
 
+def owned_tickets(client: DynamoDBClient, table: str, owner: Identity, after: str | None,
+                  limit: int) -> tuple[list[TicketRecord], str | None]:
+    """The owner's tickets, oldest first, from OwnerIndex (tickets opened before it indexed them are not found), and
+    the id to pass as `after` for the next ones (None at the end)."""
+    request: dict[str, Any] = {
+        "TableName": table, "IndexName": keys.OWNER_INDEX, "KeyConditionExpression": "GSI1PK = :owner",
+        "ExpressionAttributeValues": {":owner": s(keys.owner_tickets_key(owner.tenant_id, owner.user_id))},
+        "Limit": limit}
+    if after is not None:
+        request["ExclusiveStartKey"] = {**_key(after), "GSI1PK": s(keys.owner_tickets_key(owner.tenant_id,
+                                                                                         owner.user_id)),
+                                        "GSI1SK": s(after)}
+    page = client.query(**request)
+    found = [_record(keys.ticket_id_from_pk(str_attr(i, "PK") or ""), i) for i in page.get("Items", [])]
+    return found, (found[-1].id if found and page.get("LastEvaluatedKey") else None)
+
+
 def _key(ticket_id: str) -> Item:
     return {"PK": s(keys.ticket_pk(ticket_id)), "SK": s(keys.TICKET_SK)}
 
 
 def _item(ticket: TicketRecord, expires_at: int) -> Item:
     item: Item = {
-        **_key(ticket.id), "tenant_id": s(ticket.tenant_id), "user_id": s(ticket.user_id),
+        **_key(ticket.id), "GSI1PK": s(keys.owner_tickets_key(ticket.tenant_id, ticket.user_id)),
+        "GSI1SK": s(ticket.id), "tenant_id": s(ticket.tenant_id), "user_id": s(ticket.user_id),
         "session_id": s(ticket.session_id), "turn_id": s(ticket.turn_id), "title": s(ticket.title),
         "priority": s(ticket.priority), "status": s(ticket.status), "created_at": s(ticket.created_at),
         "expires_at": n(expires_at),

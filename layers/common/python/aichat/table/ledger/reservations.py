@@ -95,6 +95,7 @@ class SweepReport:
     released: int
     queries: int
     transactions: int
+    deletions_finished: int = 0  # sessions whose delete was cut short, finished by this run
 
 
 def sweep_after(now: float, remaining_seconds: float | None) -> int:

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _PENDING_ATTRS = ["GSI2PK", "GSI2SK", "sweep_after"]
+# On the session: how many of its turns are pending (reserved, not yet settled, released or undone), moved in the
+# same transactions, so a session is deleted only while none is (aichat/table/deletions.py).
+PENDING_TURNS = "turns_pending"
 
 
 def _not_taken(update: Update, turn_id: str) -> Update:
@@ -92,6 +95,7 @@ class TurnLedger:
             tenant_day.add(sessions=1)
             item = items.session_item(session, self._expiry())
             item["live_turn"] = s(message.id)  # the turn a stop asks to end (aichat/table/stop_flags.py)
+            item[PENDING_TURNS] = n(1)
             for charge in charges:
                 if charge.counter in SESSION_ATTRS:
                     attr = SESSION_ATTRS[charge.counter]
@@ -107,6 +111,7 @@ class TurnLedger:
                                    "AND #status = :active")
             meta.names["#status"] = "status"
             meta.values.update({":tenant": s(session.tenant_id), ":user": s(session.user_id), ":active": s("active")})
+            meta.add(**{PENDING_TURNS: 1})
             for charge in charges:
                 if charge.counter in SESSION_ATTRS:
                     meta.charge(charge, SESSION_ATTRS[charge.counter])
@@ -240,7 +245,7 @@ class TurnLedger:
         counters = self._counter_moves(reservation, cost=delta, tokens=total_tokens, messages=reservation.message_slots)
         meta = Update(key=items.session_key(reservation.session_id),
                       sets={"updated_at": s(now), "expires_at": n(self._expiry())})
-        meta.add(total_cost_micros=delta, total_tokens=total_tokens)
+        meta.add(total_cost_micros=delta, total_tokens=total_tokens, **{PENDING_TURNS: -1})
         if reply.stopped != TAKEN_BY_PERSON:
             _not_taken(meta, reservation.message_id)
         reply_put = {"Put": {"TableName": self._table, "Item": items.message_item(session, reply, self._expiry()),
@@ -264,7 +269,8 @@ class TurnLedger:
                       removes=list(_PENDING_ATTRS)).require_status("pending")
         counters = self._counter_moves(reservation, cost=-reservation.amount_micros, tokens=0, messages=1)
         meta = Update(key=items.session_key(reservation.session_id), sets={"updated_at": s(now)})
-        meta.add(total_cost_micros=-reservation.amount_micros, message_count=1 - reservation.message_slots)
+        meta.add(total_cost_micros=-reservation.amount_micros, message_count=1 - reservation.message_slots,
+                 **{PENDING_TURNS: -1})
         return self._writes.once([user.transact_item(self._table), *counters, meta.transact_item(self._table),
                            *self._claim_outcome(reservation, "failed", None)], f"{by}-{reservation.message_id}")
 
@@ -280,7 +286,8 @@ class TurnLedger:
             "ExpressionAttributeValues": {":pending": s("pending"), ":held": n(reservation.amount_micros)}}}
         counters = self._counter_moves(reservation, cost=-reservation.amount_micros, tokens=0, messages=0)
         meta = Update(key=items.session_key(reservation.session_id))
-        meta.add(total_cost_micros=-reservation.amount_micros, message_count=-reservation.message_slots)
+        meta.add(total_cost_micros=-reservation.amount_micros, message_count=-reservation.message_slots,
+                 **{PENDING_TURNS: -1})
         claim = [] if reservation.turn_key is None else [{"Delete": {
             "TableName": self._table, "Key": {"PK": s(reservation.turn_key), "SK": s(keys.TURN_KEY_SK)},
             "ConditionExpression": "message_id = :message",
