@@ -28,6 +28,7 @@ from aichat.core.identity import Identity
 from aichat.table import items, keys
 from aichat.table.escalations import marker_key
 from aichat.table.ledger.turn_ledger import PENDING_TURNS
+from aichat.table.shards import pages_due
 from aichat.table.transactions import Cancelled, Item, int_attr, n, s, str_attr, transact
 
 if TYPE_CHECKING:
@@ -65,20 +66,10 @@ class SessionDeletions:
         """Finish every delete cut short more than SWEEP_AFTER_SECONDS ago; how many sessions were finished."""
         finished = 0
         bound = f"{int(now) - SWEEP_AFTER_SECONDS:012d}"
-        for shard in keys.deleting_shards():
-            request: dict[str, Any] = {
-                "TableName": self._table, "IndexName": keys.DAY_INDEX,
-                "KeyConditionExpression": "GSI2PK = :shard AND GSI2SK < :bound",
-                "ExpressionAttributeValues": {":shard": s(shard), ":bound": s(bound)},
-            }
-            while True:
-                page = self._db.query(**request)
-                for item in page.get("Items", []):
-                    self._purge(keys.session_id_from_pk(str_attr(item, "PK") or ""))
-                    finished += 1
-                if not page.get("LastEvaluatedKey"):
-                    break
-                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for page in pages_due(self._db, self._table, keys.deleting_shards(), bound):
+            for item in page:
+                self._purge(keys.session_id_from_pk(str_attr(item, "PK") or ""))
+                finished += 1
         return finished
 
     # --- internals -----------------------------------------------------------------------------

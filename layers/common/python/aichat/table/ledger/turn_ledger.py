@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aichat.core.budgets import BudgetRefused, Charge, Counter
 from aichat.core.clock import Clock, iso, utc_now
@@ -27,6 +27,7 @@ from aichat.table import items, keys
 from aichat.table.escalations import last_message_update
 from aichat.table.ledger.budgeted import SESSION_ATTRS, USER_DAY_ATTRS, BudgetedWrites, apply_day_charge
 from aichat.table.ledger.reservations import KeyClaim, Reservation, SweepReport, TurnOvertaken, overtaken
+from aichat.table.shards import pages_due
 from aichat.table.transactions import Cancelled, Item, Update, int_attr, n, s, str_attr, transact
 
 if TYPE_CHECKING:
@@ -299,24 +300,14 @@ class TurnLedger:
         """Release every turn still pending past its sweep time, each exactly once; reads only sharded keys."""
         found = released = queries = transactions = 0
         bound = keys.sweep_sort_bound(int(now))
-        for shard in keys.sweep_shards():
-            request: dict[str, Any] = {
-                "TableName": self._table, "IndexName": keys.DAY_INDEX,
-                "KeyConditionExpression": "GSI2PK = :shard AND GSI2SK < :bound",
-                "ExpressionAttributeValues": {":shard": s(shard), ":bound": s(bound)},
-            }
-            while True:
-                page = self._db.query(**request)
-                queries += 1
-                for item in page.get("Items", []):
-                    found += 1
-                    transactions += 1
-                    # Its own request token: a release by the turn itself (same token, other values) may be recent.
-                    if self.release(_reservation_of(item), iso(datetime.fromtimestamp(now, UTC)), by="sweep"):
-                        released += 1
-                if not page.get("LastEvaluatedKey"):
-                    break
-                request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for page in pages_due(self._db, self._table, keys.sweep_shards(), bound):
+            queries += 1
+            for item in page:
+                found += 1
+                transactions += 1
+                # Its own request token: a release by the turn itself (same token, other values) may be recent.
+                if self.release(_reservation_of(item), iso(datetime.fromtimestamp(now, UTC)), by="sweep"):
+                    released += 1
         return SweepReport(found=found, released=released, queries=queries, transactions=transactions)
 
     def pending(self, session_id: str, message_id: str) -> Reservation | None:
