@@ -23,7 +23,7 @@ import { ReplyAnnouncer } from "./reply-announcer";
 import { errorSentence, markerText, replyText } from "./server-text";
 import { ShadowHost } from "./shadow-host";
 import { useAIChat, type UseAIChatResult } from "./use-ai-chat";
-import { ChatIcon, ChevronDownIcon, MinimiseIcon, PlusIcon, ThumbIcon } from "./widget-icons";
+import { ChatIcon, ChevronDownIcon, MinimiseIcon, PlusIcon, ThumbIcon, TrashIcon } from "./widget-icons";
 import { WIDGET_CSS } from "./widget-styles";
 
 export { REPLYING_ANNOUNCEMENT } from "./reply-announcer";
@@ -35,8 +35,8 @@ export type AIChatPosition = "bottom-right" | "bottom-left";
 
 /**
  * The widget's props: a connection (AIChatConnection's apiBaseUrl, streamUrl, stream, getToken, transport, storage;
- * or a provider around it, or a client), what it shows, and the callbacks: onMessage, onEscalate and onError (from
- * ChatEventHandlers, each told once per event, the latest function given called) and onOpenChange.
+ * or a provider around it, or a client), what it shows, and the callbacks: onMessage, onEscalate, onDelete and
+ * onError (from ChatEventHandlers, each told once per event, the latest function given called) and onOpenChange.
  */
 export interface AIChatWidgetProps extends AIChatConnection, ChatEventHandlers {
   /** Which assistant; each type keeps its own conversation. Defaults to customer_support. */
@@ -161,7 +161,10 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
   const labels = useLabels();
   const [draft, setDraft] = useState("");
   const [escalating, setEscalating] = useState(false);
+  const [confirmingDelete, setConfirmingDelete] = useState(false);
+  const [deleted, setDeleted] = useState(false);
   const inputRef = useRef<HTMLTextAreaElement>(null);
+  const deleteRef = useRef<HTMLButtonElement>(null);
   const headingId = useId();
   const { sessionStatus, status, error, failedAction, isSending } = chat;
   const withPerson = sessionStatus === "escalated";
@@ -201,7 +204,8 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
   const onPanelKeyDown = (e: KeyboardEvent<HTMLElement>): void => {
     if (e.key === "Escape") {
       e.stopPropagation();
-      if (escalating) setEscalating(false);
+      if (confirmingDelete) cancelDelete();
+      else if (escalating) setEscalating(false);
       else onMinimise();
     }
     if (e.key === "Tab") keepFocusOnScreen(e);
@@ -210,7 +214,27 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
   const startNew = (): void => {
     chat.startNewSession();
     setEscalating(false);
+    setConfirmingDelete(false);
+    setDeleted(false);
     inputRef.current?.focus();
+  };
+
+  const cancelDelete = (): void => {
+    setConfirmingDelete(false);
+    // The question is gone: focus goes back to the button that asked it.
+    deleteRef.current?.focus();
+  };
+
+  const deleteDone = (ok: boolean): void => {
+    setConfirmingDelete(false);
+    if (ok) {
+      setEscalating(false);
+      setDeleted(true);
+      inputRef.current?.focus();
+    } else {
+      // The conversation stays, with the error below it; the button is there to ask again.
+      deleteRef.current?.focus();
+    }
   };
 
   return (
@@ -224,10 +248,22 @@ function ChatPanel({ id, chat, title, placeholder, onMinimise }: PanelProps): Re
           title={labels.newConversationTip} disabled={chat.chatHistory.length === 0 && chat.sessionId === null}>
           <PlusIcon />
         </button>
+        {chat.canDelete && (
+          <button ref={deleteRef} type="button" className="icon-button" onClick={() => setConfirmingDelete(true)}
+            aria-label={labels.deleteConversation} title={labels.deleteConversation} aria-haspopup="dialog"
+            aria-expanded={confirmingDelete} disabled={isSending}>
+            <TrashIcon />
+          </button>
+        )}
         <button type="button" className="icon-button" onClick={onMinimise} aria-label={labels.minimise} title={labels.minimiseTip}>
           <MinimiseIcon />
         </button>
       </header>
+
+      {confirmingDelete && chat.canDelete && <DeleteConfirm chat={chat} onCancel={cancelDelete} onDone={deleteDone} />}
+      {deleted && chat.sessionId === null && chat.chatHistory.length === 0 && (
+        <div className="notice deleted" role="status">{labels.deletedNotice}</div>
+      )}
 
       <MessageLog chat={chat} loading={loading} />
       <ReplyAnnouncer chat={chat} />
@@ -547,6 +583,45 @@ function SessionRating({ chat }: { chat: UseAIChatResult }): ReactNode {
         </form>
       )}
       {commented && <span>{labels.commentThanks}</span>}
+    </div>
+  );
+}
+
+/**
+ * The question before a conversation is deleted, in the panel (not window.confirm): an alert dialog that takes focus
+ * on its safe choice, Cancel; Escape (the panel's) cancels it too.
+ */
+function DeleteConfirm({ chat, onCancel, onDone }: {
+  chat: UseAIChatResult; onCancel: () => void; onDone: (deleted: boolean) => void;
+}): ReactNode {
+  const labels = useLabels();
+  const [deleting, setDeleting] = useState(false);
+  const questionId = useId();
+  const detailId = useId();
+  const cancelRef = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    cancelRef.current?.focus();
+  }, []);
+
+  const confirm = (): void => {
+    setDeleting(true);
+    // A refusal (a reply still being written) or a failure is an error in the state, shown below with a retry.
+    chat.deleteSession().then(() => onDone(true), () => onDone(false));
+  };
+
+  return (
+    <div className="confirm" role="alertdialog" aria-labelledby={questionId} aria-describedby={detailId}>
+      <p className="confirm-question" id={questionId}>{labels.deleteQuestion}</p>
+      <p className="confirm-detail" id={detailId}>{labels.deleteDetail}</p>
+      <div className="form-actions">
+        <button type="button" className="small-button danger" onClick={confirm} disabled={deleting || chat.isSending}>
+          {deleting ? labels.deleting : labels.deleteConfirm}
+        </button>
+        <button ref={cancelRef} type="button" className="small-button" onClick={onCancel} disabled={deleting}>
+          {labels.cancel}
+        </button>
+      </div>
     </div>
   );
 }

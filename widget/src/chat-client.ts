@@ -236,6 +236,11 @@ export class ChatClient {
       this.state.takenBy === null;
   }
 
+  /** Whether deleteSession() can be asked for: there is a session, and the transport can delete one. */
+  get canDelete(): boolean {
+    return typeof this.transport.deleteSession === "function" && this.state.sessionId !== null;
+  }
+
   /** Fetch the stored session's latest messages; does nothing when there is no session or it is loaded. */
   load(): Promise<void> {
     if (this.loading) return this.loading;
@@ -499,6 +504,34 @@ export class ChatClient {
     this.forgetSession();
   }
 
+  /**
+   * Delete the conversation on the server (DELETE /sessions/{id}) and start with an empty one: the next message
+   * starts a new session, and the stored id is forgotten. A session that is gone already (404) is forgotten all
+   * the same. While a reply is being written the API refuses (409 turn_in_progress) and the conversation stays:
+   * the error is in the state, and retry() asks again.
+   */
+  async deleteSession(): Promise<void> {
+    const sessionId = this.state.sessionId;
+    const remove = this.transport.deleteSession;
+    if (!remove) throw new ChatApiError(0, { code: "not_supported", detail: "This chat cannot delete a conversation." }, { kind: "unknown" });
+    if (sessionId === null) throw invalid("There is no conversation to delete.");
+    const generation = this.generation;
+    try {
+      await remove.call(this.transport, sessionId);
+    } catch (e) {
+      const error = toChatError(e);
+      if (error.kind !== "not-found") {
+        if (generation === this.generation) this.fail("delete", error, () => this.deleteSession());
+        throw error;
+      }
+    }
+    // Left already (a new conversation started while the request was out): that one is not this to clear.
+    if (generation !== this.generation) return;
+    // The person chose to start afresh: another open session of theirs is not resumed in its place.
+    this.resumeLooked = true;
+    this.forgetSession({ deletedSessionId: sessionId });
+  }
+
   private enqueue(message: ChatMessage, context: ChatContext | undefined): Promise<ChatResponseBody> {
     const generation = this.generation;
     const run = this.sendQueue.then(() => this.deliver(message, context, generation));
@@ -535,7 +568,8 @@ export class ChatClient {
     this.update({ sessionId, sessionStatus: "active", historyLoaded: true });
   }
 
-  private forgetSession(): void {
+  /** Leave the conversation for an empty one, `patch` set in the same change. */
+  private forgetSession(patch: Partial<ChatState> = {}): void {
     this.generation += 1;
     this.delivery.abandon();
     this.pending.stop();
@@ -545,7 +579,7 @@ export class ChatClient {
     this.cursor = null;
     this.retryLast = null;
     this.storedSession.forget();
-    this.update(noConversation(null));
+    this.update({ ...noConversation(null), ...patch });
   }
 
   private idleStatus(): ChatStatus {

@@ -1,6 +1,6 @@
 /**
  * The events of a conversation, derived in one place from the changes of a ChatClient's state: a message shown, the
- * conversation handed to a person, an action that failed. Each is told once, whatever renders the state and however
+ * conversation handed to a person, the conversation deleted, an action that failed. Each is told once, whatever renders the state and however
  * often; the callbacks of <AIChatWidget> and useAIChat are these events.
  */
 import type { ChatClient } from "./chat-client";
@@ -31,6 +31,7 @@ export interface ChatEscalation {
 export type ChatEvent =
   | { type: "message"; message: ChatMessage }
   | { type: "escalate"; escalation: ChatEscalation }
+  | { type: "delete"; sessionId: string }
   | { type: "error"; error: ChatApiError; action: ChatAction };
 
 /** The callbacks for a conversation's events; each one is optional. */
@@ -51,9 +52,15 @@ export interface ChatEventHandlers {
    */
   onEscalate?: (escalation: ChatEscalation) => void;
   /**
+   * The conversation was deleted ("Delete conversation", deleteSession()): the id of the session that is gone
+   * (deleted now, or found gone already), once, after the conversation shown was cleared. A conversation that was
+   * only left (startNewSession) is not told.
+   */
+  onDelete?: (sessionId: string) => void;
+  /**
    * An action failed: the error the UI shows (its `message` is the API's sentence, `code` the API's code) and the
-   * action it came from (`send`, `load`, `older`, `feedback`, `rate`, `escalate`, `stop`, `withdraw`). Once per
-   * failure; a retry that fails again is told again.
+   * action it came from (`send`, `load`, `older`, `feedback`, `rate`, `escalate`, `stop`, `withdraw`, `delete`).
+   * Once per failure; a retry that fails again is told again.
    */
   onError?: (error: ChatApiError, action: ChatAction) => void;
 }
@@ -89,7 +96,10 @@ export class ChatEventTracker {
     for (const m of initial.messages) this.settled.add(m.key);
   }
 
-  /** The events between the last state and `next`, in order: messages (oldest first), an escalation, an error. */
+  /**
+   * The events between the last state and `next`, in order: messages (oldest first), an escalation, a deletion, an
+   * error.
+   */
   next(next: ChatState): ChatEvent[] {
     const previous = this.previous;
     if (next === previous) return [];
@@ -131,6 +141,9 @@ export class ChatEventTracker {
     }
     // A hand-over is told with the escalation right after its reply, never with a later one.
     if (next.sessionStatus !== previous.sessionStatus) this.handover = null;
+    if (next.deletedSessionId !== null && next.deletedSessionId !== previous.deletedSessionId) {
+      events.push({ type: "delete", sessionId: next.deletedSessionId });
+    }
     if (next.error !== null && next.error !== previous.error) {
       events.push({ type: "error", error: next.error, action: next.failedAction ?? "send" });
     }
@@ -146,6 +159,9 @@ function dispatch(handlers: ChatEventHandlers, event: ChatEvent): void {
       break;
     case "escalate":
       handlers.onEscalate?.(event.escalation);
+      break;
+    case "delete":
+      handlers.onDelete?.(event.sessionId);
       break;
     case "error":
       handlers.onError?.(event.error, event.action);

@@ -22,7 +22,7 @@ import type { ChatApiError } from "./chat-error";
 export type ChatStatus = "loading" | "ready" | "submitted" | "streaming" | "error";
 
 /** The action an error came from, so a UI can word it and knows what retry() will do. */
-export type ChatAction = "send" | "load" | "older" | "feedback" | "rate" | "escalate" | "stop" | "withdraw";
+export type ChatAction = "send" | "load" | "older" | "feedback" | "rate" | "escalate" | "stop" | "withdraw" | "delete";
 
 /** A tool call of a reply; `running` while a streamed reply's tool has not answered yet (its result is then {}). */
 export type ChatFunctionCall = Omit<FunctionCall, "status"> & { status: FunctionCall["status"] | "running" };
@@ -94,6 +94,8 @@ export interface ChatState {
   canStop: boolean;
   /** stop() was asked for, and the reply has not ended yet. */
   stopping: boolean;
+  /** The session deleteSession() deleted before this conversation began; null once another one is left. */
+  deletedSessionId: string | null;
 }
 
 /**
@@ -229,5 +231,6 @@ export function noConversation(sessionId: string | null): Omit<ChatState, "sessi
     sessionRating: null,
     canStop: false,
     stopping: false,
+    deletedSessionId: null,
   };
 }

@@ -28,6 +28,12 @@ export const de: Labels = {
   stopping: "Wird angehalten…",
   talkToPerson: "Mit einem Menschen sprechen",
   newLineHint: "Umschalt+Eingabe für eine neue Zeile",
+  deleteConversation: "Gespräch löschen",
+  deleteQuestion: "Dieses Gespräch löschen?",
+  deleteDetail: "Seine Nachrichten werden endgültig gelöscht. Das lässt sich nicht rückgängig machen.",
+  deleteConfirm: "Löschen",
+  deleting: "Wird gelöscht…",
+  deletedNotice: "Das Gespräch wurde gelöscht.",
   conversation: "Gespräch",
   showEarlier: "Frühere Nachrichten anzeigen",
   loading: "Ihr Gespräch wird geladen…",
@@ -62,6 +68,7 @@ export const de: Labels = {
     escalate: "Ihre Anfrage nach einem Menschen wurde nicht gesendet.",
     stop: "Die Antwort konnte nicht angehalten werden.",
     withdraw: "Ihre Anfrage nach einem Menschen konnte nicht zurückgezogen werden.",
+    delete: "Das Gespräch wurde nicht gelöscht.",
   },
   tryAgain: "Erneut versuchen",
   errors: {
@@ -82,6 +89,7 @@ export const de: Labels = {
     provider_timeout: "Der Assistent hat zu lange gebraucht. Versuchen Sie es gleich noch einmal.",
     storage_unavailable: "Der Dienst ist gerade nicht erreichbar. Versuchen Sie es gleich noch einmal.",
     request_in_progress: "Die vorige Nachricht wird noch beantwortet. Versuchen Sie es in ein paar Sekunden erneut.",
+    turn_in_progress: "Eine Antwort wird noch geschrieben. Warten Sie, bis sie fertig ist (oder halten Sie sie an), und löschen Sie dann erneut.",
   },
   errorKinds: {
     limit: LIMIT,

@@ -37,6 +37,14 @@ export interface Labels {
   talkToPerson: string;
   newLineHint: string;
 
+  // Deleting the conversation: the header's button, the question it asks, and what follows.
+  deleteConversation: string;
+  deleteQuestion: string;
+  deleteDetail: string;
+  deleteConfirm: string;
+  deleting: string;
+  deletedNotice: string;
+
   // The conversation.
   conversation: string;
   showEarlier: string;
@@ -166,6 +174,12 @@ export const en: Labels = {
   stopping: "Stopping…",
   talkToPerson: "Talk to a person",
   newLineHint: "Shift+Enter for a new line",
+  deleteConversation: "Delete conversation",
+  deleteQuestion: "Delete this conversation?",
+  deleteDetail: "Its messages are deleted for good. This cannot be undone.",
+  deleteConfirm: "Delete",
+  deleting: "Deleting…",
+  deletedNotice: "The conversation was deleted.",
   conversation: "Conversation",
   showEarlier: "Show earlier messages",
   loading: "Loading your conversation…",
@@ -200,6 +214,7 @@ export const en: Labels = {
     escalate: "Your request for a person was not sent.",
     stop: "The reply could not be stopped.",
     withdraw: "Your request for a person could not be cancelled.",
+    delete: "The conversation was not deleted.",
   },
   tryAgain: "Try again",
   errors: {},

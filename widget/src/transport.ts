@@ -55,6 +55,12 @@ export interface ChatTransport {
    * X-Next-Cursor). The client's `resume` looks through it; without this method nothing is resumed.
    */
   mySessions?: ListMySessions;
+  /**
+   * DELETE /sessions/{id}: the session and every message of it are deleted (204, no body); 404 session_not_found
+   * when it is gone already, 409 turn_in_progress while a reply is being written. Without this method the widget
+   * offers no way to delete a conversation.
+   */
+  deleteSession?(sessionId: string): Promise<void>;
 }
 
 export interface HistoryOptions {
@@ -126,6 +132,12 @@ export function createFetchTransport(options: FetchTransportOptions): ChatTransp
       const qs = query.toString();
       const { body, headers } = await callWithHeaders<SessionBody[]>("GET", `/sessions/my${qs ? `?${qs}` : ""}`);
       return { sessions: body, nextCursor: headers.get("x-next-cursor") };
+    },
+    deleteSession: async (sessionId) => {
+      // 204 No Content: there is no body to read.
+      await send(base + session(sessionId), {
+        method: "DELETE", headers: { Accept: "application/json", Authorization: await bearer() },
+      });
     },
   };
 }

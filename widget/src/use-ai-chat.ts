@@ -7,7 +7,8 @@ import type { ChatApiError } from "./chat-error";
 import type { ChatAction, ChatMessage, ChatStatus } from "./chat-state";
 
 /**
- * The hook's options: a connection (or a client), and the conversation's callbacks (onMessage, onEscalate, onError),
+ * The hook's options: a connection (or a client), and the conversation's callbacks (onMessage, onEscalate, onDelete,
+ * onError),
  * each told once per event however often the component renders; the latest ones given are called.
  */
 export interface UseAIChatOptions extends AIChatConnection, ChatEventHandlers {
@@ -70,6 +71,13 @@ export interface UseAIChatResult {
   failedAction: ChatAction | null;
   /** Leave this conversation and start an empty one (created with the next message). */
   startNewSession: () => void;
+  /**
+   * Delete this conversation on the server and start an empty one; rejects (the conversation kept) while a reply is
+   * being written (409 turn_in_progress) or when the request fails.
+   */
+  deleteSession: () => Promise<void>;
+  /** There is a conversation to delete, and the transport can. */
+  canDelete: boolean;
   /** Try the failed message (or the last failed action) again; a message keeps its Idempotency-Key. */
   retry: (messageId?: string) => Promise<unknown>;
   /** Rate one reply up or down. */
@@ -142,12 +150,12 @@ function useClient(options: UseAIChatOptions): ChatClient {
 export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
   const client = useClient(options);
   const state = useSyncExternalStore(client.subscribe, client.getSnapshot, client.getSnapshot);
-  const { context, loadHistory = true, stream, handoffPollMs, resume, onMessage, onEscalate, onError } = options;
+  const { context, loadHistory = true, stream, handoffPollMs, resume, onMessage, onEscalate, onDelete, onError } = options;
 
   // The latest callbacks, read at each event: a new function each render is not a reason to watch again.
-  const handlers = useRef<ChatEventHandlers>({ onMessage, onEscalate, onError });
+  const handlers = useRef<ChatEventHandlers>({ onMessage, onEscalate, onDelete, onError });
   useEffect(() => {
-    handlers.current = { onMessage, onEscalate, onError };
+    handlers.current = { onMessage, onEscalate, onDelete, onError };
   });
   // One watch while mounted (StrictMode's second mount ends the first), so each event is told once.
   useEffect(() => watchChatEvents(client, () => handlers.current), [client]);
@@ -185,6 +193,7 @@ export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
       escalateSession: (reason: string) => client.escalateSession(reason),
       withdrawEscalation: () => client.withdrawEscalation(),
       startNewSession: () => client.startNewSession(),
+      deleteSession: () => client.deleteSession(),
       retry: (messageId?: string) => client.retry(messageId),
       rateMessage: (messageId: string, rating: MessageRating) => client.rateMessage(messageId, rating),
       stop: () => client.stop(),
@@ -207,6 +216,7 @@ export function useAIChat(options: UseAIChatOptions = {}): UseAIChatResult {
     sessionStatus: state.sessionStatus,
     canSend: client.isActive && state.status !== "loading",
     canWithdraw: client.canWithdraw,
+    canDelete: client.canDelete,
     takenBy: state.takenBy,
     handoffCheckFailing: state.handoffCheckFailing,
     error: state.error,

@@ -43,3 +43,11 @@ export function PlusIcon(): ReactNode {
     </svg>
   );
 }
+
+export function TrashIcon(): ReactNode {
+  return (
+    <svg viewBox="0 0 24 24" aria-hidden="true">
+      <path fillRule="evenodd" d="M9 3h6a1 1 0 0 1 1 1v1h4a1 1 0 1 1 0 2h-1l-.9 12.1A2 2 0 0 1 16.1 21H7.9a2 2 0 0 1-2-1.9L5 7H4a1 1 0 0 1 0-2h4V4a1 1 0 0 1 1-1zM10 10v7h1.5v-7zm2.5 0v7H14v-7z" />
+    </svg>
+  );
+}

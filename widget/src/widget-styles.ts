@@ -153,6 +153,11 @@ export const WIDGET_CSS = `
 
 .escalate-form { margin: 0 14px 8px; padding: 10px; border: 1px solid var(--border); border-radius: 8px; background: var(--surface); }
 .escalate-form label { display: block; font-size: 13px; margin-bottom: 4px; }
+.confirm { margin: 8px 14px 0; padding: 10px; border: 1px solid var(--error-border); border-radius: 8px; background: var(--surface); font-size: 13px; }
+.confirm p { margin: 0 0 4px; }
+.confirm-question { font-weight: 600; }
+.small-button.danger { background: var(--error-bg); color: var(--error-fg); border-color: var(--error-border); font-weight: 600; }
+.notice.deleted { margin-top: 8px; }
 
 .composer { display: flex; gap: 8px; align-items: flex-end; padding: 8px 12px 6px; border-top: 1px solid var(--border); }
 .root textarea {

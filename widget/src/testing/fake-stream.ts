@@ -75,7 +75,8 @@ export interface RecordedRequest {
 /**
  * A stand-in for the API over fetch, for the real fetch transport: each POST /chat/stream gets a body the test
  * writes into (nextStream() hands it over), or the refusal given to refuseNext(); the history answers what
- * `stored` holds; the stop route answers as the server's does.
+ * `stored` holds; the stop route answers as the server's does; DELETE /sessions/{id} answers 204 and forgets the
+ * session, or the refusal given to refuseDeleteNext().
  */
 export class FakeStreamApi {
   /** Every request, in order. */
@@ -85,6 +86,7 @@ export class FakeStreamApi {
   /** The session status the history answers with. */
   sessionStatus: SessionBody["status"] = "active";
   private readonly refusals: Response[] = [];
+  private readonly deleteRefusals: Response[] = [];
   private readonly waiting: Array<(writer: BodyWriter) => void> = [];
   private readonly opened: BodyWriter[] = [];
 
@@ -108,6 +110,13 @@ export class FakeStreamApi {
       const id = decodeURIComponent(stop[1] ?? "");
       const asked = [...(this.stored.get(id) ?? [])].reverse().find((m) => m.role === "user");
       return json(200, { session_id: id, message_id: asked?.id ?? null });
+    }
+    const deleted = /\/sessions\/([^/?]+)$/.exec(url);
+    if (method === "DELETE" && deleted) {
+      const refusal = this.deleteRefusals.shift();
+      if (refusal) return refusal;
+      this.stored.delete(decodeURIComponent(deleted[1] ?? ""));
+      return new Response(null, { status: 204 });
     }
     const history = /\/sessions\/([^/]+)\/history/.exec(url);
     if (method === "GET" && history) {
@@ -134,6 +143,12 @@ export class FakeStreamApi {
   /** The next POST /chat/stream is refused before any stream, with this status and body. */
   refuseNext(status: number, body: unknown): this {
     this.refusals.push(json(status, body));
+    return this;
+  }
+
+  /** The next DELETE /sessions/{id} is refused with this status and body (nothing is deleted). */
+  refuseDeleteNext(status: number, body: unknown): this {
+    this.deleteRefusals.push(json(status, body));
     return this;
   }
 

@@ -270,6 +270,13 @@ export class FakeTransport implements ChatTransport {
     return { ...stored.session };
   }
 
+  /** DELETE /sessions/{id}: the session and its messages are gone (404 session_not_found when they are already). */
+  async deleteSession(sessionId: string): Promise<void> {
+    await this.enter("deleteSession", [sessionId]);
+    this.find(sessionId);
+    this.sessions.delete(sessionId);
+  }
+
   /** A person of the support team replies in an escalated session; the first reply takes it (a joined marker first). */
   agentReply(sessionId: string, name: string, content: string): HistoryMessageBody {
     const stored = this.find(sessionId);
