@@ -1,15 +1,21 @@
-// Accessibility and phones, in Chromium against the real local server (the demo page and its staff view, the offline
-// model): axe-core scans the chat widget and the agent inbox in every state they reach, light and dark, at a desktop's
-// width and at a phone's (390 px); then the layout a phone gets: the inbox one column at a time with a way back to
-// the list, the widget's panel the whole screen with no keyboard hint on a touch screen, and no empty block in a
-// bubble. Nothing is mocked.
+// Accessibility, phones, language and direction, in Chromium against the real local server (the demo page and its
+// staff view, the offline model): axe-core scans the chat widget and the agent inbox in every state they reach, light
+// and dark, at a desktop's width and at a phone's (390 px); then the layout a phone gets: the inbox one column at a
+// time with a way back to the list, the widget's panel the whole screen with no keyboard hint on a touch screen, and
+// no empty block in a bubble. In German, the widget walks the same states (widget-states.mjs) and shows not one of the
+// English labels' sentences, the server's included (an error by its code, the person's joined and left lines by their
+// kind), its `lang` "de"; right to left, a pseudo-locale (English words, `dir="rtl"`) mirrors the composer and the
+// bubbles, measured. Nothing is mocked.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { en } from "../dist/ai-chat-widget.js";
+import { describe, it } from "node:test";
+import { de, en } from "../dist/ai-chat-widget.js";
 import { scanner } from "./axe-scan.mjs";
-import { customerAndStaff, walkRefused, walkWidgetStates } from "./widget-states.mjs";
+import { ENGLISH, SERVER_ENGLISH, shows, widgetText } from "./locale-text.mjs";
 import {
-  api, eventually, launchBrowser, mintToken, openDemo, openPanel, screenshot, startServer, watchPageErrors,
+  customerAndStaff, openDemoWith, openPanelIn, send, walkRefused, walkWidgetStates,
+} from "./widget-states.mjs";
+import {
+  api, eventually, launchBrowser, localServer, mintToken, openDemo, openPanel, screenshot, suiteParts, watchPageErrors,
 } from "./harness.mjs";
 
 const TIMEOUT = 20_000; // the widget and the inbox each look every 4 s
@@ -34,11 +40,6 @@ async function escalatedSession(server, tenant, user, first, reason, ...later) {
     assert.equal(kept.status, 200, JSON.stringify(kept.body));
   }
   return id;
-}
-
-async function send(page, text) {
-  await page.getByRole("textbox", { name: "Message" }).fill(text);
-  await page.getByRole("textbox", { name: "Message" }).press("Enter");
 }
 
 /** The staff view of the demo page (the agent inbox) with a staff token, in `theme`. */
@@ -89,31 +90,18 @@ async function controlsOutside(page, scope) {
   return outside;
 }
 
-describe("accessibility (axe) and phones, on the local server's demo page", () => {
-  let server;
-  let limited;
-  let browser;
+// The three parts run at once, one test at a time in each: their waits overlap (a reply streaming a word every 0.3 s,
+// the widget and the inbox looking every 4 s), and each has its own tenants and browser contexts.
+const ONE_AT_A_TIME = { concurrency: false };
 
-  before(async () => {
-    // Replies stream a word every 0.4 s, so one can be seen (and scanned) streaming and stopped half-way; the second
-    // server refuses a session's second chat (a chat stores 2 messages), to show a refusal.
-    const started = await Promise.allSettled([
-      startServer({ OFFLINE_STREAM_PAUSE_SECONDS: "0.4" }),
-      startServer({ MAX_MESSAGES_PER_SESSION: "2" }),
-      launchBrowser(),
-    ]);
-    // What did start is kept, so `after` stops it even when another part failed (or node would wait on it).
-    [server, limited, browser] = started.map((outcome) => outcome.value);
-    const failed = started.find((outcome) => outcome.status === "rejected");
-    if (failed) throw failed.reason;
+describe("accessibility (axe), phones, language and direction, on the local server's demo page", { concurrency: true }, () => {
+  // On the slow server a reply can be seen (and scanned) streaming and stopped half-way; the limited one refuses a
+  // session's second chat, to show a refusal.
+  const parts = suiteParts({
+    server: () => localServer("slow"), limited: () => localServer("limited"), browser: launchBrowser,
   });
 
-  after(async () => {
-    await browser?.close();
-    await Promise.all([server?.stop(), limited?.stop()]);
-  });
-
-  describe("axe finds nothing", () => {
+  describe("axe finds nothing", ONE_AT_A_TIME, () => {
     // The demo's widget is theme="auto": each state is scanned with the system light and dark, wide and 390 px.
     const WIDGET_VARIANTS = [
       { name: "light", viewport: DESKTOP, colorScheme: "light" },
@@ -124,11 +112,13 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
 
     it("in the widget, from closed to a person's reply and handed back to the assistant", TEST, async () => {
       const { token, staff } = await customerAndStaff("ada", "a11y-widget");
-      const context = await browser.newContext({ viewport: DESKTOP });
+      const context = await parts.browser.newContext({ viewport: DESKTOP });
       try {
-        const { page, errors } = await openDemo(context, server, token, TIMEOUT);
+        const { page, errors } = await openDemo(context, parts.server, token, TIMEOUT);
         const axe = scanner(page, "the widget", WIDGET, WIDGET_VARIANTS);
-        await walkWidgetStates({ page, server, staffToken: staff, labels: en, visit: (state) => axe.scan(state) });
+        await walkWidgetStates({
+          page, server: parts.server, staffToken: staff, labels: en, visit: (state) => axe.scan(state),
+        });
         axe.assertClean();
         assert.deepEqual(errors, []);
       } finally {
@@ -137,9 +127,9 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
     });
 
     it("in the widget, when the API refuses a message", TEST, async () => {
-      const context = await browser.newContext({ viewport: DESKTOP });
+      const context = await parts.browser.newContext({ viewport: DESKTOP });
       try {
-        const { page, errors } = await openDemo(context, limited, await mintToken("bea", "a11y-widget"), TIMEOUT);
+        const { page, errors } = await openDemo(context, parts.limited, await mintToken("bea", "a11y-widget"), TIMEOUT);
         const axe = scanner(page, "the widget", WIDGET, WIDGET_VARIANTS);
         await walkRefused({ page, labels: en, visit: (state) => axe.scan(state) });
         axe.assertClean();
@@ -153,17 +143,18 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
       it(`in the agent inbox (${theme}), from empty to a conversation handed back`, TEST, async () => {
         const tenant = `a11y-inbox-${theme}`;
         const dana = await mintToken("dana", tenant, { staffName: "Dana Reyes" });
-        const context = await browser.newContext({ viewport: DESKTOP });
+        const context = await parts.browser.newContext({ viewport: DESKTOP });
         try {
-          const { page, errors } = await openInbox(context, server, dana, theme);
+          const { page, errors } = await openInbox(context, parts.server, dana, theme);
           const axe = scanner(page, `the agent inbox (${theme})`, INBOX, [
             { name: "wide", viewport: DESKTOP }, { name: "390px", viewport: PHONE },
           ]);
           await page.getByText("Nobody is waiting.").waitFor();
           await axe.scan("empty");
 
-          await escalatedSession(server, tenant, "carol", MARKDOWN_MESSAGE, "Billing dispute", "Hello? I was charged twice.");
-          await escalatedSession(server, tenant, "dave", "My router keeps rebooting", "Router broken");
+          await escalatedSession(parts.server, tenant, "carol", MARKDOWN_MESSAGE, "Billing dispute",
+            "Hello? I was charged twice.");
+          await escalatedSession(parts.server, tenant, "dave", "My router keeps rebooting", "Router broken");
           await page.reload();
           const list = page.getByRole("list", { name: "Waiting conversations" });
           await eventually("both are listed", async () => (await list.getByRole("button").count()) === 2);
@@ -196,17 +187,18 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
     }
   });
 
-  describe("on a phone", () => {
+  describe("on a phone", ONE_AT_A_TIME, () => {
     const TOUCH = { viewport: PHONE, hasTouch: true, isMobile: true };
     const focused = (page) => page.evaluate(() => document.activeElement?.textContent ?? null);
 
     it("the inbox shows one column at a time, the list or the conversation with a way back, every control on the screen", TEST, async () => {
       const tenant = "a11y-phone";
-      await escalatedSession(server, tenant, "carol", MARKDOWN_MESSAGE, "Billing dispute", "Hello? I was charged twice.");
+      await escalatedSession(parts.server, tenant, "carol", MARKDOWN_MESSAGE, "Billing dispute",
+        "Hello? I was charged twice.");
       const dana = await mintToken("dana", tenant, { staffName: "Dana Reyes" });
-      const context = await browser.newContext(TOUCH);
+      const context = await parts.browser.newContext(TOUCH);
       try {
-        const { page, errors } = await openInbox(context, server, dana);
+        const { page, errors } = await openInbox(context, parts.server, dana);
         const entry = page.getByRole("list", { name: "Waiting conversations" }).getByRole("button")
           .filter({ hasText: "Billing dispute" });
         await entry.waitFor();
@@ -247,11 +239,12 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
 
     it("the inbox keeps its two columns at a desktop's width, and its auto theme follows the system", TEST, async () => {
       const tenant = "a11y-desktop";
-      await escalatedSession(server, tenant, "carol", MARKDOWN_MESSAGE, "Billing dispute", "Hello? I was charged twice.");
+      await escalatedSession(parts.server, tenant, "carol", MARKDOWN_MESSAGE, "Billing dispute",
+        "Hello? I was charged twice.");
       const dana = await mintToken("dana", tenant, { staffName: "Dana Reyes" });
-      const context = await browser.newContext({ viewport: DESKTOP });
+      const context = await parts.browser.newContext({ viewport: DESKTOP });
       try {
-        const { page, errors } = await openInbox(context, server, dana);
+        const { page, errors } = await openInbox(context, parts.server, dana);
         await page.getByRole("list", { name: "Waiting conversations" }).getByRole("button")
           .filter({ hasText: "Billing dispute" }).click();
         await page.getByRole("log", { name: "Conversation" }).getByText("Hello? I was charged twice.", { exact: true }).waitFor();
@@ -282,9 +275,9 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
     it("the widget's open panel is the whole screen, with no Shift+Enter hint on a touch screen", TEST, async () => {
       // The server without the pause: the reply comes at once (one chat is all this session needs).
       const token = await mintToken("cleo", "a11y-phone");
-      const context = await browser.newContext(TOUCH);
+      const context = await parts.browser.newContext(TOUCH);
       try {
-        const { page, errors } = await openDemo(context, limited, token, TIMEOUT);
+        const { page, errors } = await openDemo(context, parts.limited, token, TIMEOUT);
         await openPanel(page);
         const panel = await page.locator(".panel").boundingBox();
         assert.deepEqual([panel.x, panel.y, panel.width, panel.height], [0, 0, PHONE.width, PHONE.height],
@@ -302,7 +295,7 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
           assert.equal(await inPanel(), true, `focus stays in the panel after ${key}`);
         }
 
-        await send(page, MARKDOWN_MESSAGE);
+        await send(page, en, MARKDOWN_MESSAGE);
         const reply = page.locator('.msg[data-role="assistant"][data-status="sent"]');
         await reply.waitFor();
         assert.equal(await reply.locator(".bubble > ul").count(), 1);
@@ -321,9 +314,9 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
     });
 
     it("the widget at a desktop's width stays the floating card, with the hint", TEST, async () => {
-      const context = await browser.newContext({ viewport: DESKTOP });
+      const context = await parts.browser.newContext({ viewport: DESKTOP });
       try {
-        const { page, errors } = await openDemo(context, limited, await mintToken("dora", "a11y-phone"), TIMEOUT);
+        const { page, errors } = await openDemo(context, parts.limited, await mintToken("dora", "a11y-phone"), TIMEOUT);
         await openPanel(page);
         const panel = await page.locator(".panel").boundingBox();
         assert.equal(panel.width, 380);
@@ -334,6 +327,93 @@ describe("accessibility (axe) and phones, on the local server's demo page", () =
       } finally {
         await context.close();
       }
+    });
+  });
+
+  describe("the widget's language and direction", ONE_AT_A_TIME, () => {
+    it("in German, no English sentence of its own or of the server's in any state, and axe finds nothing", TEST, async () => {
+      assert.ok(ENGLISH.length > 80, `the English sentences looked for: ${ENGLISH.length}`);
+      const { token, staff } = await customerAndStaff("greta", "locale-de");
+      const contexts = [
+        await parts.browser.newContext({ viewport: DESKTOP }), await parts.browser.newContext({ viewport: DESKTOP }),
+      ];
+      try {
+        const found = [];
+        const seen = [];
+        const scanners = [];
+        // The words are what changes with the language (the names axe checks, the root's lang): one variant is enough.
+        const visit = (page) => {
+          const axe = scanner(page, "the widget in German", WIDGET, [{ name: "light", viewport: DESKTOP, colorScheme: "light" }]);
+          scanners.push(axe);
+          return async (state) => {
+            const { text, lang } = await widgetText(page);
+            assert.equal(lang, "de", state);
+            seen.push(state);
+            for (const sentence of [...ENGLISH, ...SERVER_ENGLISH]) if (shows(text, sentence)) found.push(`${state}: "${sentence}"`);
+            await axe.scan(state);
+          };
+        };
+        const walk = await openDemoWith(contexts[0], parts.server, token, { locale: "de" }, de, TIMEOUT);
+        await walkWidgetStates({
+          page: walk.page, server: parts.server, staffToken: staff, labels: de, visit: visit(walk.page),
+        });
+        // The German lines of a person, in place of the server's English.
+        const markers = await walk.page.locator(".handoff-marker").allTextContents();
+        assert.deepEqual(markers, ["Dana Reyes ist dem Gespräch beigetreten.", "Dana Reyes hat das Gespräch verlassen."]);
+        await screenshot(walk.page, "locale-de-handed-back");
+
+        const gerd = await mintToken("gerd", "locale-de");
+        const refused = await openDemoWith(contexts[1], parts.limited, gerd, { locale: "de" }, de, TIMEOUT);
+        await walkRefused({ page: refused.page, labels: de, visit: visit(refused.page) });
+        assert.match(await refused.page.getByRole("alert").innerText(), /Höchstzahl an Nachrichten/);
+
+        console.log(`German, ${ENGLISH.length + SERVER_ENGLISH.length} English sentences looked for in: ${seen.join(", ")}`);
+        assert.equal(seen.length, 11);
+        assert.deepEqual(found, []);
+        for (const axe of scanners) axe.assertClean();
+        assert.deepEqual([...walk.errors, ...refused.errors], []);
+      } finally {
+        await Promise.all(contexts.map((c) => c.close()));
+      }
+    });
+
+    it("right to left (a pseudo-locale), the composer and the bubbles are mirrored", TEST, async () => {
+      const token = await mintToken("rami", "locale-rtl");
+      // The same words, mirrored: what a right-to-left language's layout is, without needing to read it.
+      const pseudo = { dir: "rtl", lang: "en-XB", send: "dneS" };
+      const layouts = {};
+      for (const [name, labels] of [["ltr", {}], ["rtl", pseudo]]) {
+        const context = await parts.browser.newContext({ viewport: DESKTOP });
+        try {
+          const { page, errors } = await openDemoWith(context, parts.limited, token, { labels }, en, TIMEOUT);
+          await openPanelIn(page, en);
+          await send(page, en, `Hello from ${name}`);
+          await page.locator('.msg[data-role="assistant"][data-status="sent"]').waitFor();
+          const box = (selector) => page.locator(selector).first().boundingBox();
+          layouts[name] = {
+            dir: (await widgetText(page)).dir,
+            log: await box(".log"), input: await box(".composer textarea"), send: await box(".send"),
+            user: await box('.msg[data-role="user"] .bubble'), reply: await box('.msg[data-role="assistant"] .bubble'),
+            sendText: await page.locator(".send").innerText(),
+          };
+          await screenshot(page, `locale-${name}`);
+          assert.deepEqual(errors, []);
+        } finally {
+          await context.close();
+        }
+      }
+      const { ltr, rtl } = layouts;
+      assert.deepEqual([ltr.dir, rtl.dir], ["ltr", "rtl"]);
+      assert.equal(rtl.sendText, "dneS");
+      const right = (b) => b.x + b.width;
+      // Left to right: the message box then Send; the customer's bubble at the right, the reply at the left.
+      assert.ok(ltr.send.x >= right(ltr.input), JSON.stringify(ltr));
+      assert.ok(Math.abs(right(ltr.user) - right(ltr.log)) < 30 && Math.abs(ltr.reply.x - ltr.log.x) < 30, JSON.stringify(ltr));
+      // Right to left: Send then the message box; the customer's bubble at the left, the reply at the right.
+      assert.ok(right(rtl.send) <= rtl.input.x, JSON.stringify(rtl));
+      assert.ok(Math.abs(rtl.user.x - rtl.log.x) < 30 && Math.abs(right(rtl.reply) - right(rtl.log)) < 30, JSON.stringify(rtl));
+      // The launcher stays in its corner of the page (the position prop's), the panel above it.
+      assert.ok(Math.abs(right(rtl.log) - right(ltr.log)) < 1, "the panel is where it was");
     });
   });
 });

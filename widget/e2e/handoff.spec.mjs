@@ -2,14 +2,15 @@
 // agent inbox on its staff view (/#view=staff). Each side's message must appear on the other, and a hand back to the
 // AI must bring the model's answers back to the customer.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { api, launchBrowser, mintToken, offlineReply, screenshot, startServer, watchPageErrors } from "./harness.mjs";
+import { before, describe, it } from "node:test";
+import {
+  api, launchBrowser, localServer, mintToken, offlineReply, screenshot, suiteParts, watchPageErrors,
+} from "./harness.mjs";
 
 const TIMEOUT = 20_000; // the widget and the inbox each look every 4 s
 
 describe("the handoff, customer and staff side by side", () => {
-  let server;
-  let browser;
+  const parts = suiteParts({ server: () => localServer("plain"), browser: launchBrowser });
   let customer;
   let staff;
   let customerErrors;
@@ -17,22 +18,16 @@ describe("the handoff, customer and staff side by side", () => {
   let token;
 
   before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-    token = await mintToken("carol", "acme");
-    const dana = await mintToken("dana", "acme", { staffName: "Dana Reyes" });
-    customer = await (await browser.newContext({ viewport: { width: 1100, height: 760 } })).newPage();
-    staff = await (await browser.newContext({ viewport: { width: 1200, height: 800 } })).newPage();
+    // A tenant of its own: its inbox is to be empty once the conversation is handed back.
+    token = await mintToken("carol", "handoff");
+    const dana = await mintToken("dana", "handoff", { staffName: "Dana Reyes" });
+    customer = await (await parts.browser.newContext({ viewport: { width: 1100, height: 760 } })).newPage();
+    staff = await (await parts.browser.newContext({ viewport: { width: 1200, height: 800 } })).newPage();
     for (const page of [customer, staff]) page.setDefaultTimeout(TIMEOUT);
     customerErrors = watchPageErrors(customer);
     staffErrors = watchPageErrors(staff);
-    await customer.goto(`${server.url}/#token=${token}`);
-    await staff.goto(`${server.url}/#view=staff&token=${dana}`);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
+    await customer.goto(`${parts.server.url}/#token=${token}`);
+    await staff.goto(`${parts.server.url}/#view=staff&token=${dana}`);
   });
 
   it("a customer who asks for a person shows up in the inbox with their reason and their message", async () => {
@@ -91,7 +86,7 @@ describe("the handoff, customer and staff side by side", () => {
     const answer = customer.locator('.msg[data-role="assistant"][data-status="sent"]').nth(answers);
     await answer.waitFor();
     const sessionId = await customer.evaluate(() => localStorage.getItem("ai-chat:session:customer_support"));
-    const history = await api(server, token, "GET", `/sessions/${sessionId}/history`);
+    const history = await api(parts.server, token, "GET", `/sessions/${sessionId}/history`);
     const earlier = history.body.messages.filter((m) => m.role === "user").length - 1;
     assert.equal((await answer.locator(".bubble").innerText()).trim(), offlineReply("One more question", earlier));
     assert.equal(history.body.metadata.status, "active");

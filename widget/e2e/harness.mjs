@@ -3,6 +3,7 @@
 import { spawn, execFile } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { chromium } from "playwright-core";
@@ -83,6 +84,81 @@ export async function startServer(env = {}) {
       clearTimeout(timer);
     },
   };
+}
+
+// The local servers the specs run against, by name: the environment each is started with. When the specs run together
+// (e2e/run.mjs, `npm run test:e2e`) each is started once and shared by every spec file; each test keeps to tenants
+// and users of its own, so what one test stores is never what another reads.
+export const SERVERS = {
+  plain: {},
+  // Refuses a session's second chat (a chat stores 2 messages).
+  limited: { MAX_MESSAGES_PER_SESSION: "2" },
+  // Seconds per word: the offline model's ~30-word reply grows over ~1.5 s.
+  fast: { OFFLINE_STREAM_PAUSE_SECONDS: "0.05" },
+  // ~9 s a reply: time to see it streaming, scan it, and press Stop half-way.
+  slow: { OFFLINE_STREAM_PAUSE_SECONDS: "0.3" },
+};
+// {name: url} of the shared servers, set by e2e/run.mjs for the spec files it runs.
+const SHARED = "AICHAT_E2E_SERVERS";
+
+/**
+ * Every server of SERVERS, started at once, for e2e/run.mjs: `servers` by name, and `env`, the environment that hands
+ * them to the spec files it runs.
+ */
+export async function startSharedServers() {
+  const { parts: servers, failure } = await startEach(
+    Object.fromEntries(Object.entries(SERVERS).map(([name, env]) => [name, () => startServer(env)])));
+  if (failure) {
+    await stopEach(servers);
+    throw failure;
+  }
+  const urls = Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, server.url]));
+  return { servers, env: { [SHARED]: JSON.stringify(urls) } };
+}
+
+/**
+ * The local server `name` (of SERVERS): the shared one when e2e/run.mjs started it (and is to stop it), else one
+ * started for the caller alone (a spec file run by itself).
+ */
+export async function localServer(name) {
+  check(name in SERVERS, `no local server named ${name}: ${Object.keys(SERVERS).join(", ")}`);
+  const url = JSON.parse(process.env[SHARED] ?? "{}")[name];
+  if (url) return { url, output: () => "", stop: async () => {} };
+  return startServer(SERVERS[name]);
+}
+
+/**
+ * The parts a suite runs against, named: `starters` maps each name to a function that starts one (a local server, the
+ * browser, an app's page server, or makes what they serve) and resolves with it. Registers the suite's `before`, which
+ * starts them all at once, and its `after`, which stops whatever did start, even when another part failed to start or
+ * to stop. The returned object holds each part under its name once `before` has run.
+ */
+export function suiteParts(starters) {
+  const parts = {};
+  before(async () => {
+    const { parts: started, failure } = await startEach(starters);
+    Object.assign(parts, started); // kept when another part failed, for `after` to stop
+    if (failure) throw failure;
+  });
+  after(() => stopEach(parts));
+  return parts;
+}
+
+/** Start every part of `starters` at once: those that started, by name, and the first failure if any did not. */
+async function startEach(starters) {
+  const names = Object.keys(starters);
+  const outcomes = await Promise.allSettled(names.map(async (name) => starters[name]()));
+  const parts = Object.fromEntries(outcomes.flatMap((outcome, i) =>
+    (outcome.status === "fulfilled" ? [[names[i], outcome.value]] : [])));
+  return { parts, failure: outcomes.find((outcome) => outcome.status === "rejected")?.reason };
+}
+
+/** Stop every part at once (its stop() or close(); what was made, not run, has neither); throw the first failure. */
+export async function stopEach(parts) {
+  const outcomes = await Promise.allSettled(Object.values(parts).map(async (part) =>
+    (part.stop ? part.stop() : part.close?.())));
+  const failed = outcomes.find((outcome) => outcome.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /**

@@ -3,8 +3,10 @@
 // and press Take at the same moment: one takes the conversation (the customer sees them join), the other is told who
 // has it, and neither inbox offers Take again.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { api, eventually, launchBrowser, mintToken, openDemo, openPanel, startServer, watchPageErrors } from "./harness.mjs";
+import { describe, it } from "node:test";
+import {
+  api, eventually, launchBrowser, localServer, mintToken, openDemo, openPanel, suiteParts, watchPageErrors,
+} from "./harness.mjs";
 
 const TIMEOUT = 20_000; // the widget and the inbox each look every 4 s
 const CONTEXT = { currentPage: "billing", plan: "pro", note: "<b>not markup</b>" };
@@ -19,26 +21,16 @@ async function openInbox(context, server, token) {
 }
 
 describe("the inbox's Take and context, two staff against one local server", () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const parts = suiteParts({ server: () => localServer("plain"), browser: launchBrowser });
 
   it("both see the customer's context; both press Take at once: one takes it, the other is told who has it", { timeout: 120_000 }, async () => {
     const tenant = "inbox-take";
     const token = await mintToken("carol", tenant);
-    const customerContext = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    const customerContext = await parts.browser.newContext({ viewport: { width: 1100, height: 760 } });
     await customerContext.addInitScript((context) => {
       window.AIChatDemo = { context };
     }, CONTEXT);
-    const { page: customer, errors: customerErrors } = await openDemo(customerContext, server, token, TIMEOUT);
+    const { page: customer, errors: customerErrors } = await openDemo(customerContext, parts.server, token, TIMEOUT);
     await openPanel(customer);
     const box = customer.getByRole("textbox", { name: "Message" });
     await box.fill("My bill doubled this month");
@@ -52,8 +44,8 @@ describe("the inbox's Take and context, two staff against one local server", () 
 
     const staff = [];
     for (const [user, name] of [["dana", "Dana Reyes"], ["sam", "Sam Support"]]) {
-      const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-      staff.push({ name, context, ...(await openInbox(context, server, await mintToken(user, tenant, { staffName: name }))) });
+      const context = await parts.browser.newContext({ viewport: { width: 1200, height: 800 } });
+      staff.push({ name, context, ...(await openInbox(context, parts.server, await mintToken(user, tenant, { staffName: name }))) });
     }
     for (const { page } of staff) {
       const entry = page.getByRole("list", { name: "Waiting conversations" }).getByRole("button").filter({ hasText: "Billing dispute" });
@@ -75,7 +67,7 @@ describe("the inbox's Take and context, two staff against one local server", () 
     const sessionId = await customer.evaluate(() => localStorage.getItem("ai-chat:session:customer_support"));
     // A click resolves once dispatched; the take's answer comes later.
     const history = await eventually("someone took the session", async () => {
-      const read = await api(server, token, "GET", `/sessions/${sessionId}/history`);
+      const read = await api(parts.server, token, "GET", `/sessions/${sessionId}/history`);
       return read.body.metadata.taken_by_name ? read : null;
     });
     const taker = history.body.metadata.taken_by_name;

@@ -2,8 +2,8 @@
 // contexts, each with its own storage. The first chats; the second, with `resume` and nothing stored, opens on the
 // first one's conversation and goes on in it; then, escalated in one, the other resumes it with the person.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { api, launchBrowser, mintToken, openDemo, openPanel, startServer } from "./harness.mjs";
+import { describe, it } from "node:test";
+import { api, launchBrowser, localServer, mintToken, openDemo, openPanel, suiteParts } from "./harness.mjs";
 
 const TIMEOUT = 20_000;
 const SESSION_KEY = "ai-chat:session:customer_support";
@@ -24,25 +24,15 @@ async function send(page, text) {
 }
 
 describe("resume, the same user in two browsers", () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const parts = suiteParts({ server: () => localServer("plain"), browser: launchBrowser });
 
   it("the second browser opens on the first one's conversation, and both go on in one session", { timeout: 90_000 }, async () => {
     const token = await mintToken("rosa", "resume");
     // An older conversation, closed, and one of another type: neither is the one to go on with.
-    const old = await api(server, token, "POST", "/chat", { message: "An old question", session_id: null });
-    await api(server, token, "POST", "/chat", { message: "Numbers please", session_id: null, session_type: "analytics" });
-    const first = await resumingBrowser(browser, server, token);
-    const second = await resumingBrowser(browser, server, token);
+    const old = await api(parts.server, token, "POST", "/chat", { message: "An old question", session_id: null });
+    await api(parts.server, token, "POST", "/chat", { message: "Numbers please", session_id: null, session_type: "analytics" });
+    const first = await resumingBrowser(parts.browser, parts.server, token);
+    const second = await resumingBrowser(parts.browser, parts.server, token);
     try {
       // The first browser has nothing stored either: it resumes the latest open one, the old conversation.
       await openPanel(first.page);
@@ -61,7 +51,7 @@ describe("resume, the same user in two browsers", () => {
       assert.equal(await second.page.locator(".msg").filter({ hasText: "An old question" }).count(), 0);
       await send(second.page, "It was due on Monday");
       await second.page.locator('.msg[data-role="assistant"][data-status="sent"]').nth(1).waitFor();
-      const history = await api(server, token, "GET", `/sessions/${id}/history`);
+      const history = await api(parts.server, token, "GET", `/sessions/${id}/history`);
       assert.deepEqual(history.body.messages.filter((m) => m.role === "user").map((m) => m.content),
         ["My parcel never arrived", "It was due on Monday"]);
 
@@ -70,7 +60,7 @@ describe("resume, the same user in two browsers", () => {
       const form = second.page.getByRole("form", { name: "Talk to a person" });
       await form.getByRole("button", { name: "Ask for a person" }).click();
       await second.page.getByRole("status").filter({ hasText: "A person will reply here." }).waitFor();
-      const third = await resumingBrowser(browser, server, token);
+      const third = await resumingBrowser(parts.browser, parts.server, token);
       try {
         await openPanel(third.page);
         await third.page.getByRole("status").filter({ hasText: "A person will reply here." }).waitFor();

@@ -1,16 +1,14 @@
 // The widget streaming replies in Chromium on the local server's demo page (GET /), against the real API and the
 // offline model paused per word (OFFLINE_STREAM_PAUSE_SECONDS), so a reply visibly grows. Nothing is mocked.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import {
-  api, eventually, launchBrowser, mintToken, offlineReply, openDemo, openPanel, screenshot, sleep, startServer,
+  api, eventually, launchBrowser, localServer, mintToken, offlineReply, openDemo, openPanel, screenshot, sleep, suiteParts,
 } from "./harness.mjs";
 
 const SESSION_KEY = "ai-chat:session:customer_support";
 const TIMEOUT = 15_000;
 const TEST = { timeout: 45_000 };
-const FAST = "0.05"; // seconds per word: the ~30-word reply takes ~1.5 s
-const SLOW = "0.3"; // ~9 s: time to press Stop half-way
 const REPLYING = "The assistant is replying…";
 
 /**
@@ -75,28 +73,15 @@ async function storedMessages(server, token, page) {
 }
 
 describe("the chat widget streaming replies on the local server's demo page", () => {
-  let server;
-  let slow;
-  let browser;
-
-  before(async () => {
-    [server, slow, browser] = await Promise.all([
-      startServer({ OFFLINE_STREAM_PAUSE_SECONDS: FAST }),
-      startServer({ OFFLINE_STREAM_PAUSE_SECONDS: SLOW }),
-      launchBrowser(),
-    ]);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await Promise.all([server?.stop(), slow?.stop()]);
+  const parts = suiteParts({
+    server: () => localServer("fast"), slow: () => localServer("slow"), browser: launchBrowser,
   });
 
   it("shows the reply growing in one bubble: at least two partial lengths, each the start of the whole reply", TEST, async () => {
     const token = await mintToken("gina");
-    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    const context = await parts.browser.newContext({ viewport: { width: 1100, height: 760 } });
     try {
-      const { page, errors } = await openWidget(context, server, token);
+      const { page, errors } = await openWidget(context, parts.server, token);
       await send(page, "Hello stream");
       const full = offlineReply("Hello stream", 0);
       assert.equal(await finished(page, 1), full);
@@ -109,13 +94,13 @@ describe("the chat widget streaming replies on the local server's demo page", ()
       assert.equal((await recorded(page, "__bubbles")).length, 1, "one bubble from the typing dots to the whole reply");
       await screenshot(page, "stream-01-reply");
 
-      const [asked, stored] = await storedMessages(server, token, page);
+      const [asked, stored] = await storedMessages(parts.server, token, page);
       assert.equal(asked.content, "Hello stream");
       assert.equal(stored.content, full, "what the widget showed is what the server stored");
       // The stored reply's id came with the stream's metadata: the reply can be rated.
       await page.getByRole("button", { name: "Helpful", exact: true }).click();
       await eventually("the reply's rating is saved", async () =>
-        (await storedMessages(server, token, page)).at(-1).feedback === "up");
+        (await storedMessages(parts.server, token, page)).at(-1).feedback === "up");
       assert.deepEqual(errors, []);
     } finally {
       await context.close();
@@ -124,9 +109,9 @@ describe("the chat widget streaming replies on the local server's demo page", ()
 
   it("Stop keeps the partial reply, marked Stopped, takes messages again, and the history shows it after a reload", TEST, async () => {
     const token = await mintToken("hank");
-    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    const context = await parts.browser.newContext({ viewport: { width: 1100, height: 760 } });
     try {
-      const { page, errors } = await openWidget(context, slow, token);
+      const { page, errors } = await openWidget(context, parts.slow, token);
       const message = "Tell me a long story";
       const full = offlineReply(message, 0);
       await send(page, message);
@@ -148,7 +133,7 @@ describe("the chat widget streaming replies on the local server's demo page", ()
       assert.equal(await page.getByRole("button", { name: "Send", exact: true }).isDisabled(), false);
       await screenshot(page, "stream-03-stopped");
 
-      const [, stored] = await storedMessages(slow, token, page);
+      const [, stored] = await storedMessages(parts.slow, token, page);
       assert.equal(stored.stopped, "stopped");
       assert.equal(stored.estimated, true);
       assert.equal(stored.content.trim(), stopped, "the server kept what the widget showed");
@@ -168,9 +153,9 @@ describe("the chat widget streaming replies on the local server's demo page", ()
 
   it("a page reloaded while the reply streams shows the reply in progress, then the whole stored reply, with no other reload", TEST, async () => {
     const token = await mintToken("kate");
-    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    const context = await parts.browser.newContext({ viewport: { width: 1100, height: 760 } });
     try {
-      const { page, errors } = await openWidget(context, slow, token);
+      const { page, errors } = await openWidget(context, parts.slow, token);
       const message = "Tell me while I reload";
       const full = offlineReply(message, 0);
       await send(page, message);
@@ -183,7 +168,7 @@ describe("the chat widget streaming replies on the local server's demo page", ()
       await page.getByRole("log", { name: "Conversation" }).waitFor();
       await recordWidget(page);
       // The server is still writing the reply: its message is pending, and the widget shows the reply in progress.
-      const [asked] = await storedMessages(slow, token, page);
+      const [asked] = await storedMessages(parts.slow, token, page);
       assert.equal(asked.content, message);
       assert.equal(asked.status, "pending", "the reload came while the turn was still being answered");
       await page.locator('.msg[data-role="user"]', { hasText: message }).waitFor();
@@ -194,7 +179,7 @@ describe("the chat widget streaming replies on the local server's demo page", ()
       await screenshot(page, "stream-05-reloaded-pending");
 
       const shown = await finished(page, 1);
-      const [settled, stored] = await storedMessages(slow, token, page);
+      const [settled, stored] = await storedMessages(parts.slow, token, page);
       assert.equal(settled.status, "ok");
       assert.equal(stored.role, "assistant");
       assert.equal(stored.content, full);
@@ -218,14 +203,14 @@ describe("the chat widget streaming replies on the local server's demo page", ()
 
   it("shows the create_ticket call as it happens, above the answer that then streams", TEST, async () => {
     const token = await mintToken("ivy");
-    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    const context = await parts.browser.newContext({ viewport: { width: 1100, height: 760 } });
     try {
-      const { page, errors } = await openWidget(context, server, token);
+      const { page, errors } = await openWidget(context, parts.server, token);
       await send(page, "create a ticket: Router keeps rebooting");
       const text = await finished(page, 1);
       const actions = page.getByRole("list", { name: "Actions taken" });
       assert.deepEqual(await actions.getByRole("listitem").allInnerTexts(), ["Ticket created: Router keeps rebooting (normal)"]);
-      const [, stored] = await storedMessages(server, token, page);
+      const [, stored] = await storedMessages(parts.server, token, page);
       const [call] = stored.function_calls;
       assert.equal(text, `Ticket created: Router keeps rebooting (normal), id ${call.result.id}.`);
       const shown = (await recorded(page, "__shown")).filter((s) => s.n === 1);
@@ -241,9 +226,9 @@ describe("the chat widget streaming replies on the local server's demo page", ()
 
   it("announces each reply exactly twice in the live region: when it starts, and what it said when it ends", TEST, async () => {
     const token = await mintToken("jack");
-    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    const context = await parts.browser.newContext({ viewport: { width: 1100, height: 760 } });
     try {
-      const { page, errors } = await openWidget(context, server, token);
+      const { page, errors } = await openWidget(context, parts.server, token);
       assert.equal(await page.getByRole("log", { name: "Conversation" }).getAttribute("aria-live"), "off");
       await send(page, "First question");
       await finished(page, 1);

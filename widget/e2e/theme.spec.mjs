@@ -4,9 +4,9 @@
 // stays clean with them. The launcher moves to the bottom left with position="bottom-left". The inbox takes the same
 // properties.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { scanner } from "./axe-scan.mjs";
-import { launchBrowser, mintToken, openDemo, openPanel, startServer, watchPageErrors } from "./harness.mjs";
+import { launchBrowser, localServer, mintToken, openDemo, openPanel, suiteParts, watchPageErrors } from "./harness.mjs";
 
 const TIMEOUT = 20_000;
 const DESKTOP = { width: 1100, height: 760 };
@@ -25,22 +25,12 @@ function inWidget(page, selector, property) {
 }
 
 describe("the host's brand and the launcher's corner", () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const parts = suiteParts({ server: () => localServer("plain"), browser: launchBrowser });
 
   it("the host's accent, text colour, radius and font reach the widget, and axe's contrast stays clean", { timeout: 90_000 }, async () => {
-    const context = await browser.newContext({ viewport: DESKTOP });
+    const context = await parts.browser.newContext({ viewport: DESKTOP });
     try {
-      const { page, errors } = await openDemo(context, server, await mintToken("hana", "theme"), TIMEOUT);
+      const { page, errors } = await openDemo(context, parts.server, await mintToken("hana", "theme"), TIMEOUT);
       const defaults = { launcher: await inWidget(page, ".launcher", "backgroundColor") };
       assert.equal(defaults.launcher, "rgb(11, 92, 173)", "the widget's own accent before the host sets one");
       await page.addStyleTag({ content: HOST_CSS });
@@ -79,12 +69,12 @@ describe("the host's brand and the launcher's corner", () => {
   });
 
   it("position=\"bottom-left\" puts the launcher and the panel in the bottom-left corner", { timeout: 60_000 }, async () => {
-    const context = await browser.newContext({ viewport: DESKTOP });
+    const context = await parts.browser.newContext({ viewport: DESKTOP });
     await context.addInitScript(() => {
       window.AIChatDemo = { position: "bottom-left" };
     });
     try {
-      const { page, errors } = await openDemo(context, server, await mintToken("hana", "theme"), TIMEOUT);
+      const { page, errors } = await openDemo(context, parts.server, await mintToken("hana", "theme"), TIMEOUT);
       const launcher = await page.locator(".launcher").boundingBox();
       assert.equal(launcher.x, 16, JSON.stringify(launcher));
       assert.equal(launcher.y + launcher.height, DESKTOP.height - 16);
@@ -100,20 +90,20 @@ describe("the host's brand and the launcher's corner", () => {
   it("the inbox takes the same properties: its Send button and corners, contrast clean", { timeout: 60_000 }, async () => {
     const tenant = "theme-inbox";
     const customer = await mintToken("carol", tenant);
-    const chat = await fetch(`${server.url}/api/v1/ai/chat`, {
+    const chat = await fetch(`${parts.server.url}/api/v1/ai/chat`, {
       method: "POST", headers: { Authorization: `Bearer ${customer}`, "Content-Type": "application/json" },
       body: JSON.stringify({ message: "My bill doubled", session_id: null }),
     }).then((r) => r.json());
-    await fetch(`${server.url}/api/v1/ai/sessions/${chat.session_id}/escalate`, {
+    await fetch(`${parts.server.url}/api/v1/ai/sessions/${chat.session_id}/escalate`, {
       method: "POST", headers: { Authorization: `Bearer ${customer}`, "Content-Type": "application/json" },
       body: JSON.stringify({ reason: "Billing dispute" }),
     });
-    const context = await browser.newContext({ viewport: DESKTOP });
+    const context = await parts.browser.newContext({ viewport: DESKTOP });
     try {
       const page = await context.newPage();
       page.setDefaultTimeout(TIMEOUT);
       const errors = watchPageErrors(page);
-      await page.goto(`${server.url}/#view=staff&token=${await mintToken("dana", tenant, { staffName: "Dana Reyes" })}`);
+      await page.goto(`${parts.server.url}/#view=staff&token=${await mintToken("dana", tenant, { staffName: "Dana Reyes" })}`);
       await page.addStyleTag({ content: HOST_CSS });
       await page.getByRole("list", { name: "Waiting conversations" }).getByRole("button").filter({ hasText: "Billing dispute" }).click();
       await page.getByRole("textbox", { name: "Your reply" }).fill("Hello");

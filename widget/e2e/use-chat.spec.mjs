@@ -11,14 +11,13 @@ import { join, relative, sep } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import {
-  api, eventually, launchBrowser, mintToken, offlineReply, REPO, screenshot, sleep, startServer, WIDGET, watchPageErrors,
+  api, eventually, launchBrowser, localServer, mintToken, offlineReply, REPO, screenshot, sleep, suiteParts, WIDGET,
+  watchPageErrors,
 } from "./harness.mjs";
 import { bundlePage, serveApp, useChatApps } from "./use-chat-app.mjs";
 
 const TIMEOUT = 15_000;
 const TEST = { timeout: 30_000 };
-const FAST = "0.05"; // seconds per word: the ~30-word reply takes ~1.5 s
-const SLOW = "0.3"; // ~9 s: time to press Stop half-way
 const run = promisify(execFile);
 const TSC = join(WIDGET, "node_modules", "typescript", "bin", "tsc");
 
@@ -38,36 +37,35 @@ async function aiCopies(dir) {
 }
 
 const apps = await useChatApps();
-for (const app of apps) useChatSuite(app);
+// The apps at once, one test at a time in each: each has its page bundled and served on its own, its own browser, and
+// sessions and tenants of its own on the shared servers.
+describe("the AI SDK's useChat in each app", { concurrency: true }, () => {
+  for (const app of apps) useChatSuite(app);
+});
 
 function useChatSuite(app) {
   const { versions } = app;
   const title = `ai ${versions.ai}, @ai-sdk/react ${versions["@ai-sdk/react"]}, zod ${versions.zod}`;
   const shot = (page, name) => screenshot(page, `use-chat-${app.name}-${name}`);
 
-  describe(`the AI SDK's useChat (${title}: ${app.path}) on POST /api/v1/ai/chat/stream`, () => {
-    let server;
-    let slow;
-    let served;
-    let browser;
+  describe(`the AI SDK's useChat (${title}: ${app.path}) on POST /api/v1/ai/chat/stream`, { concurrency: false }, () => {
     let token;
-    let bundled;
 
-    before(async () => {
+    before(() => {
       assert.equal(app.missing, null, app.missing);
-      bundled = await bundlePage(app);
-      [server, slow, served, browser] = await Promise.all([
-        startServer({ OFFLINE_STREAM_PAUSE_SECONDS: FAST }),
-        startServer({ OFFLINE_STREAM_PAUSE_SECONDS: SLOW }),
-        serveApp(app),
-        launchBrowser(),
-      ]);
-      token = await mintToken("carol");
     });
 
-    after(async () => {
-      await browser?.close();
-      await Promise.all([server?.stop(), slow?.stop(), served?.close()]);
+    // The page is bundled while the servers start: serveApp serves the bundle only when it is asked for it.
+    const parts = suiteParts({
+      bundled: () => bundlePage(app),
+      server: () => localServer("fast"),
+      slow: () => localServer("slow"),
+      served: () => serveApp(app),
+      browser: launchBrowser,
+    });
+
+    before(async () => {
+      token = await mintToken("carol");
     });
 
     /** Open the app on `target` (a local server) with `bearer`; it records the stream requests and responses. */
@@ -89,7 +87,7 @@ function useChatSuite(app) {
       });
       page.on("response", (response) => isStream(response.request())
         && responses.push({ status: response.status(), headers: response.headers() }));
-      await page.goto(`${served.url}/#server=${encodeURIComponent(target.url)}&token=${encodeURIComponent(bearer)}`);
+      await page.goto(`${parts.served.url}/#server=${encodeURIComponent(target.url)}&token=${encodeURIComponent(bearer)}`);
       await page.getByRole("textbox", { name: "Message" }).waitFor();
       // Every text the newest reply showed, in order: a MutationObserver sees each render, however quick.
       await page.evaluate(() => {
@@ -184,9 +182,9 @@ function useChatSuite(app) {
 
     it("bundles the page with the app's own ai, @ai-sdk/react and React (the adapter's import of ai too)", TEST, () => {
       const own = `${app.path}/node_modules/`;
-      assert.deepEqual(bundled.packages.filter((pkg) => !pkg.startsWith(own)), [], "all bundled packages: the app's");
+      assert.deepEqual(parts.bundled.packages.filter((pkg) => !pkg.startsWith(own)), [], "all bundled packages: the app's");
       for (const pkg of ["ai", "@ai-sdk/react", "react", "react-dom"]) {
-        assert.ok(bundled.packages.includes(own + pkg), `${pkg} is bundled from ${own}: ${bundled.packages}`);
+        assert.ok(parts.bundled.packages.includes(own + pkg), `${pkg} is bundled from ${own}: ${parts.bundled.packages}`);
       }
     });
 
@@ -238,8 +236,8 @@ function useChatSuite(app) {
       let sessionId;
 
       before(async () => {
-        context = await browser.newContext({ viewport: { width: 900, height: 700 } });
-        ({ page, errors, requests, responses } = await openApp(context, server));
+        context = await parts.browser.newContext({ viewport: { width: 900, height: 700 } });
+        ({ page, errors, requests, responses } = await openApp(context, parts.server));
       });
 
       after(async () => {
@@ -282,7 +280,7 @@ function useChatSuite(app) {
         assert.equal(reply.metadata.session_id, sessionId);
         assert.deepEqual(requests[1], { message: "Second question", session_id: sessionId });
 
-        const stored = await history(server, sessionId);
+        const stored = await history(parts.server, sessionId);
         assert.deepEqual(stored.messages.map((m) => m.role), ["user", "assistant", "user", "assistant"]);
         assert.deepEqual(stored.messages.map((m) => m.content),
           ["Hello useChat", offlineReply("Hello useChat", 0), "Second question", offlineReply("Second question", 1)]);
@@ -291,7 +289,7 @@ function useChatSuite(app) {
       });
 
       it("brings the conversation back after a reload, under the history's ids, and goes on in the same session", TEST, async () => {
-        const stored = await history(server, sessionId);
+        const stored = await history(parts.server, sessionId);
         await page.reload();
         const back = await eventually("the conversation is back", async () => {
           const shownNow = await shownMessages(page);
@@ -306,9 +304,9 @@ function useChatSuite(app) {
     });
 
     it("shows the create_ticket call as a dynamic-tool part with the ticket's id, then the answer", TEST, async () => {
-      const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+      const context = await parts.browser.newContext({ viewport: { width: 900, height: 700 } });
       try {
-        const { page, errors } = await openApp(context, server);
+        const { page, errors } = await openApp(context, parts.server);
         await send(page, "please create a ticket: router broken");
         const reply = await finished(page, 1);
         assert.equal(reply.tools.length, 1, JSON.stringify(reply.tools));
@@ -325,7 +323,7 @@ function useChatSuite(app) {
         assert.deepEqual(order, ["tool", "text"]);
         await shot(page, "02-tool");
 
-        const stored = await history(server, reply.metadata.session_id);
+        const stored = await history(parts.server, reply.metadata.session_id);
         const [call] = stored.messages.at(-1).function_calls;
         assert.equal(call.name, "create_ticket");
         assert.equal(call.result.id, tool.output.id);
@@ -336,9 +334,9 @@ function useChatSuite(app) {
     });
 
     it("Stop ends the reply half-way: the text stops growing and the server keeps the partial reply", TEST, async () => {
-      const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+      const context = await parts.browser.newContext({ viewport: { width: 900, height: 700 } });
       try {
-        const { page, errors } = await openApp(context, slow);
+        const { page, errors } = await openApp(context, parts.slow);
         const message = "Tell me a long story";
         const full = offlineReply(message, 0);
         await send(page, message);
@@ -365,7 +363,7 @@ function useChatSuite(app) {
         assert.equal(answer.ended, false, "the turn was still running");
 
         const stored = await eventually("the partial reply is stored", async () => {
-          const { messages } = await history(slow, sessionId);
+          const { messages } = await history(parts.slow, sessionId);
           const last = messages.at(-1);
           return messages.length === 2 && last.role === "assistant" && last.status !== "pending" && messages;
         });
@@ -390,9 +388,9 @@ function useChatSuite(app) {
     });
 
     it("Stop pressed before the reply's start is sent once start arrives: nothing shown, nothing more stored", TEST, async () => {
-      const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+      const context = await parts.browser.newContext({ viewport: { width: 900, height: 700 } });
       try {
-        const { page, errors } = await openApp(context, slow);
+        const { page, errors } = await openApp(context, parts.slow);
         // Hold the request a moment in the browser, so Stop is pressed before any part of the answer arrived.
         await page.route("**/api/v1/ai/chat/stream", async (route) => {
           await sleep(700);
@@ -404,7 +402,7 @@ function useChatSuite(app) {
         assert.equal(answer.ended, false);
         await eventually("useChat is ready after Stop", async () => (await status(page)) === "ready");
         const stored = await eventually("the stopped reply is stored", async () => {
-          const { messages } = await history(slow, answer.session_id);
+          const { messages } = await history(parts.slow, answer.session_id);
           return messages.length === 2 && messages[1].status !== "pending" && messages;
         });
         assert.equal(stored[1].stopped, "stopped");
@@ -422,10 +420,10 @@ function useChatSuite(app) {
     });
 
     it("Retry after a dropped connection gets the stored reply under the same key, charged once", TEST, async () => {
-      const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+      const context = await parts.browser.newContext({ viewport: { width: 900, height: 700 } });
       try {
         const { tenant, customer, admin } = await ownTenant("retry");
-        const { page, keys } = await openApp(context, server, customer);
+        const { page, keys } = await openApp(context, parts.server, customer);
         // The first answer reaches the server and is stored whole, but the browser loses the connection.
         let dropped = false;
         await page.route("**/api/v1/ai/chat/stream", async (route) => {
@@ -442,10 +440,10 @@ function useChatSuite(app) {
         assert.equal(keys.length, 2);
         assert.equal(keys[0], keys[1], "the retry sent the same Idempotency-Key");
 
-        const stored = await history(server, reply.metadata.session_id, customer);
+        const stored = await history(parts.server, reply.metadata.session_id, customer);
         assert.deepEqual(stored.messages.map((m) => m.role), ["user", "assistant"], "one turn stored");
         assert.equal(stored.messages[1].id, reply.id);
-        const usage = await api(server, admin, "GET", "/usage");
+        const usage = await api(parts.server, admin, "GET", "/usage");
         assert.equal(usage.status, 200, JSON.stringify(usage.body));
         assert.equal(usage.body.tenant_id, tenant);
         assert.equal(usage.body.total_messages, 2, "the tenant's day counters hold one turn");
@@ -456,17 +454,17 @@ function useChatSuite(app) {
     });
 
     it("shows a person's reply during a hand-over, as a message by that person", TEST, async () => {
-      const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+      const context = await parts.browser.newContext({ viewport: { width: 900, height: 700 } });
       try {
         const { tenant, customer } = await ownTenant("handoff");
-        const { page, errors } = await openApp(context, server, customer);
+        const { page, errors } = await openApp(context, parts.server, customer);
         await send(page, "I want to talk to a person please");
         const reply = await finished(page, 1);
         assert.equal(reply.metadata.stopped, "escalated");
         await eventually("the app follows the hand-over", async () =>
           (await page.locator("[data-escalated]").getAttribute("data-escalated")) === "true");
         const dana = await mintToken("dana", tenant, { staffName: "Dana Reyes" });
-        const sent = await api(server, dana, "POST", `/agent/sessions/${reply.metadata.session_id}/messages`,
+        const sent = await api(parts.server, dana, "POST", `/agent/sessions/${reply.metadata.session_id}/messages`,
           { content: "Dana here, I have this." });
         assert.equal(sent.status, 201, JSON.stringify(sent.body));
         const people = await eventually("the person's reply shows", async () => {
@@ -484,9 +482,9 @@ function useChatSuite(app) {
     });
 
     it("a refusal before the stream starts reaches useChat's error as the API's {detail, code}", TEST, async () => {
-      const context = await browser.newContext();
+      const context = await parts.browser.newContext();
       try {
-        const { page, requests, responses } = await openApp(context, server);
+        const { page, requests, responses } = await openApp(context, parts.server);
         await send(page, "x".repeat(10_001)); // one character over the API's limit
         const body = JSON.parse(await page.getByRole("alert").innerText());
         assert.equal(body.code, "invalid_input");

@@ -1,11 +1,27 @@
-// The states of the customer's widget that the accessibility and the language specs both walk, on the local
+// The states of the customer's widget that the accessibility spec walks, in English and in German, on the local
 // server's demo page: closed, open, streaming, stopped, a tool call, rated, the escalate form, waiting for a person,
 // a person's reply, handed back; and, on a server that refuses a session's second chat, refused. Controls are found
 // by their names in `labels` (the widget's, English or another locale's), so the same walk serves any locale.
 import assert from "node:assert/strict";
-import { api, eventually, mintToken } from "./harness.mjs";
+import { api, eventually, mintToken, watchPageErrors } from "./harness.mjs";
 
 export const SESSION_KEY = "ai-chat:session:customer_support";
+
+/**
+ * The demo page with `config` merged into its settings (window.AIChatDemo), its launcher (named in `labels`) shown,
+ * each wait at most `timeout` ms: the page and the list of its errors.
+ */
+export async function openDemoWith(context, server, token, config, labels, timeout) {
+  await context.addInitScript((chosen) => {
+    window.AIChatDemo = chosen;
+  }, config);
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  const errors = watchPageErrors(page);
+  await page.goto(`${server.url}/#token=${token}`);
+  await page.getByRole("button", { name: labels.openLauncher(labels.title) }).waitFor();
+  return { page, errors };
+}
 
 /** Type `text` into the message box and press Enter. */
 export async function send(page, labels, text) {
@@ -20,7 +36,7 @@ export async function openPanelIn(page, labels) {
 }
 
 /**
- * Walk the widget on `page` (the demo page, its launcher shown; the server's replies streaming a word every 0.4 s)
+ * Walk the widget on `page` (the demo page, its launcher shown; the server's replies streaming a word every 0.3 s)
  * from closed to handed back, calling `visit(state)` in each state; `staffToken` is a person of the support team of
  * the same tenant, who answers and hands back over the API.
  */

@@ -1,7 +1,9 @@
 // The widget in Chromium on the local server's demo page (GET /), against the real API with the offline model.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { api, eventually, launchBrowser, mintToken, openDemo, openPanel, screenshot, startServer } from "./harness.mjs";
+import {
+  api, eventually, launchBrowser, localServer, mintToken, openDemo, openPanel, screenshot, suiteParts,
+} from "./harness.mjs";
 
 const SESSION_KEY = "ai-chat:session:customer_support";
 const TIMEOUT = 15_000;
@@ -35,24 +37,14 @@ function hostPageStyles(page) {
 }
 
 describe("the chat widget on the local server's demo page", () => {
-  let server;
-  let limited;
-  let browser;
+  // The limited server refuses the second chat of a session (a chat stores 2 messages), to show a limit error.
+  const parts = suiteParts({
+    server: () => localServer("plain"), limited: () => localServer("limited"), browser: launchBrowser,
+  });
   let token;
 
   before(async () => {
-    // The second server refuses the second chat of a session (a chat stores 2 messages), to show a limit error.
-    [server, limited, browser] = await Promise.all([
-      startServer(),
-      startServer({ MAX_MESSAGES_PER_SESSION: "2" }),
-      launchBrowser(),
-    ]);
     token = await mintToken("alice");
-  });
-
-  after(async () => {
-    await browser?.close();
-    await Promise.all([server?.stop(), limited?.stop()]);
   });
 
   describe("one person's conversation, from first message to a person taking over", () => {
@@ -62,8 +54,8 @@ describe("the chat widget on the local server's demo page", () => {
     let sessionId;
 
     before(async () => {
-      context = await browser.newContext({ viewport: { width: 1100, height: 760 }, colorScheme: "light" });
-      ({ page, errors } = await openDemo(context, server, token));
+      context = await parts.browser.newContext({ viewport: { width: 1100, height: 760 }, colorScheme: "light" });
+      ({ page, errors } = await openDemo(context, parts.server, token));
     });
 
     after(async () => {
@@ -93,7 +85,7 @@ describe("the chat widget on the local server's demo page", () => {
 
       sessionId = await page.evaluate((key) => localStorage.getItem(key), SESSION_KEY);
       assert.ok(sessionId, "the session id is kept in localStorage under a key naming the session type");
-      const history = await api(server, token, "GET", `/sessions/${sessionId}/history`);
+      const history = await api(parts.server, token, "GET", `/sessions/${sessionId}/history`);
       assert.equal(history.status, 200);
       assert.deepEqual(history.body.messages.map((m) => m.role), ["user", "assistant"]);
     });
@@ -125,7 +117,7 @@ describe("the chat widget on the local server's demo page", () => {
       await eventually("the reply's rating is saved", async () => (await helpful.getAttribute("aria-pressed")) === "true");
       await screenshot(page, "05-feedback");
 
-      const history = await api(server, token, "GET", `/sessions/${sessionId}/history`);
+      const history = await api(parts.server, token, "GET", `/sessions/${sessionId}/history`);
       assert.equal(history.body.metadata.user_rating, 4);
       assert.equal(history.body.metadata.feedback, "Clear answers");
       assert.equal(history.body.metadata.status, "active", "feedback leaves the session open");
@@ -142,7 +134,7 @@ describe("the chat widget on the local server's demo page", () => {
       await page.getByRole("button", { name: "Cancel request" }).waitFor();
       await screenshot(page, "06-escalated");
 
-      const history = await api(server, token, "GET", `/sessions/${sessionId}/history`);
+      const history = await api(parts.server, token, "GET", `/sessions/${sessionId}/history`);
       assert.equal(history.body.metadata.status, "escalated");
       assert.equal(history.body.metadata.escalation_reason, "I was charged twice");
 
@@ -152,14 +144,14 @@ describe("the chat widget on the local server's demo page", () => {
       const replies = await page.locator('.msg[data-role="assistant"]').count();
       await send(page, "It was on the 3rd and the 5th");
       await page.locator('.msg[data-role="user"][data-status="sent"]').filter({ hasText: "the 3rd and the 5th" }).waitFor();
-      const kept = await api(server, token, "GET", `/sessions/${sessionId}/history`);
+      const kept = await api(parts.server, token, "GET", `/sessions/${sessionId}/history`);
       assert.equal(kept.body.messages.at(-1).content, "It was on the 3rd and the 5th");
       assert.equal(await page.locator('.msg[data-role="assistant"]').count(), replies, "no assistant reply to it");
     });
 
     it("shows a support person's reply under their name, with their joining as a line, as they send it", async () => {
       const dana = await mintToken("dana", "acme", { staffName: "Dana Reyes" });
-      const answered = await api(server, dana, "POST", `/agent/sessions/${sessionId}/messages`,
+      const answered = await api(parts.server, dana, "POST", `/agent/sessions/${sessionId}/messages`,
         { content: "Hello, I can see **two** charges on the 3rd and the 5th." });
       assert.equal(answered.status, 201, JSON.stringify(answered.body));
       // The widget looks every few seconds (handoffPollMs, 4 s by default).
@@ -187,9 +179,9 @@ describe("the chat widget on the local server's demo page", () => {
 
   it("shows the API's own sentence when a limit is reached, without offering to retry", async () => {
     const bob = await mintToken("bob");
-    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    const context = await parts.browser.newContext({ viewport: { width: 1100, height: 760 } });
     try {
-      const { page } = await openDemo(context, limited, bob);
+      const { page } = await openDemo(context, parts.limited, bob);
       await openPanel(page);
       await send(page, "first");
       await reply(page, 1);
@@ -199,7 +191,7 @@ describe("the chat widget on the local server's demo page", () => {
       assert.equal(await alert.getAttribute("data-code"), "session_message_limit_exceeded");
       // The very sentence the API gives for this limit, asked for directly with the same session.
       const id = await page.evaluate((key) => localStorage.getItem(key), SESSION_KEY);
-      const refused = await api(limited, bob, "POST", "/chat", { message: "third", session_id: id });
+      const refused = await api(parts.limited, bob, "POST", "/chat", { message: "third", session_id: id });
       assert.equal(refused.status, 400);
       assert.equal(refused.body.code, "session_message_limit_exceeded");
       assert.ok((await alert.innerText()).includes(refused.body.detail), `the alert shows: ${refused.body.detail}`);
@@ -214,9 +206,9 @@ describe("the chat widget on the local server's demo page", () => {
 
   it("shows the ticket the offline model created, as an action above its reply, also after a reload", async () => {
     const erin = await mintToken("erin");
-    const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, colorScheme: "light" });
+    const context = await parts.browser.newContext({ viewport: { width: 1100, height: 760 }, colorScheme: "light" });
     try {
-      const { page, errors } = await openDemo(context, server, erin);
+      const { page, errors } = await openDemo(context, parts.server, erin);
       await openPanel(page);
       await send(page, "Please create a ticket: Router keeps rebooting, urgent");
       await reply(page, 1); // the whole reply: its call has its outcome
@@ -234,7 +226,7 @@ describe("the chat widget on the local server's demo page", () => {
 
       // What the widget showed is what the server stored with the reply.
       const id = await page.evaluate((key) => localStorage.getItem(key), SESSION_KEY);
-      const history = await api(server, erin, "GET", `/sessions/${id}/history`);
+      const history = await api(parts.server, erin, "GET", `/sessions/${id}/history`);
       const stored = history.body.messages.find((m) => m.role === "assistant").function_calls;
       assert.deepEqual(stored.map((c) => [c.name, c.status, c.result.title, c.result.priority]),
         [["create_ticket", "ok", "Router keeps rebooting, urgent", "urgent"]]);
@@ -254,9 +246,9 @@ describe("the chat widget on the local server's demo page", () => {
 
   it("switches to the escalated state when the offline model hands the conversation to a person", async () => {
     const frank = await mintToken("frank");
-    const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, colorScheme: "dark" });
+    const context = await parts.browser.newContext({ viewport: { width: 1100, height: 760 }, colorScheme: "dark" });
     try {
-      const { page, errors } = await openDemo(context, server, frank);
+      const { page, errors } = await openDemo(context, parts.server, frank);
       await openPanel(page);
       await send(page, "I want to talk to a person");
       // The same state as after "Talk to a person": the notice, the subtitle, the input open, no second request.
@@ -270,7 +262,7 @@ describe("the chat widget on the local server's demo page", () => {
       await screenshot(page, "10-model-escalated");
 
       const id = await page.evaluate((key) => localStorage.getItem(key), SESSION_KEY);
-      const history = await api(server, frank, "GET", `/sessions/${id}/history`);
+      const history = await api(parts.server, frank, "GET", `/sessions/${id}/history`);
       assert.equal(history.body.metadata.status, "escalated");
 
       await page.reload();
@@ -279,7 +271,7 @@ describe("the chat widget on the local server's demo page", () => {
       // Taken back before anyone took it: the assistant answers again.
       await page.getByRole("button", { name: "Cancel request" }).click();
       await eventually("the notice goes", async () => (await page.getByRole("status").count()) === 0);
-      const withdrawn = await api(server, frank, "GET", `/sessions/${id}/history`);
+      const withdrawn = await api(parts.server, frank, "GET", `/sessions/${id}/history`);
       assert.equal(withdrawn.body.metadata.status, "active");
       assert.deepEqual(errors, []);
     } finally {
@@ -288,9 +280,9 @@ describe("the chat widget on the local server's demo page", () => {
   });
 
   it("sends a multi-line message: Shift+Enter adds a line, Enter sends", async () => {
-    const context = await browser.newContext();
+    const context = await parts.browser.newContext();
     try {
-      const { page } = await openDemo(context, server, await mintToken("carol"));
+      const { page } = await openDemo(context, parts.server, await mintToken("carol"));
       await openPanel(page);
       const input = page.getByRole("textbox", { name: "Message" });
       await input.pressSequentially("line one");
@@ -307,9 +299,9 @@ describe("the chat widget on the local server's demo page", () => {
   });
 
   it("in auto, follows the system's light or dark preference as it changes", async () => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, colorScheme: "dark" });
+    const context = await parts.browser.newContext({ viewport: { width: 1100, height: 760 }, colorScheme: "dark" });
     try {
-      const { page, errors } = await openDemo(context, server, token);
+      const { page, errors } = await openDemo(context, parts.server, token);
       await openPanel(page);
       assert.equal(await page.locator(".root").getAttribute("data-theme"), "auto", "the demo page leaves the theme to auto");
       const colours = () => page.locator(".panel").evaluate((panel) => {
@@ -331,9 +323,9 @@ describe("the chat widget on the local server's demo page", () => {
   });
 
   it("shows a reply's table and nested list on a phone's screen in the dark, inside the panel and inert", async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 740 }, colorScheme: "dark" });
+    const context = await parts.browser.newContext({ viewport: { width: 390, height: 740 }, colorScheme: "dark" });
     try {
-      const { page, errors } = await openDemo(context, server, await mintToken("dana"));
+      const { page, errors } = await openDemo(context, parts.server, await mintToken("dana"));
       await openPanel(page);
       await send(page, [
         "Plans:",
@@ -371,23 +363,23 @@ describe("the chat widget on the local server's demo page", () => {
   });
 
   it("is served by the local server from widget/dist/demo by bare name only", async () => {
-    const bundle = await fetch(`${server.url}/widget/ai-chat-demo.js`);
+    const bundle = await fetch(`${parts.server.url}/widget/ai-chat-demo.js`);
     assert.equal(bundle.status, 200);
     assert.match(bundle.headers.get("content-type"), /^text\/javascript/);
     assert.ok((await bundle.text()).length > 100_000, "the bundle with React inside");
     for (const name of ["..%2F..%2Ftemplate.yaml", "..%2Fai-chat-widget.js", "missing.js", ".hidden.js"]) {
-      const refused = await fetch(`${server.url}/widget/${name}`);
+      const refused = await fetch(`${parts.server.url}/widget/${name}`);
       assert.equal(refused.status, 404, name);
       assert.equal((await refused.json()).code, "asset_not_found");
     }
   });
 
   it("leaves the host page's own styles exactly as they were", async () => {
-    const context = await browser.newContext();
+    const context = await parts.browser.newContext();
     try {
       const page = await context.newPage();
       await page.route("**/widget/**", (route) => route.abort());
-      await page.goto(`${server.url}/#token=${token}`);
+      await page.goto(`${parts.server.url}/#token=${token}`);
       const without = await hostPageStyles(page);
       const sheetsWithout = await page.evaluate(() => document.styleSheets.length);
       await page.unroute("**/widget/**");
