@@ -60,11 +60,15 @@ async function confirmDelete(ui: ReturnType<typeof within>): Promise<void> {
 }
 
 describe("AIChatWidget: Delete conversation", () => {
-  it("offers Delete conversation only once there is a session", async () => {
-    const { ui } = setup();
+  it("offers Delete conversation only while there is a session; leaving one for a new one is no deletion", async () => {
+    const { ui, onDelete, deletes } = setup();
     expect(ui.queryByRole("button", { name: "Delete conversation" })).toBeNull();
     await chatOnce(ui);
     expect(ui.getByRole("button", { name: "Delete conversation" })).toBeTruthy();
+    fireEvent.click(ui.getByRole("button", { name: "Start a new conversation" }));
+    expect(ui.queryByRole("button", { name: "Delete conversation" })).toBeNull();
+    expect(deletes()).toEqual([]);
+    expect(onDelete).not.toHaveBeenCalled();
   });
 
   it("asks first, in the panel: focus on Cancel; Cancel keeps everything and gives focus back to the button", async () => {

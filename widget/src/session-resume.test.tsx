@@ -93,6 +93,30 @@ describe("ChatClient's resume", () => {
     expect(transport.callsOf("mySessions")).toHaveLength(1);
   });
 
+  it("does not put another open session in the place of a deleted one, stored or resumed", async () => {
+    const transport = new FakeTransport();
+    const older = transport.seed(2);
+    const stored = transport.seed(2);
+    const storage = new MemoryStorage();
+    storage.setItem(KEY, stored);
+    const chat = client(transport, storage);
+    await chat.load();
+    await chat.deleteSession();
+    await chat.load();
+    expect(chat.getSnapshot()).toMatchObject({ sessionId: null, messages: [], deletedSessionId: stored });
+    expect(storage.getItem(KEY)).toBeNull();
+    expect(transport.callsOf("mySessions")).toEqual([]);
+    expect(transport.sessions.has(stored)).toBe(false);
+
+    const resumed = client(transport, storage);
+    await resumed.load();
+    expect(resumed.getSnapshot().sessionId).toBe(older);
+    await resumed.deleteSession();
+    await resumed.load();
+    expect(resumed.getSnapshot().sessionId).toBeNull();
+    expect(transport.callsOf("mySessions")).toHaveLength(1);
+  });
+
   it("with none to go on with, is a new conversation: ready, nothing kept, the first message starts a session", async () => {
     const transport = new FakeTransport();
     transport.seed(2, { status: "completed" });

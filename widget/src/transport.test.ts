@@ -63,6 +63,20 @@ describe("createFetchTransport", () => {
     expect(fetchMock.mock.calls[7]?.[1]?.body).toBe("{}");
   });
 
+  it("deletes a session with DELETE and the token, reading nothing of the 204; a refusal is its error", async () => {
+    const answers = [new Response(null, { status: 204 }),
+      jsonResponse(409, { detail: "A reply in this session is still being written.", code: "turn_in_progress" })];
+    const { transport, request } = transportAnswering(() => answers.shift()!);
+    await expect(transport.deleteSession?.("S/1")).resolves.toBeUndefined();
+    const { url, init, headers } = request();
+    expect(`${init?.method} ${url}`).toBe("DELETE https://api.test/api/v1/ai/sessions/S%2F1");
+    expect(headers.get("Authorization")).toBe("Bearer tok");
+    expect(init?.body).toBeUndefined();
+    const refused = await transport.deleteSession?.("S1").catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ChatApiError);
+    expect(refused).toMatchObject({ status: 409, code: "turn_in_progress", kind: "busy", retryable: true });
+  });
+
   it("uses the page's own origin when there is no base URL", async () => {
     const fetchMock = vi.fn(async () => jsonResponse(200, {}));
     const transport = createFetchTransport({ getToken: () => "t", fetch: fetchMock as typeof fetch });
