@@ -1,6 +1,6 @@
 """`make dev`: the whole product on http://127.0.0.1:3000, routed exactly as template.yaml routes it.
 
-    python -m localdev [--port N] [--in-memory] [--moto] [--create-table] [--timing] [--quiet]
+    python -m localdev [--port N] [--in-memory] [--moto] [--create-table] [--timing] [--quiet] [--schedules-every S]
 
 Each request becomes the payload-2.0 event API Gateway would send (JWT claims verified with LOCAL_JWT_SECRET and
 handed over as strings, as the JWT authorizer does), and goes to the function's lambda_handler, loaded in this
@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from dataclasses import replace
 from types import FrameType
 
 from localdev import banner, database, environment, http, token
@@ -57,6 +58,8 @@ def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> argpar
     parser.add_argument("--timing", action="store_true",
                         help="add a Server-Timing header: total, handler and DynamoDB milliseconds")
     parser.add_argument("--quiet", action="store_true", help="no line per request")
+    parser.add_argument("--schedules-every", type=float, default=None, metavar="SECONDS",
+                        help="run every scheduled function this often instead of its rate (tests, demos)")
     args = parser.parse_args(argv)
     if args.port is None:
         try:
@@ -98,6 +101,8 @@ def serve(args: argparse.Namespace, environ: MutableMapping[str, str]) -> int:
     template = load_template(TEMPLATE)
     gateway = gateway_from_template(template, ROOT)
     schedules = schedules_from_template(template, ROOT)
+    if args.schedules_every is not None:
+        schedules = [replace(s, every_seconds=args.schedules_every) for s in schedules]
     try:
         listener = http.listen(HOST, args.port)
     except OSError as e:

@@ -232,7 +232,7 @@ class Api:
 
     def invoke(self, name: str, body: Any = None, *, session_id: str | None = None, query: dict[str, str] | None = None,
                user: str = "user-1", tenant: str | None = "acme", roles: str = "[]", raw_body: str | None = None,
-               message_id: str | None = None) -> Reply:
+               message_id: str | None = None, path: dict[str, str] | None = None) -> Reply:
         event = load_event(name)
         claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
         claims.update(sub=user, roles=roles)
@@ -245,6 +245,9 @@ class Api:
         if message_id is not None:
             event.setdefault("pathParameters", {})["message_id"] = message_id
             event["rawPath"] = event["rawPath"].replace("01JD0000000000000000000001", message_id)
+        for parameter, value in (path or {}).items():  # any other path parameter, as its event names it
+            event["rawPath"] = event["rawPath"].replace(event["pathParameters"][parameter], value)
+            event["pathParameters"][parameter] = value
         event["requestContext"]["http"]["path"] = event["rawPath"]
         if query is not None:
             event["queryStringParameters"] = query

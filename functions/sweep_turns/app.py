@@ -1,4 +1,5 @@
-"""Scheduled (EventBridge): release every turn left pending by an invocation that died (timeout, crash)."""
+"""Scheduled (EventBridge): release every turn left pending by an invocation that died (timeout, crash), and finish
+the session deletes cut short."""
 
 from typing import Any
 
@@ -12,4 +13,5 @@ services = wiring.services()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     report = services.sweep_turns()
     metrics.publish_sweep(report.found, report.released)
-    return {"found": report.found, "released": report.released, "queries": report.queries}
+    return {"found": report.found, "released": report.released, "queries": report.queries,
+            "deletions_finished": report.deletions_finished}

@@ -18,10 +18,10 @@ def test_rate_rules_become_periods_and_cron_rules_are_left_to_aws() -> None:
     assert rate_seconds("cron(15 0 * * ? *)") is None
 
 
-def test_the_template_schedules_the_turn_sweeper_every_five_minutes_and_the_rollup_hourly() -> None:
+def test_the_template_schedules_the_sweeper_every_five_minutes_the_rollup_hourly_and_erasures_each_minute() -> None:
     schedules = {(s.function, s.every_seconds) for s in schedules_from_template(load_template(ROOT / "template.yaml"),
                                                                                 ROOT)}
-    assert schedules == {("SweepTurnsFunction", 300), ("CostRollupFunction", 3600)}
+    assert schedules == {("SweepTurnsFunction", 300), ("CostRollupFunction", 3600), ("EraseUsersFunction", 60)}
 
 
 def test_a_schedule_invokes_its_function_each_period_with_a_scheduled_event_and_survives_a_failure() -> None:

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Every API route, from the layer's one route table: function -> (method, path).
 ROUTES: dict[str, tuple[str, str]] = {r.function: (r.method, r.path) for r in routes.ROUTES}
-SCHEDULED = {"CostRollupFunction", "SweepTurnsFunction"}
+SCHEDULED = {"CostRollupFunction", "SweepTurnsFunction", "EraseUsersFunction"}
 # The stream front (a REST API: an HTTP API cannot stream): the streaming function and its token authorizer.
 STREAM_FRONT = {r.function for r in routes.STREAM_ROUTES} | {"StreamAuthorizerFunction"}
 # The functions that call a model, and so run tools: POST /chat and POST /chat/stream.
@@ -494,9 +494,9 @@ def test_the_ledger_is_the_only_table_so_each_idempotency_key_is_claimed_in_its_
         assert "IDEMPOTENCY_TABLE_NAME" not in properties.get("Environment", {}).get("Variables", {}), name
 
 
-# create_ticket and escalate_to_human; POST …/escalate; a person taking, replying, releasing.
+# create_ticket and escalate_to_human; POST …/escalate; a person taking, replying, releasing; an erasure done.
 EVENT_PUBLISHERS = MODEL_FUNCTIONS | {"EscalateFunction", "WithdrawEscalationFunction", "AgentTakeFunction",
-                                      "AgentReplyFunction", "AgentReleaseFunction"}
+                                      "AgentReplyFunction", "AgentReleaseFunction", "EraseUsersFunction"}
 
 
 def test_only_the_functions_that_publish_may_put_events_and_only_on_the_event_bus_parameters_bus(

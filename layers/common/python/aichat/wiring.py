@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sns import SNSClient
 
+    from aichat.services.erasure import ErasureService
     from aichat.services.monitoring import UsageService
     from aichat.services.my_data import MyDataService
     from aichat.services.staff_routes import HandoffService
@@ -101,6 +102,16 @@ class Services:
         from aichat.table.deletions import SessionDeletions
 
         return SessionDeletions(self._db(), self.settings.TABLE_NAME)
+
+    @cached_property
+    def erasure(self) -> ErasureService:
+        """The admin's erasure of a user's data, and its scheduled runner."""
+        from aichat.services.erasure import ErasureService
+        from aichat.table.erasures import Erasures
+
+        erasures = Erasures(self._db(), self.settings.TABLE_NAME, self._deletions, self.settings.RETENTION_DAYS,
+                            self._clock, self.settings.ERASURE_SESSIONS_PER_STEP)
+        return ErasureService(erasures, self._events)
 
     @cached_property
     def my_data(self) -> MyDataService:

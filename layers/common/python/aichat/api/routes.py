@@ -183,6 +183,18 @@ ROUTES: tuple[ApiRoute, ...] = (
              request=models.ReleaseRequest, example={"to": "ai", "note": "Refund issued"},
              errors=(*_EVERY, errors.Forbidden, errors.InvalidInput, errors.SessionNotFound,
                      errors.SessionNotActive)),
+    ApiRoute("DELETE", f"{API_PREFIX}/admin/users/{{user_id}}", "EraseUserFunction", "erase_user", "eraseUser",
+             "Admins: erase everything of one user in your tenant, in the background", models.ErasureOut,
+             status=202,
+             description="Answers 202 with an erasure_id at once; a scheduled function deletes the user's sessions "
+                         "(every message, rating and key claim), tickets and own day counters in bounded steps "
+                         "that survive a restart, then publishes UserDataErased. The tenant's totals stay, as "
+                         "numbers. A user id unknown in the tenant is accepted and erases nothing. What erasure "
+                         "cannot reach is in docs/privacy.md.",
+             errors=(*_EVERY, errors.Forbidden, errors.InvalidInput)),
+    ApiRoute("GET", f"{API_PREFIX}/admin/erasures/{{erasure_id}}", "GetErasureFunction", "get_erasure",
+             "getErasure", "Admins: how far an erasure of your tenant got", models.ErasureOut,
+             errors=(*_EVERY, errors.Forbidden, errors.InvalidInput, errors.ErasureNotFound)),
     ApiRoute("GET", f"{API_PREFIX}/usage", "GetUsageFunction", "get_usage",
              "getUsage", "The tenant's figures for a UTC day (admins only)",
              models.UsageResponse,

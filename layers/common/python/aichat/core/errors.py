@@ -81,6 +81,15 @@ class SessionChanged(ChatError):
                          "nothing was saved or charged: send it again.")
 
 
+class ErasureNotFound(ChatError):
+    status = 404
+    code = "erasure_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No erasure with this id in your tenant; use the erasure_id DELETE /admin/users/{user_id} "
+                         "answered with.")
+
+
 class TurnInProgress(ChatError):
     """A turn of the session is still being answered, so the session cannot be deleted yet."""
 

@@ -263,6 +263,18 @@ class ExportPage(_Response):
     next_cursor: str | None = Field(default=None, description="pass as ?cursor= for the next page; absent at the end")
 
 
+class ErasureOut(_Response):
+    erasure_id: str
+    user_id: str
+    status: Literal["running", "done"]
+    requested_at: str
+    finished_at: str | None = None
+    sessions: int = Field(description="sessions deleted so far, with every message of each")
+    messages: int = Field(description="messages deleted so far")
+    tickets: int = Field(description="tickets deleted so far")
+    day_counters: int = Field(description="the user's own day counters deleted (the tenant's totals stay)")
+
+
 class FieldProblem(_Response):
     field: str = Field(description="dotted path of the field, or body")
     message: str

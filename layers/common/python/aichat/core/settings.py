@@ -215,6 +215,8 @@ class Settings(BaseModel):
     JWKS_CACHE_SECONDS: Annotated[int, Field(ge=60, le=86_400)] = 600
     RETENTION_DAYS: Annotated[int, Field(ge=1)] = 90
     TENANT_CONFIG_TTL_SECONDS: Annotated[int, Field(ge=0)] = 60
+    # Sessions an erasure deletes per step (aichat/table/erasures.py); its state is saved after each step.
+    ERASURE_SESSIONS_PER_STEP: Annotated[int, Field(ge=1, le=100)] = 25
 
     # JSON objects: {"customer_support": "You are ..."} and {"model": {"input": 0.15, "output": 0.6}}
     # (USD per million tokens); both merge over the built-in tables.

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
     from aichat.core.identity import Identity
+    from aichat.core.models import ErasureOut
     from aichat.core.records import MessageRecord, SessionRecord, TicketRecord
 
 SOURCE = "ai-chat"
@@ -42,6 +43,7 @@ class EventName(StrEnum):
     AGENT_REPLIED = "AgentReplied"
     SESSION_RELEASED = "SessionReleased"
     ESCALATION_WITHDRAWN = "EscalationWithdrawn"
+    USER_DATA_ERASED = "UserDataErased"
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,15 @@ def agent_event(name: EventName, session: SessionRecord, staff: Identity, **fiel
     ids = {"tenant_id": session.tenant_id, "user_id": session.user_id, "session_id": session.id}
     return DomainEvent(name, {**ids, "agent_id": staff.user_id, "agent_name": staff.display_name, **fields},
                        {**ids, "agent_id": staff.user_id})
+
+
+def user_data_erased(erasure: ErasureOut, tenant_id: str, requested_by: str) -> DomainEvent:
+    """An operator's erasure of a user's data finished: whose, who asked, and how much went (no text)."""
+    ids = {"tenant_id": tenant_id, "user_id": erasure.user_id, "erasure_id": erasure.erasure_id}
+    return DomainEvent(EventName.USER_DATA_ERASED, {
+        **ids, "requested_by": requested_by, "requested_at": erasure.requested_at,
+        "finished_at": erasure.finished_at, "sessions": erasure.sessions, "messages": erasure.messages,
+        "tickets": erasure.tickets, "day_counters": erasure.day_counters}, ids)
 
 
 class DomainEvents:

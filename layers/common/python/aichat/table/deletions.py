@@ -62,6 +62,11 @@ class SessionDeletions:
         self._tombstone(session_id, caller, now)
         return self._purge(session_id)
 
+    def finish(self, session_id: str) -> Deleted:
+        """Finish a delete cut short after its tombstone (found by key: DELETING# in DayIndex or the owner's
+        deleting partition in OwnerIndex)."""
+        return self._purge(session_id)
+
     def sweep(self, now: float) -> int:
         """Finish every delete cut short more than SWEEP_AFTER_SECONDS ago; how many sessions were finished."""
         finished = 0
@@ -77,8 +82,8 @@ class SessionDeletions:
     def _tombstone(self, session_id: str, caller: Identity, now: float) -> None:
         session = {"Update": {
             "TableName": self._table, "Key": items.session_key(session_id),
-            "UpdateExpression": "SET #status = :deleted, GSI2PK = :shard, GSI2SK = :when "
-                                "REMOVE GSI1PK, GSI1SK",
+            # Off the owner's list, onto their list of deletes under way (an erasure finishes those too).
+            "UpdateExpression": "SET #status = :deleted, GSI2PK = :shard, GSI2SK = :when, GSI1PK = :deleting",
             "ConditionExpression": "attribute_exists(PK) AND tenant_id = :tenant AND user_id = :user "
                                    f"AND #status <> :deleted AND (attribute_not_exists({PENDING_TURNS}) "
                                    f"OR {PENDING_TURNS} <= :none)",
@@ -86,6 +91,7 @@ class SessionDeletions:
             "ExpressionAttributeValues": {
                 ":deleted": s(items.DELETED), ":tenant": s(caller.tenant_id), ":user": s(caller.user_id),
                 ":none": n(0), ":shard": s(keys.deleting_shard(session_id)),
+                ":deleting": s(keys.deleting_owner_key(caller.tenant_id, caller.user_id)),
                 ":when": s(f"{int(now):012d}#{session_id}")},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
         # Off the staff's waiting list in the same write (no entry: nothing to delete).
@@ -115,7 +121,7 @@ class SessionDeletions:
                     deletes.append({"PK": s(turn_key), "SK": s(keys.TURN_KEY_SK)})
                     claims += 1
             messages += len(page)
-            self._delete_all(deletes)
+            self.delete_keys(deletes)
         try:
             self._db.delete_item(TableName=self._table, Key=items.session_key(session_id),
                                  ConditionExpression="#status = :deleted",
@@ -141,7 +147,8 @@ class SessionDeletions:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _delete_all(self, item_keys: list[Item]) -> None:
+    def delete_keys(self, item_keys: list[Item]) -> None:
+        """Delete these items, 25 a request, sending again what DynamoDB left unprocessed."""
         for start in range(0, len(item_keys), _BATCH):
             pending: Any = [{"DeleteRequest": {"Key": key}} for key in item_keys[start:start + _BATCH]]
             tries = 0

@@ -32,6 +32,12 @@ def owner_key(tenant_id: str, user_id: str) -> str:
     return f"TENANT#{tenant_id}#USER#{user_id}"
 
 
+def deleting_owner_key(tenant_id: str, user_id: str) -> str:
+    """The OwnerIndex partition of one user's sessions whose delete is under way: off their list, still theirs to
+    find (an erasure finishes them)."""
+    return f"{owner_key(tenant_id, user_id)}#DELETING"
+
+
 def owner_tickets_key(tenant_id: str, user_id: str) -> str:
     """The OwnerIndex partition of the tickets opened for one user of one tenant (ids hold no '#', so no user's
     sessions share it)."""
@@ -107,6 +113,23 @@ def deleting_shard(session_id: str) -> str:
 def deleting_shards() -> list[str]:
     """Every partition the sweeper reads for deletions left unfinished."""
     return [f"DELETING#{shard:02d}" for shard in range(SWEEP_SHARDS)]
+
+
+ERASURE_SK = "ERASURE"
+
+
+def erasure_pk(erasure_id: str) -> str:
+    return f"ERASURE#{erasure_id}"
+
+
+def erasing_shard(erasure_id: str) -> str:
+    """The DayIndex partition that holds an erasure while it runs (aichat/table/erasures.py)."""
+    return f"ERASING#{zlib.crc32(erasure_id.encode()) % SWEEP_SHARDS:02d}"
+
+
+def erasing_shards() -> list[str]:
+    """Every partition the erasure runner reads."""
+    return [f"ERASING#{shard:02d}" for shard in range(SWEEP_SHARDS)]
 
 
 def turn_key_pk(tenant_id: str, user_id: str, idempotency_key: str) -> str:

@@ -145,8 +145,10 @@ class TurnLedger:
         meta.values.update({":tenant": s(session.tenant_id), ":user": s(session.user_id),
                             ":escalated": s("escalated")})
         meta.charge(slot, SESSION_ATTRS[Counter.SESSION_MESSAGES])
-        put = {"Put": {"TableName": self._table, "Item": items.message_item(session, message, self._expiry()),
-                       "ConditionExpression": "attribute_not_exists(SK)"}}
+        kept = items.message_item(session, message, self._expiry())
+        if claim is not None:
+            kept["turn_key"] = s(claim.pk)  # so deleting the session deletes the key's claim too
+        put = {"Put": {"TableName": self._table, "Item": kept, "ConditionExpression": "attribute_not_exists(SK)"}}
         # The waiting list shows it too (an unconditional update: a session escalated before the list had no entry).
         noted = last_message_update(session.id, message, self._table)
         run = [meta.transact_item(self._table), put, noted]
