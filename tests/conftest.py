@@ -232,8 +232,13 @@ class Api:
 
     def invoke(self, name: str, body: Any = None, *, session_id: str | None = None, query: dict[str, str] | None = None,
                user: str = "user-1", tenant: str | None = "acme", roles: str = "[]", raw_body: str | None = None,
-               message_id: str | None = None, path: dict[str, str] | None = None) -> Reply:
+               message_id: str | None = None, path: dict[str, str] | None = None,
+               headers: dict[str, str | None] | None = None) -> Reply:
         event = load_event(name)
+        for header, value in (headers or {}).items():  # None: leave the event's header out
+            event["headers"].pop(header.lower(), None)
+            if value is not None:
+                event["headers"][header.lower()] = value
         claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
         claims.update(sub=user, roles=roles)
         claims.pop("tenant_id", None)

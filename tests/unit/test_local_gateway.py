@@ -55,7 +55,7 @@ def test_every_http_api_event_of_the_template_is_a_route_to_its_function(gateway
 def test_cors_comes_from_the_http_apis_configuration_with_parameters_at_their_defaults(gateway: Gateway) -> None:
     assert gateway.cors.allow_origins == ("*",), "AllowedOrigin defaults to *"
     assert "Idempotency-Key" in gateway.cors.allow_headers and gateway.cors.max_age == 600
-    assert gateway.cors.expose_headers == ("X-Next-Cursor",)
+    assert gateway.cors.expose_headers == ("X-Next-Cursor", "ETag")
 
 
 def test_a_path_matches_its_route_with_decoded_parameters_and_literals_win(gateway: Gateway) -> None:
@@ -217,7 +217,7 @@ def test_a_preflight_is_answered_by_the_gateway_and_replies_carry_cors_headers(g
     origin = ("Origin", "http://localhost:5173")
     preflight = app.handle(request("OPTIONS", "/api/v1/ai/chat", headers=[origin]), "h")
     assert preflight.status == 204 and handler.events == []
-    assert dict(preflight.headers)["access-control-allow-methods"] == "GET,POST,DELETE,OPTIONS"
+    assert dict(preflight.headers)["access-control-allow-methods"] == "GET,POST,PATCH,DELETE,OPTIONS"
     reply = app.handle(request("GET", "/api/v1/ai/sessions/my", headers=[origin, bearer()]), "h")
     assert dict(reply.headers)["access-control-allow-origin"] == "*"
     assert dict(reply.headers)["access-control-expose-headers"] == "x-next-cursor"

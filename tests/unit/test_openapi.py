@@ -75,7 +75,9 @@ def test_every_api_route_documents_its_request_response_and_error_schemas(spec: 
             success_ref = success["items"]["$ref"] if success.get("type") == "array" else success["$ref"]
             assert resolve(spec, success_ref)["title"] == route.response.__name__, path
         errors_by_status = {s: r for s, r in operation["responses"].items() if int(s) >= 400}
-        assert {"401", "422"} <= set(errors_by_status), f"{method} {path}: identity and input errors"
+        takes_input = route.request is not None or route.params or "{" in path
+        expected = {"401", "422"} if takes_input else {"401"}
+        assert expected <= set(errors_by_status), f"{method} {path}: identity and input errors"
         for status, response in errors_by_status.items():
             schema = response["content"]["application/json"]["schema"]
             text = str(schema)

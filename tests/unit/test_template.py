@@ -33,6 +33,8 @@ SCHEDULED = {"CostRollupFunction", "SweepTurnsFunction", "EraseUsersFunction"}
 STREAM_FRONT = {r.function for r in routes.STREAM_ROUTES} | {"StreamAuthorizerFunction"}
 # The functions that call a model, and so run tools: POST /chat and POST /chat/stream.
 MODEL_FUNCTIONS = {"ChatFunction", "ChatStreamFunction"}
+# An admin's tenant configuration: it names tools (so knows CUSTOM_TOOLS) and shows each type's default tools.
+CONFIG_FUNCTIONS = {"AdminGetConfigFunction", "AdminPatchConfigFunction"}
 # The API's documentation: public routes, no table access.
 DOCS_FUNCTION = "DocsFunction"
 DOCS_ROUTES = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/docs/assets/{asset}")}
@@ -362,6 +364,8 @@ def test_cors_lets_the_widget_send_a_token_and_an_idempotency_key(template: dict
     assert {"Authorization", "Content-Type", "Idempotency-Key"} <= set(cors["AllowHeaders"])
     assert {method for method, _ in ROUTES.values()} <= set(cors["AllowMethods"])
     assert "X-Next-Cursor" in cors["ExposeHeaders"]
+    # The admin config's optimistic writes: a browser reads the ETag and sends it back as If-Match with a PATCH.
+    assert "If-Match" in cors["AllowHeaders"] and "ETag" in cors["ExposeHeaders"] and "PATCH" in cors["AllowMethods"]
 
 
 # --- data ----------------------------------------------------------------------------------------------------------
@@ -448,7 +452,7 @@ def test_each_event_is_an_http_api_payload_2_request_for_its_functions_route(tem
         assert event["isBase64Encoded"] is False, name
         assert event["headers"]["authorization"].startswith("Bearer "), name
         assert all(header == header.lower() for header in event["headers"]), name
-        if method == "POST":
+        if method in ("POST", "PATCH"):
             assert isinstance(json.loads(event["body"]), dict), name
         else:
             assert "body" not in event, name
@@ -496,7 +500,8 @@ def test_the_ledger_is_the_only_table_so_each_idempotency_key_is_claimed_in_its_
 
 # create_ticket and escalate_to_human; POST …/escalate; a person taking, replying, releasing; an erasure done.
 EVENT_PUBLISHERS = MODEL_FUNCTIONS | {"EscalateFunction", "WithdrawEscalationFunction", "AgentTakeFunction",
-                                      "AgentReplyFunction", "AgentReleaseFunction", "EraseUsersFunction"}
+                                      "AgentReplyFunction", "AgentReleaseFunction", "EraseUsersFunction",
+                                      "AdminPatchConfigFunction"}
 
 
 def test_only_the_functions_that_publish_may_put_events_and_only_on_the_event_bus_parameters_bus(
@@ -737,13 +742,13 @@ def test_only_chat_may_invoke_lambda_and_only_the_custom_tool_function_arns_unde
 
 @pytest.mark.parametrize(("variable", "parameter", "default"), [
     ("CUSTOM_TOOLS", "CustomTools", "[]"), ("TOOLS_BY_SESSION_TYPE", "ToolsBySessionType", "{}")])
-def test_the_custom_tools_and_the_tools_by_session_type_reach_the_chat_function_alone_with_the_settings_defaults(
+def test_the_custom_tools_and_the_tools_by_session_type_reach_the_chat_and_config_functions_alone_with_the_defaults(
         template: dict[str, Any], variable: str, parameter: str, default: str) -> None:
     # Together, and only there: a custom tool's name is known only where CUSTOM_TOOLS is set.
     declared = template["Parameters"][parameter]
     assert (declared["Type"], declared["Default"]) == ("String", default)
     given = {name for name, properties in functions(template).items()
              if variable in properties.get("Environment", {}).get("Variables", {})}
-    assert given == MODEL_FUNCTIONS
+    assert given == MODEL_FUNCTIONS | CONFIG_FUNCTIONS
     assert environment_variables(template)[variable] == {"Ref": parameter}
     assert Settings.from_environ({variable: default}) == Settings()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from functools import cache, cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 from aichat.core.aws import aws_client
 from aichat.core.clock import Clock, utc_now
@@ -23,7 +23,7 @@ from aichat.table.ledger.turn_ledger import TurnLedger
 from aichat.table.ratings import MessageRatings
 from aichat.table.sessions import Store
 from aichat.table.stop_flags import StopFlags
-from aichat.table.tenants import TenantLimitsCache
+from aichat.table.tenants import TenantConfigCache, TenantConfigs
 from aichat.table.usage import UsageRecords
 
 if TYPE_CHECKING:
@@ -31,10 +31,12 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sns import SNSClient
 
+    from aichat.core.tenant_config import DeploymentDefaults
     from aichat.services.erasure import ErasureService
     from aichat.services.monitoring import UsageService
     from aichat.services.my_data import MyDataService
     from aichat.services.staff_routes import HandoffService
+    from aichat.services.tenant_admin import TenantAdminService
     from aichat.table.deletions import SessionDeletions
     from aichat.turn.chat_service import ChatService
 
@@ -43,7 +45,7 @@ class Services:
     """The layer's services for one container; the chat service (and its imports) only where it is used."""
 
     def __init__(self, settings: Settings, store: Store, ledger: TurnLedger, usage_records: UsageRecords,
-                 providers: Providers, prices: PriceTable, limits: TenantLimitsCache, sessions: SessionService,
+                 providers: Providers, prices: PriceTable, limits: TenantConfigCache, sessions: SessionService,
                  clock: Clock, dynamodb: DynamoDBClient | None = None, *, events: DomainEvents) -> None:
         self.settings = settings
         self.store = store
@@ -68,7 +70,7 @@ class Services:
         from aichat.turn.prompts import Prompts
 
         tickets = TicketStore(self._db(), self.settings.TABLE_NAME, retention_days=self.settings.RETENTION_DAYS,
-                              clock=self._clock, events=self._events)
+                              clock=self._clock, events=self._events, tenant_retention=self._limits.retention_days)
         policy = RetryPolicy.from_settings(self.settings)
         models = ModelAccess(self._providers, self._prices, Prompts(self.settings.SYSTEM_PROMPTS),
                              Failover(self._providers.get, policy),
@@ -129,10 +131,41 @@ class Services:
         return HandoffService(self.sessions.handoffs, self.store, self._events, self._clock)
 
     @cached_property
+    def tenant_admin(self) -> TenantAdminService:
+        """The admin routes' service: the tenant's configuration, read and changed."""
+        from aichat.services.tenant_admin import TenantAdminService
+
+        return TenantAdminService(TenantConfigs(self._db(), self.settings.TABLE_NAME), self._limits,
+                                  deployment_defaults(self.settings, self._providers), self._events, self._clock)
+
+    @cached_property
     def usage(self) -> UsageService:
         from aichat.services.monitoring import UsageService
 
         return UsageService(self.usage_records, self._clock)
+
+
+def deployment_defaults(settings: Settings, providers: Providers) -> DeploymentDefaults:
+    """What a tenant gets without overrides, and what an override may choose from: the configured (so priced)
+    routes, the built-in tools and CUSTOM_TOOLS."""
+    from aichat.core.budgets import Limits
+    from aichat.core.config_bodies import ModelRef, SessionTypeConfig
+    from aichat.core.settings import ToolName
+    from aichat.core.tenant_config import DeploymentDefaults
+    from aichat.turn.prompts import DEFAULT_PROMPTS, Prompts
+
+    prompts = Prompts(settings.SYSTEM_PROMPTS)
+    session_types = {}
+    for session_type in DEFAULT_PROMPTS:
+        provider, model = providers.default(session_type)
+        session_types[session_type] = SessionTypeConfig(
+            system_prompt=prompts.system_prompt(session_type, None),  # type: ignore[arg-type]
+            model=ModelRef(provider=provider, model=model),
+            tools=list(settings.TOOLS_BY_SESSION_TYPE.get(session_type, ())))  # type: ignore[call-overload]
+    return DeploymentDefaults(
+        limits=Limits.from_settings(settings), retention_days=settings.RETENTION_DAYS, session_types=session_types,
+        routes=frozenset((route.provider, route.model) for route in providers.configured_routes()),
+        tools=(*get_args(ToolName), *(tool.name for tool in settings.CUSTOM_TOOLS)))
 
 
 def dynamodb_client(settings: Settings) -> DynamoDBClient:
@@ -160,17 +193,18 @@ def build(settings: Settings, *, dynamodb: DynamoDBClient | None = None, sns: SN
     """Every service, sharing one store; clients default to real AWS (or DYNAMODB_ENDPOINT_URL, EVENTS_ENDPOINT_URL)."""
     db = dynamodb or dynamodb_client(settings)
     store = Store(db, settings.TABLE_NAME)
-    ledger = TurnLedger(db, settings.TABLE_NAME, settings.RETENTION_DAYS, clock)
+    limits = TenantConfigCache(settings, TenantConfigs(db, settings.TABLE_NAME))
+    ledger = TurnLedger(db, settings.TABLE_NAME, settings.RETENTION_DAYS, clock, tenant_retention=limits.retention_days)
     usage_records = UsageRecords(db, settings.TABLE_NAME, settings.RETENTION_DAYS, clock)
     prices = PriceTable(settings.PRICES)
     registry = Providers(settings, providers, ApiKeys(settings, lambda service: aws_client(service, settings)))
     for route in registry.configured_routes():
         prices.price(route.model)  # a model without a price fails at start, not on the first chat
-    limits = TenantLimitsCache(settings, store)
     notifier = EscalationNotifier(settings.ESCALATION_TOPIC_ARN, lambda: sns or aws_client("sns", settings))
     ratings = MessageRatings(db, settings.TABLE_NAME)
     publisher = domain_events(settings, events)
-    handoffs = Handoffs(db, settings.TABLE_NAME, settings.RETENTION_DAYS, clock)
+    handoffs = Handoffs(db, settings.TABLE_NAME, settings.RETENTION_DAYS, clock,
+                        tenant_retention=limits.retention_days)
     sessions = SessionService(store, ratings, ledger, registry, limits, notifier, publisher, clock,
                               StopFlags(db, settings.TABLE_NAME), handoffs)
     return Services(settings, store, ledger, usage_records, registry, prices, limits, sessions, clock, dynamodb=db,

@@ -63,6 +63,7 @@ _CURSOR = Param("cursor", "query", {"type": "string"},
 _EVERY = (errors.Unauthorized, errors.TenantMissing, errors.StorageUnavailable)
 _LIMITS = (errors.DailyCostLimitExceeded, errors.UserDailyCostLimitExceeded, errors.SessionCostLimitExceeded,
            errors.SessionMessageLimitExceeded, errors.DailySessionLimitExceeded)
+_ETAG = "the stored version of the tenant's configuration: send it as If-Match to change it"
 _PROVIDER = (errors.ProviderError, errors.ProviderNotConfigured, errors.ProviderTimeout)
 
 ROUTES: tuple[ApiRoute, ...] = (
@@ -195,6 +196,25 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", f"{API_PREFIX}/admin/erasures/{{erasure_id}}", "GetErasureFunction", "get_erasure",
              "getErasure", "Admins: how far an erasure of your tenant got", models.ErasureOut,
              errors=(*_EVERY, errors.Forbidden, errors.InvalidInput, errors.ErasureNotFound)),
+    ApiRoute("GET", f"{API_PREFIX}/admin/config", "AdminGetConfigFunction", "admin_get_config",
+             "adminGetConfig", "Admin: the tenant's limits, retention and session types in force, with an ETag",
+             models.TenantConfigOut, response_headers={"ETag": _ETAG},
+             description="The deployment's defaults with the tenant's own overrides applied. The ETag names the "
+                         "stored version: send it as If-Match with a PATCH.",
+             errors=(*_EVERY, errors.Forbidden)),
+    ApiRoute("PATCH", f"{API_PREFIX}/admin/config", "AdminPatchConfigFunction", "admin_patch_config",
+             "adminPatchConfig", "Admin: change the tenant's configuration with a JSON merge patch",
+             models.TenantConfigOut, request=models.TenantConfigPatch,
+             params=(Param("If-Match", "header", {"type": "string"},
+                           "the ETag of your last GET: 428 without it, 412 once another change came first"),),
+             response_headers={"ETag": _ETAG},
+             description="RFC 7396: the fields named change, null puts the deployment's value back, fields left out "
+                         "stay. In force on every container within TENANT_CONFIG_TTL_SECONDS; prompts, models, tools "
+                         "and retention apply to new sessions and new writes only. Announced as TenantConfigChanged.",
+             example={"max_messages_per_session": 40,
+                      "session_types": {"customer_support": {"system_prompt": "You are Acme's support assistant."}}},
+             errors=(*_EVERY, errors.Forbidden, errors.InvalidInput, errors.PreconditionRequired,
+                     errors.PreconditionFailed)),
     ApiRoute("GET", f"{API_PREFIX}/usage", "GetUsageFunction", "get_usage",
              "getUsage", "The tenant's figures for a UTC day (admins only)",
              models.UsageResponse,

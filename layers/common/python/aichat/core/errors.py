@@ -221,3 +221,25 @@ class ModelNotPriced(ChatError):
 
     status = 503
     code = "model_not_priced"
+
+
+class PreconditionRequired(ChatError):
+    """A write that must name the version it changes (If-Match) came without one: it could undo another's change."""
+
+    status = 428
+    code = "precondition_required"
+
+    def __init__(self) -> None:
+        super().__init__("Send the ETag of your last GET as If-Match, so a change made since is not overwritten.",
+                         field="If-Match")
+
+
+class PreconditionFailed(ChatError):
+    """If-Match named a version that is no longer the current one: someone changed it since it was read."""
+
+    status = 412
+    code = "precondition_failed"
+
+    def __init__(self) -> None:
+        super().__init__("The configuration changed since you read it. GET it again, apply your change to what it "
+                         "is now, and send that with the new ETag as If-Match.", field="If-Match")

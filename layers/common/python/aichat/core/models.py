@@ -9,6 +9,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+# The admin config routes' bodies live in a module of their own; every API body is named here.
+from aichat.core.config_bodies import TenantConfigOut as TenantConfigOut
+from aichat.core.config_bodies import TenantConfigPatch as TenantConfigPatch
+
 SessionType = Literal["customer_support", "admin_assistant", "network_diagnostics", "analytics"]
 SessionStatus = Literal["active", "completed", "escalated", "abandoned"]
 MessageStatus = Literal["ok", "pending", "failed"]

@@ -33,6 +33,10 @@ class SessionRecord:
     taken_at: str | None = None
     customer_id: str | None = None
     context: dict[str, Any] | None = None
+    # The tenant's overrides in force when the session started (None: the deployment's), kept so that a later change
+    # of the tenant's configuration applies to new sessions only.
+    system_prompt: str | None = None
+    tools: list[str] | None = None
 
     def to_api(self) -> SessionOut:
         """What the API shows of the session: its fields of the same names, and the cost in cents."""

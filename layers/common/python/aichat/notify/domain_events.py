@@ -44,6 +44,7 @@ class EventName(StrEnum):
     SESSION_RELEASED = "SessionReleased"
     ESCALATION_WITHDRAWN = "EscalationWithdrawn"
     USER_DATA_ERASED = "UserDataErased"
+    TENANT_CONFIG_CHANGED = "TenantConfigChanged"
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,13 @@ def user_data_erased(erasure: ErasureOut, tenant_id: str, requested_by: str) -> 
         **ids, "requested_by": requested_by, "requested_at": erasure.requested_at,
         "finished_at": erasure.finished_at, "sessions": erasure.sessions, "messages": erasure.messages,
         "tickets": erasure.tickets, "day_counters": erasure.day_counters}, ids)
+
+
+def tenant_config_changed(admin: Identity, fields: list[str], version: int, changed_at: str) -> DomainEvent:
+    """An admin changed their tenant's configuration: who, which fields (names only, never values), its new version."""
+    ids = {"tenant_id": admin.tenant_id, "admin_id": admin.user_id}
+    return DomainEvent(EventName.TENANT_CONFIG_CHANGED, {**ids, "fields": fields, "version": version,
+                                                         "changed_at": changed_at}, ids)
 
 
 class DomainEvents:

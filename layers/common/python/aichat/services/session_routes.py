@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aichat.core.budgets import BudgetRefused, new_session_charge, refusal
 from aichat.core.clock import Clock, iso, utc_day
 from aichat.core.errors import EscalationNotDelivered, InvalidInput
@@ -15,11 +17,13 @@ from aichat.core.models import (
     MessageOut,
     MessageRatingRequest,
     SessionOut,
+    SessionType,
     StopRequest,
     StopResponse,
     WithdrawRequest,
 )
 from aichat.core.records import SessionRecord
+from aichat.core.tenant_config import TenantConfig
 from aichat.notify.domain_events import DomainEvents, EscalatedBy, escalation_withdrawn, session_escalated
 from aichat.notify.staff_alerts import EscalationNotifier
 from aichat.providers.registry import Providers
@@ -29,14 +33,14 @@ from aichat.table.ledger.turn_ledger import TurnLedger
 from aichat.table.ratings import MessageRatings
 from aichat.table.sessions import Store
 from aichat.table.stop_flags import StopFlags
-from aichat.table.tenants import TenantLimitsCache
+from aichat.table.tenants import TenantConfigCache
 
 
 class SessionService:
     """Everything about a session except the chat turn itself."""
 
     def __init__(self, store: Store, ratings: MessageRatings, ledger: TurnLedger, providers: Providers,
-                 limits: TenantLimitsCache, notifier: EscalationNotifier, events: DomainEvents, clock: Clock,
+                 limits: TenantConfigCache, notifier: EscalationNotifier, events: DomainEvents, clock: Clock,
                  stops: StopFlags, handoffs: Handoffs) -> None:
         self._store = store
         self._ratings = ratings
@@ -52,15 +56,11 @@ class SessionService:
     def create(self, caller: Identity, body: CreateSessionRequest) -> SessionOut:
         """Start a session, counted against the caller's sessions today."""
         now = self._clock()
-        provider, model = self._providers.default(body.session_type)
-        session = SessionRecord(
-            id=new_id(now), tenant_id=caller.tenant_id, user_id=caller.user_id, session_type=body.session_type,
-            status="active", provider=provider, model=model, created_at=iso(now), updated_at=iso(now),
-            customer_id=body.customer_id, context=body.context,
-        )
+        tenant = self._limits.config(caller.tenant_id)
+        session = new_session(caller, body.session_type, self._providers, tenant, new_id(now), iso(now), body.context,
+                              customer_id=body.customer_id)
         try:
-            self._ledger.open_session(session, utc_day(now), new_session_charge(self._limits.for_tenant(
-                caller.tenant_id)))
+            self._ledger.open_session(session, utc_day(now), new_session_charge(tenant.limits))
         except BudgetRefused as refused:
             raise refusal(refused.charge, refused.used) from None
         return session.to_api()
@@ -118,6 +118,19 @@ class SessionService:
         _same_session(session_id, body.session_id)
         asked = self.stops.request(session_id, caller, body.deltas_shown)
         return StopResponse(session_id=session_id, message_id=asked.turn_id, ended=asked.ended)
+
+
+def new_session(caller: Identity, session_type: SessionType, providers: Providers, tenant: TenantConfig,
+                session_id: str, now: str, context: dict[str, Any] | None, customer_id: str | None = None,
+                ) -> SessionRecord:
+    """A new session of the caller's, with its tenant's model, prompt and tools for its type where the tenant set
+    them (kept on the session: a later change of the tenant's configuration applies to new sessions only)."""
+    own = tenant.session_type(session_type)
+    provider, model = (own.model.provider, own.model.model) if own.model else providers.default(session_type)
+    return SessionRecord(
+        id=session_id, tenant_id=caller.tenant_id, user_id=caller.user_id, session_type=session_type,
+        status="active", provider=provider, model=model, created_at=now, updated_at=now, customer_id=customer_id,
+        context=context, system_prompt=own.system_prompt, tools=own.tools)
 
 
 def _same_session(path_id: str, body_id: str | None) -> None:

@@ -14,6 +14,7 @@ model text (aichat/table/ledger/: it settles overtaken), so the customer sees on
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -74,10 +75,12 @@ class Handoffs:
     """Escalated sessions as their customers hand them over and their tenant's staff read and answer them."""
 
     def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int, clock: Clock = utc_now,
-                 max_agent_messages: int = MAX_AGENT_MESSAGES_PER_SESSION) -> None:
+                 max_agent_messages: int = MAX_AGENT_MESSAGES_PER_SESSION, *,
+                 tenant_retention: Callable[[str], int] | None = None) -> None:
         self._db = client
         self._table = table_name
         self._retention_seconds = retention_days * 86_400
+        self._tenant_retention = tenant_retention  # a tenant's own RETENTION_DAYS, for what is written from now on
         self._clock = clock
         self._max_agent_messages = max_agent_messages
 
@@ -94,8 +97,8 @@ class Handoffs:
             "updated_at = :now REMOVE " + ", ".join(_TAKEN), "#status = :active",
             {":reason": s(reason), ":now": s(now), ":active": s("active"), ":escalated": s("escalated")})
         try:
-            transact(self._db, [meta, {"Put": {"TableName": self._table,
-                                               "Item": waiting_marker(escalated, self._expiry())}}])
+            marker = waiting_marker(escalated, self._expiry(escalated.tenant_id))
+            transact(self._db, [meta, {"Put": {"TableName": self._table, "Item": marker}}])
         except Cancelled as cancelled:
             raise SessionNotActive(str_attr(_old(cancelled), "status") or "closed") from None
         return escalated
@@ -228,7 +231,8 @@ class Handoffs:
         sets = "SET updated_at = :now, expires_at = :expires"
         condition = ("user_id = :user AND #status = :escalated AND "
                      "(attribute_not_exists(agent_message_count) OR agent_message_count <= :room)")
-        values: Item = {":now": s(iso(now)), ":expires": n(self._expiry()), ":escalated": s("escalated"),
+        values: Item = {":now": s(iso(now)), ":expires": n(self._expiry(session.tenant_id)),
+                        ":escalated": s("escalated"),
                         ":user": s(session.user_id), ":room": n(room), ":written": n(len(written))}
         if take:
             # The session's last turn, if it is still running, ends without a word more (a stream within
@@ -242,7 +246,7 @@ class Handoffs:
         meta = self._session_update(session.id, staff, sets + " ADD agent_message_count :written", condition,
                                     values, owner_check="tenant_id = :tenant")
         entries = [meta, *({"Put": {"TableName": self._table,
-                                    "Item": items.message_item(session, m, self._expiry()),
+                                    "Item": items.message_item(session, m, self._expiry(session.tenant_id)),
                                     "ConditionExpression": "attribute_not_exists(SK)"}} for m in written)]
         if take:  # the waiting list shows who has it
             entries.append({"Update": {
@@ -250,7 +254,7 @@ class Handoffs:
                 "UpdateExpression": "SET taken_by = :me, taken_by_name = :name, "
                                     "expires_at = if_not_exists(expires_at, :expires)",
                 "ExpressionAttributeValues": {":me": s(staff.user_id), ":name": s(name),
-                                              ":expires": n(self._expiry())}}})
+                                              ":expires": n(self._expiry(session.tenant_id))}}})
         transact(self._db, entries)
         return written
 
@@ -274,7 +278,8 @@ class Handoffs:
         try:
             transact(self._db, [meta, {"Delete": {"TableName": self._table, "Key": marker_key(session.id)}},
                                 {"Put": {"TableName": self._table,
-                                         "Item": items.message_item(session, left, self._expiry()),
+                                         "Item": items.message_item(session, left,
+                                                                    self._expiry(session.tenant_id)),
                                          "ConditionExpression": "attribute_not_exists(SK)"}}])
         except Cancelled as cancelled:
             raise SessionNotActive(str_attr(_old(cancelled), "status") or "closed") from None
@@ -304,8 +309,9 @@ class Handoffs:
                            "ExpressionAttributeNames": {"#status": "status"}, "ExpressionAttributeValues": values,
                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
 
-    def _expiry(self) -> int:
-        return int(self._clock().timestamp()) + self._retention_seconds
+    def _expiry(self, tenant_id: str) -> int:
+        days = self._tenant_retention(tenant_id) if self._tenant_retention else None
+        return int(self._clock().timestamp()) + (days * 86_400 if days else self._retention_seconds)
 
     def _agent_limit(self, used: int) -> AgentMessageLimitExceeded:
         return AgentMessageLimitExceeded(

@@ -56,7 +56,7 @@ def message_record(item: Item) -> MessageRecord:
 
 # --- one mapping for both: a record's fields are its item's attributes, by name -----------------------------------
 
-_JSON_FIELDS = {"context", "function_calls", "tool_steps"}  # objects and lists, stored as JSON text
+_JSON_FIELDS = {"context", "function_calls", "tool_steps", "tools"}  # objects and lists, stored as JSON text
 _R = TypeVar("_R", SessionRecord, MessageRecord)
 
 

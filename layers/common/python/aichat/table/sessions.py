@@ -48,13 +48,6 @@ class Store:
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def tenant_config(self, tenant_id: str) -> dict[str, str]:
-        """The tenant's config item (limit overrides), or {} when it has none."""
-        item = self._db.get_item(
-            TableName=self._table, Key={"PK": s(keys.tenant_pk(tenant_id)), "SK": s(keys.CONFIG_SK)}
-        ).get("Item", {})
-        return {k: (v.get("N") or v.get("S") or "") for k, v in item.items() if k not in ("PK", "SK")}
-
     def conversation(self, session_id: str, caller: Identity, max_messages: int,
                      skip: str | None = None) -> tuple[SessionRecord, list[MessageRecord]]:
         """A session and its newest messages (oldest first), in one Query; without the message `skip` (a turn's

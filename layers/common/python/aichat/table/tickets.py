@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from aichat.core.clock import Clock, iso
@@ -24,10 +25,11 @@ class TicketStore:
     announced as a TicketCreated event."""
 
     def __init__(self, client: DynamoDBClient, table_name: str, *, retention_days: int, clock: Clock,
-                 events: DomainEvents) -> None:
+                 events: DomainEvents, tenant_retention: Callable[[str], int] | None = None) -> None:
         self._db = client
         self._table = table_name
         self._retention_seconds = retention_days * _DAY_SECONDS
+        self._tenant_retention = tenant_retention  # a tenant's own RETENTION_DAYS, for what is written from now on
         self._clock = clock
         self._events = events
 
@@ -40,7 +42,9 @@ class TicketStore:
                               session_id=session_id, turn_id=turn_id, title=title, priority=priority,
                               status="open", created_at=iso(now), description=description)
         # The id is new, so the condition only fails if it is not: never overwrite another ticket.
-        self._db.put_item(TableName=self._table, Item=_item(ticket, int(now.timestamp()) + self._retention_seconds),
+        kept = self._tenant_retention(owner.tenant_id) * _DAY_SECONDS if self._tenant_retention else None
+        self._db.put_item(TableName=self._table,
+                          Item=_item(ticket, int(now.timestamp()) + (kept or self._retention_seconds)),
                           ConditionExpression="attribute_not_exists(PK)")
         # Only once it is stored: an event is a fact a platform may act on. A failed publish is logged, not raised.
         self._events.publish(ticket_created(ticket))

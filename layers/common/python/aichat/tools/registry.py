@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aichat.core.errors import ChatError, ConfigurationError
 from aichat.core.logs import logger
 from aichat.core.models import SessionType
+from aichat.core.records import SessionRecord
 from aichat.core.settings import Settings
 from aichat.providers.interface import ToolCall, ToolResult, ToolSpec
 from aichat.table import call_records
@@ -72,6 +73,18 @@ class ToolRegistry:
     def for_session_type(self, session_type: SessionType) -> tuple[AnyTool, ...]:
         """The tools a session of this type offers its model, in the configured order."""
         return self._by_type.get(session_type, ())
+
+    def for_session(self, session: SessionRecord) -> tuple[AnyTool, ...]:
+        """The tools a session offers its model: its tenant's choice when it started, else its type's."""
+        if session.tools is None:
+            return self.for_session_type(session.session_type)
+        # A tool the deployment has dropped since the session started is no longer offered.
+        return tuple(self._tools[name] for name in session.tools if name in self._tools)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every tool the deployment has: the built-ins, then CUSTOM_TOOLS."""
+        return tuple(self._tools)
 
     def specs(self, tools: Sequence[AnyTool]) -> tuple[ToolSpec, ...]:
         """The tools as the model is offered them (CompletionRequest.tools)."""

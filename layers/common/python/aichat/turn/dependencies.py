@@ -15,7 +15,7 @@ from aichat.services.session_routes import SessionService
 from aichat.table.ledger.turn_ledger import TurnLedger
 from aichat.table.sessions import Store
 from aichat.table.stop_flags import StopFlags
-from aichat.table.tenants import TenantLimitsCache
+from aichat.table.tenants import TenantConfigCache
 from aichat.table.tickets import TicketStore
 from aichat.tools.registry import ToolRegistry
 from aichat.turn.prompts import Prompts
@@ -51,7 +51,7 @@ class TurnDeps:
     settings: Settings
     store: Store
     ledger: TurnLedger
-    limits: TenantLimitsCache
+    limits: TenantConfigCache
     clock: Clock
     metrics: ChatMetrics
     tools: ToolRegistry

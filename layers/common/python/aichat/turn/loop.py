@@ -348,7 +348,7 @@ class TurnLoop:
                    time_left: Callable[[], float]) -> bool:
         """Run the calls the model asked for, in its order, recording each, within `time_left()` seconds (the
         route's deadline) and the caps on calls; True if one of them ends the turn."""
-        offered = self._deps.tools.for_session_type(turn.session.session_type)
+        offered = self._deps.tools.for_session(turn.session)
         results: list[ToolResult] = []
         records: list[dict[str, Any]] = []
         kept: list[dict[str, Any]] = []

@@ -12,6 +12,7 @@ from aichat.core.ids import new_id
 from aichat.core.models import ChatRequest
 from aichat.core.records import MessageRecord, SessionRecord
 from aichat.providers.interface import CompletionRequest, ModelRoute, ToolCall, ToolResult, Turn
+from aichat.services.session_routes import new_session
 from aichat.turn.dependencies import TurnDeps
 
 
@@ -60,13 +61,8 @@ def prepare(deps: TurnDeps, caller: Identity, body: ChatRequest, session_id: str
             skip: str | None = None) -> PreparedTurn:
     """The turn's session (new, or read with its newest messages, without the message `skip`) and first request."""
     if session_id is None:
-        session_type = body.session_type or "customer_support"
-        provider, model = deps.models.providers.default(session_type)
-        session = SessionRecord(
-            id=new_id(deps.clock()), tenant_id=caller.tenant_id, user_id=caller.user_id,
-            session_type=session_type, status="active", provider=provider, model=model,
-            created_at=now, updated_at=now, context=body.context,
-        )
+        session = new_session(caller, body.session_type or "customer_support", deps.models.providers,
+                              deps.limits.config(caller.tenant_id), new_id(deps.clock()), now, body.context)
         history: list[MessageRecord] = []
         is_new = True
     else:
@@ -80,9 +76,10 @@ def prepare(deps: TurnDeps, caller: Identity, body: ChatRequest, session_id: str
         turns.pop(0)
     turns.append(Turn(role="user", content=body.message))
     request = CompletionRequest(
-        model=session.model, system=deps.models.prompts.system_prompt(session.session_type, context),
+        model=session.model,
+        system=deps.models.prompts.system_prompt(session.session_type, context, session.system_prompt),
         messages=tuple(turns), max_tokens=deps.settings.MAX_TOKENS, temperature=deps.settings.TEMPERATURE,
-        tools=deps.tools.specs(deps.tools.for_session_type(session.session_type)),
+        tools=deps.tools.specs(deps.tools.for_session(session)),
     )
     return PreparedTurn(session=session, request=request, is_new=is_new,
                         routes=deps.models.providers.routes(session.provider, session.model))

@@ -49,9 +49,11 @@ class Prompts:
         self._prompts: dict[str, str] = dict(DEFAULT_PROMPTS)
         self._prompts.update(overrides or {})
 
-    def system_prompt(self, session_type: SessionType, context: Mapping[str, Any] | None) -> str:
-        """The session type's prompt, followed by the context as clearly delimited data."""
-        prompt = self._prompts[session_type]
+    def system_prompt(self, session_type: SessionType, context: Mapping[str, Any] | None,
+                      own: str | None = None) -> str:
+        """The session's own prompt (its tenant's, when the session started) or its type's, followed by the context
+        as clearly delimited data."""
+        prompt = own or self._prompts[session_type]
         if not context:
             return prompt
         # Escaping "<" keeps a value such as "</context>" from closing the block early.

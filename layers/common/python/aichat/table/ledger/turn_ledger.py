@@ -13,7 +13,7 @@ text and `stopped: taken_by_person`, so the customer's conversation goes on with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -50,10 +50,11 @@ class TurnLedger:
     """Sessions' and turns' money in the single table: every budgeted write goes through here."""
 
     def __init__(self, client: DynamoDBClient, table_name: str, retention_days: int,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, *, tenant_retention: Callable[[str], int] | None = None) -> None:
         self._db = client
         self._table = table_name
         self._retention_seconds = retention_days * 86_400
+        self._tenant_retention = tenant_retention  # a tenant's own RETENTION_DAYS, for what is written from now on
         self._clock = clock
         self._writes = BudgetedWrites(client, table_name, self._expiry)
 
@@ -65,7 +66,8 @@ class TurnLedger:
         tenant_day, user_day = self._writes.day_updates(session.tenant_id, session.user_id, day)
         user_day.charge(session_charge, USER_DAY_ATTRS[session_charge.counter])
         tenant_day.add(sessions=1)
-        put = {"Put": {"TableName": self._table, "Item": items.session_item(session, self._expiry()),
+        put = {"Put": {"TableName": self._table,
+                       "Item": items.session_item(session, self._expiry(session.tenant_id)),
                        "ConditionExpression": "attribute_not_exists(PK)"}}
         self._writes.run([(put, None), (tenant_day.transact_item(self._table), tenant_day),
                             (user_day.transact_item(self._table), user_day)], session, day)
@@ -94,7 +96,7 @@ class TurnLedger:
             assert session_charge is not None, "a new session is counted against the user's sessions"
             user_day.charge(session_charge, USER_DAY_ATTRS[session_charge.counter])
             tenant_day.add(sessions=1)
-            item = items.session_item(session, self._expiry())
+            item = items.session_item(session, self._expiry(session.tenant_id))
             item["live_turn"] = s(message.id)  # the turn a stop asks to end (aichat/table/stop_flags.py)
             item[PENDING_TURNS] = n(1)
             for charge in charges:
@@ -138,14 +140,14 @@ class TurnLedger:
         SessionNotActive unless it is still escalated, BudgetRefused when the session has no message left.
         """
         meta = Update(key=items.session_key(session.id), sets={"updated_at": s(message.created_at),
-                                                               "expires_at": n(self._expiry())})
+                                                               "expires_at": n(self._expiry(session.tenant_id))})
         meta.conditions.append("attribute_exists(PK) AND tenant_id = :tenant AND user_id = :user "
                                "AND #status = :escalated")
         meta.names["#status"] = "status"
         meta.values.update({":tenant": s(session.tenant_id), ":user": s(session.user_id),
                             ":escalated": s("escalated")})
         meta.charge(slot, SESSION_ATTRS[Counter.SESSION_MESSAGES])
-        kept = items.message_item(session, message, self._expiry())
+        kept = items.message_item(session, message, self._expiry(session.tenant_id))
         if claim is not None:
             kept["turn_key"] = s(claim.pk)  # so deleting the session deletes the key's claim too
         put = {"Put": {"TableName": self._table, "Item": kept, "ConditionExpression": "attribute_not_exists(SK)"}}
@@ -247,11 +249,12 @@ class TurnLedger:
         session = _session_stub(reservation)
         counters = self._counter_moves(reservation, cost=delta, tokens=total_tokens, messages=reservation.message_slots)
         meta = Update(key=items.session_key(reservation.session_id),
-                      sets={"updated_at": s(now), "expires_at": n(self._expiry())})
+                      sets={"updated_at": s(now), "expires_at": n(self._expiry(session.tenant_id))})
         meta.add(total_cost_micros=delta, total_tokens=total_tokens, **{PENDING_TURNS: -1})
         if reply.stopped != TAKEN_BY_PERSON:
             _not_taken(meta, reservation.message_id)
-        reply_put = {"Put": {"TableName": self._table, "Item": items.message_item(session, reply, self._expiry()),
+        reply_put = {"Put": {"TableName": self._table,
+                             "Item": items.message_item(session, reply, self._expiry(session.tenant_id)),
                              "ConditionExpression": "attribute_not_exists(SK)"}}
         run = [user.transact_item(self._table), reply_put, *counters, meta.transact_item(self._table),
                *self._claim_outcome(reservation, "ok", reply.id)]
@@ -320,12 +323,15 @@ class TurnLedger:
 
     # --- internals -----------------------------------------------------------------------------
 
-    def _expiry(self) -> int:
-        return int(self._clock().timestamp()) + self._retention_seconds
+    def _expiry(self, tenant_id: str | None = None) -> int:
+        """When an item written now expires: the tenant's retention after now (the deployment's for a counter)."""
+        if tenant_id is None or self._tenant_retention is None:
+            return int(self._clock().timestamp()) + self._retention_seconds
+        return int(self._clock().timestamp()) + self._tenant_retention(tenant_id) * 86_400
 
     def _pending_put(self, session: SessionRecord, message: MessageRecord, reservation: Reservation) -> Item:
         record = replace(message, status="pending", day=reservation.day, reserved_micros=reservation.amount_micros)
-        item = items.message_item(session, record, self._expiry())
+        item = items.message_item(session, record, self._expiry(session.tenant_id))
         if reservation.turn_key is not None:
             item["turn_key"] = s(reservation.turn_key)  # so the sweeper's release marks the claim failed too
         if reservation.reply_id is not None:
