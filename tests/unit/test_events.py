@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import aws_clients
 import pytest
 from conftest import REGION, Api, FakeClock, ScriptedProvider
+from fake_eventbridge import FakeEventBridge
 
 from aichat import wiring
 from aichat.core.clock import iso
@@ -83,44 +82,6 @@ def build_api(api: Api, settings: Settings, dynamodb: Any, sns: Any, provider: S
         return Api(wiring.build(settings.model_copy(update=changes), dynamodb=dynamodb, sns=sns,
                                 providers={"offline": provider}, clock=clock))
     return build
-
-
-class FakeEventBridge:
-    """A loopback EventBridge speaking PutEvents' JSON protocol: each request's entries are kept, and each is answered
-    by the next scripted answer (status, body), else every entry accepted."""
-
-    def __init__(self) -> None:
-        self.requests: list[list[dict[str, Any]]] = []
-        self.answers: list[Callable[[list[dict[str, Any]]], tuple[int, dict[str, Any]]]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                assert self.headers["X-Amz-Target"] == "AWSEvents.PutEvents"
-                entries = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["Entries"]
-                fake.requests.append(entries)
-                status, body = fake.answers.pop(0)(entries) if fake.answers else accept(entries)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def accept(entries: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
-    return 200, {"FailedEntryCount": 0, "Entries": [{"EventId": f"e{i}"} for i, _ in enumerate(entries)]}
 
 
 def throttle(failing: Callable[[int], bool]) -> Callable[[list[dict[str, Any]]], tuple[int, dict[str, Any]]]:
