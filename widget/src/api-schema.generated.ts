@@ -335,6 +335,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ai/admin/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin: the tenant's limits, retention and session types in force, with an ETag
+         * @description The deployment's defaults with the tenant's own overrides applied. The ETag names the stored version: send it as If-Match with a PATCH.
+         */
+        get: operations["adminGetConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Admin: change the tenant's configuration with a JSON merge patch
+         * @description RFC 7396: the fields named change, null puts the deployment's value back, fields left out stay. In force on every container within TENANT_CONFIG_TTL_SECONDS; prompts, models, tools and retention apply to new sessions and new writes only. Announced as TenantConfigChanged.
+         */
+        patch: operations["adminPatchConfig"];
+        trace?: never;
+    };
     "/api/v1/ai/usage": {
         parameters: {
             query?: never;
@@ -942,6 +966,16 @@ export interface components {
              */
             feedback?: string | null;
         };
+        /**
+         * ModelRef
+         * @description A model as the deployment routes to it: the provider and the provider's model id.
+         */
+        ModelRef: {
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+        };
         /** ReleaseRequest */
         ReleaseRequest: {
             /**
@@ -1059,6 +1093,40 @@ export interface components {
             } | null;
         };
         /**
+         * SessionTypeConfig
+         * @description A session type as a new session of it starts: its system prompt, its model and its tools.
+         */
+        SessionTypeConfig: {
+            /** System Prompt */
+            system_prompt: string;
+            model: components["schemas"]["ModelRef"];
+            /** Tools */
+            tools: string[];
+        };
+        /**
+         * SessionTypePatch
+         * @description A session type's overrides: each field left out (or null) is the deployment's.
+         */
+        SessionTypePatch: {
+            /**
+             * System Prompt
+             * @description at most 8000 characters
+             * @default null
+             */
+            system_prompt?: string | null;
+            /**
+             * @description one of the deployment's configured, priced routes
+             * @default null
+             */
+            model?: components["schemas"]["ModelRef"] | null;
+            /**
+             * Tools
+             * @description tool names: the built-ins and the deployment's CUSTOM_TOOLS; [] offers none
+             * @default null
+             */
+            tools?: string[] | null;
+        };
+        /**
          * StopRequest
          * @description POST /sessions/{id}/stop takes an empty object (`{}`), the session's id again, and how much was shown.
          */
@@ -1096,6 +1164,85 @@ export interface components {
          * @description POST /agent/sessions/{id}/take takes an empty object (`{}`): who takes it is the caller.
          */
         TakeRequest: Record<string, never>;
+        /**
+         * TenantConfigOut
+         * @description A tenant's effective configuration: the deployment's defaults with the tenant's overrides applied.
+         */
+        TenantConfigOut: {
+            /**
+             * Daily Cost Limit Cents
+             * @description cents per UTC day, the tenant's users together
+             */
+            daily_cost_limit_cents: number;
+            /**
+             * User Daily Cost Limit Cents
+             * @description cents per user per UTC day; null: no such limit
+             */
+            user_daily_cost_limit_cents: number | null;
+            /**
+             * Session Cost Limit Cents
+             * @description cents per session
+             */
+            session_cost_limit_cents: number;
+            /** Max Messages Per Session */
+            max_messages_per_session: number;
+            /** Max Sessions Per User Per Day */
+            max_sessions_per_user_per_day: number;
+            /**
+             * Retention Days
+             * @description days a session and its messages are kept after their last write
+             */
+            retention_days: number;
+            /** Session Types */
+            session_types: {
+                [key: string]: components["schemas"]["SessionTypeConfig"];
+            };
+        };
+        /**
+         * TenantConfigPatch
+         * @description PATCH /admin/config's body, a JSON merge patch: a field named changes, null puts the deployment's value back,
+         *     a field left out stays as it is. The tenant's stored overrides have the same shape, without nulls.
+         */
+        TenantConfigPatch: {
+            /**
+             * Daily Cost Limit Cents
+             * @default null
+             */
+            daily_cost_limit_cents?: number | string | null;
+            /**
+             * User Daily Cost Limit Cents
+             * @default null
+             */
+            user_daily_cost_limit_cents?: number | string | null;
+            /**
+             * Session Cost Limit Cents
+             * @default null
+             */
+            session_cost_limit_cents?: number | string | null;
+            /**
+             * Max Messages Per Session
+             * @default null
+             */
+            max_messages_per_session?: number | null;
+            /**
+             * Max Sessions Per User Per Day
+             * @default null
+             */
+            max_sessions_per_user_per_day?: number | null;
+            /**
+             * Retention Days
+             * @default null
+             */
+            retention_days?: number | null;
+            /**
+             * Session Types
+             * @description by session type: customer_support, admin_assistant, network_diagnostics, analytics
+             * @default null
+             */
+            session_types?: {
+                [key: string]: components["schemas"]["SessionTypePatch"] | null;
+            } | null;
+        };
         /** TicketOut */
         TicketOut: {
             /** Id */
@@ -2905,6 +3052,199 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         /** @enum {unknown} */
                         code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    adminGetConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Admin: the tenant's limits, retention and session types in force, with an ETag */
+            200: {
+                headers: {
+                    /** @description the stored version of the tenant's configuration: send it as If-Match to change it */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantConfigOut"];
+                };
+            };
+            /** @description code: `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description code: `storage_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "storage_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    adminPatchConfig: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the ETag of your last GET: 428 without it, 412 once another change came first */
+                "If-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "max_messages_per_session": 40,
+                 *       "session_types": {
+                 *         "customer_support": {
+                 *           "system_prompt": "You are Acme's support assistant."
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["TenantConfigPatch"];
+            };
+        };
+        responses: {
+            /** @description Admin: change the tenant's configuration with a JSON merge patch */
+            200: {
+                headers: {
+                    /** @description the stored version of the tenant's configuration: send it as If-Match to change it */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantConfigOut"];
+                };
+            };
+            /** @description code: `tenant_missing` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "tenant_missing";
+                    };
+                };
+            };
+            /** @description code: `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": (components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "unauthorized";
+                    }) | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description code: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description code: `precondition_failed` */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_failed";
+                    };
+                };
+            };
+            /** @description code: `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "invalid_input";
+                    };
+                };
+            };
+            /** @description code: `precondition_required` */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] & {
+                        /** @enum {unknown} */
+                        code?: "precondition_required";
                     };
                 };
             };
