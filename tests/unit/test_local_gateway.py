@@ -220,7 +220,7 @@ def test_a_preflight_is_answered_by_the_gateway_and_replies_carry_cors_headers(g
     assert dict(preflight.headers)["access-control-allow-methods"] == "GET,POST,PATCH,DELETE,OPTIONS"
     reply = app.handle(request("GET", "/api/v1/ai/sessions/my", headers=[origin, bearer()]), "h")
     assert dict(reply.headers)["access-control-allow-origin"] == "*"
-    assert dict(reply.headers)["access-control-expose-headers"] == "x-next-cursor"
+    assert dict(reply.headers)["access-control-expose-headers"] == "x-next-cursor,etag"
 
 
 def test_an_origin_not_in_the_list_gets_no_cors_headers() -> None:
