@@ -56,7 +56,8 @@ export async function startServer(env = {}) {
   });
   let output = "";
   const url = await new Promise((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the local server was not ready in 60 s:\n${output}`)), 60_000);
+    // Four start at once when the specs run together: on a busy two-core machine that has taken a minute.
+    const timer = setTimeout(() => reject(new Error(`the local server was not ready in 120 s:\n${output}`)), 120_000);
     const read = (chunk) => {
       output += chunk;
       const match = READY.exec(output);

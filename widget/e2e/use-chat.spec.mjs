@@ -337,7 +337,8 @@ function useChatSuite(app) {
       const context = await parts.browser.newContext({ viewport: { width: 900, height: 700 } });
       try {
         const { page, errors } = await openApp(context, parts.slow);
-        const message = "Tell me a long story";
+        // The reply echoes it: ~40 words, 12 s, still streaming when Stop arrives on a busy machine.
+        const message = "Tell me a long story, one about a lighthouse keeper, her cat, and the winter the lamp went out";
         const full = offlineReply(message, 0);
         await send(page, message);
         const growing = await eventually("the reply has shown a few words", async () => {

@@ -46,7 +46,8 @@ export async function walkWidgetStates({ page, server, staffToken, labels, visit
   await openPanelIn(page, labels);
   await visit("open");
 
-  await send(page, labels, "Tell me a long story, please");
+  // The reply echoes it: ~40 words, 12 s, still streaming when visited (and stopped) on a busy machine.
+  await send(page, labels, "Tell me a long story, one about a lighthouse keeper, her cat, and the winter the lamp went out");
   const streaming = page.locator('.msg[data-role="assistant"][data-status="streaming"]');
   await eventually("the reply has shown a few words", async () =>
     (await streaming.count()) === 1 && (await streaming.locator(".bubble").textContent()).trim().split(/\s+/).length >= 3);
