@@ -4,11 +4,13 @@
  *     locale?, labels?, mount? }
  * before loading it. The token comes from there, from the address (`/#token=…`), or from a form that asks for one
  * (`make token USER=alice TENANT=acme` prints one). With `view=staff` in the address (`/#view=staff&token=…`, a token
- * from `make token USER=dana TENANT=acme STAFF=1 NAME="Dana Reyes"`) the page is the staff view: the agent inbox.
+ * from `make token USER=dana TENANT=acme STAFF=1 NAME="Dana Reyes"`) the page is the staff view: the agent inbox, and
+ * under it the tenant's settings, which an admin's token (`ADMIN=1`) reads and changes.
  */
 import { StrictMode, useState, type FormEvent, type ReactNode } from "react";
 import { createRoot } from "react-dom/client";
 import type { SessionType } from "./api-types";
+import { TenantSettingsPanel } from "./admin-settings-panel";
 import { AIChatAgentInbox } from "./agent-inbox";
 import type { Labels } from "./labels";
 import type { LocaleName } from "./locales";
@@ -94,8 +96,11 @@ function Demo({ config }: { config: AIChatDemoConfig }): ReactNode {
         </form>
       )}
       {token && STAFF && (
-        <AIChatAgentInbox apiBaseUrl={config.apiBaseUrl ?? ""} getToken={() => token}
-          theme={config.theme ?? "light"} locale={config.locale} labels={config.labels} />
+        <>
+          <AIChatAgentInbox apiBaseUrl={config.apiBaseUrl ?? ""} getToken={() => token}
+            theme={config.theme ?? "light"} locale={config.locale} labels={config.labels} />
+          <TenantSettingsPanel apiBaseUrl={config.apiBaseUrl ?? ""} getToken={() => token} />
+        </>
       )}
       {token && !STAFF && (
         <AIChatWidget
