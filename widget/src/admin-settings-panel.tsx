@@ -125,7 +125,8 @@ export function TenantSettingsPanel(props: TenantSettingsPanelProps): ReactNode 
   return (
     <section className="aichat-tenant-settings" aria-labelledby={headingId}>
       <h2 id={headingId}>Tenant settings</h2>
-      {status === "forbidden" && <p role="alert">{FORBIDDEN}</p>}
+      {/* A state of the page rather than an error of an action: no alert, so the inbox's own alerts stay the page's only. */}
+      {status === "forbidden" && <p>{FORBIDDEN}</p>}
       {status === "loading" && !loaded && <p>Loading the settings…</p>}
       {alert && <p role="alert">{alert}</p>}
       {loaded && drafts && status !== "forbidden" && (
