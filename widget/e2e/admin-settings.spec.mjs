@@ -1,4 +1,4 @@
-// The demo's Tenant settings panel, in Chromium against the real local server: an admin opens the staff view, changes
+// The demo's Tenant settings panel, in Chromium against the real local server: an admin opens its page, changes
 // the messages per conversation and saves; GET /admin/config over HTTP then answers the new value and version. A change
 // saved over HTTP meanwhile makes the next Save a 412: the panel says so and shows the values now in force. A support
 // person without the admin role is told the settings are for administrators.
@@ -19,7 +19,7 @@ async function openStaffView(browser, server, token) {
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   const errors = watchPageErrors(page);
-  await page.goto(`${server.url}/#view=staff&token=${token}`);
+  await page.goto(`${server.url}/#view=settings&token=${token}`);
   const panel = page.getByRole("region", { name: "Tenant settings" });
   await panel.waitFor();
   return { context, page, panel, errors };

@@ -4,8 +4,8 @@
  *     locale?, labels?, mount? }
  * before loading it. The token comes from there, from the address (`/#token=…`), or from a form that asks for one
  * (`make token USER=alice TENANT=acme` prints one). With `view=staff` in the address (`/#view=staff&token=…`, a token
- * from `make token USER=dana TENANT=acme STAFF=1 NAME="Dana Reyes"`) the page is the staff view: the agent inbox, and
- * under it the tenant's settings, which an admin's token (`ADMIN=1`) reads and changes.
+ * from `make token USER=dana TENANT=acme STAFF=1 NAME="Dana Reyes"`) the page is the staff view: the agent inbox.
+ * With `view=settings` it is the tenant's settings, which an admin's token (`ADMIN=1`) reads and changes.
  */
 import { StrictMode, useState, type FormEvent, type ReactNode } from "react";
 import { createRoot } from "react-dom/client";
@@ -35,8 +35,9 @@ export interface AIChatDemoConfig {
   labels?: Partial<Labels>;
   /** Where the token form goes; a new element at the end of <body> by default. */
   mount?: string;
-  /** staff: the agent inbox instead of the customer's widget (also `view=staff` in the address). */
-  view?: "customer" | "staff";
+  /** staff: the agent inbox instead of the customer's widget (also `view=staff` in the address); settings: an
+   * admin's Tenant settings panel (`view=settings`), a page of its own so the inbox keeps the whole screen. */
+  view?: "customer" | "staff" | "settings";
 }
 
 declare global {
@@ -46,7 +47,8 @@ declare global {
 }
 
 const config = window.AIChatDemo ?? {};
-const STAFF = staffView(config);
+const VIEW = demoView(config);
+const STAFF = VIEW !== "customer";
 // The staff view keeps its own token, so one browser can hold a customer's tab and a staff member's.
 const TOKEN_KEY = STAFF ? "ai-chat-demo:staff-token" : "ai-chat-demo:token";
 
@@ -62,8 +64,9 @@ function addressToken(): string | null {
   return new URLSearchParams(window.location.hash.slice(1)).get("token");
 }
 
-function staffView(config: AIChatDemoConfig): boolean {
-  return (config.view ?? new URLSearchParams(window.location.hash.slice(1)).get("view")) === "staff";
+function demoView(config: AIChatDemoConfig): "customer" | "staff" | "settings" {
+  const view = config.view ?? new URLSearchParams(window.location.hash.slice(1)).get("view");
+  return view === "staff" || view === "settings" ? view : "customer";
 }
 
 function Demo({ config }: { config: AIChatDemoConfig }): ReactNode {
@@ -95,12 +98,12 @@ function Demo({ config }: { config: AIChatDemoConfig }): ReactNode {
           <button type="submit">Use this token</button>
         </form>
       )}
-      {token && STAFF && (
-        <>
-          <AIChatAgentInbox apiBaseUrl={config.apiBaseUrl ?? ""} getToken={() => token}
-            theme={config.theme ?? "light"} locale={config.locale} labels={config.labels} />
-          <TenantSettingsPanel apiBaseUrl={config.apiBaseUrl ?? ""} getToken={() => token} />
-        </>
+      {token && VIEW === "staff" && (
+        <AIChatAgentInbox apiBaseUrl={config.apiBaseUrl ?? ""} getToken={() => token}
+          theme={config.theme ?? "light"} locale={config.locale} labels={config.labels} />
+      )}
+      {token && VIEW === "settings" && (
+        <TenantSettingsPanel apiBaseUrl={config.apiBaseUrl ?? ""} getToken={() => token} />
       )}
       {token && !STAFF && (
         <AIChatWidget
