@@ -1,10 +1,12 @@
-"""Reading the day's counters straight from the table, the one way every test does it."""
+"""Reading the day's counters straight from the table, the one way every test does it; and counting the calls a
+client makes."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,3 +40,18 @@ def sampled_cost(db: Any, tenant: str, day: str, table: str) -> Iterator[list[in
     finally:
         done.set()
         watcher.join()
+
+
+@contextlib.contextmanager
+def counting(client: Any, service: str) -> Iterator[Counter[str]]:
+    """The client's calls to `service` made in the block, by operation name (botocore's before-call hook)."""
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    client.meta.events.register(f"before-call.{service}", count)
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister(f"before-call.{service}", count)

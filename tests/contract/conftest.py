@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fake_bedrock import FakeBedrock
 from fake_providers import FakeProviders
 
 from contract.local_api import Client, local_server
@@ -26,5 +27,13 @@ def client(server: process.RunningServer) -> Client:
 def model() -> Iterator[FakeProviders]:
     """The loopback OpenAI and Anthropic a module's own server sends its model calls to (one per module)."""
     fake = FakeProviders()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="module")
+def bedrock() -> Iterator[FakeBedrock]:
+    """The loopback Amazon Bedrock (Converse, ConverseStream) a module's own server calls (one per module)."""
+    fake = FakeBedrock()
     yield fake
     fake.close()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,3 +104,20 @@ class User:
 
     def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
         return self.client.call("POST", path, body, token=self.token, **kw)
+
+
+def at_once(calls: list[Callable[[], Reply]]) -> list[Reply]:
+    """Each call in a thread of its own, all let go at the same moment; their answers, in the calls' order."""
+    start = threading.Barrier(len(calls))
+    answers: dict[int, Reply] = {}
+
+    def run(i: int) -> None:
+        start.wait()
+        answers[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [answers[i] for i in range(len(calls))]

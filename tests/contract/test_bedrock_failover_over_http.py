@@ -60,13 +60,6 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def bedrock() -> Iterator[FakeBedrock]:
-    fake = FakeBedrock()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture(scope="module")
 def bedrock_first(dynamodb_local_url: str, bedrock: FakeBedrock, model: FakeProviders) -> Iterator[Served]:
     """LLM_PROVIDER=bedrock, falling back to Anthropic."""
     table = f"ai-chat-failover-bedrock-{uuid.uuid4().hex[:6]}"

@@ -22,13 +22,6 @@ MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 @pytest.fixture(scope="module")
-def bedrock() -> Iterator[FakeBedrock]:
-    fake = FakeBedrock()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture(scope="module")
 def served(dynamodb_local_url: str, bedrock: FakeBedrock) -> Iterator[tuple[Client, str]]:
     table = f"ai-chat-bedrock-{uuid.uuid4().hex[:8]}"
     env = {"LLM_PROVIDER": "bedrock", "LLM_MODEL": MODEL, "BEDROCK_ENDPOINT_URL": bedrock.url,

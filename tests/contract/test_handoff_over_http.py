@@ -8,9 +8,8 @@ checked on the server's whole table.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -20,7 +19,7 @@ from counters import day_counters
 from fake_providers import FakeProviders
 from ledger_invariant import assert_invariant
 
-from contract.local_api import Client, Reply, User, fake_model_env, local_server, table_client
+from contract.local_api import Client, User, at_once, fake_model_env, local_server, table_client
 from localdev import process
 
 pytestmark = pytest.mark.dynamodb_local
@@ -61,23 +60,6 @@ def staff(api: Client, tenant: str, user: str = "dana", name: str = "Dana Reyes"
 
 def today() -> str:
     return datetime.now(UTC).date().isoformat()
-
-
-def at_once(calls: list[Callable[[], Reply]]) -> list[Reply]:
-    """Each call in a thread of its own, all let go at the same moment; their answers, in the calls' order."""
-    start = threading.Barrier(len(calls))
-    answers: dict[int, Reply] = {}
-
-    def run(i: int) -> None:
-        start.wait()
-        answers[i] = calls[i]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return [answers[i] for i in range(len(calls))]
 
 
 def escalated_session(api: Client, tenant: str, user: str = "carol") -> tuple[User, str]:

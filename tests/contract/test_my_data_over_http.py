@@ -7,7 +7,6 @@ The model is the loopback fake (OpenAI's format), so a turn can be made to take 
 from __future__ import annotations
 
 import random
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from counters import day_counters
 from fake_providers import FakeProviders, Scripted
 
 from aichat.table import keys
-from contract.local_api import Client, Reply, User, fake_model_env, local_server, table_client
+from contract.local_api import Client, Reply, User, at_once, fake_model_env, local_server, table_client
 from localdev import process
 
 pytestmark = pytest.mark.dynamodb_local
@@ -120,24 +119,12 @@ def test_a_delete_racing_a_turn_lets_exactly_one_win_and_leaves_nothing_behind(
     waits = [rng.uniform(0, 0.1) for _ in range(rounds)]
 
     def race(i: int) -> tuple[Reply, Reply]:
-        results: dict[str, Reply] = {}
-        go = threading.Barrier(2)
-
-        def turn() -> None:
-            go.wait()
-            results["chat"] = chat(alice, f"race {i}", sessions[i])
-
-        def remove() -> None:
-            go.wait()
+        def remove() -> Reply:
             time.sleep(waits[i])
-            results["delete"] = delete(alice, sessions[i])
+            return delete(alice, sessions[i])
 
-        threads = [threading.Thread(target=turn), threading.Thread(target=remove)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return results["chat"], results["delete"]
+        turn, removal = at_once([lambda: chat(alice, f"race {i}", sessions[i]), remove])
+        return turn, removal
 
     with ThreadPoolExecutor(4) as pool:
         outcomes = list(pool.map(race, range(rounds)))

@@ -8,10 +8,9 @@ server caches a tenant's configuration for TENANT_CONFIG_TTL_SECONDS = 1, as eve
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 from fake_eventbridge import FakeEventBridge
 from fake_providers import FakeProviders
 
-from contract.local_api import Client, Reply, User, fake_model_env, local_server
+from contract.local_api import Client, Reply, User, at_once, fake_model_env, local_server
 from localdev import process
 
 pytestmark = pytest.mark.dynamodb_local
@@ -69,23 +68,6 @@ def changed(person: User, body: Any) -> Reply:
     reply = change(person, body, person.get(CONFIG).headers["etag"])
     assert reply.status == 200, reply.raw
     return reply
-
-
-def at_once(calls: list[Callable[[], Reply]]) -> list[Reply]:
-    """Each call in a thread of its own, all let go at the same moment; their answers, in the calls' order."""
-    start = threading.Barrier(len(calls))
-    answers: dict[int, Reply] = {}
-
-    def run(i: int) -> None:
-        start.wait()
-        answers[i] = calls[i]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return [answers[i] for i in range(len(calls))]
 
 
 def test_get_and_patch_go_version_by_version_with_etags_428_412_and_422_naming_the_field(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import Api, FakeClock, ScriptedProvider, error_code
-from counters import day_counters
+from counters import counting, day_counters
 from test_events import Published, of_type, published  # noqa: F401 - published is a fixture
 
 from aichat import wiring
@@ -45,20 +45,6 @@ def a_users_data(services: wiring.Services, api: Api, user: str, tenant: str = "
     services.chat.send(who, ChatRequest(message="keyed"), None, idempotency_key=f"key-{user}")
 
 
-def operations(dynamodb: Any, call: Any) -> tuple[Any, set[str]]:
-    """What `call` returned, and the DynamoDB operations it made."""
-    made: set[str] = set()
-
-    def note(model: Any, **_: Any) -> None:
-        made.add(model.name)
-
-    dynamodb.meta.events.register("before-call.dynamodb", note)
-    try:
-        return call(), made
-    finally:
-        dynamodb.meta.events.unregister("before-call.dynamodb", note)
-
-
 def test_an_erasure_deletes_everything_of_the_user_by_key_or_index_and_nothing_else(
         services: wiring.Services, api: Api, dynamodb: Any, published: Published) -> None:  # noqa: F811
     a_users_data(services, api, "carol")
@@ -70,7 +56,8 @@ def test_an_erasure_deletes_everything_of_the_user_by_key_or_index_and_nothing_e
 
     started = api.invoke("erase_user", user="ana", roles=ADMIN, path={"user_id": "carol"})
     assert started.status == 202 and started.body["status"] == "running"
-    run, made = operations(dynamodb, lambda: services.erasure.run(30))
+    with counting(dynamodb, "dynamodb") as made:
+        run = services.erasure.run(30)
 
     assert run.finished == 1
     assert "Scan" not in made and "Query" in made, f"found by key or index only: {made}"

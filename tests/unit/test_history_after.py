@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import Api, FakeClock, error_code
+from counters import counting
 
 from aichat import wiring
 from aichat.core.identity import Identity
@@ -23,27 +24,14 @@ def conversation(api: Api, turns: int) -> tuple[str, list[str]]:
     return session_id, [m["id"] for m in history.body["messages"]]
 
 
-def queries(dynamodb: Any, call: Any) -> tuple[Any, list[str]]:
-    made: list[str] = []
-
-    def count(model: Any, **_: Any) -> None:
-        made.append(model.name)
-
-    dynamodb.meta.events.register("before-call", count)
-    try:
-        return call(), made
-    finally:
-        dynamodb.meta.events.unregister("before-call", count)
-
-
 def test_after_a_message_only_the_newer_ones_come_oldest_first_in_one_query(api: Api, dynamodb: Any) -> None:
     session_id, ids = conversation(api, 3)
-    reply, made = queries(dynamodb, lambda: api.invoke("get_history", session_id=session_id,
-                                                       query={"after": ids[1]}))
+    with counting(dynamodb, "dynamodb") as made:
+        reply = api.invoke("get_history", session_id=session_id, query={"after": ids[1]})
     assert reply.status == 200
     assert [m["id"] for m in reply.body["messages"]] == ids[2:]
     assert reply.body["metadata"]["id"] == session_id and reply.body["next_after"] is None
-    assert made == ["Query"], "the session comes with its newest messages"
+    assert made == {"Query": 1}, "the session comes with its newest messages"
 
 
 def test_after_the_newest_message_nothing_is_new_and_the_session_is_still_there(api: Api) -> None:

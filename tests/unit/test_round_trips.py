@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from conftest import Api
+from counters import counting
 
 from aichat.core.settings import Settings
 
@@ -17,20 +16,6 @@ from aichat.core.settings import Settings
 def settings(topic_arn: str) -> Settings:
     """As deployed: the tenant's config item is cached for a minute per container."""
     return Settings(TABLE_NAME="ai-chat", ESCALATION_TOPIC_ARN=topic_arn, TENANT_CONFIG_TTL_SECONDS=60)
-
-
-@contextmanager
-def counting(client: Any, service: str) -> Iterator[Counter[str]]:
-    calls: Counter[str] = Counter()
-
-    def count(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
-
-    client.meta.events.register(f"before-call.{service}", count)
-    try:
-        yield calls
-    finally:
-        client.meta.events.unregister(f"before-call.{service}", count)
 
 
 def warm(api: Api) -> str:

@@ -109,20 +109,13 @@ class Erasures:
     def _sessions_step(self, e: Erasure) -> Erasure:
         owner = Identity(user_id=e.user_id, tenant_id=e.tenant_id, roles=frozenset())
         # First any delete of theirs cut short (the owner's, or an earlier step's), then their sessions.
-        cut_short = self._db.query(
-            TableName=self._table, IndexName=keys.OWNER_INDEX, KeyConditionExpression="GSI1PK = :owner",
-            ExpressionAttributeValues={":owner": s(keys.deleting_owner_key(e.tenant_id, e.user_id))},
-            Limit=self._sessions_per_step).get("Items", [])
+        cut_short = self._first_of(keys.deleting_owner_key(e.tenant_id, e.user_id), self._sessions_per_step)
         for item in cut_short:
             deleted = self._deletions.finish(keys.session_id_from_pk(str_attr(item, "PK") or ""))
             e = replace(e, sessions=e.sessions + 1, messages=e.messages + deleted.messages)
         if cut_short:
             return e
-        page = self._db.query(
-            TableName=self._table, IndexName=keys.OWNER_INDEX, KeyConditionExpression="GSI1PK = :owner",
-            ExpressionAttributeValues={":owner": s(keys.owner_key(e.tenant_id, e.user_id))},
-            Limit=self._sessions_per_step)
-        found = page.get("Items", [])
+        found = self._first_of(keys.owner_key(e.tenant_id, e.user_id), self._sessions_per_step)
         for item in found:
             try:
                 deleted = self._deletions.delete(keys.session_id_from_pk(str_attr(item, "PK") or ""), owner,
@@ -135,11 +128,7 @@ class Erasures:
         return e if found else replace(e, phase="tickets")
 
     def _tickets_step(self, e: Erasure) -> Erasure:
-        page = self._db.query(
-            TableName=self._table, IndexName=keys.OWNER_INDEX, KeyConditionExpression="GSI1PK = :owner",
-            ExpressionAttributeValues={":owner": s(keys.owner_tickets_key(e.tenant_id, e.user_id))},
-            ProjectionExpression="PK, SK", Limit=_BATCH)
-        found = page.get("Items", [])
+        found = self._first_of(keys.owner_tickets_key(e.tenant_id, e.user_id), _BATCH)
         self._deletions.delete_keys([{"PK": i["PK"], "SK": i["SK"]} for i in found])
         e = replace(e, tickets=e.tickets + len(found))
         return e if found else replace(e, phase="counters")
@@ -159,6 +148,14 @@ class Erasures:
         return replace(e, day_counters=e.day_counters + present, phase="done", finished_at=iso(self._clock()))
 
     # --- internals -----------------------------------------------------------------------------
+
+    def _first_of(self, partition: str, limit: int) -> list[Item]:
+        """Up to `limit` items of an OwnerIndex partition: what is left of the user's there (each step deletes what
+        it read, so the next one starts from the first again)."""
+        page = self._db.query(TableName=self._table, IndexName=keys.OWNER_INDEX,
+                              KeyConditionExpression="GSI1PK = :owner",
+                              ExpressionAttributeValues={":owner": s(partition)}, Limit=limit)
+        return list(page.get("Items", []))
 
     def _save(self, e: Erasure) -> None:
         values: dict[str, Any] = {f":{k}": v for k, v in _attributes(e).items()}
