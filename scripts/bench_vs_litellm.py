@@ -83,7 +83,7 @@ class Upstream:
                 else:
                     upstream._whole(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
@@ -128,6 +128,14 @@ class Upstream:
         chunk("[DONE]")
         handler.wfile.write(b"0\r\n\r\n")
         handler.wfile.flush()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client closing its kept-alive connection is how LiteLLM's pool ends one, not an error worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
+            super().handle_error(request, client_address)
 
 
 def _marker(body: dict[str, Any]) -> str:
