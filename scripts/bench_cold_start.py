@@ -23,6 +23,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -64,12 +65,13 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def run_once(body: str, path: list[Path], extra_env: dict[str, str] | None = None) -> tuple[float, list[str]]:
+def run_once(body: str, path: list[Path], extra_env: dict[str, str] | None = None,
+             python: str = sys.executable) -> tuple[float, list[str]]:
     """Milliseconds of `body` in one fresh interpreter, and the watched modules it loaded."""
     env = _child_env()
     env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join(str(p) for p in path)
-    out = subprocess.run([sys.executable, "-c", _CHILD.format(body=body, watched=WATCHED)], env=env,
+    out = subprocess.run([python, "-c", _CHILD.format(body=body, watched=WATCHED)], env=env,
                          capture_output=True, text=True, check=True, cwd=path[0] if path else ROOT)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     return float(result["ms"]), list(result["loaded"])
@@ -81,7 +83,12 @@ def main() -> None:
     parser.add_argument("--calls-only", action="store_true", help="only the AWS calls per request")
     parser.add_argument("--against", type=Path, help="another checkout to time each function against")
     parser.add_argument("--imports", action="store_true", help="only the cost of single imports")
+    parser.add_argument("--built-layer", action="store_true",
+                        help="only the functions on the CommonLayer as built for Lambda, with and without bytecode")
     args = parser.parse_args()
+    if args.built_layer:
+        built_layer_figures(args.runs)
+        return
     if args.calls_only:
         print_calls()
         return
@@ -170,6 +177,33 @@ def compare(other: Path, runs: int) -> None:
         print(f"{name:<16} {b:>5.0f} ms {b / baseline:>7.2f}x {a:>5.0f} ms {a / baseline:>7.2f}x {paired:>+10.0f} ms")
 
 
+def built_layer_figures(runs: int) -> None:
+    """Each function on the CommonLayer as scripts/build-layer.sh builds it (for this machine, with Python 3.12, the
+    runtime's version), compiled to bytecode and left as source (what SAM's python3.12 method shipped), round-robin
+    with `import boto3` from the compiled layer: the floor, as Lambda's own runtime ships boto3 compiled."""
+    python = subprocess.run(["bash", "-c", f"source {ROOT / 'scripts/find-python.sh'} && find_python"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="bench-layer-") as tmp:
+        layers = {"source": Path(tmp) / "source", "bytecode": Path(tmp) / "bytecode"}
+        for label, out in layers.items():
+            env = dict(os.environ, LAYER_PYTHON=python, LAYER_PLATFORM="host",
+                       LAYER_BYTECODE="0" if label == "source" else "1")
+            subprocess.run(["bash", str(ROOT / "scripts/build-layer.sh"), str(LAYER / "requirements.txt"), str(out),
+                            str(LAYER / "aichat")], env=env, check=True)
+        targets = {f"import boto3 {label}": ("import boto3", [out / "python"]) for label, out in layers.items()}
+        for name in FUNCTIONS:
+            for label, out in layers.items():
+                targets[f"{name} {label}"] = ("import app", [ROOT / "functions" / name, out / "python"])
+        times = _round_robin(targets, runs, python)
+    floor = statistics.median(times["import boto3 bytecode"])
+    print(f"the CommonLayer built for this machine by scripts/build-layer.sh, {python}; median of {runs} fresh "
+          f"interpreters, round-robin; floor: `import boto3` from the compiled layer, {floor:.0f} ms")
+    print(f"{'':<16} {'source (before)':>18} {'bytecode (now)':>18}")
+    for name in ("import boto3", *FUNCTIONS):
+        before, after = (statistics.median(times[f"{name} {label}"]) for label in layers)
+        print(f"{name:<16} {before:>7.0f} ms {before / floor:>6.2f}x {after:>7.0f} ms {after / floor:>6.2f}x")
+
+
 IMPORTS = {
     "Powertools resolver (event_handler)": "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver",
     "Powertools Logger, built": "from aws_lambda_powertools import Logger\nLogger(service='x')",
@@ -192,13 +226,14 @@ def import_figures(runs: int) -> None:
         print(f"  {label:<38} {paired:>+6.0f} ms")
 
 
-def _round_robin(targets: dict[str, tuple[str, list[Path]]], runs: int) -> dict[str, list[float]]:
+def _round_robin(targets: dict[str, tuple[str, list[Path]]], runs: int,
+                 python: str = sys.executable) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in targets}
     for body, path in targets.values():
-        run_once(body, path)  # warm the disk cache
+        run_once(body, path, python=python)  # warm the disk cache
     for _ in range(runs):
         for name, (body, path) in targets.items():
-            times[name].append(run_once(body, path)[0])
+            times[name].append(run_once(body, path, python=python)[0])
     return times
 
 

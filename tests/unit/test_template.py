@@ -208,11 +208,11 @@ def test_only_the_two_functions_that_call_a_model_carry_the_provider_sdks_layer(
     assert carrying == MODEL_FUNCTIONS
     layer = template["Resources"]["ProvidersLayer"]
     content = ROOT / str(layer["Properties"]["ContentUri"])
-    # Only the SDKs' requirements: the aichat package is the CommonLayer's, once.
-    assert sorted(p.name for p in content.iterdir()) == ["requirements.txt"]
+    # Only the SDKs' requirements and the Makefile that builds them: the aichat package is the CommonLayer's, once.
+    assert sorted(p.name for p in content.iterdir()) == ["Makefile", "requirements.txt"]
     assert (layer["Properties"]["CompatibleRuntimes"], layer["Properties"]["CompatibleArchitectures"]) == (
         ["python3.12"], ["arm64"])
-    assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
 
 
 def test_the_layer_builds_the_aichat_package_for_the_functions_runtime_and_architecture(
@@ -220,15 +220,26 @@ def test_the_layer_builds_the_aichat_package_for_the_functions_runtime_and_archi
 ) -> None:
     layer = template["Resources"]["CommonLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    # SAM's python build puts ContentUri's files into the layer's python/ (/opt/python, on sys.path) and installs
-    # ContentUri/requirements.txt there too; a package one folder deeper would not be importable.
+    # ContentUri's Makefile (scripts/build-layer.sh) puts aichat/ and requirements.txt's arm64 wheels into the layer's
+    # python/ (/opt/python, on sys.path), compiled: tests/unit/test_layer_build.py builds it.
     content = ROOT / str(layer["Properties"]["ContentUri"])
     assert (content / "aichat" / "__init__.py").is_file(), f"no aichat package directly in {content}"
     assert (content / "requirements.txt").is_file(), f"sam build installs the layer's dependencies from {content}"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
-    # SAM builds layers for x86_64 unless told otherwise: pydantic-core's wheel would not load on arm64.
-    assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+
+
+def test_each_resource_sam_builds_with_make_has_its_target_in_the_makefile_beside_its_code(
+    template: dict[str, Any],
+) -> None:
+    built_with_make = {name: resource for name, resource in template["Resources"].items()
+                       if resource.get("Metadata", {}).get("BuildMethod") == "makefile"}
+    assert {"CommonLayer", "ProvidersLayer", "DocsFunction"} <= set(built_with_make)
+    for name, resource in built_with_make.items():
+        code = resource["Properties"].get("ContentUri") or resource["Properties"]["CodeUri"]
+        makefile = (ROOT / str(code) / "Makefile").read_text(encoding="utf-8")
+        assert re.search(rf"^build-{name}:", makefile, re.MULTILINE), f"{code}Makefile has no build-{name} target"
 
 
 def test_the_chat_function_waits_longer_than_any_other_function(template: dict[str, Any]) -> None:

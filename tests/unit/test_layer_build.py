@@ -1,0 +1,108 @@
+"""The CommonLayer as scripts/build-layer.sh builds it for `sam build`: every module compiled to Python 3.12's
+bytecode, so a cold start in Lambda (where /opt is read-only) compiles none of them.
+
+Built here for this machine (LAYER_PLATFORM=host) from the same locked requirements; `sam build` builds the same
+for arm64 (docs/performance.md#layers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYER_SOURCE = ROOT / "layers" / "common" / "python"
+HASH_BASED_UNCHECKED = 0b01  # PEP 552: the pyc's flags word, hash-based and never checked against the source
+
+# In a fresh interpreter: count the modules Python compiles from source while it imports a function's app, then
+# compile one module that has no bytecode, which shows the count sees a compile when there is one.
+_COUNT_COMPILES = """
+import importlib._bootstrap_external as external, json, sys
+compiled = []
+to_code = external.SourceLoader.source_to_code
+def counting(self, data, path, *args, **kwargs):
+    compiled.append(path)
+    return to_code(self, data, path, *args, **kwargs)
+external.SourceLoader.source_to_code = counting
+import app
+layer = [path for path in compiled if path.startswith(sys.argv[1])]
+sys.path.insert(0, sys.argv[2])
+import never_compiled
+print(json.dumps({"layer": layer, "probe": [path for path in compiled if "never_compiled" in path]}))
+"""
+
+
+@pytest.fixture(scope="module")
+def python312() -> str:
+    found = subprocess.run(["bash", "-c", f"source {ROOT / 'scripts/find-python.sh'} && find_python"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    return found
+
+
+@pytest.fixture(scope="module")
+def built_layer(tmp_path_factory: pytest.TempPathFactory, python312: str) -> Path:
+    out = tmp_path_factory.mktemp("layer")
+    env = dict(os.environ, LAYER_PYTHON=python312, LAYER_PLATFORM="host", LAYER_BYTECODE="1")
+    subprocess.run(["bash", str(ROOT / "scripts/build-layer.sh"), str(LAYER_SOURCE / "requirements.txt"), str(out),
+                    str(LAYER_SOURCE / "aichat")], env=env, check=True, capture_output=True, timeout=600)
+    return out / "python"
+
+
+def test_the_layer_holds_the_aichat_package_and_its_locked_requirements_in_its_python_folder(
+    built_layer: Path,
+) -> None:
+    sources = {p.relative_to(LAYER_SOURCE) for p in (LAYER_SOURCE / "aichat").rglob("*.py")}
+    assert sources == {p.relative_to(built_layer) for p in (built_layer / "aichat").rglob("*.py")}
+    assert {"boto3", "botocore", "pydantic", "pydantic_core", "aws_lambda_powertools"} <= {
+        p.name for p in built_layer.iterdir()}
+    # Not the source folder's build files, nor the console scripts pip installs.
+    assert not {"requirements.txt", "Makefile", "bin"} & {p.name for p in built_layer.iterdir()}
+
+
+def test_every_module_in_the_layer_has_python312_bytecode_that_python_loads_without_checking_the_source(
+    built_layer: Path,
+) -> None:
+    modules = list(built_layer.rglob("*.py"))
+    assert len(modules) > 500  # botocore, pydantic, Powertools and aichat
+    missing, checked = [], []
+    for module in modules:
+        cached = module.parent / "__pycache__" / f"{module.stem}.cpython-312.pyc"
+        if not cached.is_file():
+            missing.append(module)
+        elif int.from_bytes(cached.read_bytes()[4:8], "little") != HASH_BASED_UNCHECKED:
+            checked.append(cached)
+    assert not missing, f"{len(missing)} modules without bytecode, e.g. {missing[:3]}"
+    assert not checked, f"{len(checked)} .pyc files checked against their source, e.g. {checked[:3]}"
+
+
+def test_a_cold_start_on_the_built_layer_compiles_none_of_its_modules(
+    built_layer: Path, python312: str, tmp_path: Path,
+) -> None:
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "never_compiled.py").write_text("VALUE = 1\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LLM_", "OPENAI", "ANTHROPIC"))}
+    env.update(PYTHONPATH=str(built_layer), PYTHONDONTWRITEBYTECODE="1", AWS_REGION="us-east-1",
+               AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", TABLE_NAME="ai-chat")
+    out = subprocess.run([python312, "-c", _COUNT_COMPILES, str(built_layer), str(probe)], env=env,
+                         cwd=ROOT / "functions" / "get_history", capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["probe"], "the counter saw no compile of a module without bytecode"
+    assert result["layer"] == [], f"compiled at import: {result['layer'][:5]}"
+
+
+def test_the_build_refuses_an_interpreter_whose_bytecode_lambda_would_not_load(tmp_path: Path) -> None:
+    if sys.version_info[:2] == (3, 12):
+        pytest.skip("this interpreter is 3.12, the runtime's own version")
+    env = dict(os.environ, LAYER_PYTHON=sys.executable, LAYER_PLATFORM="host")
+    out = subprocess.run(["bash", str(ROOT / "scripts/build-layer.sh"), str(LAYER_SOURCE / "requirements.txt"),
+                          str(tmp_path)], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "is not Python 3.12" in out.stderr and "LAYER_PYTHON" in out.stderr
+    assert not (tmp_path / "python").exists(), "nothing is installed for the wrong version"
