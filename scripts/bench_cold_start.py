@@ -191,6 +191,8 @@ def built_layer_figures(runs: int) -> None:
             subprocess.run(["bash", str(ROOT / "scripts/build-layer.sh"), str(LAYER / "requirements.txt"), str(out),
                             str(LAYER / "aichat")], env=env, check=True)
         targets = {f"import boto3 {label}": ("import boto3", [out / "python"]) for label, out in layers.items()}
+        for label, body in FLOORS.items():
+            targets[label] = (body, [layers["bytecode"] / "python"])
         for name in FUNCTIONS:
             for label, out in layers.items():
                 targets[f"{name} {label}"] = ("import app", [ROOT / "functions" / name, out / "python"])
@@ -202,6 +204,20 @@ def built_layer_figures(runs: int) -> None:
     for name in ("import boto3", *FUNCTIONS):
         before, after = (statistics.median(times[f"{name} {label}"]) for label in layers)
         print(f"{name:<16} {before:>7.0f} ms {before / floor:>6.2f}x {after:>7.0f} ms {after / floor:>6.2f}x")
+    print("what every table function does before any code of its own, on the compiled layer:")
+    for label in FLOORS:
+        ms = statistics.median(times[label])
+        print(f"  {label:<52} {ms:>5.0f} ms {ms / floor:>5.2f}x")
+
+
+# The least a table function does at init: botocore and its table's client, then pydantic and a first model (its
+# settings are one); as the functions do it, with botocore alone (aichat.core.aws).
+_CLIENT = "import botocore.session\nbotocore.session.get_session().create_client('dynamodb', region_name='us-east-1')"
+FLOORS = {
+    "botocore + a DynamoDB client": _CLIENT,
+    "botocore + a DynamoDB client + pydantic, one model": (
+        f"{_CLIENT}\nimport pydantic\nclass M(pydantic.BaseModel):\n    x: int = 0\nM(x=1)"),
+}
 
 
 IMPORTS = {

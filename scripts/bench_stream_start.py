@@ -41,7 +41,9 @@ from bench_vs_litellm import MODEL, Upstream  # noqa: E402
 from fake_bedrock import FakeBedrock  # noqa: E402
 
 from localdev import dynamodb_local  # noqa: E402
+from localdev.environment import template_globals  # noqa: E402
 from localdev.table import create_table  # noqa: E402
+from localdev.template import load_template  # noqa: E402
 
 FUNCTION = ROOT / "functions" / "chat_stream"
 LAYER = ROOT / "layers" / "common" / "python"
@@ -53,7 +55,9 @@ BEDROCK_CLIENT = """
 import botocore.eventstream
 boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url={endpoint!r})
 """
-BASE_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1",
+# The template's plain Globals, as Lambda sets them (PYDANTIC_DISABLE_PLUGINS and Powertools' among them).
+BASE_ENV = {**template_globals(load_template(ROOT / "template.yaml")),
+            "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1", "TABLE_NAME": TABLE, "POWERTOOLS_METRICS_NAMESPACE": "AIChat"}
 FLOOR = """
 import time

@@ -309,6 +309,14 @@ class FakeProviders:
         with self._lock:
             self._queues[api].extend(replies)
 
+    def discard_queued(self, api: Api) -> int:
+        """Drop the replies no request took (a test whose turns may end before the model, so the next test in the
+        module meets none of them); returns how many there were."""
+        with self._lock:
+            left = len(self._queues[api])
+            self._queues[api].clear()
+        return left
+
     def sent(self, api: Api) -> list[dict[str, Any]]:
         """The JSON bodies the SDK sent to one API, oldest first."""
         return [r.body for r in self.requests if r.api == api]

@@ -128,6 +128,10 @@ def test_a_delete_racing_a_turn_lets_exactly_one_win_and_leaves_nothing_behind(
 
     with ThreadPoolExecutor(4) as pool:
         outcomes = list(pool.map(race, range(rounds)))
+    # A turn the delete beat (404) never reached the model: its reply stays queued, where the next test's turns would
+    # take it instead of their own.
+    left = model.discard_queued("openai")
+    assert left <= sum(turn.status == 404 for turn, _ in outcomes), "only a refused turn leaves its reply unused"
 
     charged = 0
     seen: set[tuple[int, int]] = set()
