@@ -179,35 +179,43 @@ def compare(other: Path, runs: int) -> None:
 
 def built_layer_figures(runs: int) -> None:
     """Each function on the CommonLayer as scripts/build-layer.sh builds it (for this machine, with Python 3.12, the
-    runtime's version), compiled to bytecode and left as source (what SAM's python3.12 method shipped), round-robin
-    with `import boto3` from the compiled layer: the floor, as Lambda's own runtime ships boto3 compiled."""
+    runtime's version) three ways: as source with botocore whole (what SAM's python3.12 method shipped), compiled to
+    bytecode, and compiled with botocore trimmed to the layer's services (what it ships now); round-robin with
+    `import boto3` from the compiled, whole layer: the floor, as Lambda's own runtime ships boto3 compiled."""
     python = subprocess.run(["bash", "-c", f"source {ROOT / 'scripts/find-python.sh'} && find_python"],
                             capture_output=True, text=True, check=True).stdout.strip()
+    builds = {"source": {"LAYER_BYTECODE": "0", "LAYER_TRIM_BOTOCORE": "0"},
+              "bytecode": {"LAYER_BYTECODE": "1", "LAYER_TRIM_BOTOCORE": "0"},
+              "trimmed": {"LAYER_BYTECODE": "1", "LAYER_TRIM_BOTOCORE": "1"}}
     with tempfile.TemporaryDirectory(prefix="bench-layer-") as tmp:
-        layers = {"source": Path(tmp) / "source", "bytecode": Path(tmp) / "bytecode"}
-        for label, out in layers.items():
-            env = dict(os.environ, LAYER_PYTHON=python, LAYER_PLATFORM="host",
-                       LAYER_BYTECODE="0" if label == "source" else "1")
-            subprocess.run(["bash", str(ROOT / "scripts/build-layer.sh"), str(LAYER / "requirements.txt"), str(out),
-                            str(LAYER / "aichat")], env=env, check=True)
-        targets = {f"import boto3 {label}": ("import boto3", [out / "python"]) for label, out in layers.items()}
-        for label, body in FLOORS.items():
-            targets[label] = (body, [layers["bytecode"] / "python"])
+        layers = {label: Path(tmp) / label / "python" for label in builds}
+        for label, settings in builds.items():
+            subprocess.run(["bash", str(ROOT / "scripts/build-layer.sh"), str(LAYER / "requirements.txt"),
+                            str(layers[label].parent), str(LAYER / "aichat")],
+                           env={**os.environ, "LAYER_PYTHON": python, "LAYER_PLATFORM": "host", **settings},
+                           check=True, stdout=subprocess.DEVNULL)
+        targets = {f"import boto3 {label}": ("import boto3", [path]) for label, path in layers.items()}
+        for floor_label, body in FLOORS.items():
+            for label in ("bytecode", "trimmed"):
+                targets[f"{floor_label} {label}"] = (body, [layers[label]])
         for name in FUNCTIONS:
-            for label, out in layers.items():
-                targets[f"{name} {label}"] = ("import app", [ROOT / "functions" / name, out / "python"])
+            for label, path in layers.items():
+                targets[f"{name} {label}"] = ("import app", [ROOT / "functions" / name, path])
         times = _round_robin(targets, runs, python)
     floor = statistics.median(times["import boto3 bytecode"])
     print(f"the CommonLayer built for this machine by scripts/build-layer.sh, {python}; median of {runs} fresh "
-          f"interpreters, round-robin; floor: `import boto3` from the compiled layer, {floor:.0f} ms")
-    print(f"{'':<16} {'source (before)':>18} {'bytecode (now)':>18}")
-    for name in ("import boto3", *FUNCTIONS):
-        before, after = (statistics.median(times[f"{name} {label}"]) for label in layers)
-        print(f"{name:<16} {before:>7.0f} ms {before / floor:>6.2f}x {after:>7.0f} ms {after / floor:>6.2f}x")
-    print("what every table function does before any code of its own, on the compiled layer:")
-    for label in FLOORS:
-        ms = statistics.median(times[label])
-        print(f"  {label:<52} {ms:>5.0f} ms {ms / floor:>5.2f}x")
+          f"interpreters, round-robin; floor: `import boto3` from the compiled, whole layer, {floor:.0f} ms")
+    print(f"{'':<52}" + "".join(f"{label:>18}" for label in builds))
+    rows = ["import boto3", *FUNCTIONS, *FLOORS]
+    for name in rows:
+        if name == next(iter(FLOORS)):
+            print("what every table function does before any code of its own:")
+        cells = []
+        for label in builds:
+            samples = times.get(f"{name} {label}")
+            ms = statistics.median(samples) if samples else None
+            cells.append(f"{ms:>7.0f} ms {ms / floor:>5.2f}x" if ms else f"{'-':>16}")
+        print(f"{name:<52}" + "".join(f"{cell:>18}" for cell in cells))
 
 
 # The least a table function does at init: botocore and its table's client, then pydantic and a first model (its

@@ -7,8 +7,9 @@
 #   bash scripts/build-layer.sh REQUIREMENTS OUT [PACKAGE_DIR ...]
 #
 # LAYER_PYTHON: a Python 3.12 (default: the first that runs, scripts/find-python.sh); the bytecode is its version's.
-# LAYER_PLATFORM=host builds for this machine instead of arm64, and LAYER_BYTECODE=0 leaves the modules as source:
-# what scripts/bench_cold_start.py --built-layer times, before and after.
+# A layer holding botocore and aichat keeps botocore's data for aichat.core.aws.SERVICES alone (trim_botocore.py).
+# LAYER_PLATFORM=host builds for this machine instead of arm64; LAYER_BYTECODE=0 leaves the modules as source and
+# LAYER_TRIM_BOTOCORE=0 botocore whole: what scripts/bench_cold_start.py --built-layer times, before and after.
 set -euo pipefail
 
 if [[ $# -lt 2 ]]; then
@@ -43,6 +44,11 @@ for package in "$@"; do
     cp -R "$package" "$out/"
 done
 find "$out" -name __pycache__ -prune -exec rm -rf {} +
+
+if [[ -d "$out/botocore" && -d "$out/aichat" && "${LAYER_TRIM_BOTOCORE:-1}" != 0 ]]; then
+    "$python" "$here/trim_botocore.py" "$out"
+    find "$out" -name __pycache__ -prune -exec rm -rf {} +  # what importing aichat.core.aws there wrote
+fi
 
 if [[ "${LAYER_BYTECODE:-1}" != 0 ]]; then
     # unchecked-hash: Python loads the .pyc without comparing it to the source's mtime or hash; a layer never changes

@@ -106,3 +106,64 @@ def test_the_build_refuses_an_interpreter_whose_bytecode_lambda_would_not_load(t
     assert out.returncode == 1
     assert "is not Python 3.12" in out.stderr and "LAYER_PYTHON" in out.stderr
     assert not (tmp_path / "python").exists(), "nothing is installed for the wrong version"
+
+
+# One request of each service the layer calls, stopped before it is sent: where it would go and the scope it is
+# signed for, per region (the partitions' differences: aws, aws-us-gov, aws-cn).
+_PROBES = {
+    "dynamodb": ("describe_table", {"TableName": "t"}),
+    "events": ("put_events", {"Entries": [{"Source": "s", "DetailType": "d", "Detail": "{}"}]}),
+    "sns": ("publish", {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": "m"}),
+    "ssm": ("get_parameter", {"Name": "n"}),
+    "secretsmanager": ("get_secret_value", {"SecretId": "s"}),
+    "lambda": ("invoke", {"FunctionName": "f"}),
+    "bedrock-runtime": ("converse", {"modelId": "m", "messages": [{"role": "user", "content": [{"text": "hi"}]}]}),
+}
+_WHERE_REQUESTS_GO = """
+import json, sys
+import botocore.session
+probes, regions = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+class Stop(Exception):
+    pass
+seen = {}
+def stop(request, **_):
+    scope = request.headers["Authorization"].decode().split("Credential=")[1].split(",")[0].split("/", 1)[1]
+    seen[key] = [request.url, scope]
+    raise Stop
+session = botocore.session.get_session()
+for service, (operation, params) in probes.items():
+    for region in regions:
+        key = f"{service} {region}"
+        client = session.create_client(service, region_name=region)
+        client.meta.events.register("before-send", stop)
+        try:
+            getattr(client, operation)(**params)
+        except Stop:
+            pass
+print(json.dumps(seen))
+"""
+
+
+def test_the_layers_trimmed_botocore_keeps_only_the_services_the_layer_calls(built_layer: Path) -> None:
+    sys.path.insert(0, str(LAYER_SOURCE))
+    from aichat.core.aws import SERVICES
+
+    data = built_layer / "botocore" / "data"
+    assert {p.name for p in data.iterdir() if p.is_dir()} == SERVICES
+    assert set(_PROBES) == SERVICES, "each service the layer calls has a probe below"
+
+
+def test_the_trimmed_botocore_sends_each_services_requests_where_the_whole_one_does_signed_alike(
+    built_layer: Path, python312: str,
+) -> None:
+    regions = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-gov-west-1", "cn-north-1"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", PYTHONDONTWRITEBYTECODE="1")
+    args = [json.dumps(_PROBES), json.dumps(regions)]
+    trimmed = subprocess.run([python312, "-c", _WHERE_REQUESTS_GO, *args], env={**env, "PYTHONPATH": str(built_layer)},
+                             capture_output=True, text=True, timeout=120, check=True)
+    # The whole botocore: the tests' own, the version uv.lock pins for the layer too.
+    whole = subprocess.run([sys.executable, "-c", _WHERE_REQUESTS_GO, *args], env=env, capture_output=True,
+                           text=True, timeout=120, check=True)
+    assert json.loads(trimmed.stdout) == json.loads(whole.stdout)
+    assert len(json.loads(whole.stdout)) == len(_PROBES) * len(regions)

@@ -10,11 +10,20 @@ if TYPE_CHECKING:
     from aichat.core.settings import Settings
 
 
+# The AWS services the layer makes clients for. The built layer carries botocore's data for these alone
+# (scripts/trim_botocore.py): botocore lists and parses less at the first client, a cold start's largest part.
+SERVICES = frozenset({"dynamodb", "events", "sns", "ssm", "secretsmanager", "lambda", "bedrock-runtime"})
+
+
 def aws_client(service: str, settings: Settings, endpoint_url: str | None = None, *, max_attempts: int = 4,
                connect_timeout: float = 2, read_timeout: float = 5, region: str | None = None,
                credentials: tuple[str, str] | None = None) -> Any:
     """A botocore client: botocore alone imports faster than boto3, and that is every cold start. `credentials`
     (access key, secret) are this client's alone; None: the process's."""
+    if service not in SERVICES:
+        # Here, not in Lambda: the layer there would have no model of this service to build the client from.
+        raise ValueError(f"aws_client: '{service}' is not in aichat.core.aws.SERVICES; add it there, so the built "
+                         "layer keeps botocore's model of it")
     from botocore.config import Config
 
     # parameter_validation off: every request is built by this code and the service validates it again anyway, so the
