@@ -45,40 +45,68 @@ def _ready(endpoint: str) -> bool:
         return False
 
 
+class _PortTaken(DynamoDBLocalUnavailable):
+    """Another process bound the port between free_port() and DynamoDB Local's start."""
+
+
+# Tries at a fresh port when the one picked was taken meanwhile (parallel test workers each pick one).
+_PORT_TRIES = 5
+
+
 @contextlib.contextmanager
 def running(port: int | None = None, data_dir: Path | None = None, timeout: float = 90.0, *,
             shared_db: bool = False) -> Iterator[str]:
     """Start DynamoDB Local (in memory, or keeping data in data_dir), yield its endpoint URL, stop it after.
 
     DynamoDB Local keeps one database per access key and region; with `shared_db` every client sees the same one.
+    Without a `port`, a free one is picked, and another if that one is taken before DynamoDB Local binds it.
     """
     java = shutil.which("java")
     if java is None:
         raise DynamoDBLocalUnavailable("Java 17+ is needed to run DynamoDB Local; install a JRE (e.g. openjdk-17-jre).")
     jar = find_jar()
-    port = port or free_port()
     storage = ["-dbPath", str(data_dir)] if data_dir else ["-inMemory"]
     if data_dir:
         data_dir.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(
-        [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar), *storage,
-         *(["-sharedDb"] if shared_db else []), "-port", str(port)],
-        cwd=jar.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while not _ready(endpoint):
-            if process.poll() is not None:
-                err = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                raise DynamoDBLocalUnavailable(f"DynamoDB Local exited at start: {err[-500:]}")
-            if time.monotonic() > deadline:
-                raise DynamoDBLocalUnavailable(f"DynamoDB Local did not answer on {endpoint} within {timeout}s")
-            time.sleep(0.1)
-        yield endpoint
-    finally:
-        process.terminate()
+    command = [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar), *storage,
+               *(["-sharedDb"] if shared_db else [])]
+    for attempt in range(1 if port else _PORT_TRIES):
+        chosen = port or free_port()
+        endpoint = f"http://127.0.0.1:{chosen}"
+        process = subprocess.Popen([*command, "-port", str(chosen)], cwd=jar.parent, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            _wait_ready(process, endpoint, timeout)
+        except _PortTaken:
+            _stop(process)
+            if port or attempt == _PORT_TRIES - 1:
+                raise
+            continue
+        except BaseException:
+            _stop(process)
+            raise
+        try:
+            yield endpoint
+        finally:
+            _stop(process)
+        return
+
+
+def _wait_ready(process: subprocess.Popen[bytes], endpoint: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not _ready(endpoint):
+        if process.poll() is not None:
+            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            kind = _PortTaken if "BindException" in err else DynamoDBLocalUnavailable
+            raise kind(f"DynamoDB Local exited at start: {err[-500:]}")
+        if time.monotonic() > deadline:
+            raise DynamoDBLocalUnavailable(f"DynamoDB Local did not answer on {endpoint} within {timeout}s")
+        time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -58,6 +58,24 @@ def test_dynamodb_local_keeps_its_data_in_the_folder_across_restarts(tmp_path: P
             assert created is (restart == 0), "the second start finds the table the first one made"
 
 
+@pytest.mark.dynamodb_local
+def test_a_port_taken_before_dynamodb_local_binds_it_is_traded_for_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another process takes the port free_port() picked before Java binds it: what parallel test workers do.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = iter([taken.getsockname()[1], dynamodb_local.free_port()])
+        monkeypatch.setattr(dynamodb_local, "free_port", lambda: next(ports))
+        with dynamodb_local.running(timeout=60) as endpoint:
+            assert not endpoint.endswith(f":{taken.getsockname()[1]}"), "the taken port was given up"
+            client = database.client(endpoint, "us-east-1")
+            assert client.list_tables()["TableNames"] == []
+        # A port asked for by name is not traded.
+        with pytest.raises(dynamodb_local.DynamoDBLocalUnavailable, match="BindException"), \
+                dynamodb_local.running(port=taken.getsockname()[1], timeout=60):
+            pass
+
+
 def test_an_endpoint_without_the_table_is_an_error_unless_asked_to_create_it(tmp_path: Path) -> None:
     with database.embedded(None, "moto") as db:
         client = database.client(db.endpoint, "us-east-1")
