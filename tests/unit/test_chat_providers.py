@@ -28,7 +28,8 @@ DAY = "2026-11-24"
 
 @pytest.fixture
 def base(topic_arn: str, fake: FakeProviders, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """OpenAI by default, Anthropic configured too, both at the fake; short timeouts keep the tests fast."""
+    """OpenAI by default, Anthropic configured too, both at the fake; timeouts short enough to keep the fault tests
+    fast (a Scripted(delay=3) times out), long enough that a first call on a loaded machine does not."""
     monkeypatch.setenv("TABLE_NAME", "ai-chat")
     settings_module.load_settings.cache_clear()
     wiring.services.cache_clear()
@@ -36,7 +37,7 @@ def base(topic_arn: str, fake: FakeProviders, monkeypatch: pytest.MonkeyPatch) -
         TABLE_NAME="ai-chat", ESCALATION_TOPIC_ARN=topic_arn, TENANT_CONFIG_TTL_SECONDS=0,
         LLM_PROVIDER="openai", OPENAI_API_KEY=OPENAI_KEY, OPENAI_BASE_URL=fake.openai_url,
         ANTHROPIC_API_KEY=ANTHROPIC_KEY, ANTHROPIC_BASE_URL=fake.anthropic_url,
-        LLM_TIMEOUT_SECONDS=0.4, LLM_DEADLINE_SECONDS=5, LLM_MAX_RETRIES=1,
+        LLM_TIMEOUT_SECONDS=1.5, LLM_DEADLINE_SECONDS=5, LLM_MAX_RETRIES=1,
     )
 
 
