@@ -61,7 +61,8 @@ def _child_env() -> dict[str, str]:
     # The template's plain Globals, as Lambda sets them (PYDANTIC_DISABLE_PLUGINS among them).
     env.update(template_globals(load_template(ROOT / "template.yaml")))
     env.update(AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench",
-               AWS_SECRET_ACCESS_KEY="bench", TABLE_NAME="ai-chat", PYTHONDONTWRITEBYTECODE="1")
+               AWS_SECRET_ACCESS_KEY="bench", TABLE_NAME="ai-chat", PYTHONDONTWRITEBYTECODE="1",
+               JWT_ISSUER="https://issuer.example", JWT_AUDIENCE="ai-chat")  # the stream authorizer's
     return env
 
 
@@ -178,22 +179,27 @@ def compare(other: Path, runs: int) -> None:
 
 
 def built_layer_figures(runs: int) -> None:
-    """Each function on the CommonLayer as scripts/build-layer.sh builds it (for this machine, with Python 3.12, the
+    """Each function on the CommonLayer as scripts/build-python.sh builds it (for this machine, with Python 3.12, the
     runtime's version) three ways: as source with botocore whole (what SAM's python3.12 method shipped), compiled to
     bytecode, and compiled with botocore trimmed to the layer's services (what it ships now); round-robin with
     `import boto3` from the compiled, whole layer: the floor, as Lambda's own runtime ships boto3 compiled."""
     python = subprocess.run(["bash", "-c", f"source {ROOT / 'scripts/find-python.sh'} && find_python"],
                             capture_output=True, text=True, check=True).stdout.strip()
-    builds = {"source": {"LAYER_BYTECODE": "0", "LAYER_TRIM_BOTOCORE": "0"},
-              "bytecode": {"LAYER_BYTECODE": "1", "LAYER_TRIM_BOTOCORE": "0"},
-              "trimmed": {"LAYER_BYTECODE": "1", "LAYER_TRIM_BOTOCORE": "1"}}
+    builds = {"source": {"BUILD_BYTECODE": "0", "BUILD_TRIM_BOTOCORE": "0"},
+              "bytecode": {"BUILD_BYTECODE": "1", "BUILD_TRIM_BOTOCORE": "0"},
+              "trimmed": {"BUILD_BYTECODE": "1", "BUILD_TRIM_BOTOCORE": "1"}}
     with tempfile.TemporaryDirectory(prefix="bench-layer-") as tmp:
         layers = {label: Path(tmp) / label / "python" for label in builds}
+        # The stream front's authorizer ships its own requirements (PyJWT, cryptography), built the same way.
+        authorizers = {label: Path(tmp) / label / "authorizer" for label in builds}
+        authorizer = ROOT / "functions" / "stream_authorizer"
         for label, settings in builds.items():
-            subprocess.run(["bash", str(ROOT / "scripts/build-layer.sh"), str(LAYER / "requirements.txt"),
-                            str(layers[label].parent), str(LAYER / "aichat")],
-                           env={**os.environ, "LAYER_PYTHON": python, "LAYER_PLATFORM": "host", **settings},
-                           check=True, stdout=subprocess.DEVNULL)
+            env = {**os.environ, "BUILD_PYTHON": python, "BUILD_PLATFORM": "host", **settings}
+            for requirements, out, path in ((LAYER / "requirements.txt", layers[label], LAYER / "aichat"),
+                                            (authorizer / "requirements.txt", authorizers[label],
+                                             authorizer / "app.py")):
+                subprocess.run(["bash", str(ROOT / "scripts/build-python.sh"), str(requirements), str(out),
+                                str(path)], env=env, check=True, stdout=subprocess.DEVNULL)
         targets = {f"import boto3 {label}": ("import boto3", [path]) for label, path in layers.items()}
         for floor_label, body in FLOORS.items():
             for label in ("bytecode", "trimmed"):
@@ -201,12 +207,14 @@ def built_layer_figures(runs: int) -> None:
         for name in FUNCTIONS:
             for label, path in layers.items():
                 targets[f"{name} {label}"] = ("import app", [ROOT / "functions" / name, path])
+        for label, path in layers.items():  # its first request builds the verifier, as a cold start does
+            targets[f"stream_authorizer {label}"] = ("import app\napp.verifier()", [authorizers[label], path])
         times = _round_robin(targets, runs, python)
     floor = statistics.median(times["import boto3 bytecode"])
-    print(f"the CommonLayer built for this machine by scripts/build-layer.sh, {python}; median of {runs} fresh "
+    print(f"the CommonLayer built for this machine by scripts/build-python.sh, {python}; median of {runs} fresh "
           f"interpreters, round-robin; floor: `import boto3` from the compiled, whole layer, {floor:.0f} ms")
     print(f"{'':<52}" + "".join(f"{label:>18}" for label in builds))
-    rows = ["import boto3", *FUNCTIONS, *FLOORS]
+    rows = ["import boto3", *FUNCTIONS, "stream_authorizer", *FLOORS]
     for name in rows:
         if name == next(iter(FLOORS)):
             print("what every table function does before any code of its own:")

@@ -1,11 +1,11 @@
 """Trims a built layer's botocore to the services the layer makes clients for (aichat.core.aws.SERVICES): their
-folders under botocore/data, and their entries in endpoints.json. Run by scripts/build-layer.sh.
+folders under botocore/data, and their entries in endpoints.json. Run by scripts/build-python.sh.
 
 botocore lists every service folder (about 450) and parses the 1.2 MB endpoints.json at a process's first client;
 with only the layer's own services, that first client is what a table function's cold start spends most on after
 `import botocore` (docs/performance.md#layers has the figures).
 
-    python scripts/trim_botocore.py LAYER_PYTHON_DIR
+    python scripts/trim_botocore.py BUILD_PYTHON_DIR
 """
 
 from __future__ import annotations

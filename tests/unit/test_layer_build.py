@@ -1,7 +1,7 @@
-"""The CommonLayer as scripts/build-layer.sh builds it for `sam build`: every module compiled to Python 3.12's
+"""The CommonLayer as scripts/build-python.sh builds it for `sam build`: every module compiled to Python 3.12's
 bytecode, so a cold start in Lambda (where /opt is read-only) compiles none of them.
 
-Built here for this machine (LAYER_PLATFORM=host) from the same locked requirements; `sam build` builds the same
+Built here for this machine (BUILD_PLATFORM=host) from the same locked requirements; `sam build` builds the same
 for arm64 (docs/performance.md#layers).
 """
 
@@ -46,11 +46,16 @@ def python312() -> str:
 
 @pytest.fixture(scope="module")
 def built_layer(tmp_path_factory: pytest.TempPathFactory, python312: str) -> Path:
-    out = tmp_path_factory.mktemp("layer")
-    env = dict(os.environ, LAYER_PYTHON=python312, LAYER_PLATFORM="host", LAYER_BYTECODE="1")
-    subprocess.run(["bash", str(ROOT / "scripts/build-layer.sh"), str(LAYER_SOURCE / "requirements.txt"), str(out),
-                    str(LAYER_SOURCE / "aichat")], env=env, check=True, capture_output=True, timeout=600)
-    return out / "python"
+    out = tmp_path_factory.mktemp("layer") / "python"
+    build(python312, LAYER_SOURCE / "requirements.txt", out, LAYER_SOURCE / "aichat")
+    return out
+
+
+def build(python: str, requirements: Path, out: Path, *paths: Path) -> None:
+    """scripts/build-python.sh for this machine, as `sam build` runs it for arm64."""
+    env = dict(os.environ, BUILD_PYTHON=python, BUILD_PLATFORM="host", BUILD_BYTECODE="1", BUILD_TRIM_BOTOCORE="1")
+    subprocess.run(["bash", str(ROOT / "scripts/build-python.sh"), str(requirements), str(out), *map(str, paths)],
+                   env=env, check=True, capture_output=True, timeout=600)
 
 
 def test_the_layer_holds_the_aichat_package_and_its_locked_requirements_in_its_python_folder(
@@ -100,12 +105,12 @@ def test_a_cold_start_on_the_built_layer_compiles_none_of_its_modules(
 def test_the_build_refuses_an_interpreter_whose_bytecode_lambda_would_not_load(tmp_path: Path) -> None:
     if sys.version_info[:2] == (3, 12):
         pytest.skip("this interpreter is 3.12, the runtime's own version")
-    env = dict(os.environ, LAYER_PYTHON=sys.executable, LAYER_PLATFORM="host")
-    out = subprocess.run(["bash", str(ROOT / "scripts/build-layer.sh"), str(LAYER_SOURCE / "requirements.txt"),
-                          str(tmp_path)], env=env, capture_output=True, text=True, timeout=60)
+    env = dict(os.environ, BUILD_PYTHON=sys.executable, BUILD_PLATFORM="host")
+    out = subprocess.run(["bash", str(ROOT / "scripts/build-python.sh"), str(LAYER_SOURCE / "requirements.txt"),
+                          str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
-    assert "is not Python 3.12" in out.stderr and "LAYER_PYTHON" in out.stderr
-    assert not (tmp_path / "python").exists(), "nothing is installed for the wrong version"
+    assert "is not Python 3.12" in out.stderr and "BUILD_PYTHON" in out.stderr
+    assert not (tmp_path / "out").exists(), "nothing is installed for the wrong version"
 
 
 # One request of each service the layer calls, stopped before it is sent: where it would go and the scope it is
@@ -167,3 +172,26 @@ def test_the_trimmed_botocore_sends_each_services_requests_where_the_whole_one_d
                            text=True, timeout=120, check=True)
     assert json.loads(trimmed.stdout) == json.loads(whole.stdout)
     assert len(json.loads(whole.stdout)) == len(_PROBES) * len(regions)
+
+
+def test_the_stream_authorizer_ships_its_requirements_compiled_and_starts_without_compiling_any(
+    built_layer: Path, python312: str, tmp_path: Path,
+) -> None:
+    # Its cold start is on the path of a stream's first request (API Gateway calls it before the stream function).
+    code = tmp_path / "authorizer"
+    function = ROOT / "functions" / "stream_authorizer"
+    build(python312, function / "requirements.txt", code, function / "app.py")
+    assert {"app.py", "jwt", "cryptography"} <= {p.name for p in code.iterdir()}
+    assert not [m for m in code.rglob("*.py")
+                if not (m.parent / "__pycache__" / f"{m.stem}.cpython-312.pyc").is_file()], "every module compiled"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JWT_"))}
+    env.update(PYTHONPATH=f"{code}{os.pathsep}{built_layer}", PYTHONDONTWRITEBYTECODE="1", AWS_REGION="us-east-1",
+               JWT_ISSUER="https://issuer.example", JWT_AUDIENCE="ai-chat")
+    (tmp_path / "probe").mkdir()
+    (tmp_path / "probe" / "never_compiled.py").write_text("VALUE = 1\n", encoding="utf-8")
+    counting = _COUNT_COMPILES.replace("import app\n", "import app\napp.verifier()\n")
+    out = subprocess.run([python312, "-c", counting, str(tmp_path), str(tmp_path / "probe")], env=env, cwd=code,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["probe"] and not [p for p in result["layer"] if "probe" not in p], "nothing compiled at import"

@@ -220,7 +220,7 @@ def test_the_layer_builds_the_aichat_package_for_the_functions_runtime_and_archi
 ) -> None:
     layer = template["Resources"]["CommonLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    # ContentUri's Makefile (scripts/build-layer.sh) puts aichat/ and requirements.txt's arm64 wheels into the layer's
+    # ContentUri's Makefile (scripts/build-python.sh) puts aichat/ and requirements.txt's arm64 wheels into the layer's
     # python/ (/opt/python, on sys.path), compiled: tests/unit/test_layer_build.py builds it.
     content = ROOT / str(layer["Properties"]["ContentUri"])
     assert (content / "aichat" / "__init__.py").is_file(), f"no aichat package directly in {content}"
