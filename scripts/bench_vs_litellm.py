@@ -84,7 +84,6 @@ class Upstream:
                     upstream._whole(self)
 
         self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 

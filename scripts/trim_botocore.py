@@ -5,7 +5,7 @@ botocore lists every service folder (about 450) and parses the 1.2 MB endpoints.
 with only the layer's own services, that first client is what a table function's cold start spends most on after
 `import botocore` (docs/performance.md#layers has the figures).
 
-    python scripts/trim_botocore.py BUILD_PYTHON_DIR
+    python scripts/trim_botocore.py LAYER_PYTHON_FOLDER
 """
 
 from __future__ import annotations

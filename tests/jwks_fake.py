@@ -75,7 +75,6 @@ class FakeJwks:
         # A key of the same kind the issuer never published (the shared keys' number 0 is no fake's own).
         self.keys["stranger"] = SigningKey("stranger", _rsa_key(0), "RS256")
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                                         daemon=True)
         self._thread.start()

@@ -15,7 +15,7 @@ import {
   customerAndStaff, openDemoWith, openPanelIn, send, walkRefused, walkWidgetStates,
 } from "./widget-states.mjs";
 import {
-  api, eventually, launchBrowser, localServer, mintToken, openDemo, openPanel, screenshot, suiteParts, watchPageErrors,
+  api, eventually, launchBrowser, localServer, mintToken, openDemo, openInbox, openPanel, screenshot, suiteParts,
 } from "./harness.mjs";
 
 const TIMEOUT = 20_000; // the widget and the inbox each look every 4 s
@@ -40,20 +40,6 @@ async function escalatedSession(server, tenant, user, first, reason, ...later) {
     assert.equal(kept.status, 200, JSON.stringify(kept.body));
   }
   return id;
-}
-
-/** The staff view of the demo page (the agent inbox) with a staff token, in `theme`. */
-async function openInbox(context, server, token, theme = "light") {
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors = watchPageErrors(page);
-  // The demo page merges window.AIChatDemo into its own settings; the staff view gives the inbox its theme.
-  await page.addInitScript((chosen) => {
-    window.AIChatDemo = { theme: chosen };
-  }, theme);
-  await page.goto(`${server.url}/#view=staff&token=${token}`);
-  await page.locator(INBOX).waitFor();
-  return { page, errors };
 }
 
 /** The first and last element of each of the blocks' content, with their outer margins, for those not 0px. */
@@ -145,7 +131,7 @@ describe("accessibility (axe), phones, language and direction, on the local serv
         const dana = await mintToken("dana", tenant, { staffName: "Dana Reyes" });
         const context = await parts.browser.newContext({ viewport: DESKTOP });
         try {
-          const { page, errors } = await openInbox(context, parts.server, dana, theme);
+          const { page, errors } = await openInbox(context, parts.server, dana, { theme, timeout: TIMEOUT });
           const axe = scanner(page, `the agent inbox (${theme})`, INBOX, [
             { name: "wide", viewport: DESKTOP }, { name: "390px", viewport: PHONE },
           ]);
@@ -198,7 +184,7 @@ describe("accessibility (axe), phones, language and direction, on the local serv
       const dana = await mintToken("dana", tenant, { staffName: "Dana Reyes" });
       const context = await parts.browser.newContext(TOUCH);
       try {
-        const { page, errors } = await openInbox(context, parts.server, dana);
+        const { page, errors } = await openInbox(context, parts.server, dana, { theme: "light", timeout: TIMEOUT });
         const entry = page.getByRole("list", { name: "Waiting conversations" }).getByRole("button")
           .filter({ hasText: "Billing dispute" });
         await entry.waitFor();
@@ -244,7 +230,7 @@ describe("accessibility (axe), phones, language and direction, on the local serv
       const dana = await mintToken("dana", tenant, { staffName: "Dana Reyes" });
       const context = await parts.browser.newContext({ viewport: DESKTOP });
       try {
-        const { page, errors } = await openInbox(context, parts.server, dana);
+        const { page, errors } = await openInbox(context, parts.server, dana, { theme: "light", timeout: TIMEOUT });
         await page.getByRole("list", { name: "Waiting conversations" }).getByRole("button")
           .filter({ hasText: "Billing dispute" }).click();
         await page.getByRole("log", { name: "Conversation" }).getByText("Hello? I was charged twice.", { exact: true }).waitFor();

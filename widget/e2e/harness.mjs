@@ -234,6 +234,22 @@ export async function openDemo(context, server, token, timeout = 15_000) {
   return { page, errors };
 }
 
+/** The staff view of the demo page (the agent inbox) with a staff token; in `theme` where one is given (the demo
+ * page merges window.AIChatDemo into its own settings). */
+export async function openInbox(context, server, token, { theme, timeout = 20_000 } = {}) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  const errors = watchPageErrors(page);
+  if (theme) {
+    await page.addInitScript((chosen) => {
+      window.AIChatDemo = { theme: chosen };
+    }, theme);
+  }
+  await page.goto(`${server.url}/#view=staff&token=${token}`);
+  await page.locator(".aichat-inbox").waitFor();
+  return { page, errors };
+}
+
 /** Open the widget's panel from its launcher, and wait for its conversation log. */
 export async function openPanel(page) {
   await page.getByRole("button", { name: "Open AI assistant" }).click();

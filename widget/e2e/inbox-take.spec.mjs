@@ -5,20 +5,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
-  api, eventually, launchBrowser, localServer, mintToken, openDemo, openPanel, suiteParts, watchPageErrors,
+  api, eventually, launchBrowser, localServer, mintToken, openDemo, openInbox, openPanel, suiteParts,
 } from "./harness.mjs";
 
 const TIMEOUT = 20_000; // the widget and the inbox each look every 4 s
 const CONTEXT = { currentPage: "billing", plan: "pro", note: "<b>not markup</b>" };
-
-async function openInbox(context, server, token) {
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors = watchPageErrors(page);
-  await page.goto(`${server.url}/#view=staff&token=${token}`);
-  await page.locator(".aichat-inbox").waitFor();
-  return { page, errors };
-}
 
 describe("the inbox's Take and context, two staff against one local server", () => {
   const parts = suiteParts({ server: () => localServer("plain"), browser: launchBrowser });
@@ -45,7 +36,7 @@ describe("the inbox's Take and context, two staff against one local server", () 
     const staff = [];
     for (const [user, name] of [["dana", "Dana Reyes"], ["sam", "Sam Support"]]) {
       const context = await parts.browser.newContext({ viewport: { width: 1200, height: 800 } });
-      staff.push({ name, context, ...(await openInbox(context, parts.server, await mintToken(user, tenant, { staffName: name }))) });
+      staff.push({ name, context, ...(await openInbox(context, parts.server, await mintToken(user, tenant, { staffName: name }), { timeout: TIMEOUT })) });
     }
     for (const { page } of staff) {
       const entry = page.getByRole("list", { name: "Waiting conversations" }).getByRole("button").filter({ hasText: "Billing dispute" });
