@@ -79,9 +79,11 @@ docs: install
 docs-build: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
-# Cold starts of every function, then the DynamoDB calls and round trips of each route.
+# Cold starts of every function (on the .venv, then on the layers as `sam build` makes them: compiled, botocore
+# trimmed, against shipping them as source), then the DynamoDB calls and round trips of each route.
 bench: install
 	$(BIN)/python scripts/bench_cold_start.py
+	$(BIN)/python scripts/bench_cold_start.py --built-layer --runs 7
 	$(BIN)/python scripts/bench_round_trips.py
 
 # The local server under load: parallel POST /chat on loopback (offline model), with the time split; then
