@@ -70,7 +70,8 @@ def running(port: int | None = None, data_dir: Path | None = None, timeout: floa
         data_dir.mkdir(parents=True, exist_ok=True)
     command = [java, f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}", "-jar", str(jar), *storage,
                *(["-sharedDb"] if shared_db else [])]
-    for attempt in range(1 if port else _PORT_TRIES):
+    tries = 1 if port else _PORT_TRIES
+    for attempt in range(tries):
         chosen = port or free_port()
         endpoint = f"http://127.0.0.1:{chosen}"
         process = subprocess.Popen([*command, "-port", str(chosen)], cwd=jar.parent, stdout=subprocess.DEVNULL,
@@ -79,7 +80,7 @@ def running(port: int | None = None, data_dir: Path | None = None, timeout: floa
             _wait_ready(process, endpoint, timeout)
         except _PortTaken:
             _stop(process)
-            if port or attempt == _PORT_TRIES - 1:
+            if attempt == tries - 1:
                 raise
             continue
         except BaseException:

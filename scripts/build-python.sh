@@ -49,8 +49,7 @@ done
 find "$out" -name __pycache__ -prune -exec rm -rf {} +
 
 if [[ -d "$out/botocore" && -d "$out/aichat" && "${BUILD_TRIM_BOTOCORE:-1}" != 0 ]]; then
-    "$python" "$here/trim_botocore.py" "$out"
-    find "$out" -name __pycache__ -prune -exec rm -rf {} +  # what importing aichat.core.aws there wrote
+    "$python" -B "$here/trim_botocore.py" "$out"  # -B: it imports aichat.core.aws from $out, and writes no .pyc there
 fi
 
 if [[ "${BUILD_BYTECODE:-1}" != 0 ]]; then

@@ -15,12 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from aichat.core.aws import SERVICES
+
 ROOT = Path(__file__).resolve().parents[2]
 LAYER_SOURCE = ROOT / "layers" / "common" / "python"
 HASH_BASED_UNCHECKED = 0b01  # PEP 552: the pyc's flags word, hash-based and never checked against the source
 
-# In a fresh interpreter: count the modules Python compiles from source while it imports a function's app, then
-# compile one module that has no bytecode, which shows the count sees a compile when there is one.
+# In a fresh interpreter: count the modules Python compiles from source while it imports a function's app (and runs
+# `then`, its first request's work), then compile one module that has no bytecode, which shows the count sees a
+# compile when there is one.
 _COUNT_COMPILES = """
 import importlib._bootstrap_external as external, json, sys
 compiled = []
@@ -30,18 +33,45 @@ def counting(self, data, path, *args, **kwargs):
     return to_code(self, data, path, *args, **kwargs)
 external.SourceLoader.source_to_code = counting
 import app
-layer = [path for path in compiled if path.startswith(sys.argv[1])]
+{then}
+watched = [path for path in compiled if path.startswith(sys.argv[1])]
 sys.path.insert(0, sys.argv[2])
 import never_compiled
-print(json.dumps({"layer": layer, "probe": [path for path in compiled if "never_compiled" in path]}))
+print(json.dumps({{"watched": watched, "probe": [path for path in compiled if "never_compiled" in path]}}))
 """
+
+
+def compiled_at_start(python: str, code: Path, watched: Path, probe: Path, env: dict[str, str],
+                      then: str = "") -> list[str]:
+    """The modules under `watched` that a fresh interpreter compiles while it imports `code`'s app (and runs `then`)."""
+    probe.mkdir()
+    (probe / "never_compiled.py").write_text("VALUE = 1\n", encoding="utf-8")
+    out = subprocess.run([python, "-c", _COUNT_COMPILES.format(then=then), str(watched), str(probe)],
+                         env={**env, "PYTHONDONTWRITEBYTECODE": "1"}, cwd=code, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["probe"], "the counter saw no compile of a module without bytecode"
+    return list(result["watched"])
+
+
+def without_bytecode(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The modules under `folder` with no cpython-312 .pyc, and the .pyc files Python would check against their
+    source (not PEP 552's unchecked hash)."""
+    missing, checked = [], []
+    for module in folder.rglob("*.py"):
+        cached = module.parent / "__pycache__" / f"{module.stem}.cpython-312.pyc"
+        if not cached.is_file():
+            missing.append(module)
+        elif int.from_bytes(cached.read_bytes()[4:8], "little") != HASH_BASED_UNCHECKED:
+            checked.append(cached)
+    return missing, checked
 
 
 @pytest.fixture(scope="module")
 def python312() -> str:
-    found = subprocess.run(["bash", "-c", f"source {ROOT / 'scripts/find-python.sh'} && find_python"],
-                           capture_output=True, text=True, check=True).stdout.strip()
-    return found
+    return subprocess.run(["bash", "-c", f"source {ROOT / 'scripts/find-python.sh'} && find_python"],
+                          capture_output=True, text=True, check=True).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -72,15 +102,8 @@ def test_the_layer_holds_the_aichat_package_and_its_locked_requirements_in_its_p
 def test_every_module_in_the_layer_has_python312_bytecode_that_python_loads_without_checking_the_source(
     built_layer: Path,
 ) -> None:
-    modules = list(built_layer.rglob("*.py"))
-    assert len(modules) > 500  # botocore, pydantic, Powertools and aichat
-    missing, checked = [], []
-    for module in modules:
-        cached = module.parent / "__pycache__" / f"{module.stem}.cpython-312.pyc"
-        if not cached.is_file():
-            missing.append(module)
-        elif int.from_bytes(cached.read_bytes()[4:8], "little") != HASH_BASED_UNCHECKED:
-            checked.append(cached)
+    assert len(list(built_layer.rglob("*.py"))) > 500  # botocore, pydantic, Powertools and aichat
+    missing, checked = without_bytecode(built_layer)
     assert not missing, f"{len(missing)} modules without bytecode, e.g. {missing[:3]}"
     assert not checked, f"{len(checked)} .pyc files checked against their source, e.g. {checked[:3]}"
 
@@ -88,18 +111,11 @@ def test_every_module_in_the_layer_has_python312_bytecode_that_python_loads_with
 def test_a_cold_start_on_the_built_layer_compiles_none_of_its_modules(
     built_layer: Path, python312: str, tmp_path: Path,
 ) -> None:
-    probe = tmp_path / "probe"
-    probe.mkdir()
-    (probe / "never_compiled.py").write_text("VALUE = 1\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LLM_", "OPENAI", "ANTHROPIC"))}
-    env.update(PYTHONPATH=str(built_layer), PYTHONDONTWRITEBYTECODE="1", AWS_REGION="us-east-1",
-               AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", TABLE_NAME="ai-chat")
-    out = subprocess.run([python312, "-c", _COUNT_COMPILES, str(built_layer), str(probe)], env=env,
-                         cwd=ROOT / "functions" / "get_history", capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["probe"], "the counter saw no compile of a module without bytecode"
-    assert result["layer"] == [], f"compiled at import: {result['layer'][:5]}"
+    env.update(PYTHONPATH=str(built_layer), AWS_REGION="us-east-1", AWS_ACCESS_KEY_ID="test",
+               AWS_SECRET_ACCESS_KEY="test", TABLE_NAME="ai-chat")
+    compiled = compiled_at_start(python312, ROOT / "functions" / "get_history", built_layer, tmp_path / "probe", env)
+    assert compiled == [], f"compiled at import: {compiled[:5]}"
 
 
 def test_the_build_refuses_an_interpreter_whose_bytecode_lambda_would_not_load(tmp_path: Path) -> None:
@@ -150,9 +166,6 @@ print(json.dumps(seen))
 
 
 def test_the_layers_trimmed_botocore_keeps_only_the_services_the_layer_calls(built_layer: Path) -> None:
-    sys.path.insert(0, str(LAYER_SOURCE))
-    from aichat.core.aws import SERVICES
-
     data = built_layer / "botocore" / "data"
     assert {p.name for p in data.iterdir() if p.is_dir()} == SERVICES
     assert set(_PROBES) == SERVICES, "each service the layer calls has a probe below"
@@ -182,16 +195,9 @@ def test_the_stream_authorizer_ships_its_requirements_compiled_and_starts_withou
     function = ROOT / "functions" / "stream_authorizer"
     build(python312, function / "requirements.txt", code, function / "app.py")
     assert {"app.py", "jwt", "cryptography"} <= {p.name for p in code.iterdir()}
-    assert not [m for m in code.rglob("*.py")
-                if not (m.parent / "__pycache__" / f"{m.stem}.cpython-312.pyc").is_file()], "every module compiled"
+    assert without_bytecode(code) == ([], []), "every module compiled, unchecked"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JWT_"))}
-    env.update(PYTHONPATH=f"{code}{os.pathsep}{built_layer}", PYTHONDONTWRITEBYTECODE="1", AWS_REGION="us-east-1",
+    env.update(PYTHONPATH=f"{code}{os.pathsep}{built_layer}", AWS_REGION="us-east-1",
                JWT_ISSUER="https://issuer.example", JWT_AUDIENCE="ai-chat")
-    (tmp_path / "probe").mkdir()
-    (tmp_path / "probe" / "never_compiled.py").write_text("VALUE = 1\n", encoding="utf-8")
-    counting = _COUNT_COMPILES.replace("import app\n", "import app\napp.verifier()\n")
-    out = subprocess.run([python312, "-c", counting, str(tmp_path), str(tmp_path / "probe")], env=env, cwd=code,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result["probe"] and not [p for p in result["layer"] if "probe" not in p], "nothing compiled at import"
+    compiled = compiled_at_start(python312, code, code, tmp_path / "probe", env, then="app.verifier()")
+    assert compiled == [], f"compiled at import: {compiled[:5]}"

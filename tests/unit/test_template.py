@@ -235,7 +235,7 @@ def test_each_resource_sam_builds_with_make_has_its_target_in_the_makefile_besid
 ) -> None:
     built_with_make = {name: resource for name, resource in template["Resources"].items()
                        if resource.get("Metadata", {}).get("BuildMethod") == "makefile"}
-    assert {"CommonLayer", "ProvidersLayer", "DocsFunction"} <= set(built_with_make)
+    assert {"CommonLayer", "ProvidersLayer", "StreamAuthorizerFunction", "DocsFunction"} <= set(built_with_make)
     for name, resource in built_with_make.items():
         code = resource["Properties"].get("ContentUri") or resource["Properties"]["CodeUri"]
         makefile = (ROOT / str(code) / "Makefile").read_text(encoding="utf-8")
