@@ -30,8 +30,10 @@ DAY = "2026-11-24"  # the clock fixture's
 
 def build(settings: Settings, dynamodb: Any, provider: ScriptedProvider, clock: FakeClock,
           **changes: Any) -> wiring.Services:
-    return wiring.build(settings.model_copy(update=changes), dynamodb=dynamodb, providers={"offline": provider},
-                        clock=clock)
+    """The services of a container that keeps no session's context, so each turn of an existing session reads it
+    (as any turn does in a container other than the one its session's last turn ran in)."""
+    return wiring.build(settings.model_copy(update={"CONTEXT_CACHE_SESSIONS": 0, **changes}), dynamodb=dynamodb,
+                        providers={"offline": provider}, clock=clock)
 
 
 def exact_worst_case(provider: ScriptedProvider, settings: Settings) -> int:
@@ -64,7 +66,9 @@ def pending_reservations(dynamodb: Any, session_id: str) -> list[int]:
     return [int(r["reserved_micros"]["N"]) for r in rows if r.get("status", {}).get("S") == "pending"]
 
 
-def test_the_history_query_and_the_reserve_are_in_flight_at_once(services: wiring.Services, dynamodb: Any) -> None:
+def test_the_history_query_and_the_reserve_are_in_flight_at_once(
+        settings: Settings, dynamodb: Any, provider: ScriptedProvider, clock: FakeClock) -> None:
+    services = build(settings, dynamodb, provider, clock)
     session_id = services.chat.send(ALICE, ChatRequest(message="first")).session_id
     started = {"Query": threading.Event(), "TransactWriteItems": threading.Event()}
     met: list[str] = []

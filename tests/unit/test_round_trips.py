@@ -23,12 +23,24 @@ def warm(api: Api) -> str:
     return str(api.chat("warm up").body["session_id"])
 
 
-def test_chat_in_an_existing_session_takes_three_calls_its_history_read_beside_the_reserve(api: Api,
-                                                                                         dynamodb: Any) -> None:
+def test_chat_in_a_session_whose_last_turn_ran_here_takes_two_round_trips_and_reads_nothing(api: Api,
+                                                                                          dynamodb: Any) -> None:
     session_id = warm(api)
     with counting(dynamodb, "dynamodb") as calls:
         assert api.chat("again", session_id).status == 200
-    assert calls == Counter({"Query": 1, "TransactWriteItems": 2})
+    assert calls == Counter({"TransactWriteItems": 2})
+
+
+def test_chat_in_a_session_this_container_kept_nothing_of_reads_its_history_beside_the_reserve(
+        api: Api, dynamodb: Any) -> None:
+    session_id = warm(api)
+    assert api.invoke("escalate", {"reason": "a person"}, session_id=session_id).status == 200
+    assert api.invoke("agent_release", {"to": "ai"}, session_id=session_id, user="sam",
+                      roles="[support]").status == 200
+    with counting(dynamodb, "dynamodb") as calls:
+        assert api.chat("again", session_id).status == 200
+    # A person's marker moved the session's messages on: the kept copy is refused, then the session is read.
+    assert calls == Counter({"Query": 1, "TransactWriteItems": 3})
 
 
 def test_chat_that_starts_a_session_takes_two_round_trips(api: Api, dynamodb: Any) -> None:

@@ -177,7 +177,7 @@ def test_a_client_that_leaves_mid_reply_changes_nothing_the_turn_is_read_to_its_
     assert log.final_sent and not log.closed_early
     session_id = reply.parts()[0]["messageMetadata"]["session_id"]
     messages = services.store.conversation(session_id, Identity(user_id="alice", tenant_id="acme",
-                                                                       roles=frozenset()), 10)[1]
+                                                                       roles=frozenset()), 10).messages
     assert [m.content for m in messages][-1] == "".join(pieces)
     cost = PriceTable().cost_micros("gpt-4o-mini", Counted(input_tokens=50, output_tokens=20))
     assert day_counters(dynamodb, "acme", DAY)["cost_micros"] == cost

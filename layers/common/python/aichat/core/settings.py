@@ -193,6 +193,9 @@ class Settings(BaseModel):
     # two, at the worst case of this many input tokens on the dearest configured route (the exact bound needs the
     # history); a turn whose exact bound is larger tops its reservation up first (docs/budgets.md). 0: read first.
     OVERLAP_RESERVE_INPUT_TOKENS: Annotated[int, Field(ge=0, le=2_000_000)] = 16_000
+    # How many sessions' newest messages a container keeps after its own turns, so that a session's next turn in
+    # the same container reserves with no read first (aichat/turn/context_cache.py). 0: every turn reads.
+    CONTEXT_CACHE_SESSIONS: Annotated[int, Field(ge=0, le=100_000)] = 256
     MAX_TOKENS: Annotated[int, Field(ge=1, le=64000)] = 500
     # Blank: not sent, for models that refuse sampling settings (OpenAI's reasoning models, Claude Sonnet 5).
     TEMPERATURE: Annotated[float, Field(ge=0, le=2)] | None = 0.7

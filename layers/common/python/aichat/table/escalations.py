@@ -25,7 +25,7 @@ from aichat.core.identity import Identity
 from aichat.core.ids import new_id
 from aichat.core.models import SessionStatus
 from aichat.core.records import MessageRecord, SessionRecord
-from aichat.table import items, keys
+from aichat.table import context_stamps, items, keys
 from aichat.table.transactions import Cancelled, Item, int_attr, n, s, str_attr, transact
 
 if TYPE_CHECKING:
@@ -243,8 +243,11 @@ class Handoffs:
             values[":no_turn"] = s("")
             condition += " AND attribute_not_exists(taken_by)"
             values.update({":me": s(staff.user_id), ":name": s(name)})
-        meta = self._session_update(session.id, staff, sets + " ADD agent_message_count :written", condition,
-                                    values, owner_check="tenant_id = :tenant")
+        # Its messages are new to the session's context: a turn that kept the context before reads it again.
+        sets += f", {context_stamps.CHANGED_AT} = :now"
+        values.update(context_stamps.ONE)
+        meta = self._session_update(session.id, staff, f"{sets} ADD agent_message_count :written, "
+                                    f"{context_stamps.ADD_ONE}", condition, values, owner_check="tenant_id = :tenant")
         entries = [meta, *({"Put": {"TableName": self._table,
                                     "Item": items.message_item(session, m, self._expiry(session.tenant_id)),
                                     "ConditionExpression": "attribute_not_exists(SK)"}} for m in written)]
@@ -271,10 +274,12 @@ class Handoffs:
         # Never refused for the bound on a person's messages: a session nobody can answer must still go back to
         # the model (or close), so its "left" line counts but may pass MAX_AGENT_MESSAGES_PER_SESSION, one per
         # release, and a release needs a new escalation first.
-        meta = self._session_update(session.id, staff, "SET #status = :status, updated_at = :now REMOVE "
-                                    + ", ".join(_TAKEN) + " ADD agent_message_count :one", "#status = :escalated",
+        meta = self._session_update(session.id, staff, f"SET #status = :status, updated_at = :now, "
+                                    f"{context_stamps.CHANGED_AT} = :now REMOVE " + ", ".join(_TAKEN)
+                                    + f" ADD agent_message_count :one, {context_stamps.ADD_ONE}",
+                                    "#status = :escalated",
                                     {":status": s(status), ":now": s(iso(now)), ":escalated": s("escalated"),
-                                     ":one": n(1)}, owner_check="tenant_id = :tenant")
+                                     ":one": n(1), **context_stamps.ONE}, owner_check="tenant_id = :tenant")
         try:
             transact(self._db, [meta, {"Delete": {"TableName": self._table, "Key": marker_key(session.id)}},
                                 {"Put": {"TableName": self._table,

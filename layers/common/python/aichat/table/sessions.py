@@ -7,6 +7,7 @@ is ratings.py's, and the usage counters and rollups are usage.py's.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from aichat.core.identity import Identity
 from aichat.core.ids import first_id_at, id_time
 from aichat.core.records import MessageRecord, SessionRecord
 from aichat.table import items, keys
+from aichat.table.context_stamps import ContextStamp, stamp_of
 from aichat.table.ledger.reservations import DEFAULT_TURN_SECONDS, SWEEP_GRACE_SECONDS
 from aichat.table.transactions import Item, n, s, str_attr
 
@@ -39,6 +41,15 @@ def _stored_since(item: Item, since: str) -> bool:
     return str_attr(item, "role") == "assistant" and (str_attr(item, "created_at") or "") > since
 
 
+@dataclass(frozen=True)
+class Conversation:
+    """A session, its newest messages (oldest first), and the version of its messages they were read at."""
+
+    session: SessionRecord
+    messages: list[MessageRecord]
+    stamp: ContextStamp
+
+
 class Store:
     """Sessions and messages in the single table, as their owner may read and update them."""
 
@@ -49,9 +60,9 @@ class Store:
     # --- reads ---------------------------------------------------------------------------------
 
     def conversation(self, session_id: str, caller: Identity, max_messages: int,
-                     skip: str | None = None) -> tuple[SessionRecord, list[MessageRecord]]:
-        """A session and its newest messages (oldest first), in one Query; without the message `skip` (a turn's
-        own message, which a Query made while the turn reserves may or may not see)."""
+                     skip: str | None = None) -> Conversation:
+        """A session and its newest messages (oldest first), with the version of them read, in one Query; without the
+        message `skip` (a turn's own message, which a Query made while the turn reserves may or may not see)."""
         page = self._db.query(
             TableName=self._table, KeyConditionExpression="PK = :pk",
             ExpressionAttributeValues={":pk": s(keys.session_pk(session_id))},
@@ -63,7 +74,7 @@ class Store:
         session = items.owned_session(rows[0], caller)
         skipped = keys.message_sk(skip) if skip else None
         newest = [row for row in rows[1:] if str_attr(row, "SK") != skipped][:max_messages]
-        return session, [items.message_record(i) for i in reversed(newest)]
+        return Conversation(session, [items.message_record(i) for i in reversed(newest)], stamp_of(rows[0]))
 
     def history(self, session_id: str, caller: Identity, limit: int,
                 cursor: str | None) -> tuple[SessionRecord | None, list[MessageRecord], str | None]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from aichat.core.identity import Identity
 from aichat.core.models import ChatRequest, ChatResponse
+from aichat.turn.context_cache import ContextCache
 from aichat.turn.dependencies import TurnDeps
 from aichat.turn.key_claims import claim_for, keyed, replayed_events
 from aichat.turn.loop import TurnLoop, TurnRun
@@ -43,7 +44,9 @@ class ChatService:
 
     def __init__(self, deps: TurnDeps) -> None:
         self._deps = deps
-        self._loop = TurnLoop(deps, TurnSettlement(deps.ledger, deps.clock, deps.metrics, deps.people.events))
+        contexts = ContextCache(deps.settings.CONTEXT_CACHE_SESSIONS, deps.settings.MAX_CONTEXT_MESSAGES)
+        self._loop = TurnLoop(deps, TurnSettlement(deps.ledger, deps.clock, deps.metrics, deps.people.events,
+                                                   contexts))
 
     def send(self, caller: Identity, body: ChatRequest, remaining_seconds: float | None = None,
              idempotency_key: str | None = None) -> ChatResponse:

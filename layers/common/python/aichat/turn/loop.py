@@ -14,14 +14,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from aichat.core.budgets import BudgetRefused, Charge, Counter, Limits, chat_charges, new_session_charge
+from aichat.core.budgets import BudgetRefused, Charge, Counter, Limits, chat_charges
 from aichat.core.clock import iso, utc_day
-from aichat.core.errors import ChatError, ProviderError, SessionNotActive, SessionNotFound
+from aichat.core.errors import ChatError, ProviderError
 from aichat.core.identity import Identity
-from aichat.core.ids import new_id
 from aichat.core.logs import logger, request_keys
 from aichat.core.models import GUARDRAIL_INTERVENED, TAKEN_BY_PERSON, ChatRequest, ChatResponse, EscalateRequest
-from aichat.core.records import MessageRecord, SessionRecord
+from aichat.core.records import MessageRecord
 from aichat.core.whole_text import whole
 from aichat.providers.failover import StreamStopped
 from aichat.providers.interface import (
@@ -34,13 +33,19 @@ from aichat.providers.interface import (
     ToolResult,
 )
 from aichat.table import call_records
-from aichat.table.ledger.reservations import KeyClaim, Reservation, TurnOvertaken, recordable, sweep_after
+from aichat.table.ledger.reservations import (
+    KeyClaim,
+    Reservation,
+    TurnOvertaken,
+    recordable,
+    sweep_after,
+)
 from aichat.table.stop_flags import StopWatch
 from aichat.tools.tool import ToolContext
 from aichat.turn.dependencies import TurnDeps
 from aichat.turn.estimates import estimated, size, worst_case
-from aichat.turn.model_context import PreparedTurn, prepare
-from aichat.turn.overlap import ReserveOverlap
+from aichat.turn.first_call import FirstCall
+from aichat.turn.model_context import PreparedTurn
 from aichat.turn.progress import Answer, Heard, Live, Steps
 from aichat.turn.settlement import TurnSettlement, log_ids
 from aichat.turn.stream_events import ReplyText, StepFinished, StepStarted, ToolRan, TurnEvent, TurnStarted
@@ -65,30 +70,21 @@ class TurnLoop:
         self._deps = deps
         self._settlement = settlement
         self._prices = deps.models.prices
-        self._overlap = ReserveOverlap.of(deps)
+        self._first = FirstCall(deps, settlement)
 
     def run(self, caller: Identity, body: ChatRequest, session_id: str | None, now: datetime,
             remaining_seconds: float | None, claim: KeyClaim | None, streamed: bool = False) -> TurnRun:
         day = utc_day(now)
         limits = self._deps.limits.for_tenant(caller.tenant_id)
         sweep = sweep_after(now.timestamp(), remaining_seconds)
-        reservation = None
-        if session_id is not None and self._overlap.enabled:
-            turn, reservation, user_message, reply_id = self._reserve_while_reading(
-                caller, body, session_id, now, day, limits, sweep, claim)
-        else:
-            turn = prepare(self._deps, caller, body, session_id, iso(now))
-        if reservation is None:
-            if turn.session.status == "escalated":
-                # A person has the conversation: their message is kept for them, no model is called, nothing charged.
-                slot = Charge(Counter.SESSION_MESSAGES, 1, limits.messages_per_session)
-                noted = self._settlement.for_person(turn.session, body, now, slot, claim)
-                yield TurnStarted(session_id=turn.session.id, user_message_id=noted.metadata.message_id)
-                return noted
-            self._deps.models.providers.get(turn.routes[0].provider)  # no key: 503 before anything is reserved
-            user_message, reply_id = self._new_ids(body, now)
-            reservation = self._reserve(caller, turn, day, limits, user_message, reply_id, sweep, claim,
-                                        worst_case(self._prices, turn, turn.request))
+        first = self._first.reserve(caller, body, session_id, now, day, limits, sweep, claim)
+        if isinstance(first, PreparedTurn):
+            # A person has the conversation: their message is kept for them, no model is called, nothing charged.
+            slot = Charge(Counter.SESSION_MESSAGES, 1, limits.messages_per_session)
+            noted = self._settlement.for_person(first.session, body, now, slot, claim)
+            yield TurnStarted(session_id=first.session.id, user_message_id=noted.metadata.message_id)
+            return noted
+        turn, reservation, user_message, reply_id = first.turn, first.reservation, first.user_message, first.reply_id
         request_keys(session_id=reservation.session_id)  # on every later line, the failover's retries included
         live = Live(reservation, turn.request)
         try:
@@ -117,74 +113,6 @@ class TurnLoop:
                     e.extra.setdefault("session_id", live.reservation.session_id)
                 raise
             return ended
-
-    def _new_ids(self, body: ChatRequest, now: datetime) -> tuple[MessageRecord, str]:
-        """The user's message, and its reply's id, made now, so the reply sorts right after the message it answers,
-        before anything written while it is written (a person joining, a message sent meanwhile), and a stream can
-        name it from its first part."""
-        user_message = MessageRecord(id=new_id(now), role="user", content=body.message, created_at=iso(now))
-        return user_message, new_id(now)
-
-    def _reserve(self, caller: Identity, turn: PreparedTurn, day: str, limits: Limits, user_message: MessageRecord,
-                 reply_id: str, sweep: int, claim: KeyClaim | None, amount: int) -> Reservation:
-        """Reserve the turn's first call at `amount` and write the user's message; a refusal raised as the client
-        sees it."""
-        try:
-            return self._deps.ledger.reserve(
-                turn.session, turn.is_new, day, chat_charges(limits, amount), user_message, sweep,
-                session_charge=new_session_charge(limits) if turn.is_new else None, claim=claim, reply_id=reply_id)
-        except BudgetRefused as refused:
-            raise self._settlement.refused(refused, tenant_id=caller.tenant_id,
-                                           session_id=None if turn.is_new else turn.session.id) from None
-
-    def _reserve_while_reading(self, caller: Identity, body: ChatRequest, session_id: str, now: datetime, day: str,
-                               limits: Limits, sweep: int, claim: KeyClaim | None,
-                               ) -> tuple[PreparedTurn, Reservation | None, MessageRecord, str]:
-        """Read the session's history and reserve its first call at once, at the overlap's amount (docs/budgets.md),
-        topped up to the exact worst case when that is more: one round trip before the model, two when topped up.
-
-        The reservation is None when the optimistic reserve was refused (a limit, or a session not active for the
-        model: escalated, closed, not the caller's): nothing was written, and the caller decides from the history
-        read, exactly as without the overlap.
-        """
-        user_message, reply_id = self._new_ids(body, now)
-        reading = self._overlap.read(lambda: prepare(self._deps, caller, body, session_id, iso(now),
-                                                     skip=user_message.id))
-        stub = SessionRecord(id=session_id, tenant_id=caller.tenant_id, user_id=caller.user_id,
-                             session_type="customer_support", status="active", provider="", model="",
-                             created_at="", updated_at="")
-        try:
-            reservation: Reservation | None = self._deps.ledger.reserve(
-                stub, False, day, chat_charges(limits, self._overlap.amount), user_message, sweep, claim=claim,
-                reply_id=reply_id)
-        except (BudgetRefused, SessionNotFound, SessionNotActive):
-            reservation = None
-        except BaseException:
-            reading.cancel()
-            raise
-        try:
-            turn = reading.result()
-            if reservation is None:
-                return turn, None, user_message, reply_id
-            self._deps.models.providers.get(turn.routes[0].provider)  # no key: 503, the reservation undone
-            exact = worst_case(self._prices, turn, turn.request)
-            if exact > reservation.amount_micros:
-                reservation = self._deps.ledger.top_up(reservation, turn.session, chat_charges(limits, exact))
-        except BaseException as e:
-            if reservation is not None:
-                self._undo(reservation)
-            if isinstance(e, BudgetRefused):
-                raise self._settlement.refused(e, tenant_id=caller.tenant_id, session_id=session_id) from None
-            raise
-        return turn, reservation, user_message, reply_id
-
-    def _undo(self, reservation: Reservation) -> None:
-        """Cancel a reservation no call used; left to the sweeper (released, the message kept failed) if that fails."""
-        try:
-            self._deps.ledger.cancel(reservation)
-        except Exception:
-            logger().exception("an unused reservation could not be undone; the sweeper will release it",
-                               extra=log_ids(reservation))
 
     def _steps(self, caller: Identity, now: datetime, turn: PreparedTurn, user_message: MessageRecord,
                limits: Limits, live: Live, streamed: bool) -> TurnRun:

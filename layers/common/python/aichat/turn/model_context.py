@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from aichat.core.models import ChatRequest
 from aichat.core.records import MessageRecord, SessionRecord
 from aichat.providers.interface import CompletionRequest, ModelRoute, ToolCall, ToolResult, Turn
 from aichat.services.session_routes import new_session
+from aichat.turn.context_cache import KeptContext
 from aichat.turn.dependencies import TurnDeps
 
 
@@ -24,6 +26,10 @@ class PreparedTurn:
     request: CompletionRequest
     is_new: bool
     routes: list[ModelRoute]
+    history: tuple[MessageRecord, ...] = ()  # the session's newest messages the request was built from
+    # The version of the session's messages `history` is true at (aichat/table/context_stamps.py): 0 for a new
+    # session; None when the read cannot vouch for it (a write had just changed them).
+    context_version: int | None = None
 
 
 def sent_call(record: dict[str, Any]) -> ToolCall:
@@ -57,29 +63,40 @@ def replayed(message: MessageRecord) -> list[Turn]:
     return [*turns, Turn(role="assistant", content=message.content)]
 
 
+def context_turns(history: Sequence[MessageRecord], message: str) -> tuple[Turn, ...]:
+    """The turns a model is sent for `message` after a session's stored messages (oldest first)."""
+    turns = [turn for m in history if m.status == "ok" for turn in replayed(m)]
+    while turns and turns[0].role != "user":  # providers want the conversation to open with the user
+        turns.pop(0)
+    return (*turns, Turn(role="user", content=message))
+
+
 def prepare(deps: TurnDeps, caller: Identity, body: ChatRequest, session_id: str | None, now: str,
-            skip: str | None = None) -> PreparedTurn:
-    """The turn's session (new, or read with its newest messages, without the message `skip`) and first request."""
+            skip: str | None = None, kept: KeptContext | None = None) -> PreparedTurn:
+    """The turn's session (new, as this container `kept` it, or read with its newest messages, without the message
+    `skip`) and first request."""
+    version: int | None
     if session_id is None:
         session = new_session(caller, body.session_type or "customer_support", deps.models.providers,
                               deps.limits.config(caller.tenant_id), new_id(deps.clock()), now, body.context)
         history: list[MessageRecord] = []
-        is_new = True
+        is_new, version = True, 0
+    elif kept is not None:
+        session, history, is_new, version = kept.session, list(kept.messages), False, kept.version
     else:
-        session, history = deps.store.conversation(session_id, caller, deps.settings.MAX_CONTEXT_MESSAGES, skip)
+        read = deps.store.conversation(session_id, caller, deps.settings.MAX_CONTEXT_MESSAGES, skip)
+        session, history, is_new = read.session, read.messages, False
+        version = read.stamp.version if read.stamp.quiet_at(deps.clock()) else None
         if session.status not in ("active", "escalated"):
             raise SessionNotActive(session.status)
-        is_new = False
     context = {**(session.context or {}), **(body.context or {})} if not is_new else session.context
-    turns = [turn for m in history if m.status == "ok" for turn in replayed(m)]
-    while turns and turns[0].role != "user":  # providers want the conversation to open with the user
-        turns.pop(0)
-    turns.append(Turn(role="user", content=body.message))
     request = CompletionRequest(
         model=session.model,
         system=deps.models.prompts.system_prompt(session.session_type, context, session.system_prompt),
-        messages=tuple(turns), max_tokens=deps.settings.MAX_TOKENS, temperature=deps.settings.TEMPERATURE,
+        messages=context_turns(history, body.message), max_tokens=deps.settings.MAX_TOKENS,
+        temperature=deps.settings.TEMPERATURE,
         tools=deps.tools.specs(deps.tools.for_session(session)),
     )
     return PreparedTurn(session=session, request=request, is_new=is_new,
-                        routes=deps.models.providers.routes(session.provider, session.model))
+                        routes=deps.models.providers.routes(session.provider, session.model),
+                        history=tuple(history), context_version=version)

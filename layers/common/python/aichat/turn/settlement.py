@@ -21,6 +21,7 @@ from aichat.core.records import MessageRecord, SessionRecord
 from aichat.notify.domain_events import DomainEvents, customer_messaged
 from aichat.table.ledger.reservations import MAX_REPLY_BYTES, KeyClaim, Reservation, fit_reply, recordable
 from aichat.table.ledger.turn_ledger import TurnLedger
+from aichat.turn.context_cache import ContextCache
 from aichat.turn.model_context import PreparedTurn
 from aichat.turn.progress import Answer, Steps
 
@@ -64,8 +65,10 @@ def log_ids(reservation: Reservation) -> dict[str, str]:
 class TurnSettlement:
     """A turn's ledger calls that end it, with their log lines and metrics."""
 
-    def __init__(self, ledger: TurnLedger, clock: Clock, metrics: ChatMetrics, events: DomainEvents) -> None:
+    def __init__(self, ledger: TurnLedger, clock: Clock, metrics: ChatMetrics, events: DomainEvents,
+                 contexts: ContextCache) -> None:
         self._ledger = ledger
+        self.contexts = contexts
         self._clock = clock
         self._metrics = metrics
         self._events = events
@@ -116,6 +119,12 @@ class TurnSettlement:
                 estimated=estimated, steps=reservation.step,
             )
             settled = self._ledger.settle(reservation, user_message, reply, uncounted, iso(done))
+            if settled == reply and turn.context_version is not None:
+                # The reserve moved the session's messages on by one and the settle by another: at this version they
+                # are the ones the turn read, its message and this reply, unless someone else wrote meanwhile (then
+                # the version is past this one, for good, and the next turn here reads).
+                self.contexts.keep(replace(turn.session, id=reservation.session_id),
+                                   [*turn.history, user_message, reply], turn.context_version + 2)
             # A person who took the session meanwhile gets the conversation: the reply is stored without text.
             reply = settled or reply
         except Exception as e:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from aichat.core.budgets import BudgetRefused, Charge, Counter
 from aichat.core.records import SessionRecord
 from aichat.table import items, keys
-from aichat.table.ledger.reservations import KeyTaken, TurnOvertaken
+from aichat.table.context_stamps import stamp_of
+from aichat.table.ledger.reservations import ContextChanged, KeyTaken, TurnOvertaken
 from aichat.table.transactions import Cancelled, Item, Update, int_attr, n, s, str_attr, transact
 
 if TYPE_CHECKING:
@@ -74,9 +75,10 @@ class BudgetedWrites:
         return int_attr(item, attr)
 
     def run(self, entries: list[tuple[Item, Update | None]], session: SessionRecord, day: str,
-            turn_id: str | None = None) -> None:
+            turn_id: str | None = None, context_version: int | None = None) -> None:
         """Run a budgeted transaction (with the tenant-day marker the first time); BudgetRefused if a limit failed,
-        TurnOvertaken if a person took the session from the turn `turn_id`."""
+        TurnOvertaken if a person took the session from the turn `turn_id`, ContextChanged if the session's messages
+        are no longer at `context_version` (aichat/table/context_stamps.py)."""
         marker = (session.tenant_id, day)
         with_marker = marker not in self._active_marked
         while True:
@@ -90,7 +92,7 @@ class BudgetedWrites:
                     self._active_marked.add(marker)  # another container wrote it first
                     with_marker = False
                     continue
-                self._explain(cancelled, run, session, turn_id)
+                self._explain(cancelled, run, session, turn_id, context_version)
 
     def check_key_free(self, reason: dict[str, Any], entry: Item) -> None:
         """KeyTaken, naming the earlier request, if this entry is a key's claim and the key was already claimed."""
@@ -105,7 +107,7 @@ class BudgetedWrites:
                        str_attr(old, "request_hash") or "") from None
 
     def _explain(self, cancelled: Cancelled, run: list[tuple[Item, Update | None]], session: SessionRecord,
-                 turn_id: str | None = None) -> None:
+                 turn_id: str | None = None, context_version: int | None = None) -> None:
         for reason, (entry, _) in zip(cancelled.reasons, run, strict=True):
             # A key's earlier turn decides the answer before any limit does: its retry is answered, not refused.
             self.check_key_free(reason, entry)
@@ -123,6 +125,8 @@ class BudgetedWrites:
                 if turn_id is not None and str_attr(old, "taken_turn") == turn_id:
                     raise TurnOvertaken() from None  # escalated and taken: the owner's, and not a limit
                 items.check_owned_active(old, session)
+                if context_version is not None and stamp_of(old).version != context_version:
+                    raise ContextChanged() from None  # before any limit: the caller reads again and decides
             for charge, attr in update.charges:
                 if charge.max_before is not None and int_attr(old, attr) > charge.max_before:
                     raise BudgetRefused(charge, int_attr(old, attr)) from None

@@ -8,7 +8,9 @@ from dataclasses import dataclass, replace
 
 from aichat.core.models import TAKEN_BY_PERSON
 from aichat.core.pricing import Usage
-from aichat.core.records import MessageRecord
+from aichat.core.records import MessageRecord, SessionRecord
+from aichat.table import keys
+from aichat.table.transactions import Item, int_attr, str_attr
 
 # A reply item holds at most 400 KB; the rest of the item (ids, usage, model) takes well under 10 KB.
 MAX_REPLY_BYTES = 380_000
@@ -53,6 +55,10 @@ class KeyClaim:
     claimed_at: int  # epoch seconds: the claim of another turn that expired before this is no claim
     expires_at: int
     replaces_failed: bool = False
+
+
+class ContextChanged(Exception):
+    """A reserve that required the session's messages at a version found them changed since: nothing was written."""
 
 
 class KeyTaken(Exception):
@@ -136,3 +142,22 @@ def _has_surrogates(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def session_stub(r: Reservation) -> SessionRecord:
+    """The session of a reservation, as its message items need it: its id and owner."""
+    return SessionRecord(id=r.session_id, tenant_id=r.tenant_id, user_id=r.user_id, session_type="customer_support",
+                         status="active", provider="", model="", created_at="", updated_at="")
+
+
+def reservation_of(item: Item) -> Reservation:
+    """The reservation a pending user message's item holds."""
+    return Reservation(
+        session_id=keys.session_id_from_pk(str_attr(item, "PK") or ""),
+        message_id=keys.message_id_from_sk(str_attr(item, "SK") or ""),
+        tenant_id=str_attr(item, "tenant_id") or "", user_id=str_attr(item, "user_id") or "",
+        day=str_attr(item, "day") or "", amount_micros=int_attr(item, "reserved_micros"),
+        message_slots=int_attr(item, "reserved_messages"), sweep_after=int_attr(item, "sweep_after"),
+        turn_key=str_attr(item, "turn_key"), charged_micros=int_attr(item, "charged_micros"),
+        step=int_attr(item, "step") or 1, reply_id=str_attr(item, "reply_id"),
+    )

@@ -23,10 +23,18 @@ from aichat.core.clock import Clock, iso, utc_now
 from aichat.core.errors import SessionChanged
 from aichat.core.models import TAKEN_BY_PERSON
 from aichat.core.records import MessageRecord, SessionRecord
-from aichat.table import items, keys
+from aichat.table import context_stamps, items, keys
 from aichat.table.escalations import last_message_update
 from aichat.table.ledger.budgeted import SESSION_ATTRS, USER_DAY_ATTRS, BudgetedWrites, apply_day_charge
-from aichat.table.ledger.reservations import KeyClaim, Reservation, SweepReport, TurnOvertaken, overtaken
+from aichat.table.ledger.reservations import (
+    KeyClaim,
+    Reservation,
+    SweepReport,
+    TurnOvertaken,
+    overtaken,
+    reservation_of,
+    session_stub,
+)
 from aichat.table.shards import pages_due
 from aichat.table.transactions import Cancelled, Item, Update, int_attr, n, s, str_attr, transact
 
@@ -74,13 +82,15 @@ class TurnLedger:
 
     def reserve(self, session: SessionRecord, is_new: bool, day: str, charges: Sequence[Charge],
                 message: MessageRecord, sweep_after: int, session_charge: Charge | None = None,
-                claim: KeyClaim | None = None, reply_id: str | None = None) -> Reservation:
+                claim: KeyClaim | None = None, reply_id: str | None = None,
+                context_version: int | None = None) -> Reservation:
         """Reserve a model call's worst case on every counter and write the user's message `pending`, at once.
 
         A new session (is_new) is written in the same transaction and counted with `session_charge`; a keyed turn
         claims its key in it too. KeyTaken if an earlier turn holds the key (checked first); BudgetRefused names
         the first limit that did not fit. Either way nothing was written. `reply_id`, kept on the user's message,
-        is the id `settle` stores the reply under.
+        is the id `settle` stores the reply under. With `context_version` (an existing session's messages as the caller
+        kept them), ContextChanged, nothing written, unless the session's messages are still at that version.
         """
         amount = max((c.amount for c in charges if c.counter is Counter.TENANT_DAY_COST), default=0)
         slots = sum(c.amount for c in charges if c.counter is Counter.SESSION_MESSAGES)
@@ -99,6 +109,7 @@ class TurnLedger:
             item = items.session_item(session, self._expiry(session.tenant_id))
             item["live_turn"] = s(message.id)  # the turn a stop asks to end (aichat/table/stop_flags.py)
             item[PENDING_TURNS] = n(1)
+            context_stamps.first(item, message.created_at)
             for charge in charges:
                 if charge.counter in SESSION_ATTRS:
                     attr = SESSION_ATTRS[charge.counter]
@@ -115,6 +126,7 @@ class TurnLedger:
             meta.names["#status"] = "status"
             meta.values.update({":tenant": s(session.tenant_id), ":user": s(session.user_id), ":active": s("active")})
             meta.add(**{PENDING_TURNS: 1})
+            context_stamps.moved(meta, message.created_at, at=context_version)
             for charge in charges:
                 if charge.counter in SESSION_ATTRS:
                     meta.charge(charge, SESSION_ATTRS[charge.counter])
@@ -127,7 +139,7 @@ class TurnLedger:
         if claim is not None:
             entries.append((self._claim_put(claim, reservation.tenant_id, reservation.user_id,
                                             reservation.session_id, reservation.message_id), None))
-        self._writes.run(entries, session, day)
+        self._writes.run(entries, session, day, context_version=None if is_new else context_version)
         return reservation
 
     def note_for_person(self, session: SessionRecord, message: MessageRecord, slot: Charge,
@@ -147,6 +159,7 @@ class TurnLedger:
         meta.values.update({":tenant": s(session.tenant_id), ":user": s(session.user_id),
                             ":escalated": s("escalated")})
         meta.charge(slot, SESSION_ATTRS[Counter.SESSION_MESSAGES])
+        context_stamps.moved(meta, message.created_at)
         kept = items.message_item(session, message, self._expiry(session.tenant_id))
         if claim is not None:
             kept["turn_key"] = s(claim.pk)  # so deleting the session deletes the key's claim too
@@ -246,11 +259,12 @@ class TurnLedger:
         user = Update(key=items.message_key(reservation.session_id, reservation.message_id),
                       sets={"status": s("ok"), "tokens": n(user_message.tokens)},
                       removes=list(_PENDING_ATTRS)).require_status("pending")
-        session = _session_stub(reservation)
+        session = session_stub(reservation)
         counters = self._counter_moves(reservation, cost=delta, tokens=total_tokens, messages=reservation.message_slots)
         meta = Update(key=items.session_key(reservation.session_id),
                       sets={"updated_at": s(now), "expires_at": n(self._expiry(session.tenant_id))})
         meta.add(total_cost_micros=delta, total_tokens=total_tokens, **{PENDING_TURNS: -1})
+        context_stamps.moved(meta, now)
         if reply.stopped != TAKEN_BY_PERSON:
             _not_taken(meta, reservation.message_id)
         reply_put = {"Put": {"TableName": self._table,
@@ -277,6 +291,7 @@ class TurnLedger:
         meta = Update(key=items.session_key(reservation.session_id), sets={"updated_at": s(now)})
         meta.add(total_cost_micros=-reservation.amount_micros, message_count=1 - reservation.message_slots,
                  **{PENDING_TURNS: -1})
+        context_stamps.moved(meta, now)
         return self._writes.once([user.transact_item(self._table), *counters, meta.transact_item(self._table),
                            *self._claim_outcome(reservation, "failed", None)], f"{by}-{reservation.message_id}")
 
@@ -294,6 +309,7 @@ class TurnLedger:
         meta = Update(key=items.session_key(reservation.session_id))
         meta.add(total_cost_micros=-reservation.amount_micros, message_count=-reservation.message_slots,
                  **{PENDING_TURNS: -1})
+        context_stamps.moved(meta, iso(self._clock()))
         claim = [] if reservation.turn_key is None else [{"Delete": {
             "TableName": self._table, "Key": {"PK": s(reservation.turn_key), "SK": s(keys.TURN_KEY_SK)},
             "ConditionExpression": "message_id = :message",
@@ -311,7 +327,7 @@ class TurnLedger:
                 found += 1
                 transactions += 1
                 # Its own request token: a release by the turn itself (same token, other values) may be recent.
-                if self.release(_reservation_of(item), iso(datetime.fromtimestamp(now, UTC)), by="sweep"):
+                if self.release(reservation_of(item), iso(datetime.fromtimestamp(now, UTC)), by="sweep"):
                     released += 1
         return SweepReport(found=found, released=released, queries=queries, transactions=transactions)
 
@@ -319,7 +335,7 @@ class TurnLedger:
         """The reservation of a turn still pending, read from its user message; None once settled or released."""
         item = self._db.get_item(TableName=self._table, Key=items.message_key(session_id, message_id),
                                  ConsistentRead=True).get("Item")
-        return _reservation_of(item) if item and str_attr(item, "status") == "pending" else None
+        return reservation_of(item) if item and str_attr(item, "status") == "pending" else None
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -375,20 +391,3 @@ class TurnLedger:
             update.add(cost_micros=cost, tokens=tokens, messages=messages)
         return [tenant_day.transact_item(self._table), user_day.transact_item(self._table)]
 
-
-def _session_stub(r: Reservation) -> SessionRecord:
-    # The message items need only the session's id and owner.
-    return SessionRecord(id=r.session_id, tenant_id=r.tenant_id, user_id=r.user_id, session_type="customer_support",
-                         status="active", provider="", model="", created_at="", updated_at="")
-
-
-def _reservation_of(item: Item) -> Reservation:
-    return Reservation(
-        session_id=keys.session_id_from_pk(str_attr(item, "PK") or ""),
-        message_id=keys.message_id_from_sk(str_attr(item, "SK") or ""),
-        tenant_id=str_attr(item, "tenant_id") or "", user_id=str_attr(item, "user_id") or "",
-        day=str_attr(item, "day") or "", amount_micros=int_attr(item, "reserved_micros"),
-        message_slots=int_attr(item, "reserved_messages"), sweep_after=int_attr(item, "sweep_after"),
-        turn_key=str_attr(item, "turn_key"), charged_micros=int_attr(item, "charged_micros"),
-        step=int_attr(item, "step") or 1, reply_id=str_attr(item, "reply_id"),
-    )
