@@ -1,5 +1,5 @@
-"""What a turn holds in the ledger, and the pure rules about it: a reservation, a key's claim, when a turn may be
-swept, and a reply cut to fit its item."""
+"""What a turn holds in the ledger, and the pure rules about it: a reservation (and how its item reads back), a key's
+claim, when a turn may be swept, and a reply cut to fit its item."""
 
 from __future__ import annotations
 
