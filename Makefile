@@ -52,14 +52,14 @@ integration: install
 	$(BIN)/pytest tests/integration
 
 # Every test and linter, one stage after another, each stage's time printed as it ends and all of them at the end
-# (.stage-times). pytest runs on every core (xdist; a file's tests stay on one worker, so a module's server starts
-# once) and names its slowest tests.
+# (.stage-times). The Python linters and the template's checks share a stage, side by side (each runs on one core).
+# pytest runs on every core (xdist; a file's tests stay on one worker, so a module's server starts once) and names
+# its slowest tests.
 TIMED := bash scripts/timed.sh
 test:
 	@rm -f .stage-times
 	@$(TIMED) install $(MAKE) --no-print-directory install
-	@$(TIMED) lint $(MAKE) --no-print-directory lint
-	@$(TIMED) template $(MAKE) --no-print-directory template
+	@$(TIMED) lint+template $(MAKE) --no-print-directory -j2 --output-sync=target lint template
 	@$(TIMED) widget-test $(MAKE) --no-print-directory widget-test
 	@$(TIMED) widget-e2e $(MAKE) --no-print-directory widget-e2e
 	@$(TIMED) pytest $(MAKE) --no-print-directory pytest
