@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # Sourced by the scripts that run a tool from a virtualenv of its own (.venv-sam, .venv-checkov): tool_venv DIR LOCK
 # makes DIR with the functions' Python (find-python.sh) and syncs it to exactly what LOCK (locks/*.txt, with hashes)
-# pins, with the uv that `make install` bootstraps. A venv already in step costs one quick check.
+# pins, with the uv that `make install` bootstraps, compiled to bytecode (each tool starts several times a run, and
+# where PYTHONDONTWRITEBYTECODE is set would compile every module it imports each time). A venv already in step costs
+# one quick check.
 
 # shellcheck source=scripts/find-python.sh
 source "$(dirname "${BASH_SOURCE[0]}")/find-python.sh"
@@ -20,5 +22,6 @@ tool_venv() {
         rm -rf "$venv"
         UV_PYTHON_DOWNLOADS=never "$uv" venv --quiet --python "$python" "$venv"
     fi
-    UV_PYTHON_DOWNLOADS=never "$uv" pip sync --quiet --require-hashes --python "$venv/bin/python" "$lock"
+    UV_PYTHON_DOWNLOADS=never "$uv" pip sync --quiet --require-hashes --compile-bytecode --python "$venv/bin/python" \
+        "$lock"
 }
