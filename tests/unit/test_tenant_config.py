@@ -127,6 +127,21 @@ def test_a_patch_naming_an_older_version_is_412_and_changes_nothing(api: Api) ->
     assert patch(api, {"max_messages_per_session": 6}, '"1"').headers["etag"] == '"2"'
 
 
+def test_if_match_star_applies_the_patch_to_whatever_version_is_stored(api: Api) -> None:
+    assert patch(api, {"max_messages_per_session": 4}, "*").headers["etag"] == '"1"'
+    changed = patch(api, {"retention_days": 9}, "*")
+    assert (changed.status, changed.headers["etag"]) == (200, '"2"')
+    assert (get(api).body["max_messages_per_session"], get(api).body["retention_days"]) == (4, 9)
+
+
+def test_a_star_among_other_tags_or_a_weak_tag_matches_nothing(api: Api) -> None:
+    """`*` stands alone (RFC 9110); and If-Match compares strongly, so W/"0" is not version 0."""
+    for if_match in ('"7", *', 'W/"0"'):
+        reply = patch(api, {"max_messages_per_session": 4}, if_match)
+        assert (reply.status, error_code(reply)) == (412, "precondition_failed"), if_match
+    assert get(api).headers["etag"] == '"0"'
+
+
 def test_of_two_writes_from_the_same_version_the_second_is_412_even_after_its_own_check(dynamodb: Any) -> None:
     configs = TenantConfigs(dynamodb, "ai-chat")
     assert configs.write("acme", {"retention_days": 5}, 0, "a", "now") == 1

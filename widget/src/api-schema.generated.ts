@@ -3143,7 +3143,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description the ETag of your last GET: 428 without it, 412 once another change came first */
+                /** @description the ETag of your last GET (or *: whatever version is stored): 428 without it, 412 once another change came first */
                 "If-Match"?: string;
             };
             path?: never;

@@ -206,7 +206,8 @@ ROUTES: tuple[ApiRoute, ...] = (
              "adminPatchConfig", "Admin: change the tenant's configuration with a JSON merge patch",
              models.TenantConfigOut, request=models.TenantConfigPatch,
              params=(Param("If-Match", "header", {"type": "string"},
-                           "the ETag of your last GET: 428 without it, 412 once another change came first"),),
+                           "the ETag of your last GET (or *: whatever version is stored): 428 without it, 412 "
+                           "once another change came first"),),
              response_headers={"ETag": _ETAG},
              description="RFC 7396: the fields named change, null puts the deployment's value back, fields left out "
                          "stay. In force on every container within TENANT_CONFIG_TTL_SECONDS; prompts, models, tools "

@@ -54,7 +54,7 @@ class TenantAdminService:
         if if_match is None:
             raise PreconditionRequired()
         stored = self._configs.read(caller.tenant_id, consistent=True)
-        if etag(stored.version) not in (tag.strip() for tag in if_match.split(",")):
+        if not _matches(if_match, stored.version):
             raise PreconditionFailed()
         overrides = patched(stored.overrides, patch, self._deployment)
         fields = changed_fields(stored.overrides, overrides)
@@ -70,6 +70,14 @@ class TenantAdminService:
     def _shown(self, stored: StoredConfig) -> VersionedConfig:
         config = resolved(self._deployment.limits, self._deployment.retention_days, stored.overrides)
         return VersionedConfig(effective(self._deployment, config), etag(stored.version))
+
+
+def _matches(if_match: str, version: int) -> bool:
+    """Whether If-Match names the stored version, or is `*` (RFC 9110: any current one; a tenant's configuration
+    always has one, version 0 before any change). A merge patch sent with `*` still changes only what it names, and
+    is written only if no other change lands between this read and its write."""
+    tags = [tag.strip() for tag in if_match.split(",")]
+    return tags == ["*"] or etag(version) in tags
 
 
 def _admin_only(caller: Identity) -> None:
