@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -242,3 +243,17 @@ def test_while_most_copies_are_refused_a_container_tries_one_in_probe_every() ->
         cache.tried(refused=False)
     cache.keep(_session("again"), [], version=2)
     assert cache.take("again", ALICE) is not None, "copies that pay again are used again"
+
+
+def test_copies_hold_at_most_max_bytes_between_them_the_oldest_making_way() -> None:
+    cache = ContextCache(max_sessions=100, max_messages=10, max_bytes=1_000)
+    big = MessageRecord(id="01", role="assistant", content="x" * 400, created_at="")
+    for session_id in ("s1", "s2", "s3"):
+        cache.keep(_session(session_id), [big], version=2)
+    assert len(cache) == 2 and cache.take("s1", ALICE) is None, "1,200 bytes do not fit in 1,000"
+    cache.keep(_session("huge"), [replace(big, content="x" * 1_001)], version=2)
+    assert cache.take("huge", ALICE) is None, "a copy larger than the whole budget is not kept"
+    assert cache.take("s2", ALICE) is not None and cache.take("s3", ALICE) is not None
+    for session_id in ("s4", "s5"):  # taking gave their bytes back
+        cache.keep(_session(session_id), [big], version=2)
+    assert len(cache) == 2

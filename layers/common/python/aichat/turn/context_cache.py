@@ -38,15 +38,19 @@ class KeptContext:
     messages: tuple[MessageRecord, ...]
     version: int
     kept_at: float
+    size: int = 0  # about how many bytes its messages hold (their text, tool calls and steps)
 
 
 class ContextCache:
-    """The sessions whose context this container kept, at most `max_sessions` of them (0: none kept)."""
+    """The sessions whose context this container kept: at most `max_sessions` of them (0: none kept), holding at most
+    `max_bytes` of messages between them (a reply may hold 380 KB, and a container's memory is the function's)."""
 
     def __init__(self, max_sessions: int, max_messages: int, max_age: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, max_bytes: int = 16 * 1024 * 1024) -> None:
         self._max_sessions = max_sessions
         self._max_messages = max_messages
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._max_age = max_age
         self._clock = clock
         self._kept: OrderedDict[str, KeptContext] = OrderedDict()
@@ -58,6 +62,7 @@ class ContextCache:
         """The caller's session's kept context, removed from the cache; None if none is kept, or it is too old."""
         with self._lock:
             kept = self._kept.pop(session_id, None)
+            self._bytes -= kept.size if kept else 0
         if kept is None or self._clock() - kept.kept_at > self._max_age:
             return None
         if (kept.session.tenant_id, kept.session.user_id) != (caller.tenant_id, caller.user_id):
@@ -80,12 +85,21 @@ class ContextCache:
         if self._max_sessions == 0:
             return
         newest = sorted(messages, key=lambda m: m.id)[-self._max_messages:] if self._max_messages else []
-        kept = KeptContext(session, tuple(newest), version, self._clock())
+        kept = KeptContext(session, tuple(newest), version, self._clock(), sum(map(_size, newest)))
+        if kept.size > self._max_bytes:
+            return
         with self._lock:
-            self._kept.pop(session.id, None)
+            replaced = self._kept.pop(session.id, None)
+            self._bytes += kept.size - (replaced.size if replaced else 0)
             self._kept[session.id] = kept
-            while len(self._kept) > self._max_sessions:
-                self._kept.popitem(last=False)
+            while len(self._kept) > self._max_sessions or self._bytes > self._max_bytes:
+                self._bytes -= self._kept.popitem(last=False)[1].size
 
     def __len__(self) -> int:
         return len(self._kept)
+
+
+def _size(message: MessageRecord) -> int:
+    """About how many bytes a message holds in memory: its text, and its tool calls and steps as text (a bound that
+    costs no encoding; close enough for a budget)."""
+    return len(message.content) + len(str(message.function_calls or "")) + len(str(message.tool_steps or ""))
