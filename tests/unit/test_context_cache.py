@@ -40,14 +40,11 @@ def container(settings: Settings, dynamodb: Any, provider: ScriptedProvider, clo
                         providers={"offline": provider}, clock=clock)
 
 
-def said(turns: tuple[Turn, ...]) -> list[tuple[str, str]]:
-    return [(t.role, t.content) for t in turns]
-
-
-def as_read(services: wiring.Services, session_id: str, message: str) -> list[tuple[str, str]]:
-    """What a container that keeps no copy would send the model for `message` now: the turns of a read."""
+def as_read(services: wiring.Services, session_id: str, message: str) -> tuple[Turn, ...]:
+    """What a container that keeps no copy would send the model for `message` now: the turns of a read, each with
+    its text, tool calls and tool results."""
     read = services.store.conversation(session_id, ALICE, services.settings.MAX_CONTEXT_MESSAGES)
-    return said(context_turns(read.messages, message))
+    return context_turns(read.messages, message)
 
 
 def users(provider: ScriptedProvider) -> list[str]:
@@ -64,8 +61,20 @@ def test_the_next_turn_here_reads_nothing_and_sends_the_model_what_a_read_would(
     with counting(dynamodb, "dynamodb") as calls:
         here.chat.send(ALICE, ChatRequest(message="third", session_id=session_id))
     assert calls == Counter({"TransactWriteItems": 2}), "reserve and settle, no Query"
-    assert said(provider.history[-1].messages) == expected
+    assert provider.history[-1].messages == expected
     assert users(provider) == ["first", "second", "third"]
+
+
+def test_a_reply_with_tool_calls_is_replayed_from_the_copy_as_from_a_read(
+        settings: Settings, dynamodb: Any, provider: ScriptedProvider, clock: FakeClock) -> None:
+    here = container(settings, dynamodb, provider, clock)
+    session_id = here.chat.send(ALICE, ChatRequest(message="Please create a ticket: Router keeps rebooting, "
+                                                           "urgent")).session_id
+    expected = as_read(here, session_id, "Is it open?")
+    assert any(turn.tool_results for turn in expected), "the first turn called a tool"
+    with counting(dynamodb, "dynamodb") as calls:
+        here.chat.send(ALICE, ChatRequest(message="Is it open?", session_id=session_id))
+    assert calls["Query"] == 0 and provider.history[-1].messages == expected
 
 
 def test_another_containers_turn_in_between_reaches_the_model(
@@ -101,7 +110,7 @@ def test_a_message_written_while_the_turn_ran_reaches_the_next_turn(
     provider.before_reply = None
     expected = as_read(here, session_id, "three")
     here.chat.send(ALICE, ChatRequest(message="three", session_id=session_id))
-    assert said(provider.history[-1].messages) == expected
+    assert provider.history[-1].messages == expected
     assert sorted(users(provider)) == sorted(["one", "two", "written meanwhile", "three"])
 
 
@@ -143,7 +152,7 @@ def test_a_turn_that_got_no_answer_keeps_no_copy(
         here.chat.send(ALICE, ChatRequest(message="three", session_id=session_id))
     assert calls["Query"] == 1
     # The failed message is in the session's window, as a read shows it, and is not sent to the model.
-    assert said(provider.history[-1].messages) == expected and users(provider) == ["one", "three"]
+    assert provider.history[-1].messages == expected and users(provider) == ["one", "three"]
     assert_invariant(dynamodb, "ai-chat")
 
 
@@ -162,7 +171,7 @@ def test_a_read_right_after_a_write_keeps_no_copy_and_one_made_later_does(
         expected = as_read(here, session_id, "four")
         here.chat.send(ALICE, ChatRequest(message="four", session_id=session_id))
     assert calls["Query"] == 1 + 1  # the turn "three"'s, and this test's own read
-    assert said(provider.history[-1].messages) == expected
+    assert provider.history[-1].messages == expected
 
 
 def test_a_session_written_before_versions_were_kept_is_read_then_kept(
