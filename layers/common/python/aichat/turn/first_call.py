@@ -16,8 +16,8 @@ from aichat.core.identity import Identity
 from aichat.core.ids import new_id
 from aichat.core.logs import logger
 from aichat.core.models import ChatRequest
-from aichat.core.records import MessageRecord, SessionRecord
-from aichat.table.ledger.reservations import ContextChanged, KeyClaim, Reservation
+from aichat.core.records import MessageRecord
+from aichat.table.ledger.reservations import ContextChanged, KeyClaim, Reservation, session_stub
 from aichat.turn.context_cache import KeptContext
 from aichat.turn.dependencies import TurnDeps
 from aichat.turn.estimates import worst_case
@@ -125,13 +125,10 @@ class FirstCall:
         user_message, reply_id = self._new_ids(body, now)
         reading = self._overlap.read(lambda: prepare(self._deps, caller, body, session_id, iso(now),
                                                      skip=user_message.id))
-        stub = SessionRecord(id=session_id, tenant_id=caller.tenant_id, user_id=caller.user_id,
-                             session_type="customer_support", status="active", provider="", model="",
-                             created_at="", updated_at="")
         try:
             reservation: Reservation | None = self._deps.ledger.reserve(
-                stub, False, day, chat_charges(limits, self._overlap.amount), user_message, sweep, claim=claim,
-                reply_id=reply_id)
+                session_stub(session_id, caller.tenant_id, caller.user_id), False, day,
+                chat_charges(limits, self._overlap.amount), user_message, sweep, claim=claim, reply_id=reply_id)
         except (BudgetRefused, SessionNotFound, SessionNotActive):
             reservation = None
         except BaseException:

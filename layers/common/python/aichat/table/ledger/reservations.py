@@ -144,9 +144,9 @@ def _has_surrogates(text: str) -> bool:
     return False
 
 
-def session_stub(r: Reservation) -> SessionRecord:
-    """The session of a reservation, as its message items need it: its id and owner."""
-    return SessionRecord(id=r.session_id, tenant_id=r.tenant_id, user_id=r.user_id, session_type="customer_support",
+def session_stub(session_id: str, tenant_id: str, user_id: str) -> SessionRecord:
+    """A session known by its id and owner only: what its message items and a reserve's conditions need of it."""
+    return SessionRecord(id=session_id, tenant_id=tenant_id, user_id=user_id, session_type="customer_support",
                          status="active", provider="", model="", created_at="", updated_at="")
 
 

@@ -259,7 +259,7 @@ class TurnLedger:
         user = Update(key=items.message_key(reservation.session_id, reservation.message_id),
                       sets={"status": s("ok"), "tokens": n(user_message.tokens)},
                       removes=list(_PENDING_ATTRS)).require_status("pending")
-        session = session_stub(reservation)
+        session = session_stub(reservation.session_id, reservation.tenant_id, reservation.user_id)
         counters = self._counter_moves(reservation, cost=delta, tokens=total_tokens, messages=reservation.message_slots)
         meta = Update(key=items.session_key(reservation.session_id),
                       sets={"updated_at": s(now), "expires_at": n(self._expiry(session.tenant_id))})
